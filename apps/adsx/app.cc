@@ -1,0 +1,33 @@
+#include "app.h"
+
+#include "adsx/log/log.h"
+
+#include <iostream>
+
+namespace adsx::app {
+
+result<config::config> context::load() const
+{
+    auto env = config::process_env();
+    if (!log_level.empty()) {
+        env["ADSX_LOG__LEVEL"] = log_level;
+    }
+    auto path = config::locate(config_path, env, exe_dir);
+    if (!path) {
+        return fail(path.error());
+    }
+    auto cfg = config::load(*path, env);
+    if (!cfg) {
+        return fail(cfg.error());
+    }
+    log::init(cfg->log.level);
+    return cfg;
+}
+
+int report(const error& e)
+{
+    std::cerr << "adsx: " << e.message << "\n";
+    return exit_code(e);
+}
+
+}  // namespace adsx::app

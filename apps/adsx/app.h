@@ -1,0 +1,33 @@
+#pragma once
+// What every subcommand shares: the global flags, and the loaded configuration. Each subcommand
+// lives in its own small composition root (<name>_cmd.cc) that registers itself on the CLI11 app
+// and builds the objects it needs from `context::load()`.
+#include "adsx/base/error.h"
+#include "adsx/config/config.h"
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace adsx::app {
+
+struct context {
+    std::string config_path;  // --config
+    std::string log_level;    // --log-level (overrides log.level)
+    std::filesystem::path exe_dir;
+
+    // Loads and validates the configuration once and initialises logging.
+    [[nodiscard]] result<config::config> load() const;
+};
+
+// A subcommand's body: returns the process exit code (0 ok, 1 runtime failure, 2 usage).
+using action = std::function<int()>;
+
+// Prints an error for the user (stderr, one line, "adsx: ...") and returns its exit code.
+int report(const error& e);
+
+void add_stack_commands(CLI::App& root, context& ctx, action& run);
+void add_config_commands(CLI::App& root, context& ctx, action& run);
+
+}  // namespace adsx::app

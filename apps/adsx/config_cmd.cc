@@ -1,0 +1,40 @@
+// `adsx config show|check`: the effective configuration after file and environment overrides.
+#include "app.h"
+
+#include <iostream>
+
+namespace adsx::app {
+
+void add_config_commands(CLI::App& root, context& ctx, action& run)
+{
+    auto* cfg_cmd = root.add_subcommand("config", "Inspect the configuration");
+    cfg_cmd->require_subcommand(1);
+    cfg_cmd->add_subcommand("show", "Print every key with its effective value, description and "
+                                    "overriding environment variable")
+        ->callback([&] {
+            run = [&ctx] {
+                auto cfg = ctx.load();
+                if (!cfg) {
+                    return report(cfg.error());
+                }
+                std::cout << "# root = " << cfg->root.string() << "\n";
+                for (const auto& line : config::describe(*cfg)) {
+                    std::cout << line << "\n";
+                }
+                return 0;
+            };
+        });
+    cfg_cmd->add_subcommand("check", "Validate the configuration; exit 2 with the reason if invalid")
+        ->callback([&] {
+            run = [&ctx] {
+                auto cfg = ctx.load();
+                if (!cfg) {
+                    return report(cfg.error());
+                }
+                std::cout << "config ok\n";
+                return 0;
+            };
+        });
+}
+
+}  // namespace adsx::app

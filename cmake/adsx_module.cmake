@@ -1,0 +1,45 @@
+# adsx_module(<name> SOURCES ... [DEPS ...] [PRIVATE_DEPS ...])
+#
+# Declares the static library adsx_<name> with the alias adsx::<name>. Headers are included
+# rooted at src/ ("adsx/<name>/x.h"). DEPS are public (they appear in our headers),
+# PRIVATE_DEPS stay inside the module: that is how heavy headers (Beast, librdkafka,
+# hiredis, libpq) stay in their adapter modules and out of everyone else's compile.
+#
+# adsx_test(<name> SOURCES ... DEPS ... [LABEL unit|integration])
+#
+# Declares a GoogleTest executable registered with CTest under the given label (unit by default).
+
+set(ADSX_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
+                  -Wcast-align -Woverloaded-virtual)
+if(ADSX_WERROR)
+  list(APPEND ADSX_WARNINGS -Werror)
+endif()
+
+function(adsx_target_defaults target)
+  target_compile_options(${target} PRIVATE ${ADSX_WARNINGS})
+  target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR}/src ${PROJECT_BINARY_DIR}/src)
+endfunction()
+
+function(adsx_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(adsx_${name} STATIC ${ARG_SOURCES})
+  add_library(adsx::${name} ALIAS adsx_${name})
+  adsx_target_defaults(adsx_${name})
+  target_link_libraries(adsx_${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+endfunction()
+
+function(adsx_test name)
+  cmake_parse_arguments(ARG "" "LABEL" "SOURCES;DEPS" ${ARGN})
+  if(NOT ADSX_BUILD_TESTS)
+    return()
+  endif()
+  if(NOT ARG_LABEL)
+    set(ARG_LABEL unit)
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  adsx_target_defaults(${name})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  add_test(NAME ${name} COMMAND ${name} --gtest_brief=1)
+  set_tests_properties(${name} PROPERTIES LABELS ${ARG_LABEL}
+                       ENVIRONMENT "ADSX_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endfunction()

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Bootstrap a Debian 12 machine for AdStreamX, idempotently (`make deps` runs this):
+#   1. the Debian packages in deploy/apt-packages.txt (skipped when all are installed);
+#   2. the Python venv .venv from python/requirements.txt (skipped when unchanged);
+#   3. the Kafka broker and tools jars from Maven Central via deploy/jvm/pom.xml, into
+#      $ADSX_CACHE_DIR/jvm (default ~/.cache/adstreamx, outside the clone; skipped when present);
+#   4. lets the PostgreSQL server user reach var/ (it refuses to run as root).
+# Needs root (or sudo) for steps 1 and 4. Downloads only from Debian, PyPI and Maven Central.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache=${ADSX_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/adstreamx}
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+started=$(date +%s)
+step() { printf '==> %s\n' "$*"; }
+
+# ---- 1. Debian packages ------------------------------------------------------------------
+mapfile -t wanted < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$root/deploy/apt-packages.txt" | awk NF)
+installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' 2>/dev/null | awk '$2=="installed"{print $1}')
+missing=()
+for p in "${wanted[@]}"; do
+    grep -qx -- "$p" <<<"$installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    step "installing ${#missing[@]} Debian packages: ${missing[*]}"
+    # Service packages (redis-server, postgresql, prometheus) must not start system-wide
+    # daemons on the ports our stack uses: deny service starts while installing.
+    policy=/usr/sbin/policy-rc.d
+    own_policy=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+        $sudo chmod +x "$policy"
+        own_policy=1
+    fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    [ "$own_policy" = 1 ] && $sudo rm -f "$policy"
+else
+    step "Debian packages: all ${#wanted[@]} installed"
+fi
+
+# ---- 2. Python venv ----------------------------------------------------------------------
+venv="$root/.venv"
+req="$root/python/requirements.txt"
+stamp="$venv/.requirements.sha256"
+want=$(sha256sum "$req" | cut -d' ' -f1)
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    step "Python venv $venv from python/requirements.txt"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
+    echo "$want" > "$stamp"
+else
+    step "Python venv: up to date"
+fi
+
+# ---- 3. Kafka jars from Maven Central ----------------------------------------------------
+pom="$root/deploy/jvm/pom.xml"
+kafka_version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom")
+jars="$cache/jvm/kafka-$kafka_version"
+if [ ! -f "$jars/.complete" ]; then
+    step "Kafka $kafka_version jars from Maven Central into $jars"
+    rm -rf "$jars.tmp"
+    mvn -q -B -f "$pom" dependency:copy-dependencies -DoutputDirectory="$jars.tmp" \
+        -Dmdep.useRepositoryLayout=false
+    rm -rf "$jars" && mv "$jars.tmp" "$jars"
+    touch "$jars/.complete"
+else
+    step "Kafka $kafka_version jars: present in $jars"
+fi
+ln -sfn "kafka-$kafka_version" "$cache/jvm/kafka"
+
+# ---- 4. PostgreSQL's user must reach var/ --------------------------------------------------
+# The server runs as `postgres` with its data in var/postgres; every directory above it must
+# let that user pass. Grant exactly that (an ACL "x" for one user), nothing more.
+as_postgres() { if [ -z "$sudo" ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi; }
+if id postgres >/dev/null 2>&1; then
+    dir="$root"
+    while [ "$dir" != "/" ]; do
+        if ! as_postgres test -x "$dir" 2>/dev/null; then
+            step "granting the postgres user passage through $dir (setfacl u:postgres:x)"
+            $sudo setfacl -m u:postgres:x "$dir"
+        fi
+        dir=$(dirname "$dir")
+    done
+fi
+
+step "bootstrap done in $(( $(date +%s) - started )) s"

@@ -1,0 +1,21 @@
+#pragma once
+// Small string helpers shared by every module (no allocation unless the result needs it).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace adsx {
+
+// Escapes a string for inclusion inside JSON double quotes (RFC 8259).
+void append_json_escaped(std::string& out, std::string_view s);
+[[nodiscard]] std::string json_quote(std::string_view s);
+
+[[nodiscard]] std::vector<std::string_view> split(std::string_view s, char sep);
+[[nodiscard]] std::string_view trim(std::string_view s) noexcept;
+[[nodiscard]] std::string to_lower(std::string_view s);
+[[nodiscard]] std::optional<std::int64_t> parse_int(std::string_view s) noexcept;
+[[nodiscard]] std::optional<double> parse_double(std::string_view s) noexcept;
+
+}  // namespace adsx

@@ -1,0 +1,42 @@
+#include "adsx/base/error.h"
+#include "adsx/base/strings.h"
+
+#include <gtest/gtest.h>
+
+namespace adsx {
+namespace {
+
+TEST(strings, json_quote_escapes_control_and_quote_characters)
+{
+    EXPECT_EQ(json_quote("a\"b\\c\n\x01"), R"("a\"b\\c\n\u0001")");
+}
+
+TEST(strings, parse_int_rejects_trailing_garbage_and_empty)
+{
+    EXPECT_EQ(parse_int(" 42 "), 42);
+    EXPECT_EQ(parse_int("-7"), -7);
+    EXPECT_FALSE(parse_int("42x"));
+    EXPECT_FALSE(parse_int(""));
+    EXPECT_FALSE(parse_int("9999999999999999999999"));
+}
+
+TEST(strings, split_keeps_empty_fields)
+{
+    auto parts = split("a,,b", ',');
+    ASSERT_EQ(parts.size(), 3u);
+    EXPECT_EQ(parts[1], "");
+    EXPECT_EQ(parts[2], "b");
+}
+
+TEST(error, wrap_prefixes_context_and_keeps_code)
+{
+    error e{error_code::unavailable, "connection refused"};
+    auto w = e.wrap("redis 127.0.0.1:6379");
+    EXPECT_EQ(w.code, error_code::unavailable);
+    EXPECT_EQ(w.message, "redis 127.0.0.1:6379: connection refused");
+    EXPECT_EQ(exit_code(w), 1);
+    EXPECT_EQ(exit_code(error{error_code::invalid_argument, "x"}), 2);
+}
+
+}  // namespace
+}  // namespace adsx

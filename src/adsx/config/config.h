@@ -1,0 +1,111 @@
+#pragma once
+// AdStreamX configuration: one TOML file (config/adsx.toml), every key overridable by an
+// environment variable ADSX_<SECTION>__<KEY> (upper case, double underscore between section and
+// key). Loaded and validated once at start-up into plain typed structs; nothing reads the file or
+// the environment afterwards. An unknown key, a wrong type or an invalid value fails the load with
+// an error naming the key, where it came from and why.
+//
+//   auto cfg = adsx::config::load("config/adsx.toml", adsx::config::process_env());
+//   if (!cfg) { std::cerr << cfg.error().message; return 2; }
+//   connect(cfg->redis.host, cfg->redis.port);
+//
+// Relative paths are resolved against the project root: the directory above the config file's
+// directory (so `var` in <root>/config/adsx.toml means <root>/var).
+#include "adsx/base/error.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace adsx::config {
+
+struct stack_config {
+    std::filesystem::path var_dir = "var";  // data, logs and pid files of the local stack
+    std::filesystem::path cache_dir;        // downloaded jars; empty = $HOME/.cache/adstreamx
+    std::filesystem::path deploy_dir = "deploy";
+    int start_timeout_s = 90;  // per service, until its readiness probe passes
+    int stop_timeout_s = 30;   // per service, before SIGKILL
+};
+
+struct kafka_config {
+    bool managed = true;  // false: a remote cluster we only connect to
+    std::string bootstrap_servers = "127.0.0.1:9092";
+    int controller_port = 9093;  // local KRaft controller listener
+    std::string heap = "1g";     // JVM -Xmx of the local broker
+};
+
+struct redis_config {
+    bool managed = true;
+    std::string host = "127.0.0.1";
+    int port = 6379;
+    std::string max_memory = "2gb";
+};
+
+struct postgres_config {
+    bool managed = true;
+    std::string host = "127.0.0.1";
+    int port = 5432;
+    std::string database = "adstreamx";
+    std::string user = "adsx";
+    std::filesystem::path password_file;  // empty: no password (the local cluster trusts loopback)
+    std::string os_user = "postgres";     // the local server runs as this user (it refuses root)
+    std::filesystem::path bin_dir = "/usr/lib/postgresql/15/bin";
+};
+
+struct prometheus_config {
+    bool managed = true;
+    std::string host = "127.0.0.1";
+    int port = 9090;
+    std::string scrape_interval = "2s";
+};
+
+struct metrics_config {
+    std::string host = "127.0.0.1";  // where adsx processes expose /metrics
+    int port = 9464;                 // first port tried; 0 = an ephemeral port
+};
+
+struct log_config {
+    std::string level = "info";  // trace|debug|info|warn|error
+};
+
+struct config {
+    std::filesystem::path root;  // project root; relative paths below are already resolved
+    stack_config stack;
+    kafka_config kafka;
+    redis_config redis;
+    postgres_config postgres;
+    prometheus_config prometheus;
+    metrics_config metrics;
+    log_config log;
+
+    [[nodiscard]] std::filesystem::path log_dir() const { return stack.var_dir / "log"; }
+    [[nodiscard]] std::filesystem::path run_dir() const { return stack.var_dir / "run"; }
+};
+
+using env_map = std::map<std::string, std::string>;
+
+// The ADSX_* variables of this process's environment.
+[[nodiscard]] env_map process_env();
+
+// Loads `file` (which must exist) with `env` overrides applied, then validates.
+[[nodiscard]] result<config> load(const std::filesystem::path& file, const env_map& env);
+
+// Same, from TOML text; `root` is the directory relative paths resolve against.
+[[nodiscard]] result<config> load_string(std::string_view toml_text,
+                                         const std::filesystem::path& root, const env_map& env);
+
+// Where the config file is: `explicit_path` if given, else $ADSX_CONFIG, else the first
+// config/adsx.toml found walking up from the working directory, then from `exe_dir`.
+[[nodiscard]] result<std::filesystem::path> locate(const std::filesystem::path& explicit_path,
+                                                   const env_map& env,
+                                                   const std::filesystem::path& exe_dir);
+
+// The environment variable that overrides a dotted key: "redis.port" -> "ADSX_REDIS__PORT".
+[[nodiscard]] std::string env_var(std::string_view dotted_key);
+
+// One line per key: `section.key = value  # description`, for `adsx config show`.
+[[nodiscard]] std::vector<std::string> describe(const config& c);
+
+}  // namespace adsx::config

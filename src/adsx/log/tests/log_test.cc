@@ -1,0 +1,45 @@
+#include "adsx/log/log.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+#include <string>
+
+namespace adsx::log {
+namespace {
+
+TEST(log, render_escapes_message_and_types_fields)
+{
+    auto s = render("say \"hi\"", {{"n", 3}, {"ratio", 0.5}, {"ok", true}, {"who", "kafka"}});
+    EXPECT_EQ(s, R"("message":"say \"hi\"","fields":{"n":3,"ratio":0.5,"ok":true,"who":"kafka"})");
+}
+
+TEST(log, render_omits_empty_fields)
+{
+    EXPECT_EQ(render("x", {}), R"("message":"x")");
+}
+
+TEST(log, lines_in_file_are_json_with_standard_keys)
+{
+    auto path = std::filesystem::temp_directory_path() / "adsx_log_test.jsonl";
+    std::filesystem::remove(path);
+    ASSERT_TRUE(init("info", path.string()));
+    auto l = get("unit");
+    l.debug("hidden");
+    l.info("shown", {{"k", 1}});
+    spdlog::get("unit")->flush();
+    std::ifstream in(path);
+    std::string line;
+    ASSERT_TRUE(std::getline(in, line));
+    EXPECT_EQ(line.rfind(R"({"time":")", 0), 0u) << line;
+    EXPECT_NE(line.find(R"("level":"info","component":"unit","message":"shown","fields":{"k":1}})"),
+              std::string::npos)
+        << line;
+    EXPECT_FALSE(std::getline(in, line)) << "debug line leaked: " << line;
+    EXPECT_FALSE(init("loud"));
+}
+
+}  // namespace
+}  // namespace adsx::log

@@ -1,0 +1,91 @@
+#include "adsx/metrics/exposer.h"
+
+#include <fmt/format.h>
+#include <fstream>
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <unistd.h>
+
+namespace adsx::metrics {
+
+namespace fs = std::filesystem;
+
+exposer::exposer(std::string host, int port, std::string component,
+                 std::unique_ptr<prometheus::Exposer> impl)
+    : _host(std::move(host))
+    , _port(port)
+    , _component(std::move(component))
+    , _registry(std::make_shared<prometheus::Registry>())
+    , _impl(std::move(impl))
+{
+    _impl->RegisterCollectable(_registry);
+}
+
+exposer::~exposer()
+{
+    if (!_target_file.empty()) {
+        std::error_code ec;
+        fs::remove(_target_file, ec);
+    }
+}
+
+result<std::unique_ptr<exposer>> exposer::start(const std::string& host, int port,
+                                                 std::string component)
+{
+    const int last = port == 0 ? 0 : port + 31;
+    std::string last_error;
+    for (int p = port; p <= last; ++p) {
+        try {
+            auto impl = std::make_unique<prometheus::Exposer>(fmt::format("{}:{}", host, p), 2);
+            auto ports = impl->GetListeningPorts();
+            int bound = ports.empty() ? p : ports.front();
+            return std::unique_ptr<exposer>(
+                new exposer(host, bound, std::move(component), std::move(impl)));
+        } catch (const std::exception& e) {
+            last_error = e.what();
+        }
+    }
+    return fail(error_code::unavailable,
+                fmt::format("cannot listen for /metrics on {} ports {}..{}: {} (set metrics.port "
+                            "or ADSX_METRICS__PORT)",
+                            host, port, last, last_error));
+}
+
+std::string exposer::address() const
+{
+    return fmt::format("{}:{}", _host, _port);
+}
+
+result<void> exposer::register_with(const fs::path& dir)
+{
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    auto file = dir / fmt::format("{}-{}.json", _component, ::getpid());
+    auto tmp = file;
+    tmp += ".tmp";
+    {
+        std::ofstream out(tmp);
+        out << fmt::format(R"([{{"targets":["{}"],"labels":{{"component":"{}"}}}}])", address(),
+                           _component)
+            << '\n';
+        if (!out) {
+            return fail(error_code::unavailable,
+                        fmt::format("cannot write Prometheus target file {}", tmp.string()));
+        }
+    }
+    fs::rename(tmp, file, ec);  // atomic: Prometheus never reads half a file
+    if (ec) {
+        return fail(error_code::unavailable, fmt::format("cannot write {}: {}", file.string(),
+                                                         ec.message()));
+    }
+    _target_file = file;
+    return {};
+}
+
+std::string render(prometheus::Registry& registry)
+{
+    return prometheus::TextSerializer().Serialize(registry.Collect());
+}
+
+}  // namespace adsx::metrics

@@ -1,0 +1,51 @@
+#pragma once
+// A PostgreSQL connection (libpq), RAII. Text-protocol queries with parameters.
+//
+//   auto c = adsx::pg::connection::open(adsx::pg::conninfo(cfg.postgres));
+//   auto v = c->scalar("SHOW server_version");
+//
+// Not thread-safe: one connection per thread.
+#include "adsx/base/error.h"
+#include "adsx/config/config.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct pg_conn;
+
+namespace adsx::pg {
+
+// libpq connection string for `cfg`, optionally for another database than cfg.database
+// (the stack connects to `postgres` to create the project database).
+[[nodiscard]] result<std::string> conninfo(const config::postgres_config& cfg,
+                                           const std::string& database = {},
+                                           int connect_timeout_s = 5);
+
+class connection {
+public:
+    [[nodiscard]] static result<connection> open(const std::string& conninfo);
+    connection(connection&&) noexcept = default;
+    connection& operator=(connection&&) noexcept = default;
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+    ~connection() = default;
+
+    // Runs a statement; returns the rows of its result as text (NULL = nullopt).
+    using row = std::vector<std::optional<std::string>>;
+    [[nodiscard]] result<std::vector<row>> query(const std::string& sql,
+                                                 const std::vector<std::string>& params = {});
+    // The first column of the first row; not_found if there is none.
+    [[nodiscard]] result<std::string> scalar(const std::string& sql,
+                                             const std::vector<std::string>& params = {});
+
+private:
+    struct conn_deleter {
+        void operator()(pg_conn* c) const noexcept;
+    };
+    explicit connection(std::unique_ptr<pg_conn, conn_deleter> c) : _conn(std::move(c)) {}
+    std::unique_ptr<pg_conn, conn_deleter> _conn;
+};
+
+}  // namespace adsx::pg

@@ -1,0 +1,106 @@
+#include "adsx/redis/client.h"
+
+#include <fmt/format.h>
+#include <hiredis/hiredis.h>
+#include <sys/time.h>
+
+namespace adsx::redis {
+namespace {
+
+timeval to_timeval(std::chrono::milliseconds d)
+{
+    return timeval{static_cast<time_t>(d.count() / 1000),
+                   static_cast<suseconds_t>((d.count() % 1000) * 1000)};
+}
+
+reply convert(const redisReply* r)
+{
+    reply out;
+    switch (r->type) {
+        case REDIS_REPLY_STRING:
+            out.type = reply::kind::string;
+            out.str.assign(r->str, r->len);
+            break;
+        case REDIS_REPLY_STATUS:
+            out.type = reply::kind::status;
+            out.str.assign(r->str, r->len);
+            break;
+        case REDIS_REPLY_INTEGER:
+            out.type = reply::kind::integer;
+            out.integer = r->integer;
+            break;
+        case REDIS_REPLY_ARRAY:
+            out.type = reply::kind::array;
+            for (size_t i = 0; i < r->elements; ++i) {
+                out.elements.push_back(convert(r->element[i]));
+            }
+            break;
+        default: out.type = reply::kind::nil;
+    }
+    return out;
+}
+
+}  // namespace
+
+void connection::context_deleter::operator()(redisContext* c) const noexcept
+{
+    redisFree(c);
+}
+
+result<connection> connection::open(const std::string& host, int port,
+                                    std::chrono::milliseconds timeout)
+{
+    auto address = fmt::format("{}:{}", host, port);
+    std::unique_ptr<redisContext, context_deleter> ctx(
+        redisConnectWithTimeout(host.c_str(), port, to_timeval(timeout)));
+    if (!ctx) {
+        return fail(error_code::internal, "redis: cannot allocate a context");
+    }
+    if (ctx->err) {
+        return fail(error_code::unavailable, fmt::format("redis {}: {}", address, ctx->errstr));
+    }
+    if (redisSetTimeout(ctx.get(), to_timeval(timeout)) != REDIS_OK) {
+        return fail(error_code::internal, fmt::format("redis {}: cannot set timeout", address));
+    }
+    return connection(std::move(ctx), address);
+}
+
+result<reply> connection::command(const std::vector<std::string>& args)
+{
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : args) {
+        argv.push_back(a.data());
+        lens.push_back(a.size());
+    }
+    auto* raw = static_cast<redisReply*>(
+        redisCommandArgv(_ctx.get(), static_cast<int>(argv.size()), argv.data(), lens.data()));
+    if (!raw) {
+        auto code = _ctx->err == REDIS_ERR_IO && errno == EAGAIN ? error_code::deadline_exceeded
+                                                                  : error_code::unavailable;
+        return fail(code, fmt::format("redis {}: {}", _address, _ctx->errstr));
+    }
+    std::unique_ptr<redisReply, void (*)(void*)> guard(raw, freeReplyObject);
+    if (raw->type == REDIS_REPLY_ERROR) {
+        return fail(error_code::failed_precondition,
+                    fmt::format("redis {}: {}", _address, std::string(raw->str, raw->len)));
+    }
+    return convert(raw);
+}
+
+result<std::string> connection::server_version()
+{
+    auto info = command({"INFO", "server"});
+    if (!info) {
+        return fail(info.error());
+    }
+    const std::string key = "redis_version:";
+    auto pos = info->str.find(key);
+    if (pos == std::string::npos) {
+        return fail(error_code::internal, "redis INFO has no redis_version");
+    }
+    auto end = info->str.find_first_of("\r\n", pos);
+    return info->str.substr(pos + key.size(), end - pos - key.size());
+}
+
+}  // namespace adsx::redis

@@ -1,0 +1,57 @@
+#pragma once
+// A synchronous Redis connection (hiredis), RAII, with a timeout on connect and on every command.
+//
+//   auto c = adsx::redis::connection::open("127.0.0.1", 6379, std::chrono::seconds(2));
+//   auto pong = c->command({"PING"});          // result<reply>
+//
+// Not thread-safe: one connection per thread. The online-store adapter (pipelines, Lua, the
+// offsets compare-and-set) builds on this in later issues.
+#include "adsx/base/error.h"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+struct redisContext;
+
+namespace adsx::redis {
+
+struct reply {
+    enum class kind { string, status, integer, nil, array } type = kind::nil;
+    std::string str;  // string and status replies
+    std::int64_t integer = 0;
+    std::vector<reply> elements;
+};
+
+class connection {
+public:
+    [[nodiscard]] static result<connection> open(const std::string& host, int port,
+                                                 std::chrono::milliseconds timeout);
+    connection(connection&&) noexcept = default;
+    connection& operator=(connection&&) noexcept = default;
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+    ~connection() = default;
+
+    // Sends one command (binary-safe arguments) and waits for its reply; an error reply from
+    // the server is an error value.
+    [[nodiscard]] result<reply> command(const std::vector<std::string>& args);
+
+    // INFO server's redis_version.
+    [[nodiscard]] result<std::string> server_version();
+
+private:
+    struct context_deleter {
+        void operator()(redisContext* c) const noexcept;
+    };
+    explicit connection(std::unique_ptr<redisContext, context_deleter> ctx, std::string address)
+        : _ctx(std::move(ctx)), _address(std::move(address))
+    {
+    }
+    std::unique_ptr<redisContext, context_deleter> _ctx;
+    std::string _address;
+};
+
+}  // namespace adsx::redis
