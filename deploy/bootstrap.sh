@@ -61,8 +61,13 @@ jars="$cache/jvm/kafka-$kafka_version"
 if [ ! -f "$jars/.complete" ]; then
     step "Kafka $kafka_version jars from Maven Central into $jars"
     rm -rf "$jars.tmp"
-    mvn -q -B -f "$pom" dependency:copy-dependencies -DoutputDirectory="$jars.tmp" \
-        -Dmdep.useRepositoryLayout=false
+    mkdir -p "$cache"
+    if ! mvn -B -f "$pom" dependency:copy-dependencies -DoutputDirectory="$jars.tmp" \
+        -Dmdep.useRepositoryLayout=false >"$cache/mvn.log" 2>&1; then
+        tail -n 40 "$cache/mvn.log"
+        echo "bootstrap: resolving the Kafka jars failed (full log: $cache/mvn.log)" >&2
+        exit 1
+    fi
     rm -rf "$jars" && mv "$jars.tmp" "$jars"
     touch "$jars/.complete"
 else

@@ -1,8 +1,8 @@
 #include "app.h"
 
-#include "adsx/log/log.h"
-
 #include <iostream>
+
+#include "adsx/log/log.h"
 
 namespace adsx::app {
 

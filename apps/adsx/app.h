@@ -2,17 +2,19 @@
 // What every subcommand shares: the global flags, and the loaded configuration. Each subcommand
 // lives in its own small composition root (<name>_cmd.cc) that registers itself on the CLI11 app
 // and builds the objects it needs from `context::load()`.
-#include "adsx/base/error.h"
-#include "adsx/config/config.h"
-
-#include <CLI/CLI.hpp>
 #include <filesystem>
 #include <functional>
 #include <string>
 
+#include <CLI/CLI.hpp>
+
+#include "adsx/base/error.h"
+#include "adsx/config/config.h"
+
 namespace adsx::app {
 
-struct context {
+struct context
+{
     std::string config_path;  // --config
     std::string log_level;    // --log-level (overrides log.level)
     std::filesystem::path exe_dir;

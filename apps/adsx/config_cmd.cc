@@ -1,7 +1,7 @@
 // `adsx config show|check`: the effective configuration after file and environment overrides.
-#include "app.h"
-
 #include <iostream>
+
+#include "app.h"
 
 namespace adsx::app {
 
@@ -9,8 +9,9 @@ void add_config_commands(CLI::App& root, context& ctx, action& run)
 {
     auto* cfg_cmd = root.add_subcommand("config", "Inspect the configuration");
     cfg_cmd->require_subcommand(1);
-    cfg_cmd->add_subcommand("show", "Print every key with its effective value, description and "
-                                    "overriding environment variable")
+    cfg_cmd
+        ->add_subcommand("show", "Print every key with its effective value, description and "
+                                 "overriding environment variable")
         ->callback([&] {
             run = [&ctx] {
                 auto cfg = ctx.load();
@@ -24,7 +25,8 @@ void add_config_commands(CLI::App& root, context& ctx, action& run)
                 return 0;
             };
         });
-    cfg_cmd->add_subcommand("check", "Validate the configuration; exit 2 with the reason if invalid")
+    cfg_cmd
+        ->add_subcommand("check", "Validate the configuration; exit 2 with the reason if invalid")
         ->callback([&] {
             run = [&ctx] {
                 auto cfg = ctx.load();

@@ -1,12 +1,13 @@
 // adsx: the AdStreamX command line. One binary, one subcommand per part of the system; each
 // subcommand's wiring lives in its own <name>_cmd.cc. Exit codes: 0 success, 1 runtime failure,
 // 2 usage error (bad flags, bad config).
-#include "adsx/version.h"
-#include "app.h"
-
 #include <exception>
 #include <iostream>
+
+#include "app.h"
 #include <unistd.h>
+
+#include "adsx/version.h"
 
 namespace {
 
@@ -49,6 +50,15 @@ int main(int argc, char** argv)
     } catch (const CLI::CallForAllHelp& e) {
         return root.exit(e);
     } catch (const CLI::ParseError& e) {
+        // CLI11 reports "A subcommand is required" before it looks at a misspelt one: name it.
+        auto* deepest = &root;
+        while (!deepest->get_subcommands().empty()) {
+            deepest = deepest->get_subcommands().front();
+        }
+        if (auto extra = deepest->remaining(); !extra.empty()) {
+            std::cerr << "adsx: unknown command or argument '" << extra.front() << "' for '"
+                      << deepest->get_name() << "'\n";
+        }
         root.exit(e);
         return 2;  // CLI11 uses 105/106/...; our contract is 2 for every usage error
     }

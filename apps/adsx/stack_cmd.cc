@@ -1,10 +1,11 @@
 // `adsx stack up|down|status`: wiring only; the logic is in src/adsx/stack.
-#include "adsx/stack/stack.h"
-#include "app.h"
-
 #include <chrono>
-#include <fmt/format.h>
 #include <iostream>
+
+#include "app.h"
+#include <fmt/format.h>
+
+#include "adsx/stack/stack.h"
 
 namespace adsx::app {
 
@@ -14,8 +15,9 @@ void add_stack_commands(CLI::App& root, context& ctx, action& run)
         "stack", "Run the local stack: Kafka (KRaft), Redis, PostgreSQL, Prometheus");
     stack->require_subcommand(1);
 
-    stack->add_subcommand("up", "Start every managed service that is not running and wait until "
-                                "each passes its health check (idempotent)")
+    stack
+        ->add_subcommand("up", "Start every managed service that is not running and wait until "
+                               "each passes its health check (idempotent)")
         ->callback([&] {
             run = [&ctx] {
                 auto cfg = ctx.load();
@@ -54,8 +56,9 @@ void add_stack_commands(CLI::App& root, context& ctx, action& run)
         };
     });
 
-    stack->add_subcommand("status", "Print each service's state, address, version and pid; exit "
-                                    "1 unless all are healthy")
+    stack
+        ->add_subcommand("status", "Print each service's state, address, version and pid; exit "
+                                   "1 unless all are healthy")
         ->callback([&] {
             run = [&ctx] {
                 auto cfg = ctx.load();

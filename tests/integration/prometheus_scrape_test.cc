@@ -1,18 +1,19 @@
 // Prometheus started by `adsx stack up` discovers an adsx /metrics endpoint (file_sd target
 // written by metrics::exposer::register_with), scrapes it, and a PromQL query over its HTTP API
 // returns the counter value this test set. Needs the local stack running.
+#include <chrono>
+#include <random>
+#include <regex>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
 #include "adsx/config/config.h"
 #include "adsx/http/client.h"
 #include "adsx/metrics/exposer.h"
 #include "adsx/stack/services.h"
-
-#include <chrono>
-#include <gtest/gtest.h>
-#include <prometheus/counter.h>
-#include <prometheus/registry.h>
-#include <random>
-#include <regex>
-#include <thread>
 
 namespace adsx {
 namespace {

@@ -8,7 +8,8 @@
 namespace adsx {
 
 template <class F>
-class [[nodiscard]] defer_guard {
+class [[nodiscard]] defer_guard
+{
 public:
     explicit defer_guard(F f) : _f(std::move(f)) {}
     defer_guard(const defer_guard&) = delete;

@@ -5,13 +5,20 @@ namespace adsx {
 std::string_view code_name(error_code c) noexcept
 {
     switch (c) {
-        case error_code::invalid_argument: return "invalid_argument";
-        case error_code::not_found: return "not_found";
-        case error_code::already_exists: return "already_exists";
-        case error_code::unavailable: return "unavailable";
-        case error_code::deadline_exceeded: return "deadline_exceeded";
-        case error_code::failed_precondition: return "failed_precondition";
-        case error_code::internal: return "internal";
+        case error_code::invalid_argument:
+            return "invalid_argument";
+        case error_code::not_found:
+            return "not_found";
+        case error_code::already_exists:
+            return "already_exists";
+        case error_code::unavailable:
+            return "unavailable";
+        case error_code::deadline_exceeded:
+            return "deadline_exceeded";
+        case error_code::failed_precondition:
+            return "failed_precondition";
+        case error_code::internal:
+            return "internal";
     }
     return "internal";
 }

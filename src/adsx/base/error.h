@@ -7,24 +7,27 @@
 //   if (auto p = parse_port("80"); !p) log(p.error().message);
 #include <string>
 #include <string_view>
-#include <tl/expected.hpp>
 #include <utility>
+
+#include <tl/expected.hpp>
 
 namespace adsx {
 
-enum class error_code {
+enum class error_code
+{
     invalid_argument,  // the caller's input is wrong: bad config value, bad request, bad flag
     not_found,
     already_exists,
-    unavailable,        // a dependency (broker, store, process) cannot be reached right now
-    deadline_exceeded,  // it did not answer in time
+    unavailable,          // a dependency (broker, store, process) cannot be reached right now
+    deadline_exceeded,    // it did not answer in time
     failed_precondition,  // the world is not in the state this needs (port taken, not initialised)
     internal,             // a bug or an unexpected failure of ours
 };
 
 [[nodiscard]] std::string_view code_name(error_code c) noexcept;
 
-struct error {
+struct error
+{
     error_code code;
     std::string message;
 

@@ -1,16 +1,16 @@
 #include "adsx/config/config.h"
 
-#include "adsx/base/strings.h"
-
-#include <fmt/format.h>
-
 #include <cstdlib>
 #include <functional>
 #include <optional>
 #include <set>
+#include <variant>
+
+#include <fmt/format.h>
 #include <toml++/toml.h>
 #include <unistd.h>
-#include <variant>
+
+#include "adsx/base/strings.h"
 
 extern char** environ;
 
@@ -21,7 +21,8 @@ namespace fs = std::filesystem;
 
 // A value as it arrives: typed from TOML, always text from the environment. Only environment
 // text is converted ("7000" -> 7000); a TOML value of the wrong type is an error.
-struct env_text {
+struct env_text
+{
     std::string text;
 };
 using raw_value = std::variant<std::string, std::int64_t, double, bool, env_text>;
@@ -71,7 +72,8 @@ result<bool> as_bool(const raw_value& v)
             return false;
         }
     }
-    return fail(error_code::invalid_argument, fmt::format("expected true or false, got {}", show(v)));
+    return fail(error_code::invalid_argument,
+                fmt::format("expected true or false, got {}", show(v)));
 }
 
 result<std::string> as_string(const raw_value& v)
@@ -88,7 +90,8 @@ result<std::string> as_string(const raw_value& v)
 using check = std::function<std::optional<std::string>(const config&)>;
 
 // One configuration key: where it lives, what it means, how to set it and how to check it.
-struct field {
+struct field
+{
     std::string section;
     std::string key;
     std::string description;
@@ -104,7 +107,9 @@ template <class S>
 field int_field(std::string sec, std::string key, std::string desc, section_of<S> s, int S::*m,
                 std::int64_t lo, std::int64_t hi)
 {
-    return field{sec, key, std::move(desc),
+    return field{sec,
+                 key,
+                 std::move(desc),
                  [s, m, lo, hi](config& c, const raw_value& v) -> result<void> {
                      auto i = as_int(v);
                      if (!i) {
@@ -117,13 +122,16 @@ field int_field(std::string sec, std::string key, std::string desc, section_of<S
                      (c.*s).*m = static_cast<int>(*i);
                      return {};
                  },
-                 [s, m](const config& c) { return std::to_string((c.*s).*m); }, nullptr};
+                 [s, m](const config& c) { return std::to_string((c.*s).*m); },
+                 nullptr};
 }
 
 template <class S>
 field bool_field(std::string sec, std::string key, std::string desc, section_of<S> s, bool S::*m)
 {
-    return field{sec, key, std::move(desc),
+    return field{sec,
+                 key,
+                 std::move(desc),
                  [s, m](config& c, const raw_value& v) -> result<void> {
                      auto b = as_bool(v);
                      if (!b) {
@@ -140,7 +148,9 @@ template <class S, class T>
 field text_field(std::string sec, std::string key, std::string desc, section_of<S> s, T S::*m,
                  check validate = nullptr)
 {
-    return field{sec, key, std::move(desc),
+    return field{sec,
+                 key,
+                 std::move(desc),
                  [s, m](config& c, const raw_value& v) -> result<void> {
                      auto str = as_string(v);
                      if (!str) {
@@ -268,8 +278,8 @@ const std::vector<field>& fields()
         text_field("prometheus", "host", "Prometheus host", &c::prometheus,
                    &prometheus_config::host,
                    [](const c& x) { return non_empty(x.prometheus.host); }),
-        int_field("prometheus", "port", "Prometheus port", &c::prometheus,
-                  &prometheus_config::port, 1, 65535),
+        int_field("prometheus", "port", "Prometheus port", &c::prometheus, &prometheus_config::port,
+                  1, 65535),
         text_field("prometheus", "scrape_interval", "how often the local Prometheus scrapes",
                    &c::prometheus, &prometheus_config::scrape_interval,
                    [](const c& x) { return duration(x.prometheus.scrape_interval); }),
@@ -335,9 +345,9 @@ result<void> apply_toml(config& c, const toml::table& root, std::string_view ori
             }
             auto v = from_toml(node);
             if (!v) {
-                return fail(error_code::invalid_argument,
-                            fmt::format("{}: {}.{} must be a scalar value", origin, f->section,
-                                        f->key));
+                return fail(
+                    error_code::invalid_argument,
+                    fmt::format("{}: {}.{} must be a scalar value", origin, f->section, f->key));
             }
             if (auto r = f->set(c, *v); !r) {
                 return fail(r.error().wrap(fmt::format("{}: {}.{}", origin, f->section, f->key)));
@@ -382,9 +392,9 @@ void resolve_paths(config& c)
     if (c.stack.cache_dir.empty()) {
         const char* xdg = std::getenv("XDG_CACHE_HOME");
         const char* home = std::getenv("HOME");
-        c.stack.cache_dir = xdg && *xdg ? fs::path(xdg) / "adstreamx"
-                                        : fs::path(home && *home ? home : "/root") / ".cache" /
-                                              "adstreamx";
+        c.stack.cache_dir = xdg && *xdg
+                                ? fs::path(xdg) / "adstreamx"
+                                : fs::path(home && *home ? home : "/root") / ".cache" / "adstreamx";
     }
     fix(c.stack.cache_dir);
 }
@@ -475,9 +485,9 @@ result<config> load(const fs::path& file, const env_map& env)
     try {
         table = toml::parse_file(file.string());
     } catch (const toml::parse_error& e) {
-        return fail(error_code::invalid_argument,
-                    fmt::format("{}: line {}: {}", file.string(), e.source().begin.line,
-                                e.description()));
+        return fail(
+            error_code::invalid_argument,
+            fmt::format("{}: line {}: {}", file.string(), e.source().begin.line, e.description()));
     }
     auto root = fs::absolute(file).lexically_normal().parent_path().parent_path();
     return load_table(table, root, env, file.string());

@@ -11,17 +11,18 @@
 //
 // Relative paths are resolved against the project root: the directory above the config file's
 // directory (so `var` in <root>/config/adsx.toml means <root>/var).
-#include "adsx/base/error.h"
-
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "adsx/base/error.h"
+
 namespace adsx::config {
 
-struct stack_config {
+struct stack_config
+{
     std::filesystem::path var_dir = "var";  // data, logs and pid files of the local stack
     std::filesystem::path cache_dir;        // downloaded jars; empty = $HOME/.cache/adstreamx
     std::filesystem::path deploy_dir = "deploy";
@@ -29,21 +30,24 @@ struct stack_config {
     int stop_timeout_s = 30;   // per service, before SIGKILL
 };
 
-struct kafka_config {
+struct kafka_config
+{
     bool managed = true;  // false: a remote cluster we only connect to
     std::string bootstrap_servers = "127.0.0.1:9092";
     int controller_port = 9093;  // local KRaft controller listener
     std::string heap = "1g";     // JVM -Xmx of the local broker
 };
 
-struct redis_config {
+struct redis_config
+{
     bool managed = true;
     std::string host = "127.0.0.1";
     int port = 6379;
     std::string max_memory = "2gb";
 };
 
-struct postgres_config {
+struct postgres_config
+{
     bool managed = true;
     std::string host = "127.0.0.1";
     int port = 5432;
@@ -54,23 +58,27 @@ struct postgres_config {
     std::filesystem::path bin_dir = "/usr/lib/postgresql/15/bin";
 };
 
-struct prometheus_config {
+struct prometheus_config
+{
     bool managed = true;
     std::string host = "127.0.0.1";
     int port = 9090;
     std::string scrape_interval = "2s";
 };
 
-struct metrics_config {
+struct metrics_config
+{
     std::string host = "127.0.0.1";  // where adsx processes expose /metrics
     int port = 9464;                 // first port tried; 0 = an ephemeral port
 };
 
-struct log_config {
+struct log_config
+{
     std::string level = "info";  // trace|debug|info|warn|error
 };
 
-struct config {
+struct config
+{
     std::filesystem::path root;  // project root; relative paths below are already resolved
     stack_config stack;
     kafka_config kafka;

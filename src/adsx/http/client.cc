@@ -55,8 +55,8 @@ result<response> get(const std::string& host, int port, const std::string& targe
     if (failure) {
         auto code = failure == beast::error::timeout ? error_code::deadline_exceeded
                                                      : error_code::unavailable;
-        return fail(code, fmt::format("GET http://{}:{}{}: {} failed: {}", host, port, target,
-                                      step, failure.message()));
+        return fail(code, fmt::format("GET http://{}:{}{}: {} failed: {}", host, port, target, step,
+                                      failure.message()));
     }
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);

@@ -4,14 +4,15 @@
 //
 //   auto r = adsx::http::get("127.0.0.1", 9090, "/-/ready", std::chrono::seconds(2));
 //   if (r && r->status == 200) ...
-#include "adsx/base/error.h"
-
 #include <chrono>
 #include <string>
 
+#include "adsx/base/error.h"
+
 namespace adsx::http {
 
-struct response {
+struct response
+{
     int status = 0;
     std::string body;
 };

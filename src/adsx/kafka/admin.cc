@@ -1,8 +1,8 @@
 #include "adsx/kafka/admin.h"
 
-#include "adsx/kafka/handle.h"
-
 #include <fmt/format.h>
+
+#include "adsx/kafka/handle.h"
 
 namespace adsx::kafka {
 

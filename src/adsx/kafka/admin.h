@@ -4,15 +4,16 @@
 //   kafka::topic_spec spec{"ad.events", 12, 1, {{"compression.type", "lz4"}}};
 //   auto created = kafka::ensure_topic("127.0.0.1:9092", spec, std::chrono::seconds(10));
 //   // *created is true when the topic was created now, false when it already existed.
-#include "adsx/base/error.h"
-
 #include <chrono>
 #include <map>
 #include <string>
 
+#include "adsx/base/error.h"
+
 namespace adsx::kafka {
 
-struct topic_spec {
+struct topic_spec
+{
     std::string name;
     int partitions = 1;
     int replication_factor = 1;

@@ -1,8 +1,8 @@
 #include "adsx/kafka/handle.h"
 
-#include "adsx/log/log.h"
-
 #include <fmt/format.h>
+
+#include "adsx/log/log.h"
 
 namespace adsx::kafka::detail {
 namespace {
@@ -18,8 +18,8 @@ void forward_log(const rd_kafka_t*, int level, const char* fac, const char* buf)
 }  // namespace
 
 result<handle_ptr> make_client(rd_kafka_type_t type, const std::string& bootstrap,
-                               const std::map<std::string, std::string>& settings,
-                               conf_setup setup, void* opaque)
+                               const std::map<std::string, std::string>& settings, conf_setup setup,
+                               void* opaque)
 {
     char errstr[512];
     rd_kafka_conf_t* conf = rd_kafka_conf_new();

@@ -1,32 +1,39 @@
 #pragma once
 // RAII for librdkafka's C handles. Internal to the kafka module: nothing outside src/adsx/kafka
 // includes librdkafka.
-#include "adsx/base/error.h"
-
 #include <chrono>
-#include <librdkafka/rdkafka.h>
 #include <map>
 #include <memory>
 #include <string>
 
+#include <librdkafka/rdkafka.h>
+
+#include "adsx/base/error.h"
+
 namespace adsx::kafka::detail {
 
-struct handle_deleter {
+struct handle_deleter
+{
     void operator()(rd_kafka_t* rk) const noexcept { rd_kafka_destroy(rk); }
 };
-struct queue_deleter {
+struct queue_deleter
+{
     void operator()(rd_kafka_queue_t* q) const noexcept { rd_kafka_queue_destroy(q); }
 };
-struct event_deleter {
+struct event_deleter
+{
     void operator()(rd_kafka_event_t* e) const noexcept { rd_kafka_event_destroy(e); }
 };
-struct options_deleter {
+struct options_deleter
+{
     void operator()(rd_kafka_AdminOptions_t* o) const noexcept { rd_kafka_AdminOptions_destroy(o); }
 };
-struct new_topic_deleter {
+struct new_topic_deleter
+{
     void operator()(rd_kafka_NewTopic_t* t) const noexcept { rd_kafka_NewTopic_destroy(t); }
 };
-struct message_deleter {
+struct message_deleter
+{
     void operator()(rd_kafka_message_t* m) const noexcept { rd_kafka_message_destroy(m); }
 };
 

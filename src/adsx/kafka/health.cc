@@ -1,10 +1,11 @@
 #include "adsx/kafka/health.h"
 
-#include "adsx/kafka/admin.h"
-#include "adsx/kafka/handle.h"
+#include <random>
 
 #include <fmt/format.h>
-#include <random>
+
+#include "adsx/kafka/admin.h"
+#include "adsx/kafka/handle.h"
 
 namespace adsx::kafka {
 
@@ -13,7 +14,8 @@ using clock = std::chrono::steady_clock;
 
 namespace {
 
-struct delivery {
+struct delivery
+{
     bool done = false;
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
     std::int64_t offset = -1;
@@ -107,9 +109,9 @@ result<void> consume_at(const std::string& bootstrap, std::int64_t offset,
         std::string got(static_cast<const char*>(m->payload), m->len);
         rd_kafka_consumer_close(rk->get());
         if (got != payload) {
-            return fail(error_code::internal,
-                        fmt::format("read back '{}' at offset {}, expected '{}'", got, offset,
-                                    payload));
+            return fail(
+                error_code::internal,
+                fmt::format("read back '{}' at offset {}, expected '{}'", got, offset, payload));
         }
         return {};
     }

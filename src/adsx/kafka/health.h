@@ -3,17 +3,18 @@
 // `adsx.healthcheck`, produce a unique record with an idempotent acks=all producer, and read that
 // very record back by its offset. Used by `adsx stack up` as the broker's readiness check (no
 // sleeps) and by `adsx stack status`.
-#include "adsx/base/error.h"
-
 #include <chrono>
 #include <cstdint>
 #include <string>
+
+#include "adsx/base/error.h"
 
 namespace adsx::kafka {
 
 inline constexpr const char* healthcheck_topic = "adsx.healthcheck";
 
-struct round_trip_report {
+struct round_trip_report
+{
     std::int64_t offset = -1;
     std::chrono::microseconds elapsed{0};
 };

@@ -1,13 +1,14 @@
 #include "adsx/log/log.h"
 
-#include "adsx/base/strings.h"
+#include <mutex>
 
 #include <fmt/format.h>
-#include <mutex>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include "adsx/base/strings.h"
 
 namespace adsx::log {
 namespace {
@@ -91,8 +92,8 @@ logger get(const std::string& component)
         return logger(existing);
     }
     auto l = std::make_shared<spdlog::logger>(component, sink());
-    l->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-        pattern, spdlog::pattern_time_type::utc, "\n"));
+    l->set_formatter(
+        std::make_unique<spdlog::pattern_formatter>(pattern, spdlog::pattern_time_type::utc, "\n"));
     {
         std::lock_guard lock(sink_mutex);
         l->set_level(current_level);

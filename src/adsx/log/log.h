@@ -26,7 +26,8 @@ namespace adsx::log {
 
 using value = std::variant<std::string_view, std::int64_t, double, bool>;
 
-struct field {
+struct field
+{
     std::string_view key;
     value val;
     field(std::string_view k, std::string_view v) : key(k), val(v) {}
@@ -35,8 +36,8 @@ struct field {
     field(std::string_view k, double v) : key(k), val(v) {}
     field(std::string_view k, bool v) : key(k), val(v) {}
     template <class I>
-        requires std::is_integral_v<I>
-    field(std::string_view k, I v) : key(k), val(static_cast<std::int64_t>(v))
+    requires std::is_integral_v<I> field(std::string_view k, I v)
+      : key(k), val(static_cast<std::int64_t>(v))
     {
     }
 };
@@ -50,7 +51,8 @@ bool init(std::string_view level, const std::string& file = {});
 // The JSON body after the standard fields: `"message":"...","fields":{...}` (exposed for tests).
 [[nodiscard]] std::string render(std::string_view message, fields f);
 
-class logger {
+class logger
+{
 public:
     explicit logger(std::shared_ptr<spdlog::logger> impl) : _impl(std::move(impl)) {}
     void debug(std::string_view message, fields f = {}) const;

@@ -1,7 +1,8 @@
 #include "adsx/metrics/exposer.h"
 
-#include <fmt/format.h>
 #include <fstream>
+
+#include <fmt/format.h>
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
@@ -13,11 +14,8 @@ namespace fs = std::filesystem;
 
 exposer::exposer(std::string host, int port, std::string component,
                  std::unique_ptr<prometheus::Exposer> impl)
-    : _host(std::move(host))
-    , _port(port)
-    , _component(std::move(component))
-    , _registry(std::make_shared<prometheus::Registry>())
-    , _impl(std::move(impl))
+  : _host(std::move(host)), _port(port), _component(std::move(component)),
+    _registry(std::make_shared<prometheus::Registry>()), _impl(std::move(impl))
 {
     _impl->RegisterCollectable(_registry);
 }
@@ -31,7 +29,7 @@ exposer::~exposer()
 }
 
 result<std::unique_ptr<exposer>> exposer::start(const std::string& host, int port,
-                                                 std::string component)
+                                                std::string component)
 {
     const int last = port == 0 ? 0 : port + 31;
     std::string last_error;
@@ -76,8 +74,8 @@ result<void> exposer::register_with(const fs::path& dir)
     }
     fs::rename(tmp, file, ec);  // atomic: Prometheus never reads half a file
     if (ec) {
-        return fail(error_code::unavailable, fmt::format("cannot write {}: {}", file.string(),
-                                                         ec.message()));
+        return fail(error_code::unavailable,
+                    fmt::format("cannot write {}: {}", file.string(), ec.message()));
     }
     _target_file = file;
     return {};

@@ -13,11 +13,11 @@
 //
 // Thread-safety: metric updates are thread-safe (prometheus-cpp); the exposer serves scrapes on
 // its own threads. Lifetime: metrics registered in registry() must not outlive the exposer.
-#include "adsx/base/error.h"
-
 #include <filesystem>
 #include <memory>
 #include <string>
+
+#include "adsx/base/error.h"
 
 namespace prometheus {
 class Registry;
@@ -26,10 +26,10 @@ class Exposer;
 
 namespace adsx::metrics {
 
-class exposer {
+class exposer
+{
 public:
-    [[nodiscard]] static result<std::unique_ptr<exposer>> start(const std::string& host,
-                                                                int port,
+    [[nodiscard]] static result<std::unique_ptr<exposer>> start(const std::string& host, int port,
                                                                 std::string component);
     exposer(const exposer&) = delete;
     exposer& operator=(const exposer&) = delete;

@@ -1,10 +1,11 @@
 #include "adsx/pg/connection.h"
 
-#include "adsx/base/strings.h"
+#include <fstream>
 
 #include <fmt/format.h>
-#include <fstream>
 #include <libpq-fe.h>
+
+#include "adsx/base/strings.h"
 
 namespace adsx::pg {
 namespace {
@@ -33,11 +34,11 @@ std::string first_line(const char* msg)
 result<std::string> conninfo(const config::postgres_config& cfg, const std::string& database,
                              int connect_timeout_s)
 {
-    auto info = fmt::format("host={} port={} dbname={} user={} connect_timeout={} "
-                            "application_name=adsx",
-                            quote(cfg.host), cfg.port,
-                            quote(database.empty() ? cfg.database : database), quote(cfg.user),
-                            connect_timeout_s);
+    auto info =
+        fmt::format("host={} port={} dbname={} user={} connect_timeout={} "
+                    "application_name=adsx",
+                    quote(cfg.host), cfg.port, quote(database.empty() ? cfg.database : database),
+                    quote(cfg.user), connect_timeout_s);
     if (!cfg.password_file.empty()) {
         std::ifstream in(cfg.password_file);
         std::string password;

@@ -5,13 +5,13 @@
 //   auto v = c->scalar("SHOW server_version");
 //
 // Not thread-safe: one connection per thread.
-#include "adsx/base/error.h"
-#include "adsx/config/config.h"
-
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "adsx/base/error.h"
+#include "adsx/config/config.h"
 
 struct pg_conn;
 
@@ -23,7 +23,8 @@ namespace adsx::pg {
                                            const std::string& database = {},
                                            int connect_timeout_s = 5);
 
-class connection {
+class connection
+{
 public:
     [[nodiscard]] static result<connection> open(const std::string& conninfo);
     connection(connection&&) noexcept = default;
@@ -41,7 +42,8 @@ public:
                                              const std::vector<std::string>& params = {});
 
 private:
-    struct conn_deleter {
+    struct conn_deleter
+    {
         void operator()(pg_conn* c) const noexcept;
     };
     explicit connection(std::unique_ptr<pg_conn, conn_deleter> c) : _conn(std::move(c)) {}

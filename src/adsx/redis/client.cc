@@ -35,7 +35,8 @@ reply convert(const redisReply* r)
                 out.elements.push_back(convert(r->element[i]));
             }
             break;
-        default: out.type = reply::kind::nil;
+        default:
+            out.type = reply::kind::nil;
     }
     return out;
 }
@@ -77,7 +78,7 @@ result<reply> connection::command(const std::vector<std::string>& args)
         redisCommandArgv(_ctx.get(), static_cast<int>(argv.size()), argv.data(), lens.data()));
     if (!raw) {
         auto code = _ctx->err == REDIS_ERR_IO && errno == EAGAIN ? error_code::deadline_exceeded
-                                                                  : error_code::unavailable;
+                                                                 : error_code::unavailable;
         return fail(code, fmt::format("redis {}: {}", _address, _ctx->errstr));
     }
     std::unique_ptr<redisReply, void (*)(void*)> guard(raw, freeReplyObject);

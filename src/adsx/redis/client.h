@@ -6,26 +6,35 @@
 //
 // Not thread-safe: one connection per thread. The online-store adapter (pipelines, Lua, the
 // offsets compare-and-set) builds on this in later issues.
-#include "adsx/base/error.h"
-
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "adsx/base/error.h"
+
 struct redisContext;
 
 namespace adsx::redis {
 
-struct reply {
-    enum class kind { string, status, integer, nil, array } type = kind::nil;
+struct reply
+{
+    enum class kind
+    {
+        string,
+        status,
+        integer,
+        nil,
+        array
+    } type = kind::nil;
     std::string str;  // string and status replies
     std::int64_t integer = 0;
     std::vector<reply> elements;
 };
 
-class connection {
+class connection
+{
 public:
     [[nodiscard]] static result<connection> open(const std::string& host, int port,
                                                  std::chrono::milliseconds timeout);
@@ -43,11 +52,12 @@ public:
     [[nodiscard]] result<std::string> server_version();
 
 private:
-    struct context_deleter {
+    struct context_deleter
+    {
         void operator()(redisContext* c) const noexcept;
     };
     explicit connection(std::unique_ptr<redisContext, context_deleter> ctx, std::string address)
-        : _ctx(std::move(ctx)), _address(std::move(address))
+      : _ctx(std::move(ctx)), _address(std::move(address))
     {
     }
     std::unique_ptr<redisContext, context_deleter> _ctx;

@@ -1,12 +1,13 @@
 #include "adsx/stack/ports.h"
 
-#include <arpa/inet.h>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
-#include <netdb.h>
 #include <sstream>
 #include <vector>
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
 

@@ -4,15 +4,16 @@
 #include <csignal>
 #include <cstring>
 #include <deque>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <fstream>
 #include <grp.h>
 #include <pwd.h>
-#include <sstream>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
 
 namespace adsx::stack {
@@ -22,7 +23,8 @@ using namespace std::chrono_literals;
 
 result<user_ids> lookup_user(const std::string& name)
 {
-    struct passwd pw {};
+    struct passwd pw
+    {};
     struct passwd* found = nullptr;
     std::vector<char> buf(16384);
     if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found) {
@@ -48,8 +50,7 @@ namespace {
         _exit(126);
     }
     if (user) {
-        if (::setgroups(0, nullptr) != 0 || ::setgid(user->gid) != 0 ||
-            ::setuid(user->uid) != 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setgid(user->gid) != 0 || ::setuid(user->uid) != 0) {
             _exit(126);
         }
     }
@@ -78,9 +79,9 @@ result<pid_t> fork_exec(const spawn_spec& spec)
     fs::create_directories(spec.log_file.parent_path(), ec);
     int log_fd = ::open(spec.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (log_fd < 0) {
-        return fail(error_code::unavailable, fmt::format("cannot open log {}: {}",
-                                                         spec.log_file.string(),
-                                                         std::strerror(errno)));
+        return fail(
+            error_code::unavailable,
+            fmt::format("cannot open log {}: {}", spec.log_file.string(), std::strerror(errno)));
     }
     std::vector<std::string> args = spec.argv;
     std::vector<char*> argv;
@@ -122,9 +123,8 @@ result<void> run_to_completion(const spawn_spec& spec, std::chrono::seconds time
         if (std::chrono::steady_clock::now() > deadline) {
             ::kill(*pid, SIGKILL);
             ::waitpid(*pid, &status, 0);
-            return fail(error_code::deadline_exceeded,
-                        fmt::format("{} did not finish within {} s", spec.argv[0],
-                                    timeout.count()));
+            return fail(error_code::deadline_exceeded, fmt::format("{} did not finish within {} s",
+                                                                   spec.argv[0], timeout.count()));
         }
         std::this_thread::sleep_for(50ms);
     }

@@ -5,19 +5,21 @@
 // A pid file alone is not trusted: a pid can be reused after a reboot or a crash, so
 // `owned_alive` also checks that the process's command line contains a marker (the stack's
 // var directory), and `adsx stack down` never signals a process that is not ours.
-#include "adsx/base/error.h"
-
 #include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
+
+#include <sys/types.h>
+
+#include "adsx/base/error.h"
 
 namespace adsx::stack {
 
-struct spawn_spec {
-    std::vector<std::string> argv;  // argv[0] is looked up in PATH when it has no slash
+struct spawn_spec
+{
+    std::vector<std::string> argv;   // argv[0] is looked up in PATH when it has no slash
     std::filesystem::path log_file;  // stdout and stderr, appended
     std::filesystem::path cwd;
     std::string run_as;  // user name to switch to (empty: stay who we are)
@@ -28,8 +30,7 @@ struct spawn_spec {
 
 // Runs a command to completion (same spec rules) and fails unless it exits 0; the error carries
 // the tail of its log file.
-[[nodiscard]] result<void> run_to_completion(const spawn_spec& spec,
-                                             std::chrono::seconds timeout);
+[[nodiscard]] result<void> run_to_completion(const spawn_spec& spec, std::chrono::seconds timeout);
 
 // True while `pid` exists and is not a zombie. Reaps it when it is our exited child.
 [[nodiscard]] bool alive(pid_t pid);
@@ -48,7 +49,8 @@ struct spawn_spec {
 [[nodiscard]] std::string tail(const std::filesystem::path& file, int lines);
 
 // uid/gid of a user name; not_found if there is no such user.
-struct user_ids {
+struct user_ids
+{
     uid_t uid;
     gid_t gid;
 };

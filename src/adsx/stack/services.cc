@@ -1,18 +1,19 @@
 #include "adsx/stack/services.h"
 
+#include <fstream>
+#include <random>
+#include <regex>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "adsx/base/strings.h"
 #include "adsx/http/client.h"
 #include "adsx/kafka/health.h"
 #include "adsx/pg/connection.h"
 #include "adsx/redis/client.h"
-
-#include <fmt/format.h>
-#include <fstream>
-#include <random>
-#include <regex>
-#include <sstream>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace adsx::stack {
 
@@ -105,8 +106,8 @@ result<void> kafka_prepare(const config::config& cfg)
         {"LOG_DIR", (cfg.log_dir() / "kafka").string()},
     };
     auto templates = cfg.stack.deploy_dir / "kafka";
-    if (auto r = render_template(templates / "server.properties.in", dir / "server.properties",
-                                 vars);
+    if (auto r =
+            render_template(templates / "server.properties.in", dir / "server.properties", vars);
         !r) {
         return r;
     }
@@ -118,9 +119,9 @@ result<void> kafka_prepare(const config::config& cfg)
         return {};  // storage formatted on an earlier start
     }
     auto argv = java_argv(cfg, "kafka.tools.StorageTool");
-    for (const auto& a : {std::string("format"), std::string("--ignore-formatted"),
-                          std::string("--cluster-id"), random_cluster_id(), std::string("--config"),
-                          (dir / "server.properties").string()}) {
+    for (const auto& a :
+         {std::string("format"), std::string("--ignore-formatted"), std::string("--cluster-id"),
+          random_cluster_id(), std::string("--config"), (dir / "server.properties").string()}) {
         argv.push_back(a);
     }
     return run_to_completion({argv, cfg.log_dir() / "kafka-format.log", {}, {}},
@@ -170,11 +171,29 @@ service redis_service(const config::config& cfg)
     };
     s.command = [&cfg] {
         auto dir = cfg.stack.var_dir / "redis";
-        return spawn_spec{{"redis-server", "--bind", cfg.redis.host, "--port",
-                           std::to_string(cfg.redis.port), "--dir", dir.string(), "--save", "",
-                           "--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory",
-                           cfg.redis.max_memory, "--maxmemory-policy", "noeviction",
-                           "--protected-mode", "no", "--daemonize", "no", "--logfile", ""},
+        return spawn_spec{{"redis-server",
+                           "--bind",
+                           cfg.redis.host,
+                           "--port",
+                           std::to_string(cfg.redis.port),
+                           "--dir",
+                           dir.string(),
+                           "--save",
+                           "",
+                           "--appendonly",
+                           "yes",
+                           "--appendfsync",
+                           "everysec",
+                           "--maxmemory",
+                           cfg.redis.max_memory,
+                           "--maxmemory-policy",
+                           "noeviction",
+                           "--protected-mode",
+                           "no",
+                           "--daemonize",
+                           "no",
+                           "--logfile",
+                           ""},
                           cfg.log_dir() / "redis.log",
                           dir,
                           {}};
@@ -210,7 +229,8 @@ result<void> check_reachable_by(const fs::path& dir, const std::string& user)
                                 ids.error().message));
     }
     for (auto p = dir.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
-        struct stat st {};
+        struct stat st
+        {};
         if (::stat(p.c_str(), &st) != 0) {
             continue;
         }
@@ -247,12 +267,13 @@ result<void> postgres_prepare(const config::config& cfg)
     if (fs::exists(data / "PG_VERSION")) {
         return {};
     }
-    return run_to_completion({{(pg.bin_dir / "initdb").string(), "-D", data.string(), "-U", pg.user,
-                               "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions"},
-                              cfg.log_dir() / "postgres-initdb.log",
-                              data,
-                              pg.os_user},
-                             std::chrono::seconds(120));
+    return run_to_completion(
+        {{(pg.bin_dir / "initdb").string(), "-D", data.string(), "-U", pg.user, "-A", "trust", "-E",
+          "UTF8", "--locale=C.UTF-8", "--no-instructions"},
+         cfg.log_dir() / "postgres-initdb.log",
+         data,
+         pg.os_user},
+        std::chrono::seconds(120));
 }
 
 result<std::string> postgres_probe(const config::config& cfg, milliseconds timeout)
@@ -268,8 +289,8 @@ result<std::string> postgres_probe(const config::config& cfg, milliseconds timeo
         if (!admin) {
             return fail(admin.error());
         }
-        auto exists = admin->query("SELECT 1 FROM pg_database WHERE datname = $1",
-                                   {cfg.postgres.database});
+        auto exists =
+            admin->query("SELECT 1 FROM pg_database WHERE datname = $1", {cfg.postgres.database});
         if (!exists) {
             return fail(exists.error());
         }
@@ -300,7 +321,8 @@ service postgres_service(const config::config& cfg)
     service s;
     s.name = "postgres";
     s.managed = cfg.postgres.managed;
-    s.address = fmt::format("{}:{}/{}", cfg.postgres.host, cfg.postgres.port, cfg.postgres.database);
+    s.address =
+        fmt::format("{}:{}/{}", cfg.postgres.host, cfg.postgres.port, cfg.postgres.database);
     s.ports = {{cfg.postgres.host, cfg.postgres.port, "postgres.port"}};
     s.stop_signal = 2;  // SIGINT: PostgreSQL's "fast" shutdown (SIGTERM waits for clients)
     s.prepare = [&cfg] { return postgres_prepare(cfg); };
@@ -309,8 +331,8 @@ service postgres_service(const config::config& cfg)
         auto data = cfg.stack.var_dir / "postgres";
         return spawn_spec{{(pg.bin_dir / "postgres").string(), "-D", data.string(), "-p",
                            std::to_string(pg.port), "-c", "listen_addresses=" + pg.host, "-c",
-                           "unix_socket_directories=" + (cfg.run_dir() / "postgres").string(),
-                           "-c", "max_connections=200", "-c", "shared_buffers=256MB"},
+                           "unix_socket_directories=" + (cfg.run_dir() / "postgres").string(), "-c",
+                           "max_connections=200", "-c", "shared_buffers=256MB"},
                           cfg.log_dir() / "postgres.log",
                           data,
                           pg.os_user};
@@ -365,8 +387,7 @@ service prometheus_service(const config::config& cfg)
         auto dir = cfg.stack.var_dir / "prometheus";
         return spawn_spec{
             {"prometheus", "--config.file=" + (dir / "prometheus.yml").string(),
-             "--storage.tsdb.path=" + (dir / "data").string(),
-             "--storage.tsdb.retention.time=7d",
+             "--storage.tsdb.path=" + (dir / "data").string(), "--storage.tsdb.retention.time=7d",
              fmt::format("--web.listen-address={}:{}", cfg.prometheus.host, cfg.prometheus.port),
              "--web.enable-lifecycle", "--log.format=json"},
             cfg.log_dir() / "prometheus.log",
@@ -417,8 +438,7 @@ result<void> render_template(const fs::path& src, const fs::path& dst,
 
 std::vector<service> services(const config::config& cfg)
 {
-    return {kafka_service(cfg), redis_service(cfg), postgres_service(cfg),
-            prometheus_service(cfg)};
+    return {kafka_service(cfg), redis_service(cfg), postgres_service(cfg), prometheus_service(cfg)};
 }
 
 }  // namespace adsx::stack

@@ -5,24 +5,26 @@
 //
 // A service with managed = false is a remote one (a Kafka cluster, Redis Cluster, a remote
 // Postgres): the stack never starts or stops it, it only probes it.
-#include "adsx/base/error.h"
-#include "adsx/config/config.h"
-#include "adsx/stack/process.h"
-
 #include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "adsx/base/error.h"
+#include "adsx/config/config.h"
+#include "adsx/stack/process.h"
+
 namespace adsx::stack {
 
-struct bound_port {
+struct bound_port
+{
     std::string host;
     int port;
     std::string config_key;  // what to change when the port is taken, e.g. "redis.port"
 };
 
-struct service {
+struct service
+{
     std::string name;
     bool managed = true;
     std::string address;  // what clients connect to
@@ -41,8 +43,8 @@ struct service {
 [[nodiscard]] std::filesystem::path prometheus_targets_dir(const config::config& cfg);
 
 // Copies `src` to `dst` replacing every @KEY@ by its value; fails on a placeholder left unset.
-[[nodiscard]] result<void> render_template(const std::filesystem::path& src,
-                                           const std::filesystem::path& dst,
-                                           const std::vector<std::pair<std::string, std::string>>& vars);
+[[nodiscard]] result<void> render_template(
+    const std::filesystem::path& src, const std::filesystem::path& dst,
+    const std::vector<std::pair<std::string, std::string>>& vars);
 
 }  // namespace adsx::stack

@@ -1,11 +1,12 @@
 #include "adsx/stack/stack.h"
 
-#include "adsx/log/log.h"
-#include "adsx/stack/ports.h"
-
-#include <fmt/format.h>
 #include <ostream>
 #include <thread>
+
+#include <fmt/format.h>
+
+#include "adsx/log/log.h"
+#include "adsx/stack/ports.h"
 
 namespace adsx::stack {
 
@@ -72,8 +73,8 @@ result<service_status> stack::wait_ready(const service& s, std::optional<pid_t> 
         if (version) {
             auto secs = std::chrono::duration<double>(clock::now() - start).count();
             log::get("stack").debug("service ready", {{"service", s.name}, {"seconds", secs}});
-            return service_status{s.name, s.managed ? "running" : "remote", s.address, *version,
-                                  pid, true, {}};
+            return service_status{
+                s.name, s.managed ? "running" : "remote", s.address, *version, pid, true, {}};
         }
         last_error = version.error().message;
         if (left.count() == 0) {
@@ -170,9 +171,9 @@ result<void> stack::down(bool purge, std::ostream& out)
         std::error_code ec;
         fs::remove_all(_cfg.stack.var_dir, ec);
         if (ec) {
-            return fail(error_code::unavailable,
-                        fmt::format("cannot remove {}: {}", _cfg.stack.var_dir.string(),
-                                    ec.message()));
+            return fail(
+                error_code::unavailable,
+                fmt::format("cannot remove {}: {}", _cfg.stack.var_dir.string(), ec.message()));
         }
         out << "removed " << _cfg.stack.var_dir.string() << "\n";
     }
@@ -208,12 +209,12 @@ std::vector<service_status> stack::status()
 
 std::string format_table(const std::vector<service_status>& rows)
 {
-    std::string out = fmt::format("{:<11} {:<15} {:<28} {:<22} {}\n", "SERVICE", "STATE",
-                                  "ADDRESS", "VERSION", "PID");
+    std::string out = fmt::format("{:<11} {:<15} {:<28} {:<22} {}\n", "SERVICE", "STATE", "ADDRESS",
+                                  "VERSION", "PID");
     for (const auto& r : rows) {
-        out += fmt::format("{:<11} {:<15} {:<28} {:<22} {}\n", r.name, r.state, r.address,
-                           r.version.empty() ? "-" : r.version,
-                           r.pid ? std::to_string(*r.pid) : "-");
+        out +=
+            fmt::format("{:<11} {:<15} {:<28} {:<22} {}\n", r.name, r.state, r.address,
+                        r.version.empty() ? "-" : r.version, r.pid ? std::to_string(*r.pid) : "-");
         if (!r.detail.empty()) {
             out += fmt::format("{:<11} ! {}\n", "", r.detail);
         }

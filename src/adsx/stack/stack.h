@@ -11,19 +11,21 @@
 //   status  each service's state, address, version and pid.
 //
 // Lifetime: a `stack` holds a reference to the config it was built from.
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
 #include "adsx/base/error.h"
 #include "adsx/config/config.h"
 #include "adsx/stack/services.h"
 
-#include <iosfwd>
-#include <optional>
-#include <string>
-#include <sys/types.h>
-#include <vector>
-
 namespace adsx::stack {
 
-struct service_status {
+struct service_status
+{
     std::string name;
     std::string state;  // running | stopped | remote | not responding | unreachable
     std::string address;
@@ -33,7 +35,8 @@ struct service_status {
     std::string detail;  // why it is not healthy
 };
 
-class stack {
+class stack
+{
 public:
     explicit stack(const config::config& cfg);
 

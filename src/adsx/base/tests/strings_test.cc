@@ -1,7 +1,7 @@
+#include <gtest/gtest.h>
+
 #include "adsx/base/error.h"
 #include "adsx/base/strings.h"
-
-#include <gtest/gtest.h>
 
 namespace adsx {
 namespace {

@@ -1,6 +1,6 @@
-#include "adsx/config/config.h"
-
 #include <gtest/gtest.h>
+
+#include "adsx/config/config.h"
 
 namespace adsx::config {
 namespace {
@@ -19,8 +19,8 @@ TEST(config, defaults_resolve_relative_paths_against_root)
 
 TEST(config, file_values_are_typed)
 {
-    auto c = load_string("[redis]\nport = 7000\nmanaged = false\n[log]\nlevel = 'debug'\n", root,
-                         {});
+    auto c =
+        load_string("[redis]\nport = 7000\nmanaged = false\n[log]\nlevel = 'debug'\n", root, {});
     ASSERT_TRUE(c) << c.error().message;
     EXPECT_EQ(c->redis.port, 7000);
     EXPECT_FALSE(c->redis.managed);

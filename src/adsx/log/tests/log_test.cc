@@ -1,11 +1,12 @@
-#include "adsx/log/log.h"
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <string>
+
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
-#include <string>
+
+#include "adsx/log/log.h"
 
 namespace adsx::log {
 namespace {

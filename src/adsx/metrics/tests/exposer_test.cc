@@ -1,13 +1,14 @@
-#include "adsx/http/client.h"
-#include "adsx/metrics/exposer.h"
-
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+
 #include <gtest/gtest.h>
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
-#include <sstream>
+
+#include "adsx/http/client.h"
+#include "adsx/metrics/exposer.h"
 
 namespace adsx::metrics {
 namespace {

@@ -1,14 +1,15 @@
-#include "adsx/stack/ports.h"
-#include "adsx/stack/process.h"
-
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <thread>
 #include <unistd.h>
+
+#include "adsx/stack/ports.h"
+#include "adsx/stack/process.h"
 
 namespace adsx::stack {
 namespace {
@@ -57,8 +58,9 @@ TEST(process, run_to_completion_reports_exit_code_and_log_tail)
 {
     auto ok = run_to_completion({{"true"}, scratch("ok.log"), {}, {}}, std::chrono::seconds(5));
     EXPECT_TRUE(ok);
-    auto bad = run_to_completion({{"sh", "-c", "echo boom >&2; exit 3"}, scratch("bad.log"), {}, {}},
-                                 std::chrono::seconds(5));
+    auto bad =
+        run_to_completion({{"sh", "-c", "echo boom >&2; exit 3"}, scratch("bad.log"), {}, {}},
+                          std::chrono::seconds(5));
     ASSERT_FALSE(bad);
     EXPECT_NE(bad.error().message.find("exited with 3"), std::string::npos) << bad.error().message;
     EXPECT_NE(bad.error().message.find("boom"), std::string::npos);

@@ -1,10 +1,11 @@
-#include "adsx/stack/services.h"
-
 #include <filesystem>
 #include <fstream>
-#include <gtest/gtest.h>
 #include <sstream>
+
+#include <gtest/gtest.h>
 #include <unistd.h>
+
+#include "adsx/stack/services.h"
 
 namespace adsx::stack {
 namespace {

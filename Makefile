@@ -1,0 +1,65 @@
+# AdStreamX: the commands the README promises. Everything runs from a fresh Debian 12 machine:
+# `make demo` and `make test` bootstrap what they need (idempotent, quick once done).
+SHELL := /bin/bash
+PRESET ?= release
+BUILD := build/$(PRESET)
+ADSX := $(BUILD)/apps/adsx/adsx
+PY := .venv/bin/python
+SOURCES := $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
+
+.PHONY: all deps build up down status test unit integration asan demo bench format format-check clean help
+
+all: build
+
+help:
+	@echo "make deps        install Debian packages, the Python venv and the Kafka jars (idempotent)"
+	@echo "make build       configure and build (PRESET=release|debug|asan)"
+	@echo "make up|down|status   the local stack (Kafka, Redis, PostgreSQL, Prometheus)"
+	@echo "make test        every test suite against the real local stack"
+	@echo "make asan        unit tests under AddressSanitizer + UBSan"
+	@echo "make demo        the end-to-end demo on the local stack"
+	@echo "make format      clang-format the C++ sources (format-check: verify only)"
+
+deps:
+	@bash deploy/bootstrap.sh
+
+$(BUILD)/build.ninja: CMakeLists.txt CMakePresets.json
+	cmake --preset $(PRESET) -DADSX_PYTHON=$(CURDIR)/.venv/bin/python >/dev/null
+
+build: deps $(BUILD)/build.ninja
+	cmake --build --preset $(PRESET)
+
+up: build
+	$(ADSX) stack up
+
+down:
+	$(ADSX) stack down
+
+status:
+	$(ADSX) stack status
+
+unit: build
+	cd $(BUILD) && ctest -L unit --output-on-failure
+
+integration: up
+	cd $(BUILD) && ctest -L integration --output-on-failure
+
+# Unit suites first (fast feedback), then integration against the stack `up` started.
+test: up
+	cd $(BUILD) && ctest --output-on-failure --schedule-random -L 'unit|integration'
+
+asan:
+	$(MAKE) PRESET=asan build
+	ctest --preset asan-unit
+
+demo: up
+	@bash deploy/demo.sh $(ADSX)
+
+format:
+	clang-format-14 -i $(SOURCES)
+
+format-check:
+	clang-format-14 --dry-run --Werror $(SOURCES)
+
+clean:
+	rm -rf build
