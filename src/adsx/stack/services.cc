@@ -6,7 +6,6 @@
 #include <sstream>
 
 #include <fmt/format.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "adsx/base/strings.h"
@@ -219,29 +218,24 @@ service redis_service(const config::config& cfg)
 // ---- PostgreSQL ----------------------------------------------------------------------------
 
 // The server runs as cfg.postgres.os_user, which must be able to reach its data directory.
-result<void> check_reachable_by(const fs::path& dir, const std::string& user)
+// Asked of the kernel as that user (so ACLs count, as `make deps` grants one), not guessed from
+// mode bits.
+result<void> check_reachable_by(const fs::path& dir, const std::string& user, const fs::path& log)
 {
-    auto ids = lookup_user(user);
-    if (!ids) {
+    if (auto ids = lookup_user(user); !ids) {
         return fail(error_code::failed_precondition,
                     fmt::format("{} (install postgresql-15 with `make deps`, or set "
                                 "postgres.os_user)",
                                 ids.error().message));
     }
-    for (auto p = dir.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
-        struct stat st
-        {};
-        if (::stat(p.c_str(), &st) != 0) {
-            continue;
-        }
-        bool can = (st.st_mode & S_IXOTH) || (st.st_uid == ids->uid && (st.st_mode & S_IXUSR)) ||
-                   (st.st_gid == ids->gid && (st.st_mode & S_IXGRP));
-        if (!can) {
-            return fail(error_code::failed_precondition,
-                        fmt::format("PostgreSQL runs as '{}', who cannot enter {}: run `chmod o+x "
-                                    "{}` or set stack.var_dir to a directory it can reach",
-                                    user, p.string(), p.string()));
-        }
+    auto probe = run_to_completion({{"test", "-x", dir.string()}, log, "/", user},
+                                   std::chrono::seconds(10));
+    if (!probe) {
+        return fail(error_code::failed_precondition,
+                    fmt::format("PostgreSQL runs as '{}', who cannot reach {}: run `make deps` "
+                                "(it grants that user passage with an ACL), `chmod o+x` the "
+                                "directories above it, or set stack.var_dir elsewhere",
+                                user, dir.string()));
     }
     return {};
 }
@@ -251,11 +245,14 @@ result<void> postgres_prepare(const config::config& cfg)
     const auto& pg = cfg.postgres;
     auto data = cfg.stack.var_dir / "postgres";
     auto sockets = cfg.run_dir() / "postgres";
-    if (auto r = check_reachable_by(data, pg.os_user); !r) {
+    std::error_code ec;
+    fs::create_directories(cfg.stack.var_dir, ec);
+    if (auto r = check_reachable_by(cfg.stack.var_dir, pg.os_user,
+                                    cfg.log_dir() / "postgres-initdb.log");
+        !r) {
         return r;
     }
     auto ids = lookup_user(pg.os_user);
-    std::error_code ec;
     for (const auto& d : {data, sockets}) {
         fs::create_directories(d, ec);
         if (::chown(d.c_str(), ids->uid, ids->gid) != 0) {

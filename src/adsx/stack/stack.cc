@@ -107,16 +107,21 @@ result<std::vector<service_status>> stack::up(std::ostream& out)
         }
         start[i] = true;
     }
-    // 2. Start them; they boot in parallel.
+    // 2. Prepare all (a failure here leaves nothing half-started), then start them: they boot
+    //    in parallel.
+    for (size_t i = 0; i < _services.size(); ++i) {
+        if (start[i]) {
+            if (auto r = _services[i].prepare(); !r) {
+                return fail(r.error().wrap("preparing " + _services[i].name));
+            }
+        }
+    }
     for (size_t i = 0; i < _services.size(); ++i) {
         if (!start[i]) {
             continue;
         }
         const auto& s = _services[i];
         out << fmt::format("{:<11} starting on {}\n", s.name, s.address) << std::flush;
-        if (auto r = s.prepare(); !r) {
-            return fail(r.error().wrap("preparing " + s.name));
-        }
         auto pid = spawn_detached(s.command());
         if (!pid) {
             return fail(pid.error().wrap("starting " + s.name));
