@@ -1,0 +1,101 @@
+#include "adsx/events/event.h"
+
+#include "adsx/events/reasons.h"
+
+namespace adsx::events {
+
+namespace {
+constexpr std::array<std::string_view, event_type_count> type_names = {"impression", "click",
+                                                                       "conversion"};
+constexpr std::array<std::string_view, device_count> device_names = {"ios", "android", "desktop",
+                                                                     "ctv"};
+constexpr std::array<std::string_view, all_reasons.size()> reason_names = {
+    "malformed_json",  "missing_field",    "wrong_type", "unknown_event_type", "invalid_value",
+    "negative_amount", "future_timestamp", "unknown_ad", "orphan_event",       "late"};
+constexpr char hex[] = "0123456789abcdef";
+
+int hex_value(char c) noexcept
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+}  // namespace
+
+std::string_view name(event_type t) noexcept
+{
+    return type_names[static_cast<std::size_t>(t)];
+}
+
+std::string_view name(device_type d) noexcept
+{
+    return device_names[static_cast<std::size_t>(d)];
+}
+
+std::string_view name(reason r) noexcept
+{
+    return reason_names[static_cast<std::size_t>(r)];
+}
+
+std::optional<event_type> parse_event_type(std::string_view s) noexcept
+{
+    for (std::size_t i = 0; i < type_names.size(); ++i) {
+        if (type_names[i] == s) {
+            return static_cast<event_type>(i);
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<device_type> parse_device(std::string_view s) noexcept
+{
+    for (std::size_t i = 0; i < device_names.size(); ++i) {
+        if (device_names[i] == s) {
+            return static_cast<device_type>(i);
+        }
+    }
+    return std::nullopt;
+}
+
+void format_uuid(const uuid& id, char* out) noexcept
+{
+    int o = 0;
+    for (int i = 0; i < 16; ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            out[o++] = '-';
+        }
+        out[o++] = hex[id.bytes[static_cast<std::size_t>(i)] >> 4];
+        out[o++] = hex[id.bytes[static_cast<std::size_t>(i)] & 0xf];
+    }
+}
+
+std::optional<uuid> parse_uuid(std::string_view s) noexcept
+{
+    if (s.size() != uuid_text_size) {
+        return std::nullopt;
+    }
+    uuid id;
+    std::size_t b = 0;
+    for (std::size_t i = 0; i < s.size();) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i++] != '-') {
+                return std::nullopt;
+            }
+            continue;
+        }
+        int hi = hex_value(s[i]);
+        int lo = hex_value(s[i + 1]);
+        if (hi < 0 || lo < 0) {
+            return std::nullopt;
+        }
+        id.bytes[b++] = static_cast<std::uint8_t>(hi << 4 | lo);
+        i += 2;
+    }
+    return id;
+}
+
+}  // namespace adsx::events
