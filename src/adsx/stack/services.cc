@@ -228,8 +228,8 @@ result<void> check_reachable_by(const fs::path& dir, const std::string& user, co
                                 "postgres.os_user)",
                                 ids.error().message));
     }
-    auto probe = run_to_completion({{"test", "-x", dir.string()}, log, "/", user},
-                                   std::chrono::seconds(10));
+    auto probe =
+        run_to_completion({{"test", "-x", dir.string()}, log, "/", user}, std::chrono::seconds(10));
     if (!probe) {
         return fail(error_code::failed_precondition,
                     fmt::format("PostgreSQL runs as '{}', who cannot reach {}: run `make deps` "

@@ -1,0 +1,60 @@
+#include "adsx/simulate/truth.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <numbers>
+
+#include "adsx/simulate/random.h"
+
+namespace adsx::simulate::truth {
+
+double device_click_effect(events::device_type d) noexcept
+{
+    constexpr std::array<double, events::device_count> effect = {0.15, 0.0, -0.2, -0.6};
+    return effect[static_cast<std::size_t>(d)];
+}
+
+double hour_click_effect(int local_hour) noexcept
+{
+    // Evenings click more: +0.2 at 21:00, −0.2 at 09:00.
+    return 0.2 * std::cos(2 * std::numbers::pi * (local_hour - 21) / 24.0);
+}
+
+double slot_click_effect(int slot) noexcept
+{
+    constexpr std::array<double, 5> effect = {0.3, 0.1, 0.0, -0.15, -0.3};
+    return effect[static_cast<std::size_t>(std::clamp(slot, 1, 5) - 1)];
+}
+
+double p_click(const world& w, const click_context& c) noexcept
+{
+    double x = base_click_logit + w.affinity[c.u.segment][c.a.category] +
+               device_click_effect(c.u.device) + geos[c.u.geo].click_effect +
+               hour_click_effect(c.local_hour) + slot_click_effect(c.slot) + c.a.quality -
+               fatigue_per_impression * c.recent_same_campaign - (c.saw_ad_recently ? 0.3 : 0.0);
+    return sigmoid(x);
+}
+
+double p_conversion(const user& u, const ad& a) noexcept
+{
+    constexpr std::array<double, segment_count> category = {-0.3, 0.0,  0.3, 0.2,
+                                                            0.4,  -0.2, 0.1, 0.3};
+    constexpr std::array<double, events::device_count> device = {0.2, -0.1, 0.3, -0.5};
+    return sigmoid(base_conversion_logit + category[a.category] +
+                   device[static_cast<std::size_t>(u.device)]);
+}
+
+double revenue_mu(int category) noexcept
+{
+    constexpr std::array<double, segment_count> mean = {15, 40, 60, 120, 300, 25, 200, 500};
+    return std::log(mean[static_cast<std::size_t>(category)]);
+}
+
+double activity(int local_hour) noexcept
+{
+    // Low at night (04:00), high in the evening (20:00).
+    return 0.55 + 0.45 * std::cos(2 * std::numbers::pi * (local_hour - 20) / 24.0);
+}
+
+}  // namespace adsx::simulate::truth
