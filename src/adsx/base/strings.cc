@@ -6,36 +6,54 @@
 
 namespace adsx {
 
-void append_json_escaped(std::string& out, std::string_view s)
+namespace {
+
+bool needs_escape(unsigned char c) noexcept
 {
-    for (char ch : s) {
-        auto c = static_cast<unsigned char>(ch);
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += ch;
-                }
+    return c < 0x20 || c == '"' || c == '\\';
+}
+
+void append_escape(std::string& out, unsigned char c)
+{
+    switch (c) {
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        default: {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out += buf;
         }
     }
+}
+
+}  // namespace
+
+void append_json_escaped(std::string& out, std::string_view s)
+{
+    // Runs of plain characters are appended in one go: this sits on the generator's hot path.
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (needs_escape(c)) {
+            out.append(s.data() + start, i - start);
+            append_escape(out, c);
+            start = i + 1;
+        }
+    }
+    out.append(s.data() + start, s.size() - start);
 }
 
 std::string json_quote(std::string_view s)
