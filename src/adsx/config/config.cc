@@ -246,6 +246,41 @@ const std::vector<field>& fields()
         text_field("kafka", "heap", "JVM heap of the local broker (-Xmx)", &c::kafka,
                    &kafka_config::heap, [](const c& x) { return non_empty(x.kafka.heap); }),
 
+        text_field("kafka", "events_topic", "topic of ad events", &c::kafka,
+                   &kafka_config::events_topic,
+                   [](const c& x) { return non_empty(x.kafka.events_topic); }),
+        text_field("kafka", "dlq_topic", "dead-letter topic of rejected events", &c::kafka,
+                   &kafka_config::dlq_topic,
+                   [](const c& x) { return non_empty(x.kafka.dlq_topic); }),
+        int_field("kafka", "events_partitions", "partitions of the events topic", &c::kafka,
+                  &kafka_config::events_partitions, 1, 10'000),
+        int_field("kafka", "replication_factor", "replication factor of created topics", &c::kafka,
+                  &kafka_config::replication_factor, 1, 16),
+        int_field("kafka", "retention_hours", "retention of the events topic", &c::kafka,
+                  &kafka_config::retention_hours, 1, 24 * 3650),
+        text_field(
+            "kafka", "compression", "producer compression", &c::kafka, &kafka_config::compression,
+            [](const c& x) {
+                return one_of(x.kafka.compression, {"lz4", "zstd", "snappy", "gzip", "none"});
+            }),
+
+        text_field("privacy", "hmac_key_file",
+                   "secret key of user-id pseudonyms (>= 16 bytes; `adsx stack up` creates a "
+                   "local one)",
+                   &c::privacy, &privacy_config::hmac_key_file),
+        text_field("privacy", "key_id", "id of the current pseudonym key (1-8 of a-z0-9)",
+                   &c::privacy, &privacy_config::key_id,
+                   [](const c& x) -> std::optional<std::string> {
+                       const auto& k = x.privacy.key_id;
+                       bool ok = !k.empty() && k.size() <= 8 &&
+                                 k.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") ==
+                                     std::string::npos;
+                       if (ok) {
+                           return std::nullopt;
+                       }
+                       return std::string("must be 1 to 8 characters of a-z and 0-9");
+                   }),
+
         bool_field("redis", "managed", "start a local Redis", &c::redis, &redis_config::managed),
         text_field("redis", "host", "Redis host", &c::redis, &redis_config::host,
                    [](const c& x) { return non_empty(x.redis.host); }),
@@ -389,6 +424,7 @@ void resolve_paths(config& c)
     fix(c.stack.var_dir);
     fix(c.stack.deploy_dir);
     fix(c.postgres.password_file);
+    fix(c.privacy.hmac_key_file);
     if (c.stack.cache_dir.empty()) {
         const char* xdg = std::getenv("XDG_CACHE_HOME");
         const char* home = std::getenv("HOME");

@@ -36,6 +36,18 @@ struct kafka_config
     std::string bootstrap_servers = "127.0.0.1:9092";
     int controller_port = 9093;  // local KRaft controller listener
     std::string heap = "1g";     // JVM -Xmx of the local broker
+    std::string events_topic = "ad.events";
+    std::string dlq_topic = "ad.events.dlq";
+    int events_partitions = 12;
+    int replication_factor = 1;
+    int retention_hours = 168;        // ad.events retention (the lake keeps history)
+    std::string compression = "lz4";  // producer compression: lz4|zstd|snappy|gzip|none
+};
+
+struct privacy_config
+{
+    std::filesystem::path hmac_key_file = "var/secrets/hmac.key";  // secret, never in the repo
+    std::string key_id = "k1";  // names the key in every pseudonym, for rotation
 };
 
 struct redis_config
@@ -85,6 +97,7 @@ struct config
     redis_config redis;
     postgres_config postgres;
     prometheus_config prometheus;
+    privacy_config privacy;
     metrics_config metrics;
     log_config log;
 

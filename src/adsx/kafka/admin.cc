@@ -65,4 +65,121 @@ result<bool> ensure_topic(const std::string& bootstrap, const topic_spec& spec,
     return true;
 }
 
+namespace {
+
+struct resource_deleter
+{
+    void operator()(rd_kafka_ConfigResource_t* r) const noexcept
+    {
+        rd_kafka_ConfigResource_destroy(r);
+    }
+};
+
+result<int> partition_count(rd_kafka_t* rk, const std::string& name,
+                            std::chrono::milliseconds timeout)
+{
+    const rd_kafka_metadata_t* md = nullptr;
+    std::unique_ptr<rd_kafka_topic_t, void (*)(rd_kafka_topic_t*)> topic(
+        rd_kafka_topic_new(rk, name.c_str(), nullptr), rd_kafka_topic_destroy);
+    auto err = rd_kafka_metadata(rk, 0, topic.get(), &md, to_ms(timeout));
+    if (err) {
+        return fail(error_code::unavailable,
+                    fmt::format("metadata of {}: {}", name, rd_kafka_err2str(err)));
+    }
+    std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> guard(
+        md, rd_kafka_metadata_destroy);
+    if (md->topic_cnt != 1 || md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        return fail(error_code::not_found, fmt::format("topic {} does not exist", name));
+    }
+    if (md->topics[0].err) {
+        return fail(error_code::unavailable,
+                    fmt::format("metadata of {}: {}", name, rd_kafka_err2str(md->topics[0].err)));
+    }
+    return md->topics[0].partition_cnt;
+}
+
+result<std::map<std::string, std::string>> topic_configs(rd_kafka_t* rk, const std::string& name,
+                                                         std::chrono::milliseconds timeout)
+{
+    std::unique_ptr<rd_kafka_ConfigResource_t, resource_deleter> res(
+        rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name.c_str()));
+    rd_kafka_ConfigResource_t* resources[] = {res.get()};
+    queue_ptr queue(rd_kafka_queue_new(rk));
+    options_ptr opts(rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS));
+    char errstr[256];
+    rd_kafka_AdminOptions_set_request_timeout(opts.get(), to_ms(timeout), errstr, sizeof errstr);
+    rd_kafka_DescribeConfigs(rk, resources, 1, opts.get(), queue.get());
+    event_ptr ev(rd_kafka_queue_poll(queue.get(), to_ms(timeout) + 1000));
+    if (!ev || rd_kafka_event_error(ev.get())) {
+        return fail(error_code::unavailable,
+                    fmt::format("describing configs of {}: {}", name,
+                                ev ? rd_kafka_event_error_string(ev.get()) : "no answer"));
+    }
+    size_t n = 0;
+    const auto** out = rd_kafka_DescribeConfigs_result_resources(
+        rd_kafka_event_DescribeConfigs_result(ev.get()), &n);
+    std::map<std::string, std::string> configs;
+    for (size_t r = 0; r < n; ++r) {
+        size_t count = 0;
+        const auto** entries = rd_kafka_ConfigResource_configs(out[r], &count);
+        for (size_t i = 0; i < count; ++i) {
+            const char* v = rd_kafka_ConfigEntry_value(entries[i]);
+            configs[rd_kafka_ConfigEntry_name(entries[i])] = v ? v : "";
+        }
+    }
+    return configs;
+}
+
+}  // namespace
+
+result<topic_description> describe_topic(const std::string& bootstrap, const std::string& name,
+                                         std::chrono::milliseconds timeout)
+{
+    auto rk = make_client(RD_KAFKA_PRODUCER, bootstrap, {});
+    if (!rk) {
+        return fail(rk.error());
+    }
+    auto partitions = partition_count(rk->get(), name, timeout);
+    if (!partitions) {
+        return fail(partitions.error());
+    }
+    auto configs = topic_configs(rk->get(), name, timeout);
+    if (!configs) {
+        return fail(configs.error());
+    }
+    return topic_description{*partitions, std::move(*configs)};
+}
+
+result<bool> ensure_topic_matches(const std::string& bootstrap, const topic_spec& spec,
+                                  std::chrono::milliseconds timeout)
+{
+    auto created = ensure_topic(bootstrap, spec, timeout);
+    if (!created || *created) {
+        return created;
+    }
+    auto d = describe_topic(bootstrap, spec.name, timeout);
+    if (!d) {
+        return fail(d.error());
+    }
+    std::string diffs;
+    if (d->partitions != spec.partitions) {
+        diffs += fmt::format("\n  partitions: topic has {}, configuration wants {}", d->partitions,
+                             spec.partitions);
+    }
+    for (const auto& [k, want] : spec.configs) {
+        auto it = d->configs.find(k);
+        auto have = it == d->configs.end() ? std::string("(unset)") : it->second;
+        if (have != want) {
+            diffs += fmt::format("\n  {}: topic has {}, configuration wants {}", k, have, want);
+        }
+    }
+    if (!diffs.empty()) {
+        return fail(error_code::failed_precondition,
+                    fmt::format("topic {} on {} exists with other settings:{}\nchange the "
+                                "configuration to match, or delete the topic to recreate it",
+                                spec.name, bootstrap, diffs));
+    }
+    return false;
+}
+
 }  // namespace adsx::kafka

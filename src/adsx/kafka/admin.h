@@ -20,6 +20,24 @@ struct topic_spec
     std::map<std::string, std::string> configs;  // topic-level configs, e.g. retention.ms
 };
 
+struct topic_description
+{
+    int partitions = 0;
+    std::map<std::string, std::string> configs;  // every topic config with its effective value
+};
+
+// The topic's partition count and configs; not_found when it does not exist.
+[[nodiscard]] result<topic_description> describe_topic(const std::string& bootstrap,
+                                                       const std::string& name,
+                                                       std::chrono::milliseconds timeout);
+
+// Creates the topic if missing; if it exists, checks its partition count and every config the
+// spec names, and fails (failed_precondition) listing each difference. Returns whether it
+// created the topic.
+[[nodiscard]] result<bool> ensure_topic_matches(const std::string& bootstrap,
+                                                const topic_spec& spec,
+                                                std::chrono::milliseconds timeout);
+
 // Creates the topic unless it exists. Returns whether it was created.
 [[nodiscard]] result<bool> ensure_topic(const std::string& bootstrap, const topic_spec& spec,
                                         std::chrono::milliseconds timeout);

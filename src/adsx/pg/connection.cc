@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 
 #include "adsx/base/strings.h"
+#include "adsx/log/log.h"
 
 namespace adsx::pg {
 namespace {
@@ -69,6 +70,14 @@ result<connection> connection::open(const std::string& info)
                                 PQport(c.get()) ? PQport(c.get()) : "?",
                                 first_line(PQerrorMessage(c.get()))));
     }
+    // Server notices ("relation already exists, skipping") go to the debug log, not stderr.
+    PQsetNoticeProcessor(
+        c.get(),
+        [](void*, const char* msg) {
+            static const auto log = adsx::log::get("postgres");
+            log.debug(first_line(msg));
+        },
+        nullptr);
     return connection(std::move(c));
 }
 
@@ -102,6 +111,17 @@ result<std::vector<connection::row>> connection::query(const std::string& sql,
         rows.push_back(std::move(out));
     }
     return rows;
+}
+
+result<void> connection::execute(const std::string& sql)
+{
+    std::unique_ptr<PGresult, void (*)(PGresult*)> res(PQexec(_conn.get(), sql.c_str()), PQclear);
+    auto status = PQresultStatus(res.get());
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        return fail(error_code::failed_precondition,
+                    fmt::format("postgres: {}", first_line(PQerrorMessage(_conn.get()))));
+    }
+    return {};
 }
 
 result<std::string> connection::scalar(const std::string& sql,

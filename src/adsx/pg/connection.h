@@ -37,6 +37,9 @@ public:
     using row = std::vector<std::optional<std::string>>;
     [[nodiscard]] result<std::vector<row>> query(const std::string& sql,
                                                  const std::vector<std::string>& params = {});
+    // Runs a script of one or more statements without parameters (simple query protocol:
+    // migrations, BEGIN/COMMIT).
+    [[nodiscard]] result<void> execute(const std::string& sql);
     // The first column of the first row; not_found if there is none.
     [[nodiscard]] result<std::string> scalar(const std::string& sql,
                                              const std::vector<std::string>& params = {});

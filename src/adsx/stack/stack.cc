@@ -1,5 +1,6 @@
 #include "adsx/stack/stack.h"
 
+#include <fstream>
 #include <ostream>
 #include <thread>
 
@@ -20,6 +21,38 @@ std::chrono::milliseconds remaining(clock::time_point deadline)
 {
     return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()),
                     std::chrono::milliseconds(0));
+}
+
+// The local stack's pseudonym key: created once, random, readable by its owner only. Only a key
+// inside var/ is ours to create; a key configured elsewhere is the operator's to provide.
+result<void> ensure_local_key(const config::config& cfg, std::ostream& out)
+{
+    const auto& file = cfg.privacy.hmac_key_file;
+    const auto var = cfg.stack.var_dir.string();
+    std::error_code ec;
+    if (fs::exists(file, ec) || file.string().rfind(var, 0) != 0) {
+        return {};
+    }
+    std::ifstream urandom("/dev/urandom", std::ios::binary);
+    unsigned char key[32];
+    if (!urandom.read(reinterpret_cast<char*>(key), sizeof key)) {
+        return fail(error_code::unavailable, "cannot read /dev/urandom");
+    }
+    fs::create_directories(file.parent_path(), ec);
+    fs::permissions(file.parent_path(), fs::perms::owner_all, ec);
+    {
+        std::ofstream f(file, std::ios::trunc);
+        for (auto b : key) {
+            f << fmt::format("{:02x}", b);
+        }
+        f << '\n';
+        if (!f) {
+            return fail(error_code::unavailable, fmt::format("cannot write {}", file.string()));
+        }
+    }
+    fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write, ec);
+    out << fmt::format("{:<11} created a pseudonym key in {}\n", "privacy", file.string());
+    return {};
 }
 
 }  // namespace
@@ -106,6 +139,9 @@ result<std::vector<service_status>> stack::up(std::ostream& out)
             return fail(r.error());
         }
         start[i] = true;
+    }
+    if (auto r = ensure_local_key(_cfg, out); !r) {
+        return fail(r.error());
     }
     // 2. Prepare all (a failure here leaves nothing half-started), then start them: they boot
     //    in parallel.

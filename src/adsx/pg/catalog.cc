@@ -1,0 +1,133 @@
+#include "adsx/pg/catalog.h"
+
+#include <ctime>
+
+#include <fmt/format.h>
+
+namespace adsx::pg {
+
+namespace {
+
+using simulate::geos;
+
+std::string date_of(std::int64_t start_ms, int day)
+{
+    std::time_t t = static_cast<std::time_t>(start_ms / 1000) + std::time_t{day} * 86'400;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[16];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+    return buf;
+}
+
+std::string pg_array(const std::vector<std::string_view>& items)
+{
+    std::string out = "{";
+    for (const auto& i : items) {
+        out += (out.size() > 1 ? "," : "") + std::string(i);
+    }
+    return out + "}";
+}
+
+std::vector<std::string> campaign_row(const simulate::world& w, std::size_t i, std::int64_t start)
+{
+    const auto& c = w.campaigns[i];
+    std::vector<std::string_view> g, d;
+    for (std::size_t k = 0; k < geos.size(); ++k) {
+        if (c.geo_mask >> k & 1u) {
+            g.push_back(geos[k].code);
+        }
+    }
+    for (int k = 0; k < events::device_count; ++k) {
+        if (c.device_mask >> k & 1u) {
+            d.push_back(events::name(static_cast<events::device_type>(k)));
+        }
+    }
+    return {std::to_string(i + 1),
+            std::to_string(c.advertiser + 1),
+            std::string(simulate::segment_names[c.category]),
+            std::string(simulate::name(c.type)),
+            fmt::format("{:.4f}", c.bid),
+            fmt::format("{:.2f}", c.daily_budget),
+            fmt::format("{:.2f}", c.lifetime_budget),
+            date_of(start, c.flight_start_day),
+            date_of(start, c.flight_end_day),
+            std::to_string(c.priority),
+            std::to_string(c.frequency_cap),
+            pg_array(g),
+            pg_array(d)};
+}
+
+// One multi-row INSERT: rows × columns parameters.
+result<void> insert(connection& c, const std::string& table, const std::string& columns,
+                    const std::vector<std::vector<std::string>>& rows)
+{
+    if (rows.empty()) {
+        return {};
+    }
+    std::string sql = fmt::format("INSERT INTO {} ({}) VALUES ", table, columns);
+    std::vector<std::string> params;
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        sql += r ? ",(" : "(";
+        for (std::size_t k = 0; k < rows[r].size(); ++k) {
+            params.push_back(rows[r][k]);
+            sql += fmt::format("{}${}", k ? "," : "", params.size());
+        }
+        sql += ')';
+    }
+    auto q = c.query(sql, params);
+    return q ? result<void>{} : fail(q.error().wrap("writing " + table));
+}
+
+result<void> write_rows(connection& c, const simulate::world& w, std::int64_t start_ms)
+{
+    std::vector<std::vector<std::string>> advertisers, campaigns, ads;
+    for (std::size_t i = 0; i < w.advertisers.size(); ++i) {
+        advertisers.push_back({std::to_string(i + 1), w.advertisers[i].name});
+    }
+    for (std::size_t i = 0; i < w.campaigns.size(); ++i) {
+        campaigns.push_back(campaign_row(w, i, start_ms));
+    }
+    for (std::size_t i = 0; i < w.ads.size(); ++i) {
+        ads.push_back({std::to_string(i + 1), std::to_string(w.ads[i].campaign + 1),
+                       std::string(simulate::segment_names[w.ads[i].category])});
+    }
+    auto r = insert(c, "advertisers", "advertiser_id, name", advertisers);
+    if (r) {
+        r = insert(c, "campaigns",
+                   "campaign_id, advertiser_id, category, bid_type, bid, daily_budget, "
+                   "lifetime_budget, flight_start, flight_end, priority, frequency_cap, "
+                   "target_geos, target_devices",
+                   campaigns);
+    }
+    if (r) {
+        r = insert(c, "ads", "ad_id, campaign_id, creative_category", ads);
+    }
+    if (r) {
+        r = insert(
+            c, "catalog_source", "seed, start_date, days",
+            {{std::to_string(w.params.seed), date_of(start_ms, 0), std::to_string(w.params.days)}});
+    }
+    return r;
+}
+
+}  // namespace
+
+result<catalog_counts> write_catalog(connection& c, const simulate::world& w, std::int64_t start_ms)
+{
+    if (auto r = c.execute("BEGIN"); !r) {
+        return fail(r.error());
+    }
+    auto cleared = c.execute("TRUNCATE ads, campaigns, advertisers, catalog_source");
+    auto written = cleared ? write_rows(c, w, start_ms) : fail(cleared.error());
+    if (!written) {
+        (void)c.execute("ROLLBACK");
+        return fail(written.error());
+    }
+    if (auto r = c.execute("COMMIT"); !r) {
+        return fail(r.error());
+    }
+    return catalog_counts{w.advertisers.size(), w.campaigns.size(), w.ads.size()};
+}
+
+}  // namespace adsx::pg

@@ -1,0 +1,23 @@
+#pragma once
+// Writes a simulated world's catalog (advertisers, campaigns, ads, targeting, budgets, flights)
+// into PostgreSQL, replacing the previous one in a single transaction: readers see the old
+// catalog or the new one, never a mix. Tables: deploy/postgres/migrations/0001_catalog.sql.
+//
+//   pg::write_catalog(conn, world, start_ms);   // ad_id = index + 1, as on the wire
+#include <cstdint>
+
+#include "adsx/base/error.h"
+#include "adsx/pg/connection.h"
+#include "adsx/simulate/world.h"
+
+namespace adsx::pg {
+
+struct catalog_counts
+{
+    std::size_t advertisers = 0, campaigns = 0, ads = 0;
+};
+
+[[nodiscard]] result<catalog_counts> write_catalog(connection& c, const simulate::world& w,
+                                                   std::int64_t start_ms);
+
+}  // namespace adsx::pg
