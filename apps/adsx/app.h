@@ -31,5 +31,6 @@ int report(const error& e);
 
 void add_stack_commands(CLI::App& root, context& ctx, action& run);
 void add_config_commands(CLI::App& root, context& ctx, action& run);
+void add_generate_command(CLI::App& root, context& ctx, action& run);
 
 }  // namespace adsx::app
