@@ -27,3 +27,54 @@ def run_adsx(*args: str, env: dict[str, str] | None = None, timeout: float = 300
 def adsx_bin() -> str:
     assert os.access(ADSX_BIN, os.X_OK), f"adsx binary not built: {ADSX_BIN}"
     return ADSX_BIN
+
+
+KAFKA_JARS = pathlib.Path(
+    os.environ.get("ADSX_CACHE_DIR", pathlib.Path.home() / ".cache" / "adstreamx")
+) / "jvm" / "kafka"
+BOOTSTRAP = os.environ.get("ADSX_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+
+
+def kafka_tool(main_class: str, *args: str, timeout: float = 120) -> str:
+    """Runs one of the broker's own command-line tools (not our client) and returns stdout."""
+    r = subprocess.run(
+        [
+            "java",
+            f"-Dlog4j.configuration=file:{SOURCE_DIR / 'deploy/kafka/tools-log4j.properties'}",
+            "-cp",
+            f"{KAFKA_JARS}/*",
+            main_class,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert r.returncode == 0, f"{main_class} failed: {r.stderr}"
+    return r.stdout
+
+
+def topic_record_count(topic: str) -> int:
+    """Records in a topic according to the broker: the sum of its partitions' end offsets."""
+    out = kafka_tool(
+        "org.apache.kafka.tools.GetOffsetShell", "--bootstrap-server", BOOTSTRAP,
+        "--topic", topic, "--time", "-1",
+    )
+    return sum(int(line.rsplit(":", 1)[1]) for line in out.split())
+
+
+def delete_topic(topic: str) -> None:
+    kafka_tool("org.apache.kafka.tools.TopicCommand", "--bootstrap-server", BOOTSTRAP,
+               "--delete", "--topic", topic)
+
+
+def consume(topic: str, count: int | None = None, fmt: str = "%p\t%o\t%k\t%s\n") -> list[str]:
+    """Reads a topic from the beginning with kcat (librdkafka's CLI, not our code)."""
+    args = ["kcat", "-C", "-b", BOOTSTRAP, "-t", topic, "-o", "beginning", "-e", "-q",
+            "-f", fmt]
+    if count is not None:
+        args += ["-c", str(count)]
+    r = subprocess.run(args, capture_output=True, timeout=600, check=False)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.decode().splitlines()
