@@ -18,6 +18,7 @@ help:
 	@echo "make test        every test suite against the real local stack"
 	@echo "make asan        unit tests under AddressSanitizer + UBSan"
 	@echo "make demo        the end-to-end demo on the local stack"
+	@echo "make bench       benchmarks vs their baselines (results in bench/results/)"
 	@echo "make format      clang-format the C++ sources (format-check: verify only)"
 
 deps:
@@ -54,6 +55,10 @@ asan:
 
 demo: up
 	@bash deploy/demo.sh $(ADSX)
+
+# Benchmarks against baselines run side by side; tables on stdout, JSON in bench/results/.
+bench: up
+	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/ingest.py
 
 format:
 	clang-format-14 -i $(SOURCES)

@@ -22,4 +22,17 @@ if not rows or any(r["value"][1] != "1" for r in rows):
     sys.exit("a Prometheus target is down")
 '
 
-banner "demo finished: every service of the local stack is healthy"
+events=${EVENTS:-2000000}
+banner "simulated ad traffic: $events events over 7 days into Kafka (EVENTS=... to change)"
+"$adsx" generate --events "$events" --days 7 --malformed-rate 0.001
+
+banner "one event as it sits in Kafka (user id pseudonymised, IP truncated, TCF consent)"
+kcat -C -b "$("$adsx" config show | sed -n 's/^kafka\.bootstrap_servers = "\([^"]*\)".*/\1/p')" \
+    -t ad.events -o -1 -c 1 -e -q -p 0 | "$py" -m json.tool
+
+banner "the catalog in PostgreSQL"
+psql -h 127.0.0.1 -U adsx -d adstreamx -c \
+    "SELECT bid_type, count(*) AS campaigns, round(avg(bid), 2) AS avg_bid,
+            round(sum(daily_budget)) AS daily_budget FROM campaigns GROUP BY 1 ORDER BY 1"
+
+banner "demo finished: stack healthy, $events events generated and acknowledged"

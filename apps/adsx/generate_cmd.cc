@@ -7,6 +7,7 @@
 
 #include "app.h"
 #include "collector_edge.h"
+#include "generate_probe.h"
 #include <fmt/format.h>
 
 #include "adsx/kafka/admin.h"
@@ -195,6 +196,7 @@ int run_generate(const context& ctx, const generate_options& o)
                              .start_ms = *start,
                              .span_ms = static_cast<std::int64_t>(span_days * day_ms),
                              .malformed_rate = o.malformed_rate});
+    generate_probe probe(*cfg);
     log::progress bar("generate", o.events);
     simulate::record rec;
     std::string json;
@@ -216,12 +218,16 @@ int run_generate(const context& ctx, const generate_options& o)
         t.bytes += json.size();
         ++t.by_kind[static_cast<std::size_t>(rec.kind)];
         bar.update(gen.emitted());
+        if ((gen.emitted() & 0xffff) == 0) {
+            probe.observe((*producer)->stats(), t.by_kind);
+        }
     }
     auto flushed = (*producer)->flush(std::chrono::seconds(o.delivery_timeout_s + 10));
     if (!flushed && failure.empty()) {
         failure = flushed.error().message;
     }
     bar.finish((*producer)->stats().acked);
+    probe.observe((*producer)->stats(), t.by_kind);
     const double secs = std::chrono::duration<double>(clock::now() - started).count();
     return print_summary(o, **producer, t, secs, k.events_topic, failure);
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -35,6 +36,12 @@ double priority_weight(int priority)
 }
 
 // A comparable "value" of a campaign's bid across bid types (expected CPM at a typical CTR).
+// Prices are settled in micro-units of the currency.
+double micros(double amount)
+{
+    return std::round(amount * 1e6) / 1e6;
+}
+
 double value_weight(const campaign& c)
 {
     switch (c.type) {
@@ -157,8 +164,8 @@ bool generator::eligible(std::uint32_t ad_index, std::uint32_t user, std::int64_
     if ((s.day == day && s.today >= c.daily_budget) || s.total >= c.lifetime_budget) {
         return false;
     }
-    auto it = _shown_today.find(std::uint64_t{user} << 32 | ci);
-    return it == _shown_today.end() || it->second < c.frequency_cap;
+    return _shown_today.get(std::uint64_t{user} << 32 | ci) <
+           static_cast<std::uint32_t>(c.frequency_cap);
 }
 
 std::uint32_t generator::pick_ad(std::uint32_t user, std::int64_t t)
@@ -223,13 +230,14 @@ void generator::make_impression(record& r, std::int64_t t)
     e.placement = placements[_rng.below(placements.size())];
     e.slot = 1 + static_cast<int>(_rng.below(5));
     e.bid = c.bid;
-    e.price = c.type == bid_type::cpm ? c.bid / 1000.0 * (0.5 + 0.45 * _rng.uniform()) : 0.0;
+    e.price =
+        c.type == bid_type::cpm ? micros(c.bid / 1000.0 * (0.5 + 0.45 * _rng.uniform())) : 0.0;
     e.consent = _edge.consent(usr.personalisation_consent);
     e.ip = _edge.ip(u);
     e.user_agent = user_agents[static_cast<std::size_t>(usr.device)];
     r.p_click = truth::p_click(_w, {usr, ad, hour, e.slot, recent_same_campaign, saw_ad});
     charge(ad.campaign, t, e.price);
-    ++_shown_today[std::uint64_t{u} << 32 | ad.campaign];
+    _shown_today.increment(std::uint64_t{u} << 32 | ad.campaign);
     st.ring[st.pos] = {a, t};
     st.pos = static_cast<std::uint8_t>((st.pos + 1) % ring_size);
     schedule_chain(r, truth::p_conversion(usr, ad));
@@ -259,7 +267,7 @@ void generator::schedule_chain(const record& imp, double p_conversion)
     click.ev.event_id = new_uuid();
     click.ev.type = event_type::click;
     click.ev.event_time_ms = click_t;
-    click.ev.price = c.type == bid_type::cpc ? c.bid * (0.5 + 0.45 * _rng.uniform()) : 0.0;
+    click.ev.price = c.type == bid_type::cpc ? micros(c.bid * (0.5 + 0.45 * _rng.uniform())) : 0.0;
     charge(ad.campaign, click_t, click.ev.price);
     _pending.push({click_t, _seq++, click});
     const auto conv_t = click_t + static_cast<std::int64_t>(conv_delay);

@@ -16,7 +16,6 @@
 #include <queue>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "adsx/events/event.h"
@@ -131,7 +130,7 @@ private:
     std::vector<user_state> _state;
     // Impressions per (user, campaign) today, for frequency caps; cleared at each new day, so
     // it holds at most one day of traffic.
-    std::unordered_map<std::uint64_t, std::uint16_t> _shown_today;
+    counter_table _shown_today;
     int _today = -1;
     std::vector<spend> _spend;
     std::priority_queue<pending, std::vector<pending>, std::greater<>> _pending;

@@ -1,5 +1,6 @@
 #include "adsx/simulate/random.h"
 
+#include <algorithm>
 #include <numbers>
 
 namespace adsx::simulate {
@@ -97,6 +98,62 @@ std::size_t alias_table::sample(rng& r) const noexcept
 {
     std::size_t i = r.below(_prob.size());
     return r.uniform() < _prob[i] ? i : _alias[i];
+}
+
+counter_table::counter_table(std::size_t capacity_pow2)
+  : _keys(capacity_pow2, 0), _counts(capacity_pow2, 0)
+{
+}
+
+std::size_t counter_table::slot(std::uint64_t stored) const noexcept
+{
+    const std::size_t mask = _keys.size() - 1;
+    std::size_t i = static_cast<std::size_t>((stored * 0x9e3779b97f4a7c15ULL) >> 20) & mask;
+    while (_keys[i] != 0 && _keys[i] != stored) {
+        i = (i + 1) & mask;
+    }
+    return i;
+}
+
+std::uint32_t counter_table::get(std::uint64_t key) const noexcept
+{
+    const auto i = slot(key + 1);
+    return _keys[i] == 0 ? 0 : _counts[i];
+}
+
+void counter_table::increment(std::uint64_t key)
+{
+    if (2 * (_used + 1) > _keys.size()) {
+        grow();
+    }
+    const auto i = slot(key + 1);
+    if (_keys[i] == 0) {
+        _keys[i] = key + 1;
+        ++_used;
+    }
+    ++_counts[i];
+}
+
+void counter_table::clear() noexcept
+{
+    std::fill(_keys.begin(), _keys.end(), 0);
+    std::fill(_counts.begin(), _counts.end(), 0);
+    _used = 0;
+}
+
+void counter_table::grow()
+{
+    auto keys = std::move(_keys);
+    auto counts = std::move(_counts);
+    _keys.assign(keys.size() * 2, 0);
+    _counts.assign(keys.size() * 2, 0);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        if (keys[i] != 0) {
+            const auto j = slot(keys[i]);
+            _keys[j] = keys[i];
+            _counts[j] = counts[i];
+        }
+    }
 }
 
 }  // namespace adsx::simulate

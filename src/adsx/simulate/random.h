@@ -14,6 +14,8 @@
 
 namespace adsx::simulate {
 
+__extension__ using uint128 = unsigned __int128;
+
 class rng
 {
 public:
@@ -21,7 +23,11 @@ public:
     std::uint64_t next() noexcept;
     double uniform() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
     bool bernoulli(double p) noexcept { return uniform() < p; }
-    std::uint64_t below(std::uint64_t n) noexcept { return n == 0 ? 0 : next() % n; }
+    // Uniform in [0, n): Lemire's multiply-shift (no division; bias below 2^-64 · n).
+    std::uint64_t below(std::uint64_t n) noexcept
+    {
+        return static_cast<std::uint64_t>((static_cast<uint128>(next()) * n) >> 64);
+    }
     double normal() noexcept;  // standard normal (Box-Muller, no cached second value)
     double exponential(double mean) noexcept { return -mean * std::log1p(-uniform()); }
     double lognormal(double mu, double sigma) noexcept { return std::exp(mu + sigma * normal()); }
@@ -45,6 +51,26 @@ public:
 private:
     std::vector<double> _prob;
     std::vector<std::uint32_t> _alias;
+};
+
+// Counts per 64-bit key in an open-addressing table (linear probing): the generator's
+// per-(user, campaign) impressions of the day. clear() keeps the capacity.
+class counter_table
+{
+public:
+    explicit counter_table(std::size_t capacity_pow2 = 1 << 16);
+    [[nodiscard]] std::uint32_t get(std::uint64_t key) const noexcept;
+    void increment(std::uint64_t key);
+    void clear() noexcept;
+    [[nodiscard]] std::size_t size() const noexcept { return _used; }
+
+private:
+    [[nodiscard]] std::size_t slot(std::uint64_t stored) const noexcept;
+    void grow();
+
+    std::vector<std::uint64_t> _keys;  // key + 1; 0 = empty
+    std::vector<std::uint32_t> _counts;
+    std::size_t _used = 0;
 };
 
 [[nodiscard]] inline double sigmoid(double x) noexcept

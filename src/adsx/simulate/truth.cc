@@ -15,10 +15,31 @@ double device_click_effect(events::device_type d) noexcept
     return effect[static_cast<std::size_t>(d)];
 }
 
+namespace {
+
+template <class F>
+std::array<double, 24> by_hour(F f)
+{
+    std::array<double, 24> t{};
+    for (int h = 0; h < 24; ++h) {
+        t[static_cast<std::size_t>(h)] = f(h);
+    }
+    return t;
+}
+
+std::size_t hour_index(int local_hour) noexcept
+{
+    return static_cast<std::size_t>(((local_hour % 24) + 24) % 24);
+}
+
+}  // namespace
+
 double hour_click_effect(int local_hour) noexcept
 {
     // Evenings click more: +0.2 at 21:00, −0.2 at 09:00.
-    return 0.2 * std::cos(2 * std::numbers::pi * (local_hour - 21) / 24.0);
+    static const auto table =
+        by_hour([](int h) { return 0.2 * std::cos(2 * std::numbers::pi * (h - 21) / 24.0); });
+    return table[hour_index(local_hour)];
 }
 
 double slot_click_effect(int slot) noexcept
@@ -53,8 +74,10 @@ double revenue_mu(int category) noexcept
 
 double activity(int local_hour) noexcept
 {
-    // Low at night (04:00), high in the evening (20:00).
-    return 0.55 + 0.45 * std::cos(2 * std::numbers::pi * (local_hour - 20) / 24.0);
+    // Low at night (08:00 is the trough of 0.1), high in the evening (20:00).
+    static const auto table = by_hour(
+        [](int h) { return 0.55 + 0.45 * std::cos(2 * std::numbers::pi * (h - 20) / 24.0); });
+    return table[hour_index(local_hour)];
 }
 
 }  // namespace adsx::simulate::truth

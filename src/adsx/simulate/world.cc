@@ -1,5 +1,7 @@
 #include "adsx/simulate/world.h"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "adsx/simulate/random.h"
@@ -94,8 +96,9 @@ campaign make_campaign(rng& r, std::uint32_t advertiser_index, int days)
             c.bid = 5.0 + 45.0 * r.uniform();
             break;  // $5–50 per conversion
     }
-    c.daily_budget = 200.0 + 4800.0 * r.uniform();
-    c.lifetime_budget = c.daily_budget * (days + 1) * (0.6 + 0.6 * r.uniform());
+    c.bid = std::round(c.bid * 100) / 100;  // bids are set in cents
+    c.daily_budget = std::round(200.0 + 4800.0 * r.uniform());
+    c.lifetime_budget = std::round(c.daily_budget * (days + 1) * (0.6 + 0.6 * r.uniform()));
     c.geo_mask = 0;
     bool everywhere = r.bernoulli(0.5);
     for (std::size_t g = 0; g < geos.size(); ++g) {

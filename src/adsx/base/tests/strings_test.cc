@@ -11,6 +11,19 @@ TEST(strings, json_quote_escapes_control_and_quote_characters)
     EXPECT_EQ(json_quote("a\"b\\c\n\x01"), R"("a\"b\\c\n\u0001")");
 }
 
+TEST(strings, json_escaping_finds_specials_at_every_offset_of_long_strings)
+{
+    for (char special : {'"', '\\', '\n', '\x1f'}) {
+        for (std::size_t pos = 0; pos < 20; ++pos) {
+            std::string in(20, 'a');
+            in[pos] = special;
+            auto quoted = json_quote(in);
+            EXPECT_EQ(quoted.size(), in.size() + 2 + (special == '\x1f' ? 5 : 1)) << pos;
+        }
+    }
+    EXPECT_EQ(json_quote("0123456789abcdef\x7f\xc3\xa9"), "\"0123456789abcdef\x7f\xc3\xa9\"");
+}
+
 TEST(strings, parse_int_rejects_trailing_garbage_and_empty)
 {
     EXPECT_EQ(parse_int(" 42 "), 42);

@@ -72,5 +72,23 @@ TEST(alias_table, zipf_rank_one_dominates)
     EXPECT_NEAR(count[0] / double(count[9]), 10.0, 1.0);
 }
 
+TEST(counter_table, counts_per_key_through_growth_and_clear)
+{
+    counter_table t(4);
+    for (std::uint64_t k = 0; k < 1000; ++k) {
+        for (std::uint64_t n = 0; n <= k % 3; ++n) {
+            t.increment(k << 32 | 7);
+        }
+    }
+    EXPECT_EQ(t.size(), 1000u);
+    for (std::uint64_t k = 0; k < 1000; ++k) {
+        EXPECT_EQ(t.get(k << 32 | 7), k % 3 + 1) << k;
+    }
+    EXPECT_EQ(t.get(12345), 0u);
+    t.clear();
+    EXPECT_EQ(t.size(), 0u);
+    EXPECT_EQ(t.get(7), 0u);
+}
+
 }  // namespace
 }  // namespace adsx::simulate

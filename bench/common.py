@@ -1,0 +1,71 @@
+"""Helpers shared by the benchmark scripts: run a command and measure it (wall time, CPU, peak
+memory through wait4), print a table, write JSON under bench/results/."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import pathlib
+import platform
+import subprocess
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+ADSX = os.environ.get("ADSX_BIN", str(ROOT / "build" / "release" / "apps" / "adsx" / "adsx"))
+KAFKA_JARS = pathlib.Path(
+    os.environ.get("ADSX_CACHE_DIR", pathlib.Path.home() / ".cache" / "adstreamx")
+) / "jvm" / "kafka"
+BOOTSTRAP = os.environ.get("ADSX_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+
+
+class Measured:
+    def __init__(self, stdout: str, stderr: str, wall_s: float, cpu_s: float, peak_rss_mb: float):
+        self.stdout, self.stderr = stdout, stderr
+        self.wall_s, self.cpu_s, self.peak_rss_mb = wall_s, cpu_s, peak_rss_mb
+
+
+def measure(args: list[str], env: dict[str, str] | None = None) -> Measured:
+    """Runs `args` to completion; CPU and peak RSS are the child's own (os.wait4)."""
+    start = time.monotonic()
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=env if env is not None else dict(os.environ))
+    out, err = "", ""
+    # Read everything, then reap with wait4 for the child's rusage.
+    out, err = p.stdout.read(), p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.monotonic() - start
+    if p.returncode != 0:
+        raise RuntimeError(f"{args[0]} exited {p.returncode}: {err[-2000:]}")
+    return Measured(out, err, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def kafka_java(main_class: str, *args: str) -> list[str]:
+    return ["java", f"-Dlog4j.configuration=file:{ROOT / 'deploy/kafka/tools-log4j.properties'}",
+            "-cp", f"{KAFKA_JARS}/*", main_class, *args]
+
+
+def machine() -> dict:
+    return {
+        "host": platform.node(),
+        "cpus": os.cpu_count(),
+        "kernel": platform.release(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def table(headers: list[str], rows: list[list]) -> str:
+    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def write_result(name: str, payload: dict) -> pathlib.Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps({"benchmark": name, "machine": machine(), **payload}, indent=2) + "\n")
+    return path
