@@ -1,6 +1,7 @@
 #include "adsx/events/codec.h"
 
 #include <charconv>
+
 #include <simdjson.h>
 
 #include "adsx/base/strings.h"

@@ -27,7 +27,7 @@ struct producer_settings
     std::string compression = "lz4";  // none|gzip|snappy|lz4|zstd
     int linger_ms = 10;
     int batch_bytes = 1 << 20;
-    int queue_max_messages = 100'000;  // bounds memory: ~100k records in flight
+    int queue_max_messages = 100'000;                     // bounds memory: ~100k records in flight
     std::chrono::milliseconds delivery_timeout{120'000};  // librdkafka retries until this
     std::map<std::string, std::string> extra;             // any other librdkafka property
 };
