@@ -24,6 +24,15 @@ result<config::config> context::load() const
     return cfg;
 }
 
+int with_config(const context& ctx, const std::function<int(const config::config&)>& body)
+{
+    auto cfg = ctx.load();
+    if (!cfg) {
+        return report(cfg.error());
+    }
+    return body(*cfg);
+}
+
 int report(const error& e)
 {
     std::cerr << "adsx: " << e.message << "\n";

@@ -26,6 +26,9 @@ struct context
 // A subcommand's body: returns the process exit code (0 ok, 1 runtime failure, 2 usage).
 using action = std::function<int()>;
 
+// Loads the configuration and runs `body` with it; a configuration error is reported (exit 2).
+int with_config(const context& ctx, const std::function<int(const config::config&)>& body);
+
 // Prints an error for the user (stderr, one line, "adsx: ...") and returns its exit code.
 int report(const error& e);
 

@@ -14,27 +14,23 @@ void add_config_commands(CLI::App& root, context& ctx, action& run)
                                  "overriding environment variable")
         ->callback([&] {
             run = [&ctx] {
-                auto cfg = ctx.load();
-                if (!cfg) {
-                    return report(cfg.error());
-                }
-                std::cout << "# root = " << cfg->root.string() << "\n";
-                for (const auto& line : config::describe(*cfg)) {
-                    std::cout << line << "\n";
-                }
-                return 0;
+                return with_config(ctx, [&](const config::config& cfg) {
+                    std::cout << "# root = " << cfg.root.string() << "\n";
+                    for (const auto& line : config::describe(cfg)) {
+                        std::cout << line << "\n";
+                    }
+                    return 0;
+                });
             };
         });
     cfg_cmd
         ->add_subcommand("check", "Validate the configuration; exit 2 with the reason if invalid")
         ->callback([&] {
             run = [&ctx] {
-                auto cfg = ctx.load();
-                if (!cfg) {
-                    return report(cfg.error());
-                }
-                std::cout << "config ok\n";
-                return 0;
+                return with_config(ctx, [](const config::config&) {
+                    std::cout << "config ok\n";
+                    return 0;
+                });
             };
         });
 }

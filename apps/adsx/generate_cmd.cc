@@ -135,18 +135,14 @@ result<pg::catalog_counts> publish_catalog(const config::config& cfg, const simu
     return pg::write_catalog(*conn, w, start);
 }
 
-int run_generate(const context& ctx, const generate_options& o)
+int run_generate(const config::config& cfg, const generate_options& o)
 {
-    auto cfg = ctx.load();
-    if (!cfg) {
-        return report(cfg.error());
-    }
     auto start = start_ms(o);
     if (!start) {
         return report(start.error());
     }
     auto pseudo =
-        privacy::pseudonymizer::from_key_file(cfg->privacy.hmac_key_file, cfg->privacy.key_id);
+        privacy::pseudonymizer::from_key_file(cfg.privacy.hmac_key_file, cfg.privacy.key_id);
     if (!pseudo) {
         return report(pseudo.error().wrap("privacy.hmac_key_file"));
     }
@@ -156,15 +152,15 @@ int run_generate(const context& ctx, const generate_options& o)
     if (!edge) {
         return report(edge.error());
     }
-    auto catalog = publish_catalog(*cfg, w, *start);
+    auto catalog = publish_catalog(cfg, w, *start);
     if (!catalog) {
         return report(catalog.error().wrap("catalog"));
     }
     std::cout << fmt::format("catalog: {} advertisers, {} campaigns, {} ads in {}\n",
                              catalog->advertisers, catalog->campaigns, catalog->ads,
-                             cfg->postgres.database);
-    const auto& k = cfg->kafka;
-    for (const auto& spec : topics(*cfg)) {
+                             cfg.postgres.database);
+    const auto& k = cfg.kafka;
+    for (const auto& spec : topics(cfg)) {
         if (auto r =
                 kafka::ensure_topic_matches(k.bootstrap_servers, spec, std::chrono::seconds(15));
             !r) {
@@ -196,7 +192,7 @@ int run_generate(const context& ctx, const generate_options& o)
                              .start_ms = *start,
                              .span_ms = static_cast<std::int64_t>(span_days * day_ms),
                              .malformed_rate = o.malformed_rate});
-    generate_probe probe(*cfg);
+    generate_probe probe(cfg);
     log::progress bar("generate", o.events);
     simulate::record rec;
     std::string json;
@@ -274,7 +270,11 @@ void add_generate_command(CLI::App& root, context& ctx, action& run)
     cmd->add_flag("--dry-run", o.dry_run,
                   "Generate and encode but send nothing (times the generator alone; exits 1 as "
                   "nothing was delivered)");
-    cmd->callback([&] { run = [&ctx] { return run_generate(ctx, o); }; });
+    cmd->callback([&] {
+        run = [&ctx] {
+            return with_config(ctx, [](const config::config& cfg) { return run_generate(cfg, o); });
+        };
+    });
 }
 
 }  // namespace adsx::app

@@ -20,21 +20,20 @@ void add_stack_commands(CLI::App& root, context& ctx, action& run)
                                "each passes its health check (idempotent)")
         ->callback([&] {
             run = [&ctx] {
-                auto cfg = ctx.load();
-                if (!cfg) {
-                    return report(cfg.error());
-                }
-                const auto start = std::chrono::steady_clock::now();
-                stack::stack s(*cfg);
-                auto st = s.up(std::cout);
-                if (!st) {
-                    return report(st.error());
-                }
-                std::cout << fmt::format(
-                    "stack ready in {:.1f} s (logs in {})\n",
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-                    cfg->log_dir().string());
-                return 0;
+                return with_config(ctx, [&](const config::config& cfg) {
+                    const auto start = std::chrono::steady_clock::now();
+                    stack::stack s(cfg);
+                    auto st = s.up(std::cout);
+                    if (!st) {
+                        return report(st.error());
+                    }
+                    std::cout << fmt::format(
+                        "stack ready in {:.1f} s (logs in {})\n",
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                            .count(),
+                        cfg.log_dir().string());
+                    return 0;
+                });
             };
         });
 
@@ -44,15 +43,13 @@ void add_stack_commands(CLI::App& root, context& ctx, action& run)
     down->add_flag("--purge", purge, "Also delete var/ (all data, logs and pid files)");
     down->callback([&] {
         run = [&ctx] {
-            auto cfg = ctx.load();
-            if (!cfg) {
-                return report(cfg.error());
-            }
-            stack::stack s(*cfg);
-            if (auto r = s.down(purge, std::cout); !r) {
-                return report(r.error());
-            }
-            return 0;
+            return with_config(ctx, [&](const config::config& cfg) {
+                stack::stack s(cfg);
+                if (auto r = s.down(purge, std::cout); !r) {
+                    return report(r.error());
+                }
+                return 0;
+            });
         };
     });
 
@@ -61,19 +58,17 @@ void add_stack_commands(CLI::App& root, context& ctx, action& run)
                                    "1 unless all are healthy")
         ->callback([&] {
             run = [&ctx] {
-                auto cfg = ctx.load();
-                if (!cfg) {
-                    return report(cfg.error());
-                }
-                stack::stack s(*cfg);
-                auto rows = s.status();
-                std::cout << stack::format_table(rows);
-                for (const auto& r : rows) {
-                    if (!r.healthy) {
-                        return 1;
+                return with_config(ctx, [&](const config::config& cfg) {
+                    stack::stack s(cfg);
+                    auto rows = s.status();
+                    std::cout << stack::format_table(rows);
+                    for (const auto& r : rows) {
+                        if (!r.healthy) {
+                            return 1;
+                        }
                     }
-                }
-                return 0;
+                    return 0;
+                });
             };
         });
 }
