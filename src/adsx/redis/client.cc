@@ -89,6 +89,47 @@ result<reply> connection::command(const std::vector<std::string>& args)
     return convert(raw);
 }
 
+result<std::vector<reply>> connection::pipeline(
+    const std::vector<std::vector<std::string>>& commands)
+{
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& cmd : commands) {
+        argv.clear();
+        lens.clear();
+        for (const auto& a : cmd) {
+            argv.push_back(a.data());
+            lens.push_back(a.size());
+        }
+        if (redisAppendCommandArgv(_ctx.get(), static_cast<int>(argv.size()), argv.data(),
+                                   lens.data()) != REDIS_OK) {
+            return fail(error_code::unavailable,
+                        fmt::format("redis {}: {}", _address, _ctx->errstr));
+        }
+    }
+    std::vector<reply> replies;
+    replies.reserve(commands.size());
+    std::string first_error;
+    for (std::size_t i = 0; i < commands.size(); ++i) {
+        void* raw = nullptr;
+        if (redisGetReply(_ctx.get(), &raw) != REDIS_OK || !raw) {
+            return fail(error_code::unavailable,
+                        fmt::format("redis {}: {}", _address, _ctx->errstr));
+        }
+        std::unique_ptr<redisReply, void (*)(void*)> guard(static_cast<redisReply*>(raw),
+                                                           freeReplyObject);
+        if (guard->type == REDIS_REPLY_ERROR && first_error.empty()) {
+            first_error.assign(guard->str, guard->len);
+        }
+        replies.push_back(convert(guard.get()));
+    }
+    if (!first_error.empty()) {
+        return fail(error_code::failed_precondition,
+                    fmt::format("redis {}: {}", _address, first_error));
+    }
+    return replies;
+}
+
 result<std::string> connection::server_version()
 {
     auto info = command({"INFO", "server"});

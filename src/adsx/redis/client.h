@@ -48,6 +48,11 @@ public:
     // the server is an error value.
     [[nodiscard]] result<reply> command(const std::vector<std::string>& args);
 
+    // Sends every command before reading any reply (one round trip); replies in order. An error
+    // reply fails the whole call.
+    [[nodiscard]] result<std::vector<reply>> pipeline(
+        const std::vector<std::vector<std::string>>& commands);
+
     // INFO server's redis_version.
     [[nodiscard]] result<std::string> server_version();
 

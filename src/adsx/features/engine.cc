@@ -1,0 +1,207 @@
+#include "adsx/features/engine.h"
+
+#include "adsx/base/strings.h"
+#include "adsx/events/validate.h"
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_set>
+
+namespace adsx::features {
+
+namespace {
+
+struct uuid_hash {
+    std::size_t operator()(const events::uuid& u) const noexcept
+    {
+        std::uint64_t a;
+        std::uint64_t b;
+        std::memcpy(&a, u.bytes.data(), 8);
+        std::memcpy(&b, u.bytes.data() + 8, 8);
+        return static_cast<std::size_t>(a ^ (b * 0x9e3779b97f4a7c15ULL));
+    }
+};
+
+}  // namespace
+
+struct engine::partition_work {
+    int partition = 0;
+    partition_state expected;
+    partition_state running;
+    std::int64_t last_offset = -1;
+    batch_update batch;
+    std::unordered_set<events::uuid, uuid_hash> impressions;  // request ids seen in this batch
+    std::vector<std::size_t> deferred;  // clicks/conversions whose impression is not in the batch
+};
+
+engine::engine(online_store& store, dead_letter_sink& dlq, ad_known_fn ad_known,
+               personalised_fn personalised, clock_fn now_ms, engine_settings s)
+    : _store(store)
+    , _dlq(dlq)
+    , _ad_known(std::move(ad_known))
+    , _personalised(std::move(personalised))
+    , _now(std::move(now_ms))
+    , _s(std::move(s))
+{
+}
+
+std::string engine::partition_id(int partition) const
+{
+    return _s.group + ":" + _s.topic + ":" + std::to_string(partition);
+}
+
+result<std::int64_t> engine::assign(int partition)
+{
+    auto st = _store.load(partition_id(partition));
+    if (!st) {
+        return fail(st.error());
+    }
+    _owned[partition] = *st;
+    return st->next_offset;
+}
+
+void engine::revoke(const std::vector<int>& partitions)
+{
+    for (int p : partitions) {
+        _owned.erase(p);
+    }
+}
+
+std::optional<events::problem> engine::check(const events::event& e, partition_state& running)
+{
+    if (auto p = events::validate(e, _now(), {.max_future_ms = _s.max_future_ms})) {
+        return p;
+    }
+    if (!_ad_known(e.ad_id)) {
+        return events::problem{events::reason::unknown_ad, "ad_id"};
+    }
+    if (running.max_event_time > 0 &&
+        e.event_time_ms < running.max_event_time - _s.allowed_lateness_ms) {
+        return events::problem{events::reason::late, "event_time"};
+    }
+    running.max_event_time = std::max(running.max_event_time, e.event_time_ms);
+    return std::nullopt;
+}
+
+void engine::dead_letter(const raw_message& m, const events::problem& p, batch_result& r,
+                         std::vector<features::dead_letter>& out)
+{
+    ++r.dead_lettered;
+    ++r.by_reason[static_cast<std::size_t>(p.code)];
+    std::string v = "{\"reason\":\"";
+    v += events::name(p.code);
+    v += "\",\"field\":";
+    v += json_quote(p.field);
+    v += ",\"topic\":" + json_quote(_s.topic) + ",\"partition\":" + std::to_string(m.partition) +
+         ",\"offset\":" + std::to_string(m.offset) + ",\"group\":" + json_quote(_s.group) +
+         ",\"detected_at\":" + std::to_string(_now()) + ",\"payload\":";
+    v += json_quote(m.value);
+    v += '}';
+    out.push_back({std::string(m.key), std::move(v)});
+}
+
+result<void> engine::resolve_orphans(std::vector<partition_work>& work,
+                                     const std::vector<raw_message>& messages, batch_result& r,
+                                     std::vector<features::dead_letter>& dlq)
+{
+    std::vector<events::uuid> ids;
+    std::vector<std::pair<partition_work*, std::size_t>> who;
+    events::event e;
+    for (auto& w : work) {
+        for (auto i : w.deferred) {
+            (void)_decoder.decode(messages[i].value, e);  // decoded fine in the first pass
+            ids.push_back(e.request_id);
+            who.emplace_back(&w, i);
+        }
+    }
+    if (ids.empty()) {
+        return {};
+    }
+    auto known = _store.known_requests(ids);
+    if (!known) {
+        return fail(known.error());
+    }
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+        auto [w, i] = who[k];
+        if (!(*known)[k]) {
+            dead_letter(messages[i], {events::reason::orphan_event, "request_id"}, r, dlq);
+            continue;
+        }
+        (void)_decoder.decode(messages[i].value, e);
+        w->batch.add(e, _personalised(e.consent));
+        r.event_times.push_back(e.event_time_ms);
+        ++r.applied;
+    }
+    return {};
+}
+
+result<batch_result> engine::process(const std::vector<raw_message>& messages)
+{
+    batch_result r;
+    std::vector<features::dead_letter> dlq;
+    std::vector<partition_work> work;
+    std::map<int, std::size_t> index;
+    events::event e;
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        const auto& m = messages[i];
+        auto owned = _owned.find(m.partition);
+        if (owned == _owned.end() ||
+            (owned->second.next_offset >= 0 && m.offset < owned->second.next_offset)) {
+            continue;  // not ours any more, or already applied
+        }
+        auto [it, added] = index.try_emplace(m.partition, work.size());
+        if (added) {
+            auto& w = work.emplace_back();
+            w.partition = m.partition;
+            w.expected = owned->second;
+            w.running = owned->second;
+        }
+        auto& w = work[it->second];
+        w.last_offset = m.offset;
+        auto p = _decoder.decode(m.value, e);
+        if (!p) {
+            p = check(e, w.running);
+        }
+        if (p) {
+            dead_letter(m, *p, r, dlq);
+            continue;
+        }
+        if (e.type != events::event_type::impression && !w.impressions.contains(e.request_id)) {
+            w.deferred.push_back(i);
+            continue;
+        }
+        if (e.type == events::event_type::impression) {
+            w.impressions.insert(e.request_id);
+            w.batch.remember_request(e.request_id);
+        }
+        w.batch.add(e, _personalised(e.consent));
+        r.event_times.push_back(e.event_time_ms);
+        ++r.applied;
+    }
+    if (auto ok = resolve_orphans(work, messages, r, dlq); !ok) {
+        return fail(ok.error());
+    }
+    if (!dlq.empty()) {
+        if (auto ok = _dlq.write(dlq); !ok) {
+            return fail(ok.error().wrap("dead-letter topic"));
+        }
+    }
+    for (auto& w : work) {
+        const partition_state next{w.last_offset + 1, w.running.max_event_time};
+        auto outcome = _store.commit(partition_id(w.partition), w.expected, next, w.batch);
+        if (!outcome) {
+            return fail(outcome.error());
+        }
+        if (*outcome == commit_outcome::applied) {
+            _owned[w.partition] = next;
+            continue;
+        }
+        r.stale.push_back(w.partition);  // another worker moved on: reload and re-seek
+        if (auto st = _store.load(partition_id(w.partition)); st) {
+            _owned[w.partition] = *st;
+        }
+    }
+    return r;
+}
+
+}  // namespace adsx::features

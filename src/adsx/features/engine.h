@@ -1,0 +1,99 @@
+#pragma once
+// The stream engine's per-batch logic, pure (ports injected): decode and validate each record,
+// check it against the catalog, the partition's watermark and (for clicks and conversions) a
+// known impression, dead-letter what fails with its reason, combine the rest into feature
+// updates, and commit each partition's batch atomically with its offset and watermark.
+//
+//   engine e(store, dlq, ad_known, personalised, now_ms, settings);
+//   e.assign(p);                                   // reads where p stands
+//   auto r = e.process(messages);                  // r->stale: partitions to re-seek
+//
+// Order of checks (the lake's recomputation follows the same): schema/decoding, values and
+// future timestamps, catalog, lateness (event time < watermark − allowed lateness), then
+// orphans. The watermark is the newest event time that passed the checks before the orphan
+// check, stored with the offset so a restart resumes with the same watermark. Dead letters are
+// written and flushed before the commit: after a crash they may repeat (at-least-once, each
+// carries its source partition and offset), the features never do.
+// Not thread-safe: one engine per worker.
+#include "adsx/events/codec.h"
+#include "adsx/features/store.h"
+
+#include <array>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace adsx::features {
+
+struct raw_message {
+    int partition;
+    std::int64_t offset;
+    std::string_view key;
+    std::string_view value;
+};
+
+struct dead_letter {
+    std::string key;
+    std::string value;  // JSON: reason, field, source, original payload
+};
+
+class dead_letter_sink {
+public:
+    virtual ~dead_letter_sink() = default;
+    // Durable on success (the records are acknowledged).
+    [[nodiscard]] virtual result<void> write(const std::vector<dead_letter>& records) = 0;
+};
+
+struct engine_settings {
+    std::string topic = "ad.events";
+    std::string group = "features";
+    std::int64_t allowed_lateness_ms = 5 * 60'000;
+    std::int64_t max_future_ms = 5 * 60'000;
+};
+
+struct batch_result {
+    std::size_t applied = 0;
+    std::size_t dead_lettered = 0;
+    std::array<std::size_t, events::all_reasons.size()> by_reason{};
+    std::vector<int> stale;                 // partitions whose commit lost the compare-and-set
+    std::vector<std::int64_t> event_times;  // of applied events (freshness = commit − these)
+};
+
+class engine {
+public:
+    using ad_known_fn = std::function<bool(std::uint32_t ad)>;
+    using personalised_fn = std::function<bool(std::string_view consent)>;
+    using clock_fn = std::function<std::int64_t()>;  // wall clock, ms
+
+    engine(online_store& store, dead_letter_sink& dlq, ad_known_fn ad_known,
+           personalised_fn personalised, clock_fn now_ms, engine_settings s);
+
+    // Where partition p stands (next offset, -1 = from the beginning); the caller seeks there.
+    [[nodiscard]] result<std::int64_t> assign(int partition);
+    void revoke(const std::vector<int>& partitions);
+    [[nodiscard]] result<batch_result> process(const std::vector<raw_message>& messages);
+    [[nodiscard]] std::string partition_id(int partition) const;
+
+private:
+    struct partition_work;
+    [[nodiscard]] std::optional<events::problem> check(const events::event& e,
+                                                       partition_state& running);
+    void dead_letter(const raw_message& m, const events::problem& p, batch_result& r,
+                     std::vector<features::dead_letter>& out);
+    [[nodiscard]] result<void> resolve_orphans(std::vector<partition_work>& work,
+                                               const std::vector<raw_message>& messages,
+                                               batch_result& r,
+                                               std::vector<features::dead_letter>& dlq);
+
+    online_store& _store;
+    dead_letter_sink& _dlq;
+    ad_known_fn _ad_known;
+    personalised_fn _personalised;
+    clock_fn _now;
+    engine_settings _s;
+    events::decoder _decoder;
+    std::map<int, partition_state> _owned;
+};
+
+}  // namespace adsx::features

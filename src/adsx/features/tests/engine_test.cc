@@ -1,0 +1,217 @@
+#include "adsx/features/engine.h"
+
+#include <gtest/gtest.h>
+#include <set>
+
+namespace adsx::features {
+namespace {
+
+constexpr std::int64_t now = 1'790'000'000'000;
+
+// An in-memory store with the real compare-and-set semantics; counts what it was asked.
+class fake_store : public online_store {
+public:
+    std::map<std::string, partition_state> offsets;
+    std::set<std::array<std::uint8_t, 16>> requests;
+    std::vector<std::pair<std::string, std::size_t>> commits;  // partition id, events
+    std::map<std::string, counts> minute_totals;                // key -> summed deltas
+
+    result<partition_state> load(const std::string& id) override { return offsets[id]; }
+    result<std::vector<bool>> known_requests(const std::vector<events::uuid>& ids) override
+    {
+        std::vector<bool> out;
+        for (const auto& i : ids) {
+            out.push_back(requests.contains(i.bytes));
+        }
+        return out;
+    }
+    result<commit_outcome> commit(const std::string& id, const partition_state& expected,
+                                  const partition_state& next, const batch_update& b) override
+    {
+        if (offsets[id].next_offset != expected.next_offset) {
+            return commit_outcome::stale;
+        }
+        offsets[id] = next;
+        for (const auto& r : b.requests()) {
+            requests.insert(r.bytes);
+        }
+        for (const auto& [k, u] : b.keys()) {
+            for (const auto& t : u.tiles) {
+                if (t.spec.prefix == 'm') {
+                    minute_totals[k] += t.delta;
+                }
+            }
+        }
+        commits.emplace_back(id, b.events());
+        return commit_outcome::applied;
+    }
+};
+
+class fake_sink : public dead_letter_sink {
+public:
+    std::vector<dead_letter> written;
+    bool broken = false;
+    result<void> write(const std::vector<dead_letter>& r) override
+    {
+        if (broken) {
+            return fail(error_code::unavailable, "dlq down");
+        }
+        written.insert(written.end(), r.begin(), r.end());
+        return {};
+    }
+};
+
+struct fixture {
+    fake_store store;
+    fake_sink sink;
+    engine e{store, sink, [](std::uint32_t ad) { return ad < 100; },
+             [](std::string_view consent) { return consent == "YES"; }, [] { return now; },
+             engine_settings{}};
+    std::vector<std::string> payloads;  // keeps message bytes alive
+
+    std::string json(const char* type, std::int64_t t, int request, int ad = 7,
+                     const char* consent = "YES")
+    {
+        events::event ev;
+        ev.event_id.bytes[0] = static_cast<std::uint8_t>(payloads.size());
+        ev.type = *events::parse_event_type(type);
+        ev.event_time_ms = t;
+        ev.user_id = "k1:aa";
+        ev.ad_id = static_cast<std::uint32_t>(ad);
+        ev.campaign_id = 2;
+        ev.advertiser_id = 1;
+        ev.request_id.bytes[15] = static_cast<std::uint8_t>(request);
+        ev.geo = "US-CA";
+        ev.placement = "feed";
+        ev.consent = consent;
+        ev.ip = "203.0.113.0";
+        ev.user_agent = "x";
+        std::string s;
+        events::encode(ev, s);
+        return s;
+    }
+    std::vector<raw_message> batch(int partition, std::int64_t first_offset,
+                                   std::vector<std::string> values)
+    {
+        std::vector<raw_message> out;
+        for (auto& v : values) {
+            payloads.push_back(std::move(v));
+        }
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            out.push_back({partition, first_offset + static_cast<std::int64_t>(i), "k",
+                           payloads[payloads.size() - values.size() + i]});
+        }
+        return out;
+    }
+};
+
+std::string reason_of(const dead_letter& d)
+{
+    auto p = d.value.find("\"reason\":\"") + 10;
+    return d.value.substr(p, d.value.find('"', p) - p);
+}
+
+TEST(engine, applies_valid_events_and_advances_offset_and_watermark)
+{
+    fixture f;
+    ASSERT_EQ(*f.e.assign(0), -1);
+    auto r = f.e.process(f.batch(0, 0, {f.json("impression", now - 5000, 1),
+                                        f.json("click", now - 4000, 1)}));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->applied, 2u);
+    EXPECT_EQ(r->dead_lettered, 0u);
+    EXPECT_EQ(f.store.offsets["features:ad.events:0"].next_offset, 2);
+    EXPECT_EQ(f.store.offsets["features:ad.events:0"].max_event_time, now - 4000);
+    EXPECT_EQ(f.store.minute_totals["a:7"], (counts{1, 1, 0}));
+}
+
+TEST(engine, each_bad_record_goes_to_the_dlq_with_its_reason_and_source)
+{
+    fixture f;
+    (void)f.e.assign(3);
+    auto r = f.e.process(f.batch(3, 10, {"{trunc", f.json("impression", now + 3'600'000, 1),
+                                         f.json("impression", now - 1000, 2, 500),
+                                         f.json("click", now - 900, 77)}));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(f.sink.written.size(), 4u);
+    EXPECT_EQ(reason_of(f.sink.written[0]), "malformed_json");
+    EXPECT_EQ(reason_of(f.sink.written[1]), "future_timestamp");
+    EXPECT_EQ(reason_of(f.sink.written[2]), "unknown_ad");
+    EXPECT_EQ(reason_of(f.sink.written[3]), "orphan_event");
+    EXPECT_NE(f.sink.written[0].value.find("\"partition\":3,\"offset\":10"), std::string::npos);
+    EXPECT_NE(f.sink.written[0].value.find("\"payload\":\"{trunc\""), std::string::npos);
+    EXPECT_EQ(r->applied + r->dead_lettered, 4u);
+    EXPECT_EQ(f.store.offsets["features:ad.events:3"].next_offset, 14);  // all 4 consumed
+}
+
+TEST(engine, click_finds_its_impression_committed_in_an_earlier_batch)
+{
+    fixture f;
+    (void)f.e.assign(0);
+    ASSERT_TRUE(f.e.process(f.batch(0, 0, {f.json("impression", now - 5000, 9)})));
+    auto r = f.e.process(f.batch(0, 1, {f.json("click", now - 4000, 9)}));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->applied, 1u);
+    EXPECT_TRUE(f.sink.written.empty());
+}
+
+TEST(engine, events_behind_the_watermark_beyond_lateness_are_late)
+{
+    fixture f;
+    (void)f.e.assign(0);
+    auto r = f.e.process(f.batch(0, 0, {f.json("impression", now - 1000, 1),
+                                        f.json("impression", now - 1000 - 6 * 60'000, 2),
+                                        f.json("impression", now - 1000 - 4 * 60'000, 3)}));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->applied, 2u);
+    ASSERT_EQ(f.sink.written.size(), 1u);
+    EXPECT_EQ(reason_of(f.sink.written[0]), "late");
+}
+
+TEST(engine, no_user_level_keys_for_users_without_consent)
+{
+    fixture f;
+    (void)f.e.assign(0);
+    ASSERT_TRUE(f.e.process(f.batch(0, 0, {f.json("impression", now - 1000, 1, 7, "NO")})));
+    EXPECT_EQ(f.store.minute_totals["a:7"].impressions, 1);
+    EXPECT_FALSE(f.store.minute_totals.contains("u:k1:aa"));
+}
+
+TEST(engine, a_stale_commit_applies_nothing_and_names_the_partition)
+{
+    fixture f;
+    (void)f.e.assign(0);
+    f.store.offsets["features:ad.events:0"].next_offset = 50;  // another worker moved on
+    auto r = f.e.process(f.batch(0, 0, {f.json("impression", now - 1000, 1)}));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->stale, std::vector<int>{0});
+    EXPECT_TRUE(f.store.commits.empty());
+    // Reloaded: records below the stored offset are skipped from now on.
+    auto again = f.e.process(f.batch(0, 0, {f.json("impression", now - 1000, 1)}));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->applied, 0u);
+}
+
+TEST(engine, a_failing_dlq_prevents_the_commit)
+{
+    fixture f;
+    (void)f.e.assign(0);
+    f.sink.broken = true;
+    auto r = f.e.process(f.batch(0, 0, {"garbage", f.json("impression", now - 1000, 1)}));
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(f.store.commits.empty());
+    EXPECT_EQ(f.store.offsets["features:ad.events:0"].next_offset, -1);
+}
+
+TEST(engine, records_of_partitions_not_owned_are_ignored)
+{
+    fixture f;
+    (void)f.e.assign(0);
+    auto r = f.e.process(f.batch(5, 0, {f.json("impression", now - 1000, 1)}));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->applied, 0u);
+    EXPECT_TRUE(f.store.commits.empty());
+}
+
+}  // namespace
+}  // namespace adsx::features

@@ -1,0 +1,97 @@
+#include "adsx/features/update.h"
+
+#include <gtest/gtest.h>
+
+namespace adsx::features {
+namespace {
+
+constexpr std::int64_t t0 = 1'790'000'040'000;  // a minute boundary + 40 s
+
+events::event ev(events::event_type type, std::int64_t t, std::uint32_t ad = 7)
+{
+    events::event e;
+    e.type = type;
+    e.event_time_ms = t;
+    e.user_id = "k1:00";
+    e.ad_id = ad;
+    e.campaign_id = 3;
+    e.device = events::device_type::ios;
+    e.geo = "US-CA";
+    return e;
+}
+
+TEST(tiles, tile_and_slot_follow_the_rule)
+{
+    EXPECT_EQ(tile_of(119'999, minute_tiles), 1);
+    EXPECT_EQ(tile_of(120'000, minute_tiles), 2);
+    EXPECT_EQ(slot_of(61, minute_tiles), 1);
+    EXPECT_EQ(slot_prefix(61, minute_tiles), "m1");
+    EXPECT_EQ(slot_prefix(27, hour_tiles), "h1");
+}
+
+TEST(tiles, window_sum_includes_exactly_the_tiles_of_the_window)
+{
+    const auto now = tile_of(t0, minute_tiles);
+    std::vector<tile_value> tiles;
+    for (int back = 0; back < 10; ++back) {
+        tiles.push_back({now - back, {1, back, 0}});
+    }
+    auto five = window_sum(tiles, minute_tiles, t0, 5 * 60'000);
+    EXPECT_EQ(five.impressions, 5);              // tiles now-4 .. now
+    EXPECT_EQ(five.clicks, 0 + 1 + 2 + 3 + 4);
+    EXPECT_EQ(window_sum(tiles, minute_tiles, t0, 60'000).impressions, 1);
+}
+
+TEST(tiles, smoothed_ctr_shrinks_small_counts_to_the_prior)
+{
+    EXPECT_NEAR(smoothed_ctr(0, 0), 0.015, 1e-12);
+    EXPECT_NEAR(smoothed_ctr(1, 1), (1 + 3.0) / 201, 1e-12);
+    EXPECT_NEAR(smoothed_ctr(5000, 100000), (5000 + 3.0) / 100200, 1e-12);
+}
+
+TEST(batch_update, combines_per_key_and_tile)
+{
+    batch_update b;
+    b.add(ev(events::event_type::impression, t0), true);
+    b.add(ev(events::event_type::impression, t0 + 1000), true);
+    b.add(ev(events::event_type::click, t0 + 5000), true);
+    b.add(ev(events::event_type::impression, t0 + 60'000), true);  // next minute
+    const auto& a = b.keys().at("a:7");
+    ASSERT_EQ(a.tiles.size(), 2u);
+    EXPECT_EQ(a.tiles[0].delta, (counts{2, 1, 0}));
+    EXPECT_EQ(a.tiles[1].delta, (counts{1, 0, 0}));
+    ASSERT_EQ(a.maxes.size(), 1u);
+    EXPECT_EQ(a.maxes[0].value, t0 + 60'000);
+    const auto& u = b.keys().at("u:k1:00");
+    EXPECT_EQ(u.tiles.size(), 3u);  // two minute tiles, one hour tile
+    EXPECT_TRUE(b.keys().contains("uc:k1:00:3"));
+    EXPECT_TRUE(b.keys().contains("ad:7:d:ios"));
+    EXPECT_TRUE(b.keys().contains("ad:7:g:US-CA"));
+    EXPECT_EQ(b.events(), 4u);
+    EXPECT_EQ(b.max_event_time(), t0 + 60'000);
+}
+
+TEST(batch_update, no_user_level_keys_without_consent_but_ad_counts_still_count)
+{
+    batch_update b;
+    b.add(ev(events::event_type::impression, t0), false);
+    EXPECT_TRUE(b.keys().contains("a:7"));
+    EXPECT_TRUE(b.keys().contains("c:3"));
+    for (const auto& [k, _] : b.keys()) {
+        EXPECT_NE(k.rfind("u", 0), 0u) << k << " is user-level";
+    }
+}
+
+TEST(batch_update, recency_keeps_the_newest_time)
+{
+    batch_update b;
+    b.add(ev(events::event_type::impression, t0 + 9000), true);
+    b.add(ev(events::event_type::impression, t0), true);
+    const auto& ua = b.keys().at("ua:k1:00:7");
+    ASSERT_FALSE(ua.maxes.empty());
+    EXPECT_EQ(ua.maxes[0].field, "last_imp");
+    EXPECT_EQ(ua.maxes[0].value, t0 + 9000);
+}
+
+}  // namespace
+}  // namespace adsx::features

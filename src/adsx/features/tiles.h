@@ -1,0 +1,67 @@
+#pragma once
+// Time tiles: the one rule by which windowed counts are kept online (Redis, by `adsx stream`)
+// and recomputed offline (the lake jobs reuse it, so online and offline agree).
+//
+// A tile is the interval [id·width, (id+1)·width) of event time. Each entity keeps a ring of
+// `slots` tiles per granularity: tile `id` lives in slot `id % slots`, tagged with its id. A
+// write for a newer tile resets the slot; a write for an older tile than the slot holds is
+// dropped (it is far behind the watermark anyway). So a key never grows and never needs pruning.
+//
+//   minute: 60 slots of 1 min  -> windows up to 1 h (5-min CTR, 1-h CTR, popularity)
+//   hour:   26 slots of 1 h    -> windows up to 24 h (engagement, frequency per day)
+//
+// A window (as_of − w, as_of] sums the tiles with id in (tile(as_of) − w/width, tile(as_of)].
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace adsx::features {
+
+struct tile_spec {
+    char prefix;  // field prefix in the entity hash: 'm' or 'h'
+    std::int64_t width_ms;
+    int slots;
+};
+
+inline constexpr tile_spec minute_tiles{'m', 60'000, 60};
+inline constexpr tile_spec hour_tiles{'h', 3'600'000, 26};
+
+[[nodiscard]] constexpr std::int64_t tile_of(std::int64_t event_time_ms, tile_spec s) noexcept
+{
+    return event_time_ms / s.width_ms;
+}
+[[nodiscard]] constexpr int slot_of(std::int64_t tile, tile_spec s) noexcept
+{
+    return static_cast<int>(tile % s.slots);
+}
+// "m17": the field prefix of a tile's slot; fields are <prefix>:t (tile id), :i, :c, :v.
+[[nodiscard]] std::string slot_prefix(std::int64_t tile, tile_spec s);
+
+struct counts {
+    std::int64_t impressions = 0;
+    std::int64_t clicks = 0;
+    std::int64_t conversions = 0;
+    counts& operator+=(const counts& o) noexcept
+    {
+        impressions += o.impressions;
+        clicks += o.clicks;
+        conversions += o.conversions;
+        return *this;
+    }
+    friend bool operator==(const counts&, const counts&) = default;
+};
+
+struct tile_value {
+    std::int64_t tile;
+    counts c;
+};
+
+// Sum of the tiles inside the window (as_of − window, as_of]; tiles outside are ignored.
+[[nodiscard]] counts window_sum(const std::vector<tile_value>& tiles, tile_spec s,
+                                std::int64_t as_of_ms, std::int64_t window_ms) noexcept;
+
+// CTR with a Beta prior (prior_ctr, prior_weight pseudo-impressions): stable for small counts.
+[[nodiscard]] double smoothed_ctr(std::int64_t clicks, std::int64_t impressions,
+                                  double prior_ctr = 0.015, double prior_weight = 200) noexcept;
+
+}  // namespace adsx::features
