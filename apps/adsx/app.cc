@@ -33,6 +33,30 @@ int with_config(const context& ctx, const std::function<int(const config::config
     return body(*cfg);
 }
 
+std::vector<kafka::topic_spec> event_topics(const config::config& cfg)
+{
+    const auto& k = cfg.kafka;
+    const auto retention = std::to_string(std::int64_t{k.retention_hours} * 3'600'000);
+    return {{k.events_topic,
+             k.events_partitions,
+             k.replication_factor,
+             {{"retention.ms", retention}, {"cleanup.policy", "delete"}}},
+            {k.dlq_topic,
+             3,
+             k.replication_factor,
+             {{"retention.ms", retention}, {"cleanup.policy", "delete"}}}};
+}
+
+result<void> ensure_event_topics(const config::config& cfg, std::chrono::seconds timeout)
+{
+    for (const auto& spec : event_topics(cfg)) {
+        if (auto r = kafka::ensure_topic_matches(cfg.kafka.bootstrap_servers, spec, timeout); !r) {
+            return fail(r.error());
+        }
+    }
+    return {};
+}
+
 int report(const error& e)
 {
     std::cerr << "adsx: " << e.message << "\n";

@@ -10,6 +10,7 @@
 
 #include "adsx/base/error.h"
 #include "adsx/config/config.h"
+#include "adsx/kafka/admin.h"
 
 namespace adsx::app {
 
@@ -29,11 +30,18 @@ using action = std::function<int()>;
 // Loads the configuration and runs `body` with it; a configuration error is reported (exit 2).
 int with_config(const context& ctx, const std::function<int(const config::config&)>& body);
 
+// The topics of the event pipeline (ad.events, its dead-letter topic) as configured.
+[[nodiscard]] std::vector<kafka::topic_spec> event_topics(const config::config& cfg);
+// Creates them if missing, or fails listing how existing ones differ.
+[[nodiscard]] result<void> ensure_event_topics(const config::config& cfg,
+                                               std::chrono::seconds timeout);
+
 // Prints an error for the user (stderr, one line, "adsx: ...") and returns its exit code.
 int report(const error& e);
 
 void add_stack_commands(CLI::App& root, context& ctx, action& run);
 void add_config_commands(CLI::App& root, context& ctx, action& run);
 void add_generate_command(CLI::App& root, context& ctx, action& run);
+void add_stream_command(CLI::App& root, context& ctx, action& run);
 
 }  // namespace adsx::app

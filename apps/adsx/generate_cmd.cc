@@ -10,7 +10,6 @@
 #include "generate_probe.h"
 #include <fmt/format.h>
 
-#include "adsx/kafka/admin.h"
 #include "adsx/kafka/producer.h"
 #include "adsx/log/progress.h"
 #include "adsx/pg/catalog.h"
@@ -57,20 +56,6 @@ result<std::int64_t> start_ms(const generate_options& o)
                     fmt::format("--start {}: expected YYYY-MM-DD", o.start));
     }
     return static_cast<std::int64_t>(timegm(&tm)) * 1000;
-}
-
-std::vector<kafka::topic_spec> topics(const config::config& cfg)
-{
-    const auto& k = cfg.kafka;
-    const auto retention = std::to_string(std::int64_t{k.retention_hours} * 3'600'000);
-    return {{k.events_topic,
-             k.events_partitions,
-             k.replication_factor,
-             {{"retention.ms", retention}, {"cleanup.policy", "delete"}}},
-            {k.dlq_topic,
-             3,
-             k.replication_factor,
-             {{"retention.ms", retention}, {"cleanup.policy", "delete"}}}};
 }
 
 struct tally
@@ -160,13 +145,10 @@ int run_generate(const config::config& cfg, const generate_options& o)
                              catalog->advertisers, catalog->campaigns, catalog->ads,
                              cfg.postgres.database);
     const auto& k = cfg.kafka;
-    for (const auto& spec : topics(cfg)) {
-        if (auto r =
-                kafka::ensure_topic_matches(k.bootstrap_servers, spec, std::chrono::seconds(15));
-            !r) {
-            std::cerr << fmt::format("adsx: 0 of {} events delivered\n", o.events);
-            return report(r.error());
-        }
+    if (auto r = ensure_event_topics(cfg, std::chrono::seconds(std::min(15, o.delivery_timeout_s)));
+        !r) {
+        std::cerr << fmt::format("adsx: 0 of {} events delivered\n", o.events);
+        return report(r.error());
     }
     kafka::producer_settings settings;
     settings.bootstrap = k.bootstrap_servers;

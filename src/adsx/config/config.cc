@@ -319,6 +319,16 @@ const std::vector<field>& fields()
                    &c::prometheus, &prometheus_config::scrape_interval,
                    [](const c& x) { return duration(x.prometheus.scrape_interval); }),
 
+        text_field("stream", "group", "consumer group of adsx stream workers", &c::stream,
+                   &stream_config::group, [](const c& x) { return non_empty(x.stream.group); }),
+        int_field("stream", "batch_size", "records per poll batch", &c::stream,
+                  &stream_config::batch_size, 1, 1'000'000),
+        int_field("stream", "allowed_lateness_s",
+                  "seconds behind the watermark an event may arrive and still count", &c::stream,
+                  &stream_config::allowed_lateness_s, 0, 7 * 86'400),
+        int_field("stream", "ttl_hours", "TTL of every online feature key", &c::stream,
+                  &stream_config::ttl_hours, 1, 24 * 365),
+
         text_field("metrics", "host", "address adsx processes expose /metrics on", &c::metrics,
                    &metrics_config::host, [](const c& x) { return non_empty(x.metrics.host); }),
         int_field("metrics", "port", "first /metrics port tried (0: ephemeral)", &c::metrics,

@@ -78,6 +78,14 @@ struct prometheus_config
     std::string scrape_interval = "2s";
 };
 
+struct stream_config
+{
+    std::string group = "features";  // consumer group of adsx stream workers
+    int batch_size = 5000;           // records per poll batch (one atomic commit per partition)
+    int allowed_lateness_s = 300;    // behind the watermark by more: dead-lettered as late
+    int ttl_hours = 48;              // TTL of every feature key
+};
+
 struct metrics_config
 {
     std::string host = "127.0.0.1";  // where adsx processes expose /metrics
@@ -98,6 +106,7 @@ struct config
     postgres_config postgres;
     prometheus_config prometheus;
     privacy_config privacy;
+    stream_config stream;
     metrics_config metrics;
     log_config log;
 

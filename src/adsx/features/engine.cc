@@ -1,17 +1,18 @@
 #include "adsx/features/engine.h"
 
-#include "adsx/base/strings.h"
-#include "adsx/events/validate.h"
-
 #include <algorithm>
 #include <cstring>
 #include <unordered_set>
+
+#include "adsx/base/strings.h"
+#include "adsx/events/validate.h"
 
 namespace adsx::features {
 
 namespace {
 
-struct uuid_hash {
+struct uuid_hash
+{
     std::size_t operator()(const events::uuid& u) const noexcept
     {
         std::uint64_t a;
@@ -24,7 +25,8 @@ struct uuid_hash {
 
 }  // namespace
 
-struct engine::partition_work {
+struct engine::partition_work
+{
     int partition = 0;
     partition_state expected;
     partition_state running;
@@ -36,12 +38,8 @@ struct engine::partition_work {
 
 engine::engine(online_store& store, dead_letter_sink& dlq, ad_known_fn ad_known,
                personalised_fn personalised, clock_fn now_ms, engine_settings s)
-    : _store(store)
-    , _dlq(dlq)
-    , _ad_known(std::move(ad_known))
-    , _personalised(std::move(personalised))
-    , _now(std::move(now_ms))
-    , _s(std::move(s))
+  : _store(store), _dlq(dlq), _ad_known(std::move(ad_known)),
+    _personalised(std::move(personalised)), _now(std::move(now_ms)), _s(std::move(s))
 {
 }
 

@@ -15,44 +15,49 @@
 // written and flushed before the commit: after a crash they may repeat (at-least-once, each
 // carries its source partition and offset), the features never do.
 // Not thread-safe: one engine per worker.
-#include "adsx/events/codec.h"
-#include "adsx/features/store.h"
-
 #include <array>
 #include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "adsx/events/codec.h"
+#include "adsx/features/store.h"
+
 namespace adsx::features {
 
-struct raw_message {
+struct raw_message
+{
     int partition;
     std::int64_t offset;
     std::string_view key;
     std::string_view value;
 };
 
-struct dead_letter {
+struct dead_letter
+{
     std::string key;
     std::string value;  // JSON: reason, field, source, original payload
 };
 
-class dead_letter_sink {
+class dead_letter_sink
+{
 public:
     virtual ~dead_letter_sink() = default;
     // Durable on success (the records are acknowledged).
     [[nodiscard]] virtual result<void> write(const std::vector<dead_letter>& records) = 0;
 };
 
-struct engine_settings {
+struct engine_settings
+{
     std::string topic = "ad.events";
     std::string group = "features";
     std::int64_t allowed_lateness_ms = 5 * 60'000;
     std::int64_t max_future_ms = 5 * 60'000;
 };
 
-struct batch_result {
+struct batch_result
+{
     std::size_t applied = 0;
     std::size_t dead_lettered = 0;
     std::array<std::size_t, events::all_reasons.size()> by_reason{};
@@ -60,7 +65,8 @@ struct batch_result {
     std::vector<std::int64_t> event_times;  // of applied events (freshness = commit − these)
 };
 
-class engine {
+class engine
+{
 public:
     using ad_known_fn = std::function<bool(std::uint32_t ad)>;
     using personalised_fn = std::function<bool(std::string_view consent)>;

@@ -17,7 +17,8 @@
 
 namespace adsx::features {
 
-struct tile_spec {
+struct tile_spec
+{
     char prefix;  // field prefix in the entity hash: 'm' or 'h'
     std::int64_t width_ms;
     int slots;
@@ -37,7 +38,8 @@ inline constexpr tile_spec hour_tiles{'h', 3'600'000, 26};
 // "m17": the field prefix of a tile's slot; fields are <prefix>:t (tile id), :i, :c, :v.
 [[nodiscard]] std::string slot_prefix(std::int64_t tile, tile_spec s);
 
-struct counts {
+struct counts
+{
     std::int64_t impressions = 0;
     std::int64_t clicks = 0;
     std::int64_t conversions = 0;
@@ -51,7 +53,8 @@ struct counts {
     friend bool operator==(const counts&, const counts&) = default;
 };
 
-struct tile_value {
+struct tile_value
+{
     std::int64_t tile;
     counts c;
 };

@@ -18,32 +18,36 @@
 //   ua:{user}:{ad}    last_imp, last_clk (recency per user × ad)      [consent only]
 // Every hash also keeps `asof`: the newest event time it reflects. Ad-level keys count every
 // event, consented or not.
-#include "adsx/events/event.h"
-#include "adsx/features/tiles.h"
-
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "adsx/events/event.h"
+#include "adsx/features/tiles.h"
+
 namespace adsx::features {
 
-struct tile_add {
+struct tile_add
+{
     tile_spec spec;
     std::int64_t tile;
     counts delta;
 };
 
-struct max_field {
+struct max_field
+{
     std::string field;
     std::int64_t value;
 };
 
-struct key_update {
-    std::vector<tile_add> tiles;  // one entry per (granularity, tile)
+struct key_update
+{
+    std::vector<tile_add> tiles;   // one entry per (granularity, tile)
     std::vector<max_field> maxes;  // keep the larger of stored and given
 };
 
-class batch_update {
+class batch_update
+{
 public:
     void add(const events::event& e, bool personalised);
     // Impression request ids this batch introduces (clicks and conversions refer to them).

@@ -1,16 +1,18 @@
 #include "adsx/kafka/consumer.h"
 
+#include <cstring>
+
+#include <fmt/format.h>
+
 #include "adsx/kafka/handle.h"
 #include "adsx/log/log.h"
-
-#include <cstring>
-#include <fmt/format.h>
 
 namespace adsx::kafka {
 
 using namespace detail;
 
-struct consumer_group::impl {
+struct consumer_group::impl
+{
     consumer_settings settings;
     start_offset_fn on_assign;
     revoke_fn on_revoke;

@@ -10,8 +10,6 @@
 //   g.poll_batch(batch, 5000, 100ms);   // views valid until the next poll_batch
 //
 // Not thread-safe; callbacks run inside poll_batch on the caller's thread.
-#include "adsx/base/error.h"
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -21,16 +19,20 @@
 #include <string_view>
 #include <vector>
 
+#include "adsx/base/error.h"
+
 namespace adsx::kafka {
 
-struct message {
+struct message
+{
     int partition;
     std::int64_t offset;
     std::string_view key;
     std::string_view value;
 };
 
-struct consumer_settings {
+struct consumer_settings
+{
     std::string bootstrap;
     std::string group;
     std::string topic;
@@ -41,7 +43,8 @@ struct consumer_settings {
 using start_offset_fn = std::function<std::int64_t(int partition)>;
 using revoke_fn = std::function<void(const std::vector<int>& partitions)>;
 
-class consumer_group {
+class consumer_group
+{
 public:
     [[nodiscard]] static result<std::unique_ptr<consumer_group>> open(const consumer_settings& s,
                                                                       start_offset_fn on_assign,

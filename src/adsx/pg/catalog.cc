@@ -130,4 +130,18 @@ result<catalog_counts> write_catalog(connection& c, const simulate::world& w, st
     return catalog_counts{w.advertisers.size(), w.campaigns.size(), w.ads.size()};
 }
 
+result<std::vector<std::uint32_t>> catalog_ad_ids(connection& c)
+{
+    auto rows = c.query("SELECT ad_id FROM ads ORDER BY ad_id");
+    if (!rows) {
+        return fail(rows.error().wrap("reading the catalog (run adsx generate first)"));
+    }
+    std::vector<std::uint32_t> ids;
+    ids.reserve(rows->size());
+    for (const auto& r : *rows) {
+        ids.push_back(static_cast<std::uint32_t>(std::stoul(*r[0])));
+    }
+    return ids;
+}
+
 }  // namespace adsx::pg

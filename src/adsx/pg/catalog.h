@@ -20,4 +20,7 @@ struct catalog_counts
 [[nodiscard]] result<catalog_counts> write_catalog(connection& c, const simulate::world& w,
                                                    std::int64_t start_ms);
 
+// The ad ids of the catalog (what `ads` holds now).
+[[nodiscard]] result<std::vector<std::uint32_t>> catalog_ad_ids(connection& c);
+
 }  // namespace adsx::pg

@@ -79,8 +79,7 @@ std::string request_key(const events::uuid& id)
     return k;
 }
 
-result<online_store> online_store::open(const std::string& host, int port,
-                                        online_store_settings s)
+result<online_store> online_store::open(const std::string& host, int port, online_store_settings s)
 {
     auto c = connection::open(host, port, std::chrono::seconds(10));
     if (!c) {
@@ -144,12 +143,10 @@ result<features::commit_outcome> online_store::commit(const std::string& partiti
         return fail(sha.error());
     }
     std::vector<std::string> keys{offset_key(partition_id)};
-    std::vector<std::string> args{std::to_string(expected.next_offset),
-                                  std::to_string(next.next_offset),
-                                  std::to_string(next.max_event_time),
-                                  std::to_string(_s.ttl.count()),
-                                  std::to_string(_s.request_ttl.count()),
-                                  std::to_string(batch.keys().size())};
+    std::vector<std::string> args{
+        std::to_string(expected.next_offset),   std::to_string(next.next_offset),
+        std::to_string(next.max_event_time),    std::to_string(_s.ttl.count()),
+        std::to_string(_s.request_ttl.count()), std::to_string(batch.keys().size())};
     for (const auto& [name, update] : batch.keys()) {
         append_key(keys, args, name, update);
     }
@@ -157,8 +154,10 @@ result<features::commit_outcome> online_store::commit(const std::string& partiti
         keys.push_back(request_key(id));
     }
     std::vector<std::string> cmd{"EVALSHA", *sha, std::to_string(keys.size())};
-    cmd.insert(cmd.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
-    cmd.insert(cmd.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+    cmd.insert(cmd.end(), std::make_move_iterator(keys.begin()),
+               std::make_move_iterator(keys.end()));
+    cmd.insert(cmd.end(), std::make_move_iterator(args.begin()),
+               std::make_move_iterator(args.end()));
     auto r = _conn.command(cmd);
     if (!r) {
         return fail(r.error().wrap("committing " + partition_id));

@@ -8,20 +8,22 @@
 // Single-node Redis: the script touches keys of many hash slots, which Redis Cluster refuses;
 // a cluster deployment would shard the batch by slot with one offset per shard (not built).
 // Not thread-safe: one store per worker thread.
-#include "adsx/features/store.h"
-#include "adsx/redis/client.h"
-
 #include <chrono>
 #include <string>
 
+#include "adsx/features/store.h"
+#include "adsx/redis/client.h"
+
 namespace adsx::redis {
 
-struct online_store_settings {
+struct online_store_settings
+{
     std::chrono::seconds ttl{48 * 3600};          // every feature key
     std::chrono::seconds request_ttl{26 * 3600};  // how long a click may follow its impression
 };
 
-class online_store final : public features::online_store {
+class online_store final : public features::online_store
+{
 public:
     [[nodiscard]] static result<online_store> open(const std::string& host, int port,
                                                    online_store_settings s);

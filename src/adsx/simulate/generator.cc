@@ -293,7 +293,8 @@ void generator::make_fault(record& r)
     switch (r.kind) {
         case fault::orphan_click:
             r.ev.type = event_type::click;
-            r.ev.request_id = new_uuid();  // no impression ever had this request
+            r.ev.revenue = 0;              // a well-formed click…
+            r.ev.request_id = new_uuid();  // …of a request no impression ever had
             break;
         case fault::negative_revenue:
             r.ev.type = event_type::conversion;

@@ -1,7 +1,8 @@
-#include "adsx/features/engine.h"
+#include <set>
 
 #include <gtest/gtest.h>
-#include <set>
+
+#include "adsx/features/engine.h"
 
 namespace adsx::features {
 namespace {
@@ -9,12 +10,13 @@ namespace {
 constexpr std::int64_t now = 1'790'000'000'000;
 
 // An in-memory store with the real compare-and-set semantics; counts what it was asked.
-class fake_store : public online_store {
+class fake_store : public online_store
+{
 public:
     std::map<std::string, partition_state> offsets;
     std::set<std::array<std::uint8_t, 16>> requests;
     std::vector<std::pair<std::string, std::size_t>> commits;  // partition id, events
-    std::map<std::string, counts> minute_totals;                // key -> summed deltas
+    std::map<std::string, counts> minute_totals;               // key -> summed deltas
 
     result<partition_state> load(const std::string& id) override { return offsets[id]; }
     result<std::vector<bool>> known_requests(const std::vector<events::uuid>& ids) override
@@ -47,7 +49,8 @@ public:
     }
 };
 
-class fake_sink : public dead_letter_sink {
+class fake_sink : public dead_letter_sink
+{
 public:
     std::vector<dead_letter> written;
     bool broken = false;
@@ -61,11 +64,15 @@ public:
     }
 };
 
-struct fixture {
+struct fixture
+{
     fake_store store;
     fake_sink sink;
-    engine e{store, sink, [](std::uint32_t ad) { return ad < 100; },
-             [](std::string_view consent) { return consent == "YES"; }, [] { return now; },
+    engine e{store,
+             sink,
+             [](std::uint32_t ad) { return ad < 100; },
+             [](std::string_view consent) { return consent == "YES"; },
+             [] { return now; },
              engine_settings{}};
     std::vector<std::string> payloads;  // keeps message bytes alive
 
@@ -115,8 +122,8 @@ TEST(engine, applies_valid_events_and_advances_offset_and_watermark)
 {
     fixture f;
     ASSERT_EQ(*f.e.assign(0), -1);
-    auto r = f.e.process(f.batch(0, 0, {f.json("impression", now - 5000, 1),
-                                        f.json("click", now - 4000, 1)}));
+    auto r = f.e.process(
+        f.batch(0, 0, {f.json("impression", now - 5000, 1), f.json("click", now - 4000, 1)}));
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->applied, 2u);
     EXPECT_EQ(r->dead_lettered, 0u);
@@ -129,9 +136,10 @@ TEST(engine, each_bad_record_goes_to_the_dlq_with_its_reason_and_source)
 {
     fixture f;
     (void)f.e.assign(3);
-    auto r = f.e.process(f.batch(3, 10, {"{trunc", f.json("impression", now + 3'600'000, 1),
-                                         f.json("impression", now - 1000, 2, 500),
-                                         f.json("click", now - 900, 77)}));
+    auto r = f.e.process(
+        f.batch(3, 10,
+                {"{trunc", f.json("impression", now + 3'600'000, 1),
+                 f.json("impression", now - 1000, 2, 500), f.json("click", now - 900, 77)}));
     ASSERT_TRUE(r);
     ASSERT_EQ(f.sink.written.size(), 4u);
     EXPECT_EQ(reason_of(f.sink.written[0]), "malformed_json");
@@ -159,9 +167,10 @@ TEST(engine, events_behind_the_watermark_beyond_lateness_are_late)
 {
     fixture f;
     (void)f.e.assign(0);
-    auto r = f.e.process(f.batch(0, 0, {f.json("impression", now - 1000, 1),
-                                        f.json("impression", now - 1000 - 6 * 60'000, 2),
-                                        f.json("impression", now - 1000 - 4 * 60'000, 3)}));
+    auto r = f.e.process(f.batch(0, 0,
+                                 {f.json("impression", now - 1000, 1),
+                                  f.json("impression", now - 1000 - 6 * 60'000, 2),
+                                  f.json("impression", now - 1000 - 4 * 60'000, 3)}));
     ASSERT_TRUE(r);
     EXPECT_EQ(r->applied, 2u);
     ASSERT_EQ(f.sink.written.size(), 1u);

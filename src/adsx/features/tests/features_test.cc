@@ -1,6 +1,6 @@
-#include "adsx/features/update.h"
-
 #include <gtest/gtest.h>
+
+#include "adsx/features/update.h"
 
 namespace adsx::features {
 namespace {
@@ -37,7 +37,7 @@ TEST(tiles, window_sum_includes_exactly_the_tiles_of_the_window)
         tiles.push_back({now - back, {1, back, 0}});
     }
     auto five = window_sum(tiles, minute_tiles, t0, 5 * 60'000);
-    EXPECT_EQ(five.impressions, 5);              // tiles now-4 .. now
+    EXPECT_EQ(five.impressions, 5);  // tiles now-4 .. now
     EXPECT_EQ(five.clicks, 0 + 1 + 2 + 3 + 4);
     EXPECT_EQ(window_sum(tiles, minute_tiles, t0, 60'000).impressions, 1);
 }

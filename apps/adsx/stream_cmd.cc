@@ -1,0 +1,264 @@
+// `adsx stream`: the streaming feature engine. Wiring only: batch logic in
+// src/adsx/features/engine, the store in src/adsx/redis, the consumer group in src/adsx/kafka.
+#include "adsx/features/engine.h"
+#include "adsx/kafka/consumer.h"
+#include "adsx/kafka/producer.h"
+#include "adsx/log/log.h"
+#include "adsx/pg/catalog.h"
+#include "adsx/privacy/tcf.h"
+#include "adsx/redis/online_store.h"
+#include "app.h"
+#include "stream_probe.h"
+
+#include <atomic>
+#include <csignal>
+#include <fmt/format.h>
+#include <iostream>
+#include <unordered_map>
+
+namespace adsx::app {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+std::atomic<bool> stopping{false};
+
+std::int64_t wall_ms()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+struct stream_options {
+    double until_idle_s = 0;  // 0 = run until stopped
+};
+
+// The store, timed: each commit's latency goes to the probe.
+class timed_store final : public features::online_store {
+public:
+    timed_store(features::online_store& inner, stream_probe& probe) : _inner(inner), _probe(probe)
+    {
+    }
+    result<features::partition_state> load(const std::string& id) override
+    {
+        return _inner.load(id);
+    }
+    result<std::vector<bool>> known_requests(const std::vector<events::uuid>& ids) override
+    {
+        return _inner.known_requests(ids);
+    }
+    result<features::commit_outcome> commit(const std::string& id,
+                                            const features::partition_state& expected,
+                                            const features::partition_state& next,
+                                            const features::batch_update& b) override
+    {
+        const auto start = clock::now();
+        auto r = _inner.commit(id, expected, next, b);
+        _probe.commit(std::chrono::duration<double>(clock::now() - start).count());
+        return r;
+    }
+
+private:
+    features::online_store& _inner;
+    stream_probe& _probe;
+};
+
+// Dead letters to Kafka, acknowledged before write() returns.
+class kafka_dlq final : public features::dead_letter_sink {
+public:
+    kafka_dlq(kafka::producer& p, std::string topic) : _p(p), _topic(std::move(topic)) {}
+    result<void> write(const std::vector<features::dead_letter>& records) override
+    {
+        for (const auto& r : records) {
+            if (auto ok = _p.send(_topic, r.key, r.value); !ok) {
+                return ok;
+            }
+        }
+        return _p.flush(std::chrono::seconds(30));
+    }
+
+private:
+    kafka::producer& _p;
+    std::string _topic;
+};
+
+// Whether a TCF string allows personalisation; a handful of distinct strings, so cached.
+class consent_cache {
+public:
+    bool operator()(std::string_view s)
+    {
+        auto it = _known.find(std::string(s));
+        if (it != _known.end()) {
+            return it->second;
+        }
+        auto c = privacy::decode_tc_string(s);
+        const bool allowed = c && privacy::allows_personalisation(*c);
+        if (_known.size() < 10'000) {
+            _known.emplace(std::string(s), allowed);
+        }
+        return allowed;
+    }
+
+private:
+    std::unordered_map<std::string, bool> _known;
+};
+
+result<std::vector<bool>> load_catalog(const config::config& cfg)
+{
+    auto info = pg::conninfo(cfg.postgres);
+    auto conn = info ? pg::connection::open(*info) : fail(info.error());
+    auto ids = conn ? pg::catalog_ad_ids(*conn) : fail(conn.error());
+    if (!ids) {
+        return fail(ids.error());
+    }
+    std::vector<bool> known(ids->empty() ? 1 : ids->back() + 1, false);
+    for (auto id : *ids) {
+        known[id] = true;
+    }
+    return known;
+}
+
+int run_stream(const config::config& cfg, const stream_options& o)
+{
+    const auto log = log::get("stream");
+    auto catalog = load_catalog(cfg);
+    auto redis_store = redis::online_store::open(
+        cfg.redis.host, cfg.redis.port,
+        {.ttl = std::chrono::hours(cfg.stream.ttl_hours), .request_ttl = std::chrono::hours(26)});
+    kafka::producer_settings ps;
+    ps.bootstrap = cfg.kafka.bootstrap_servers;
+    ps.linger_ms = 5;
+    auto dlq_producer = kafka::producer::open(ps);
+    for (const auto* e : {catalog ? nullptr : &catalog.error(),
+                          redis_store ? nullptr : &redis_store.error(),
+                          dlq_producer ? nullptr : &dlq_producer.error()}) {
+        if (e) {
+            return report(*e);
+        }
+    }
+    if (auto r = ensure_event_topics(cfg, std::chrono::seconds(15)); !r) {
+        return report(r.error());
+    }
+    stream_probe probe(cfg);
+    timed_store store(*redis_store, probe);
+    kafka_dlq dlq(**dlq_producer, cfg.kafka.dlq_topic);
+    consent_cache consent;
+    const auto& known = *catalog;
+    features::engine engine(
+        store, dlq, [&](std::uint32_t ad) { return ad < known.size() && known[ad]; },
+        [&](std::string_view s) { return consent(s); }, wall_ms,
+        {.topic = cfg.kafka.events_topic,
+         .group = cfg.stream.group,
+         .allowed_lateness_ms = std::int64_t{cfg.stream.allowed_lateness_s} * 1000,
+         .max_future_ms = 5 * 60'000});
+    std::string assign_error;
+    auto consumer = kafka::consumer_group::open(
+        {cfg.kafka.bootstrap_servers, cfg.stream.group, cfg.kafka.events_topic, {}},
+        [&](int p) -> std::int64_t {
+            auto next = engine.assign(p);
+            if (!next) {
+                assign_error = next.error().message;
+                return -1;
+            }
+            return *next;
+        },
+        [&](const std::vector<int>& lost) { engine.revoke(lost); });
+    if (!consumer) {
+        return report(consumer.error());
+    }
+    std::signal(SIGINT, [](int) { stopping = true; });
+    std::signal(SIGTERM, [](int) { stopping = true; });
+
+    std::vector<kafka::message> polled;
+    std::vector<features::raw_message> batch;
+    std::size_t applied = 0, dead = 0;
+    std::array<std::size_t, events::all_reasons.size()> by_reason{};
+    const auto started = clock::now();
+    auto last_data = started;
+    auto last_report = started;
+    log.info("started", {{"group", cfg.stream.group}, {"topic", cfg.kafka.events_topic}});
+    while (!stopping) {
+        if (auto r = (*consumer)->poll_batch(polled, static_cast<std::size_t>(cfg.stream.batch_size),
+                                             std::chrono::milliseconds(200));
+            !r) {
+            return report(r.error());
+        }
+        if (!assign_error.empty()) {
+            return report({error_code::unavailable, "reading partition offsets: " + assign_error});
+        }
+        const auto now = clock::now();
+        if (polled.empty()) {
+            if (o.until_idle_s > 0 &&
+                std::chrono::duration<double>(now - last_data).count() >= o.until_idle_s) {
+                break;
+            }
+            continue;
+        }
+        last_data = now;
+        batch.clear();
+        for (const auto& m : polled) {
+            batch.push_back({m.partition, m.offset, m.key, m.value});
+        }
+        auto r = engine.process(batch);
+        if (!r) {
+            return report(r.error());
+        }
+        probe.batch(*r, std::chrono::duration<double>(clock::now() - now).count(), wall_ms());
+        for (int p : r->stale) {
+            log.warn("stale commit, re-seeking", {{"partition", p}});
+            auto next = engine.assign(p);
+            if (!next || !(*consumer)->seek(p, *next)) {
+                return report({error_code::unavailable, "re-seeking a stale partition"});
+            }
+        }
+        applied += r->applied;
+        dead += r->dead_lettered;
+        for (std::size_t i = 0; i < by_reason.size(); ++i) {
+            by_reason[i] += r->by_reason[i];
+        }
+        if (now - last_report > std::chrono::seconds(2)) {
+            last_report = now;
+            probe.lag((*consumer)->lag());
+            log.info("progress", {{"applied", applied}, {"dead_lettered", dead}});
+        }
+    }
+    (*consumer)->close();
+    const double secs = std::chrono::duration<double>(clock::now() - started).count();
+    std::cout << fmt::format("processed {} records: {} applied, {} dead-lettered in {:.1f} s "
+                             "({:.0f} records/s)\n",
+                             applied + dead, applied, dead, secs, (applied + dead) / secs);
+    if (dead > 0) {
+        std::cout << "  dead letters:";
+        for (std::size_t i = 0; i < by_reason.size(); ++i) {
+            if (by_reason[i]) {
+                std::cout << fmt::format(" {}={}", events::name(events::all_reasons[i]),
+                                         by_reason[i]);
+            }
+        }
+        std::cout << "\n";
+    }
+    return 0;
+}
+
+}  // namespace
+
+void add_stream_command(CLI::App& root, context& ctx, action& run)
+{
+    static stream_options o;
+    auto* cmd = root.add_subcommand(
+        "stream", "Streaming feature engine: consume ad.events in consumer group stream.group, "
+                  "keep windowed features in Redis (exactly-once: offsets advance atomically "
+                  "with the updates), send invalid records to the dead-letter topic with a "
+                  "reason. Run several to share the partitions. Stops on SIGINT/SIGTERM.");
+    cmd->add_option("--until-idle", o.until_idle_s,
+                    "Exit once no record arrived for this many seconds (catch up and stop)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->callback([&] {
+        run = [&ctx] {
+            return with_config(ctx, [](const config::config& cfg) { return run_stream(cfg, o); });
+        };
+    });
+}
+
+}  // namespace adsx::app
