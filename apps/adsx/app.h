@@ -43,5 +43,6 @@ void add_stack_commands(CLI::App& root, context& ctx, action& run);
 void add_config_commands(CLI::App& root, context& ctx, action& run);
 void add_generate_command(CLI::App& root, context& ctx, action& run);
 void add_stream_command(CLI::App& root, context& ctx, action& run);
+void add_features_command(CLI::App& root, context& ctx, action& run);
 
 }  // namespace adsx::app

@@ -1,5 +1,14 @@
 // `adsx stream`: the streaming feature engine. Wiring only: batch logic in
 // src/adsx/features/engine, the store in src/adsx/redis, the consumer group in src/adsx/kafka.
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <unordered_map>
+
+#include "app.h"
+#include "stream_probe.h"
+#include <fmt/format.h>
+
 #include "adsx/features/engine.h"
 #include "adsx/kafka/consumer.h"
 #include "adsx/kafka/producer.h"
@@ -7,14 +16,6 @@
 #include "adsx/pg/catalog.h"
 #include "adsx/privacy/tcf.h"
 #include "adsx/redis/online_store.h"
-#include "app.h"
-#include "stream_probe.h"
-
-#include <atomic>
-#include <csignal>
-#include <fmt/format.h>
-#include <iostream>
-#include <unordered_map>
 
 namespace adsx::app {
 
@@ -30,12 +31,14 @@ std::int64_t wall_ms()
         .count();
 }
 
-struct stream_options {
+struct stream_options
+{
     double until_idle_s = 0;  // 0 = run until stopped
 };
 
 // The store, timed: each commit's latency goes to the probe.
-class timed_store final : public features::online_store {
+class timed_store final : public features::online_store
+{
 public:
     timed_store(features::online_store& inner, stream_probe& probe) : _inner(inner), _probe(probe)
     {
@@ -65,7 +68,8 @@ private:
 };
 
 // Dead letters to Kafka, acknowledged before write() returns.
-class kafka_dlq final : public features::dead_letter_sink {
+class kafka_dlq final : public features::dead_letter_sink
+{
 public:
     kafka_dlq(kafka::producer& p, std::string topic) : _p(p), _topic(std::move(topic)) {}
     result<void> write(const std::vector<features::dead_letter>& records) override
@@ -84,7 +88,8 @@ private:
 };
 
 // Whether a TCF string allows personalisation; a handful of distinct strings, so cached.
-class consent_cache {
+class consent_cache
+{
 public:
     bool operator()(std::string_view s)
     {
@@ -130,9 +135,9 @@ int run_stream(const config::config& cfg, const stream_options& o)
     ps.bootstrap = cfg.kafka.bootstrap_servers;
     ps.linger_ms = 5;
     auto dlq_producer = kafka::producer::open(ps);
-    for (const auto* e : {catalog ? nullptr : &catalog.error(),
-                          redis_store ? nullptr : &redis_store.error(),
-                          dlq_producer ? nullptr : &dlq_producer.error()}) {
+    for (const auto* e :
+         {catalog ? nullptr : &catalog.error(), redis_store ? nullptr : &redis_store.error(),
+          dlq_producer ? nullptr : &dlq_producer.error()}) {
         if (e) {
             return report(*e);
         }
@@ -179,8 +184,9 @@ int run_stream(const config::config& cfg, const stream_options& o)
     auto last_report = started;
     log.info("started", {{"group", cfg.stream.group}, {"topic", cfg.kafka.events_topic}});
     while (!stopping) {
-        if (auto r = (*consumer)->poll_batch(polled, static_cast<std::size_t>(cfg.stream.batch_size),
-                                             std::chrono::milliseconds(200));
+        if (auto r =
+                (*consumer)->poll_batch(polled, static_cast<std::size_t>(cfg.stream.batch_size),
+                                        std::chrono::milliseconds(200));
             !r) {
             return report(r.error());
         }

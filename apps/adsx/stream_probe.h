@@ -7,6 +7,14 @@
 //   adsx_stream_freshness_seconds                 event time → visible in Redis
 //   adsx_stream_consumer_lag{partition}           records behind the high watermark
 //   adsx_stream_stale_commits_total               commits refused by the offset CAS
+#include <map>
+#include <memory>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
 #include "adsx/config/config.h"
 #include "adsx/events/reasons.h"
 #include "adsx/features/engine.h"
@@ -14,16 +22,10 @@
 #include "adsx/metrics/exposer.h"
 #include "adsx/stack/services.h"
 
-#include <map>
-#include <memory>
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
-#include <prometheus/registry.h>
-
 namespace adsx::app {
 
-class stream_probe {
+class stream_probe
+{
 public:
     explicit stream_probe(const config::config& cfg)
     {

@@ -113,8 +113,7 @@ class Reference:
             newest[slot] = max(newest.get(slot, (p, -1)), (p, tile))
         for slot, (p, tile) in newest.items():
             c = self.tiles[key][(p, tile)]
-            out.update({f"{slot}:t": str(tile), f"{slot}:i": str(c["impression"]),
-                        f"{slot}:c": str(c["click"]), f"{slot}:v": str(c["conversion"])})
+            out[slot] = f"{tile}:{c['impression']}:{c['click']}:{c['conversion']}"
         return out
 
 

@@ -35,7 +35,7 @@ inline constexpr tile_spec hour_tiles{'h', 3'600'000, 26};
 {
     return static_cast<int>(tile % s.slots);
 }
-// "m17": the field prefix of a tile's slot; fields are <prefix>:t (tile id), :i, :c, :v.
+// "m17": the hash field of a tile's slot; its value is "<tile>:<imp>:<clk>:<conv>".
 [[nodiscard]] std::string slot_prefix(std::int64_t tile, tile_spec s);
 
 struct counts

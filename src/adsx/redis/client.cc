@@ -130,6 +130,19 @@ result<std::vector<reply>> connection::pipeline(
     return replies;
 }
 
+result<std::map<std::string, std::string>> connection::hgetall(const std::string& key)
+{
+    auto r = command({"HGETALL", key});
+    if (!r) {
+        return fail(r.error());
+    }
+    std::map<std::string, std::string> out;
+    for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2) {
+        out.emplace(r->elements[i].str, r->elements[i + 1].str);
+    }
+    return out;
+}
+
 result<std::string> connection::server_version()
 {
     auto info = command({"INFO", "server"});

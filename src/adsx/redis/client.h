@@ -8,6 +8,7 @@
 // offsets compare-and-set) builds on this in later issues.
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,6 +53,9 @@ public:
     // reply fails the whole call.
     [[nodiscard]] result<std::vector<reply>> pipeline(
         const std::vector<std::vector<std::string>>& commands);
+
+    // All fields of a hash (empty when the key does not exist).
+    [[nodiscard]] result<std::map<std::string, std::string>> hgetall(const std::string& key);
 
     // INFO server's redis_version.
     [[nodiscard]] result<std::string> server_version();

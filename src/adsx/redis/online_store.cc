@@ -8,8 +8,10 @@ namespace {
 
 // KEYS: [1] offset hash, then the batch's entity keys, then its request keys.
 // ARGV: expected next, new next, new watermark, ttl, request ttl, entity key count,
-//       then per entity key: tile count, max count, tiles (prefix, tile, d_imp, d_clk, d_conv)…,
-//       maxes (field, value)…
+//       then per entity key: tile count, max count, tiles (slot field, tile, d_imp, d_clk,
+//       d_conv)…, maxes (field, value)…
+// A tile slot is one field, "m17" = "<tile>:<impressions>:<clicks>:<conversions>": one
+// lookup per tile, and small hashes stay small.
 constexpr const char* commit_script = R"lua(
 local cur = redis.call('HGET', KEYS[1], 'next') or '-1'
 if cur ~= ARGV[1] then return 0 end
@@ -19,25 +21,36 @@ for k = 2, nkeys + 1 do
   local key = KEYS[k]
   local ntiles, nmax = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
   a = a + 2
-  for _ = 1, ntiles do
-    local p, tile = ARGV[a], tonumber(ARGV[a + 1])
-    local held = tonumber(redis.call('HGET', key, p .. ':t') or '-1')
-    if held < tile then
-      redis.call('HSET', key, p .. ':t', ARGV[a + 1], p .. ':i', ARGV[a + 2],
-                 p .. ':c', ARGV[a + 3], p .. ':v', ARGV[a + 4])
-    elseif held == tile then
-      if ARGV[a + 2] ~= '0' then redis.call('HINCRBY', key, p .. ':i', ARGV[a + 2]) end
-      if ARGV[a + 3] ~= '0' then redis.call('HINCRBY', key, p .. ':c', ARGV[a + 3]) end
-      if ARGV[a + 4] ~= '0' then redis.call('HINCRBY', key, p .. ':v', ARGV[a + 4]) end
+  -- one read of every field this key's updates depend on, one write of the results
+  local fields = {}
+  for i = 0, ntiles - 1 do fields[i + 1] = ARGV[a + 5 * i] end
+  local m0 = a + 5 * ntiles
+  for i = 0, nmax - 1 do fields[ntiles + i + 1] = ARGV[m0 + 2 * i] end
+  local held = redis.call('HMGET', key, unpack(fields))
+  local out = {}
+  for i = 0, ntiles - 1 do
+    local b = a + 5 * i
+    local tile = tonumber(ARGV[b + 1])
+    local t, ci, cc, cv = -1, 0, 0, 0
+    if held[i + 1] then
+      local s1, s2, s3, s4 = string.match(held[i + 1], '(%d+):(%d+):(%d+):(%d+)')
+      t, ci, cc, cv = tonumber(s1), tonumber(s2), tonumber(s3), tonumber(s4)
     end
-    a = a + 5
+    if t <= tile then
+      if t < tile then ci, cc, cv = 0, 0, 0 end
+      out[#out + 1] = ARGV[b]
+      out[#out + 1] = ARGV[b + 1] .. ':' .. (ci + ARGV[b + 2]) .. ':' .. (cc + ARGV[b + 3]) ..
+                      ':' .. (cv + ARGV[b + 4])
+    end
   end
-  for _ = 1, nmax do
-    local held = tonumber(redis.call('HGET', key, ARGV[a]) or '-1')
-    if held < tonumber(ARGV[a + 1]) then redis.call('HSET', key, ARGV[a], ARGV[a + 1]) end
-    a = a + 2
+  for i = 0, nmax - 1 do
+    if tonumber(held[ntiles + i + 1] or '-1') < tonumber(ARGV[m0 + 2 * i + 1]) then
+      out[#out + 1] = ARGV[m0 + 2 * i]; out[#out + 1] = ARGV[m0 + 2 * i + 1]
+    end
   end
+  if #out > 0 then redis.call('HSET', key, unpack(out)) end
   redis.call('EXPIRE', key, ttl)
+  a = m0 + 2 * nmax
 end
 for k = nkeys + 2, #KEYS do
   redis.call('SET', KEYS[k], '1', 'EX', rq_ttl)

@@ -95,3 +95,41 @@ TEST(batch_update, recency_keeps_the_newest_time)
 
 }  // namespace
 }  // namespace adsx::features
+
+#include "adsx/features/read.h"
+
+namespace adsx::features {
+namespace {
+
+TEST(read, ad_features_sum_the_right_tiles_as_of_a_time)
+{
+    const std::int64_t now_tile = tile_of(t0, minute_tiles);
+    hash_fields h;
+    auto put = [&](std::int64_t tile, int imp, int clk) {
+        h[slot_prefix(tile, minute_tiles)] =
+            std::to_string(tile) + ":" + std::to_string(imp) + ":" + std::to_string(clk) + ":0";
+    };
+    put(now_tile, 100, 3);       // in both windows
+    put(now_tile - 4, 50, 1);    // in 5 min
+    put(now_tile - 7, 40, 2);    // 1 h only; also the "5 min before" window
+    put(now_tile - 61, 999, 9);  // outside both (and a stale slot)
+    auto f = ad_features_of(h, t0);
+    EXPECT_EQ(f.last_5m, (counts{150, 4, 0}));
+    EXPECT_EQ(f.last_1h, (counts{190, 6, 0}));
+    EXPECT_DOUBLE_EQ(f.impressions_per_minute, 30.0);
+    EXPECT_DOUBLE_EQ(f.trend, 150.0 / 40.0);
+    EXPECT_NE(to_json(f).find("\"last_5m\":{\"impressions\":150,\"clicks\":4"), std::string::npos);
+}
+
+TEST(read, user_recency_is_relative_to_as_of_and_absent_when_unknown)
+{
+    hash_fields h{{"last_imp", std::to_string(t0 - 30'000)}};
+    auto f = user_features_of(h, t0);
+    ASSERT_TRUE(f.seconds_since_impression);
+    EXPECT_DOUBLE_EQ(*f.seconds_since_impression, 30.0);
+    EXPECT_FALSE(f.seconds_since_click);
+    EXPECT_NE(to_json(f).find("\"seconds_since_click\":null"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace adsx::features

@@ -1,0 +1,124 @@
+#include "adsx/features/read.h"
+
+#include <charconv>
+#include <cinttypes>
+#include <cstdio>
+
+namespace adsx::features {
+
+namespace {
+
+constexpr std::int64_t minute_ms = 60'000;
+
+std::int64_t to_int(const std::string& s)
+{
+    std::int64_t v = 0;
+    std::from_chars(s.data(), s.data() + s.size(), v);
+    return v;
+}
+
+std::string num(double v)
+{
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", v);
+    return buf;
+}
+
+std::string counts_json(const counts& c)
+{
+    return "{\"impressions\":" + std::to_string(c.impressions) +
+           ",\"clicks\":" + std::to_string(c.clicks) +
+           ",\"conversions\":" + std::to_string(c.conversions) + "}";
+}
+
+std::string optional_json(const std::optional<double>& v)
+{
+    return v ? num(*v) : "null";
+}
+
+}  // namespace
+
+std::vector<tile_value> tiles_in(const hash_fields& h, tile_spec s)
+{
+    std::vector<tile_value> out;
+    for (int slot = 0; slot < s.slots; ++slot) {
+        auto it = h.find(std::string(1, s.prefix) + std::to_string(slot));
+        if (it == h.end()) {
+            continue;
+        }
+        tile_value v{};
+        if (std::sscanf(it->second.c_str(), "%" SCNd64 ":%" SCNd64 ":%" SCNd64 ":%" SCNd64,
+                        &v.tile, &v.c.impressions, &v.c.clicks, &v.c.conversions) == 4) {
+            out.push_back(v);
+        }
+    }
+    return out;
+}
+
+std::optional<std::int64_t> field_ms(const hash_fields& h, const std::string& f)
+{
+    auto it = h.find(f);
+    if (it == h.end()) {
+        return std::nullopt;
+    }
+    return to_int(it->second);
+}
+
+ad_features ad_features_of(const hash_fields& h, std::int64_t as_of_ms)
+{
+    const auto tiles = tiles_in(h, minute_tiles);
+    ad_features f;
+    f.as_of_ms = as_of_ms;
+    f.last_5m = window_sum(tiles, minute_tiles, as_of_ms, 5 * minute_ms);
+    f.last_1h = window_sum(tiles, minute_tiles, as_of_ms, 60 * minute_ms);
+    f.ctr_5m = smoothed_ctr(f.last_5m.clicks, f.last_5m.impressions);
+    f.ctr_1h = smoothed_ctr(f.last_1h.clicks, f.last_1h.impressions);
+    f.impressions_per_minute = static_cast<double>(f.last_5m.impressions) / 5.0;
+    const auto before = window_sum(tiles, minute_tiles, as_of_ms - 5 * minute_ms, 5 * minute_ms);
+    f.trend = before.impressions ? static_cast<double>(f.last_5m.impressions) /
+                                       static_cast<double>(before.impressions)
+                                 : 0.0;
+    return f;
+}
+
+user_features user_features_of(const hash_fields& h, std::int64_t as_of_ms)
+{
+    const auto minutes = tiles_in(h, minute_tiles);
+    user_features f;
+    f.as_of_ms = as_of_ms;
+    f.last_5m = window_sum(minutes, minute_tiles, as_of_ms, 5 * minute_ms);
+    f.last_1h = window_sum(minutes, minute_tiles, as_of_ms, 60 * minute_ms);
+    f.last_24h = window_sum(tiles_in(h, hour_tiles), hour_tiles, as_of_ms, 24 * 60 * minute_ms);
+    f.engagement_5m = smoothed_ctr(f.last_5m.clicks, f.last_5m.impressions);
+    f.engagement_1h = smoothed_ctr(f.last_1h.clicks, f.last_1h.impressions);
+    f.engagement_24h = smoothed_ctr(f.last_24h.clicks, f.last_24h.impressions);
+    if (auto t = field_ms(h, "last_imp"); t && *t <= as_of_ms) {
+        f.seconds_since_impression = static_cast<double>(as_of_ms - *t) / 1000.0;
+    }
+    if (auto t = field_ms(h, "last_clk"); t && *t <= as_of_ms) {
+        f.seconds_since_click = static_cast<double>(as_of_ms - *t) / 1000.0;
+    }
+    return f;
+}
+
+std::string to_json(const ad_features& f)
+{
+    return "{\"as_of\":" + std::to_string(f.as_of_ms) + ",\"last_5m\":" + counts_json(f.last_5m) +
+           ",\"last_1h\":" + counts_json(f.last_1h) + ",\"ctr_5m\":" + num(f.ctr_5m) +
+           ",\"ctr_1h\":" + num(f.ctr_1h) +
+           ",\"impressions_per_minute\":" + num(f.impressions_per_minute) +
+           ",\"trend\":" + num(f.trend) + "}";
+}
+
+std::string to_json(const user_features& f)
+{
+    return "{\"as_of\":" + std::to_string(f.as_of_ms) + ",\"last_5m\":" + counts_json(f.last_5m) +
+           ",\"last_1h\":" + counts_json(f.last_1h) + ",\"last_24h\":" + counts_json(f.last_24h) +
+           ",\"engagement_5m\":" + num(f.engagement_5m) +
+           ",\"engagement_1h\":" + num(f.engagement_1h) +
+           ",\"engagement_24h\":" + num(f.engagement_24h) +
+           ",\"seconds_since_impression\":" + optional_json(f.seconds_since_impression) +
+           ",\"seconds_since_click\":" + optional_json(f.seconds_since_click) + "}";
+}
+
+}  // namespace adsx::features

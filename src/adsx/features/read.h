@@ -1,0 +1,44 @@
+#pragma once
+// Reading features back: from an entity hash (as `adsx stream` writes it) to the feature values
+// serving and people use, as of a point in time. Pure: the caller fetches the hash (one
+// HGETALL) and passes its fields. The same window rule as tiles.h, so what is read is what the
+// lake recomputes.
+//
+//   auto f = ad_features_of(fields, as_of_ms);   // f.ctr_5m, f.impressions_per_minute, …
+#include "adsx/features/tiles.h"
+
+#include <map>
+#include <optional>
+#include <string>
+
+namespace adsx::features {
+
+using hash_fields = std::map<std::string, std::string>;
+
+// The tiles of one granularity held in a hash.
+[[nodiscard]] std::vector<tile_value> tiles_in(const hash_fields& h, tile_spec s);
+[[nodiscard]] std::optional<std::int64_t> field_ms(const hash_fields& h, const std::string& f);
+
+struct ad_features {
+    std::int64_t as_of_ms = 0;
+    counts last_5m, last_1h;
+    double ctr_5m = 0, ctr_1h = 0;  // smoothed
+    double impressions_per_minute = 0;  // popularity over the last 5 minutes
+    double trend = 0;  // impressions in the last 5 min / the 5 min before (0 when none before)
+};
+
+struct user_features {
+    std::int64_t as_of_ms = 0;
+    counts last_5m, last_1h, last_24h;
+    double engagement_5m = 0, engagement_1h = 0, engagement_24h = 0;  // smoothed CTR
+    std::optional<double> seconds_since_impression, seconds_since_click;
+};
+
+[[nodiscard]] ad_features ad_features_of(const hash_fields& h, std::int64_t as_of_ms);
+[[nodiscard]] user_features user_features_of(const hash_fields& h, std::int64_t as_of_ms);
+
+// JSON objects for the CLI and, later, GET /features/ad/{id} and /features/user/{id}.
+[[nodiscard]] std::string to_json(const ad_features& f);
+[[nodiscard]] std::string to_json(const user_features& f);
+
+}  // namespace adsx::features
