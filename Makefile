@@ -47,7 +47,7 @@ integration: up
 
 # Unit suites first (fast feedback), then integration against the stack `up` started.
 test: up
-	cd $(BUILD) && ctest --output-on-failure --schedule-random -L 'unit|integration'
+	cd $(BUILD) && ctest --output-on-failure --schedule-random -L 'unit|integration|reliability'
 
 asan:
 	$(MAKE) PRESET=asan build

@@ -24,6 +24,26 @@ namespace {
 using clock = std::chrono::steady_clock;
 std::atomic<bool> stopping{false};
 
+// The whole group has caught up: for every partition of the topic, the offset stored with the
+// features (whoever owns the partition) has reached the broker's high watermark. Messages
+// merely not arriving is not enough: after a crash, a dead member's partitions wait for the
+// session timeout before anyone owns them.
+bool group_caught_up(const kafka::consumer_group& c, features::online_store& store,
+                     const features::engine& e)
+{
+    auto marks = c.topic_watermarks(std::chrono::seconds(5));
+    if (!marks || marks->empty()) {
+        return false;
+    }
+    for (const auto& [p, lo_hi] : *marks) {
+        auto st = store.load(e.partition_id(p));
+        if (!st || std::max(st->next_offset, lo_hi.first) < lo_hi.second) {
+            return false;
+        }
+    }
+    return true;
+}
+
 std::int64_t wall_ms()
 {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -159,7 +179,11 @@ int run_stream(const config::config& cfg, const stream_options& o)
          .max_future_ms = 5 * 60'000});
     std::string assign_error;
     auto consumer = kafka::consumer_group::open(
-        {cfg.kafka.bootstrap_servers, cfg.stream.group, cfg.kafka.events_topic, {}},
+        {cfg.kafka.bootstrap_servers,
+         cfg.stream.group,
+         cfg.kafka.events_topic,
+         {{"session.timeout.ms", std::to_string(cfg.stream.session_timeout_s * 1000)},
+          {"heartbeat.interval.ms", "1000"}}},
         [&](int p) -> std::int64_t {
             auto next = engine.assign(p);
             if (!next) {
@@ -197,7 +221,10 @@ int run_stream(const config::config& cfg, const stream_options& o)
         if (polled.empty()) {
             if (o.until_idle_s > 0 &&
                 std::chrono::duration<double>(now - last_data).count() >= o.until_idle_s) {
-                break;
+                if (group_caught_up(**consumer, store, engine)) {
+                    break;
+                }
+                last_data = now;  // not yet: look again after another idle period
             }
             continue;
         }
@@ -258,7 +285,8 @@ void add_stream_command(CLI::App& root, context& ctx, action& run)
                   "with the updates), send invalid records to the dead-letter topic with a "
                   "reason. Run several to share the partitions. Stops on SIGINT/SIGTERM.");
     cmd->add_option("--until-idle", o.until_idle_s,
-                    "Exit once no record arrived for this many seconds (catch up and stop)")
+                    "Exit once idle this many seconds with the whole group caught up (every "
+                    "partition's stored offset at the topic's end): catch up and stop")
         ->check(CLI::NonNegativeNumber);
     cmd->callback([&] {
         run = [&ctx] {

@@ -328,6 +328,9 @@ const std::vector<field>& fields()
                   &stream_config::allowed_lateness_s, 0, 7 * 86'400),
         int_field("stream", "ttl_hours", "TTL of every online feature key", &c::stream,
                   &stream_config::ttl_hours, 1, 24 * 365),
+        int_field("stream", "session_timeout_s",
+                  "seconds before a silent worker's partitions are reassigned", &c::stream,
+                  &stream_config::session_timeout_s, 6, 300),
 
         text_field("metrics", "host", "address adsx processes expose /metrics on", &c::metrics,
                    &metrics_config::host, [](const c& x) { return non_empty(x.metrics.host); }),

@@ -84,6 +84,7 @@ struct stream_config
     int batch_size = 5000;           // records per poll batch (one atomic commit per partition)
     int allowed_lateness_s = 300;    // behind the watermark by more: dead-lettered as late
     int ttl_hours = 48;              // TTL of every feature key
+    int session_timeout_s = 10;      // a silent worker's partitions move on after this
 };
 
 struct metrics_config

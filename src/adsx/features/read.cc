@@ -47,8 +47,8 @@ std::vector<tile_value> tiles_in(const hash_fields& h, tile_spec s)
             continue;
         }
         tile_value v{};
-        if (std::sscanf(it->second.c_str(), "%" SCNd64 ":%" SCNd64 ":%" SCNd64 ":%" SCNd64,
-                        &v.tile, &v.c.impressions, &v.c.clicks, &v.c.conversions) == 4) {
+        if (std::sscanf(it->second.c_str(), "%" SCNd64 ":%" SCNd64 ":%" SCNd64 ":%" SCNd64, &v.tile,
+                        &v.c.impressions, &v.c.clicks, &v.c.conversions) == 4) {
             out.push_back(v);
         }
     }

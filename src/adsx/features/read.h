@@ -5,11 +5,11 @@
 // lake recomputes.
 //
 //   auto f = ad_features_of(fields, as_of_ms);   // f.ctr_5m, f.impressions_per_minute, …
-#include "adsx/features/tiles.h"
-
 #include <map>
 #include <optional>
 #include <string>
+
+#include "adsx/features/tiles.h"
 
 namespace adsx::features {
 
@@ -19,15 +19,17 @@ using hash_fields = std::map<std::string, std::string>;
 [[nodiscard]] std::vector<tile_value> tiles_in(const hash_fields& h, tile_spec s);
 [[nodiscard]] std::optional<std::int64_t> field_ms(const hash_fields& h, const std::string& f);
 
-struct ad_features {
+struct ad_features
+{
     std::int64_t as_of_ms = 0;
     counts last_5m, last_1h;
-    double ctr_5m = 0, ctr_1h = 0;  // smoothed
+    double ctr_5m = 0, ctr_1h = 0;      // smoothed
     double impressions_per_minute = 0;  // popularity over the last 5 minutes
     double trend = 0;  // impressions in the last 5 min / the 5 min before (0 when none before)
 };
 
-struct user_features {
+struct user_features
+{
     std::int64_t as_of_ms = 0;
     counts last_5m, last_1h, last_24h;
     double engagement_5m = 0, engagement_1h = 0, engagement_24h = 0;  // smoothed CTR

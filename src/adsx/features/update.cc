@@ -42,12 +42,21 @@ key_update& batch_update::key(std::string name)
 
 void batch_update::tile(key_update& k, tile_spec s, std::int64_t t, const counts& d)
 {
+    // The ring rule applied within the batch: one entry per slot, holding the newest tile. An
+    // older tile for a slot the batch already moved on is superseded anyway; sending both would
+    // let the order of fields in one write decide (a batch spans partitions, which may be hours
+    // apart in event time).
     const auto id = tile_of(t, s);
     for (auto& a : k.tiles) {
-        if (a.spec.prefix == s.prefix && a.tile == id) {
-            a.delta += d;
-            return;
+        if (a.spec.prefix != s.prefix || slot_of(a.tile, s) != slot_of(id, s)) {
+            continue;
         }
+        if (a.tile == id) {
+            a.delta += d;
+        } else if (a.tile < id) {
+            a = {s, id, d};
+        }
+        return;
     }
     k.tiles.push_back({s, id, d});
 }

@@ -66,6 +66,9 @@ public:
     // Messages behind the partition's high watermark, per assigned partition (from the last
     // fetch; no broker round trip).
     [[nodiscard]] std::map<int, std::int64_t> lag() const;
+    // Low and high watermark of every partition of the topic, asked of the brokers.
+    [[nodiscard]] result<std::map<int, std::pair<std::int64_t, std::int64_t>>> topic_watermarks(
+        std::chrono::milliseconds timeout) const;
     // Leaves the group cleanly (revokes, then closes).
     void close();
 

@@ -71,6 +71,19 @@ TEST(batch_update, combines_per_key_and_tile)
     EXPECT_EQ(b.max_event_time(), t0 + 60'000);
 }
 
+TEST(batch_update, one_entry_per_slot_holding_the_newest_tile)
+{
+    batch_update b;
+    const auto hour = 60 * 60'000;
+    b.add(ev(events::event_type::impression, t0 + hour), true);  // same minute slot, 1 h later
+    b.add(ev(events::event_type::click, t0), true);              // older tile: superseded
+    b.add(ev(events::event_type::impression, t0 + hour + 1), true);
+    const auto& a = b.keys().at("a:7");
+    ASSERT_EQ(a.tiles.size(), 1u);
+    EXPECT_EQ(a.tiles[0].tile, tile_of(t0 + hour, minute_tiles));
+    EXPECT_EQ(a.tiles[0].delta, (counts{2, 0, 0}));
+}
+
 TEST(batch_update, no_user_level_keys_without_consent_but_ad_counts_still_count)
 {
     batch_update b;
