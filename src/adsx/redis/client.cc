@@ -1,5 +1,7 @@
 #include "adsx/redis/client.h"
 
+#include <charconv>
+
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
@@ -128,6 +130,51 @@ result<std::vector<reply>> connection::pipeline(
                     fmt::format("redis {}: {}", _address, first_error));
     }
     return replies;
+}
+
+resp_writer::resp_writer(std::size_t args, std::size_t reserve_bytes)
+{
+    _buf.reserve(reserve_bytes + 16);
+    _buf += '*';
+    _buf += std::to_string(args);
+    _buf += "\r\n";
+}
+
+void resp_writer::arg(std::string_view a)
+{
+    char len[24];
+    auto end = std::to_chars(len, len + sizeof len, a.size()).ptr;
+    _buf += '$';
+    _buf.append(len, end);
+    _buf += "\r\n";
+    _buf.append(a);
+    _buf += "\r\n";
+    ++_written;
+}
+
+void resp_writer::arg(std::int64_t v)
+{
+    char num[24];
+    auto end = std::to_chars(num, num + sizeof num, v).ptr;
+    arg(std::string_view(num, static_cast<std::size_t>(end - num)));
+}
+
+result<reply> connection::command_resp(const std::string& resp)
+{
+    if (redisAppendFormattedCommand(_ctx.get(), resp.data(), resp.size()) != REDIS_OK) {
+        return fail(error_code::unavailable, fmt::format("redis {}: {}", _address, _ctx->errstr));
+    }
+    void* raw = nullptr;
+    if (redisGetReply(_ctx.get(), &raw) != REDIS_OK || !raw) {
+        return fail(error_code::unavailable, fmt::format("redis {}: {}", _address, _ctx->errstr));
+    }
+    std::unique_ptr<redisReply, void (*)(void*)> guard(static_cast<redisReply*>(raw),
+                                                       freeReplyObject);
+    if (guard->type == REDIS_REPLY_ERROR) {
+        return fail(error_code::failed_precondition,
+                    fmt::format("redis {}: {}", _address, std::string(guard->str, guard->len)));
+    }
+    return convert(guard.get());
 }
 
 result<std::map<std::string, std::string>> connection::hgetall(const std::string& key)

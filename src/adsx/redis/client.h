@@ -34,6 +34,22 @@ struct reply
     std::vector<reply> elements;
 };
 
+// Builds one RESP command in a single buffer: `resp_writer w(n); w.arg("SET"); …; w.str()`.
+// The argument count must be known up front (RESP writes it first).
+class resp_writer
+{
+public:
+    explicit resp_writer(std::size_t args, std::size_t reserve_bytes = 0);
+    void arg(std::string_view a);
+    void arg(std::int64_t v);
+    [[nodiscard]] const std::string& str() const noexcept { return _buf; }
+    [[nodiscard]] std::size_t written() const noexcept { return _written; }
+
+private:
+    std::string _buf;
+    std::size_t _written = 0;
+};
+
 class connection
 {
 public:
@@ -53,6 +69,10 @@ public:
     // reply fails the whole call.
     [[nodiscard]] result<std::vector<reply>> pipeline(
         const std::vector<std::vector<std::string>>& commands);
+
+    // Sends a command already encoded in RESP (see resp_writer) and waits for its reply: for
+    // huge commands (a commit script with 100k arguments) without per-argument copies.
+    [[nodiscard]] result<reply> command_resp(const std::string& resp);
 
     // All fields of a hash (empty when the key does not exist).
     [[nodiscard]] result<std::map<std::string, std::string>> hgetall(const std::string& key);

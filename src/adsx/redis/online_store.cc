@@ -1,5 +1,7 @@
 #include "adsx/redis/online_store.h"
 
+#include <cstdio>
+
 #include <fmt/format.h>
 
 namespace adsx::redis {
@@ -59,23 +61,13 @@ redis.call('HSET', KEYS[1], 'next', ARGV[2], 'wm', ARGV[3])
 return 1
 )lua";
 
-void append_key(std::vector<std::string>& keys, std::vector<std::string>& args,
-                const std::string& name, const features::key_update& u)
+std::size_t arg_count(const features::batch_update& b)
 {
-    keys.push_back(name);
-    args.push_back(std::to_string(u.tiles.size()));
-    args.push_back(std::to_string(u.maxes.size()));
-    for (const auto& t : u.tiles) {
-        args.push_back(features::slot_prefix(t.tile, t.spec));
-        args.push_back(std::to_string(t.tile));
-        args.push_back(std::to_string(t.delta.impressions));
-        args.push_back(std::to_string(t.delta.clicks));
-        args.push_back(std::to_string(t.delta.conversions));
+    std::size_t n = 3 + 1 + 6 + b.requests().size();  // EVALSHA sha nkeys, offset key, header
+    for (const auto& [name, u] : b.keys()) {
+        n += 1 + 2 + 5 * u.tiles.size() + 2 * u.maxes.size();
     }
-    for (const auto& m : u.maxes) {
-        args.push_back(m.field);
-        args.push_back(std::to_string(m.value));
-    }
+    return n;
 }
 
 }  // namespace
@@ -155,23 +147,48 @@ result<features::commit_outcome> online_store::commit(const std::string& partiti
     if (!sha) {
         return fail(sha.error());
     }
-    std::vector<std::string> keys{offset_key(partition_id)};
-    std::vector<std::string> args{
-        std::to_string(expected.next_offset),   std::to_string(next.next_offset),
-        std::to_string(next.max_event_time),    std::to_string(_s.ttl.count()),
-        std::to_string(_s.request_ttl.count()), std::to_string(batch.keys().size())};
+    // KEYS first (offset key, entity keys, request keys), then ARGV, as the script reads them.
+    const auto nkeys = 1 + batch.keys().size() + batch.requests().size();
+    resp_writer w(arg_count(batch), 64 * arg_count(batch));
+    w.arg("EVALSHA");
+    w.arg(*sha);
+    w.arg(static_cast<std::int64_t>(nkeys));
+    w.arg(offset_key(partition_id));
     for (const auto& [name, update] : batch.keys()) {
-        append_key(keys, args, name, update);
+        w.arg(name);
     }
     for (const auto& id : batch.requests()) {
-        keys.push_back(request_key(id));
+        w.arg(request_key(id));
     }
-    std::vector<std::string> cmd{"EVALSHA", *sha, std::to_string(keys.size())};
-    cmd.insert(cmd.end(), std::make_move_iterator(keys.begin()),
-               std::make_move_iterator(keys.end()));
-    cmd.insert(cmd.end(), std::make_move_iterator(args.begin()),
-               std::make_move_iterator(args.end()));
-    auto r = _conn.command(cmd);
+    w.arg(expected.next_offset);
+    w.arg(next.next_offset);
+    w.arg(next.max_event_time);
+    w.arg(static_cast<std::int64_t>(_s.ttl.count()));
+    w.arg(static_cast<std::int64_t>(_s.request_ttl.count()));
+    w.arg(static_cast<std::int64_t>(batch.keys().size()));
+    char prefix[24];
+    for (const auto& [name, u] : batch.keys()) {
+        w.arg(static_cast<std::int64_t>(u.tiles.size()));
+        w.arg(static_cast<std::int64_t>(u.maxes.size()));
+        for (const auto& t : u.tiles) {
+            const int n = std::snprintf(prefix, sizeof prefix, "%c%d", t.spec.prefix,
+                                        features::slot_of(t.tile, t.spec));
+            w.arg(std::string_view(prefix, static_cast<std::size_t>(n)));
+            w.arg(t.tile);
+            w.arg(t.delta.impressions);
+            w.arg(t.delta.clicks);
+            w.arg(t.delta.conversions);
+        }
+        for (const auto& m : u.maxes) {
+            w.arg(m.field);
+            w.arg(m.value);
+        }
+    }
+    auto r = _conn.command_resp(w.str());
+    if (!r && r.error().message.find("NOSCRIPT") != std::string::npos) {
+        _sha.clear();  // Redis restarted and lost its script cache: load it again, once
+        return commit(partition_id, expected, next, batch);
+    }
     if (!r) {
         return fail(r.error().wrap("committing " + partition_id));
     }
