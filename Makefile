@@ -59,6 +59,7 @@ demo: up
 # Benchmarks against baselines run side by side; tables on stdout, JSON in bench/results/.
 bench: up
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/ingest.py
+	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/stream.py
 
 format:
 	clang-format-14 -i $(SOURCES)

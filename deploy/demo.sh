@@ -6,33 +6,64 @@ set -euo pipefail
 adsx=${1:?usage: demo.sh PATH_TO_ADSX}
 py=${PYTHON:-.venv/bin/python}
 banner() { printf '\n== %s\n' "$*"; }
+# The effective value of a configuration key (file + environment), e.g. setting redis\\.port
+setting() { "$adsx" config show | sed -n "s/^$1 = \"\{0,1\}\([^\" ]*\)\"\{0,1\} .*/\1/p"; }
 
 banner "stack status (each row is a live round trip: Kafka produce+consume, Redis SET/GET, PostgreSQL query, Prometheus API)"
 "$adsx" stack status
 
 banner "Prometheus scrape targets"
-prom=$("$adsx" config show | sed -n 's/^prometheus\.\(host\|port\) = "\{0,1\}\([^" ]*\)"\{0,1\} .*/\2/p' | paste -sd:)
-curl -fsS "http://$prom/api/v1/query?query=up" | "$py" -c '
-import json, sys
-rows = json.load(sys.stdin)["data"]["result"]
+prom="$(setting prometheus\\.host):$(setting prometheus\\.port)"
+"$py" - "$prom" <<'PY'
+import json, sys, time, urllib.request
+# Prometheus re-reads its file_sd targets every few seconds: give a just-swept list 15 s.
+for attempt in range(16):
+    rows = json.load(urllib.request.urlopen(f"http://{sys.argv[1]}/api/v1/query?query=up"))["data"]["result"]
+    if rows and all(r["value"][1] == "1" for r in rows):
+        break
+    time.sleep(1)
 for r in rows:
     job, inst, up = r["metric"].get("job", "?"), r["metric"].get("instance", "?"), r["value"][1]
     print(f"  {job:<12} {inst:<22} up={up}")
 if not rows or any(r["value"][1] != "1" for r in rows):
     sys.exit("a Prometheus target is down")
-'
+PY
+
+bootstrap=$(setting kafka\\.bootstrap_servers)
+events_topic=$(setting kafka\\.events_topic)
+dlq_topic=$(setting kafka\\.dlq_topic)
+
+banner "a clean slate: the demo resets the local events topics and the online store"
+# The simulated week is always the last 7 days, so a second demo would replay event times the
+# stream has already passed (all late). Start over instead.
+jars="$(setting stack\\.cache_dir)/jvm/kafka"
+for t in "$events_topic" "$dlq_topic"; do
+    java -Dlog4j.configuration="file:deploy/kafka/tools-log4j.properties" -cp "$jars/*" \
+        org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" \
+        --delete --if-exists --topic "$t"
+done
+redis-cli -h "$(setting redis\\.host)" -p "$(setting redis\\.port)" FLUSHDB >/dev/null
+sleep 2  # topic deletion completes asynchronously in the broker
 
 events=${EVENTS:-2000000}
 banner "simulated ad traffic: $events events over 7 days into Kafka (EVENTS=... to change)"
 "$adsx" generate --events "$events" --days 7 --malformed-rate 0.001
 
 banner "one event as it sits in Kafka (user id pseudonymised, IP truncated, TCF consent)"
-kcat -C -b "$("$adsx" config show | sed -n 's/^kafka\.bootstrap_servers = "\([^"]*\)".*/\1/p')" \
-    -t ad.events -o -1 -c 1 -e -q -p 0 | "$py" -m json.tool
+kcat -C -b "$bootstrap" -t "$events_topic" -o -1 -c 1 -e -q -p 0 | "$py" -m json.tool
 
 banner "the catalog in PostgreSQL"
 psql -h 127.0.0.1 -U adsx -d adstreamx -c \
     "SELECT bid_type, count(*) AS campaigns, round(avg(bid), 2) AS avg_bid,
             round(sum(daily_budget)) AS daily_budget FROM campaigns GROUP BY 1 ORDER BY 1"
 
-banner "demo finished: stack healthy, $events events generated and acknowledged"
+banner "streaming features: adsx stream works through the topic into Redis, then stops"
+"$adsx" stream --until-idle 3 2> >(grep -v '"message":"progress"' >&2)
+
+banner "online features of two ads and a user, as of their newest event (adsx features)"
+for ad in 1 2; do echo "ad $ad: $("$adsx" features ad "$ad")"; done
+user=$(redis-cli -h "$(setting redis\\.host)" -p "$(setting redis\\.port)" \
+    SCAN 0 MATCH 'u:*' COUNT 100000 | sed -n 2p)
+echo "user ${user#u:}: $("$adsx" features user "${user#u:}")"
+
+banner "demo finished: stack healthy, $events events generated, acknowledged and streamed into features"

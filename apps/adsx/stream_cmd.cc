@@ -3,6 +3,7 @@
 #include <atomic>
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <unordered_map>
 
 #include "app.h"
@@ -205,6 +206,7 @@ int run_stream(const config::config& cfg, const stream_options& o)
     std::array<std::size_t, events::all_reasons.size()> by_reason{};
     const auto started = clock::now();
     auto last_data = started;
+    std::optional<clock::time_point> first_batch, last_batch;
     auto last_report = started;
     log.info("started", {{"group", cfg.stream.group}, {"topic", cfg.kafka.events_topic}});
     while (!stopping) {
@@ -229,6 +231,9 @@ int run_stream(const config::config& cfg, const stream_options& o)
             continue;
         }
         last_data = now;
+        if (!first_batch) {
+            first_batch = now;
+        }
         batch.clear();
         for (const auto& m : polled) {
             batch.push_back({m.partition, m.offset, m.key, m.value});
@@ -245,6 +250,7 @@ int run_stream(const config::config& cfg, const stream_options& o)
                 return report({error_code::unavailable, "re-seeking a stale partition"});
             }
         }
+        last_batch = clock::now();
         applied += r->applied;
         dead += r->dead_lettered;
         for (std::size_t i = 0; i < by_reason.size(); ++i) {
@@ -257,10 +263,13 @@ int run_stream(const config::config& cfg, const stream_options& o)
         }
     }
     (*consumer)->close();
-    const double secs = std::chrono::duration<double>(clock::now() - started).count();
+    // The rate over the time records were flowing (start-up and the final idle wait excluded).
+    const double busy =
+        first_batch ? std::chrono::duration<double>(*last_batch - *first_batch).count() : 0.0;
     std::cout << fmt::format("processed {} records: {} applied, {} dead-lettered in {:.1f} s "
                              "({:.0f} records/s)\n",
-                             applied + dead, applied, dead, secs, (applied + dead) / secs);
+                             applied + dead, applied, dead, busy,
+                             busy > 0 ? static_cast<double>(applied + dead) / busy : 0.0);
     if (dead > 0) {
         std::cout << "  dead letters:";
         for (std::size_t i = 0; i < by_reason.size(); ++i) {

@@ -75,7 +75,8 @@ public:
                           .Help("Event time to visible in Redis")
                           .Register(r)
                           .Add({}, prometheus::Histogram::BucketBoundaries{
-                                       0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300});
+                                       0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 1, 2.5, 5,
+                                       10, 30, 60, 300});
         _lag = &prometheus::BuildGauge()
                     .Name("adsx_stream_consumer_lag")
                     .Help("Records behind the partition's high watermark")

@@ -1,5 +1,8 @@
 #include "adsx/metrics/exposer.h"
 
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -55,10 +58,27 @@ std::string exposer::address() const
     return fmt::format("{}:{}", _host, _port);
 }
 
+void sweep_dead_targets(const fs::path& dir)
+{
+    std::error_code ec;
+    for (const auto& f : fs::directory_iterator(dir, ec)) {
+        const auto stem = f.path().stem().string();
+        const auto dash = stem.rfind('-');
+        if (f.path().extension() != ".json" || dash == std::string::npos) {
+            continue;
+        }
+        const long pid = std::strtol(stem.c_str() + dash + 1, nullptr, 10);
+        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+            fs::remove(f.path(), ec);
+        }
+    }
+}
+
 result<void> exposer::register_with(const fs::path& dir)
 {
     std::error_code ec;
     fs::create_directories(dir, ec);
+    sweep_dead_targets(dir);
     auto file = dir / fmt::format("{}-{}.json", _component, ::getpid());
     auto tmp = file;
     tmp += ".tmp";

@@ -57,6 +57,10 @@ private:
     std::filesystem::path _target_file;
 };
 
+// Removes target files (<component>-<pid>.json) of processes that died without cleaning up
+// (SIGKILL, a crash), so the local Prometheus stops scraping endpoints that are gone.
+void sweep_dead_targets(const std::filesystem::path& dir);
+
 // Renders a registry in the Prometheus text exposition format (what /metrics serves).
 [[nodiscard]] std::string render(prometheus::Registry& registry);
 

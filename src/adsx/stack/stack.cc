@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "adsx/log/log.h"
+#include "adsx/metrics/exposer.h"
 #include "adsx/stack/ports.h"
 
 namespace adsx::stack {
@@ -140,6 +141,7 @@ result<std::vector<service_status>> stack::up(std::ostream& out)
         }
         start[i] = true;
     }
+    metrics::sweep_dead_targets(prometheus_targets_dir(_cfg));
     if (auto r = ensure_local_key(_cfg, out); !r) {
         return fail(r.error());
     }

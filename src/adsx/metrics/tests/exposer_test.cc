@@ -78,5 +78,21 @@ TEST(metrics, target_file_names_endpoint_and_disappears_with_exposer)
     EXPECT_FALSE(std::filesystem::exists(file));
 }
 
+TEST(metrics, registering_sweeps_target_files_of_dead_processes)
+{
+    auto dir = std::filesystem::temp_directory_path() / "adsx_metrics_sweep";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    const auto dead = dir / "stream-999999999.json";  // no such pid
+    const auto other = dir / "notes.txt";
+    std::ofstream(dead) << "[]";
+    std::ofstream(other) << "x";
+    auto srv = exposer::start("127.0.0.1", 0, "unit");
+    ASSERT_TRUE(srv);
+    ASSERT_TRUE((*srv)->register_with(dir));
+    EXPECT_FALSE(std::filesystem::exists(dead));
+    EXPECT_TRUE(std::filesystem::exists(other));
+}
+
 }  // namespace
 }  // namespace adsx::metrics
