@@ -8,6 +8,10 @@
 # adsx_test(<name> SOURCES ... DEPS ... [LABEL unit|integration])
 #
 # Declares a GoogleTest executable registered with CTest under the given label (unit by default).
+#
+# adsx_pytest(<name> FILE <test_file.py> LABEL <label> [TIMEOUT <seconds>])
+#
+# Registers a pytest suite that drives the real `adsx` binary (ADSX_BIN) with CTest.
 
 set(ADSX_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
                   -Wcast-align -Woverloaded-virtual)
@@ -42,4 +46,16 @@ function(adsx_test name)
   add_test(NAME ${name} COMMAND ${name} --gtest_brief=1)
   set_tests_properties(${name} PROPERTIES LABELS ${ARG_LABEL}
                        ENVIRONMENT "ADSX_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endfunction()
+
+function(adsx_pytest name)
+  cmake_parse_arguments(ARG "" "FILE;LABEL;TIMEOUT" "" ${ARGN})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 600)
+  endif()
+  add_test(NAME ${name}
+           COMMAND ${ADSX_PYTHON} -m pytest -q -p no:cacheprovider
+                   ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_FILE})
+  set_tests_properties(${name} PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
+      ENVIRONMENT "ADSX_BIN=$<TARGET_FILE:adsx>;ADSX_SOURCE_DIR=${PROJECT_SOURCE_DIR};ADSX_BUILD_DIR=${PROJECT_BINARY_DIR}")
 endfunction()

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "adsx/log/log.h"
+#include "adsx/stack/services.h"
 
 namespace adsx::app {
 
@@ -55,6 +56,20 @@ result<void> ensure_event_topics(const config::config& cfg, std::chrono::seconds
         }
     }
     return {};
+}
+
+std::unique_ptr<metrics::exposer> start_metrics(const config::config& cfg,
+                                                const std::string& component)
+{
+    auto srv = metrics::exposer::start(cfg.metrics.host, cfg.metrics.port, component);
+    if (!srv) {
+        log::get(component).warn("no /metrics endpoint", {{"reason", srv.error().message}});
+        return nullptr;
+    }
+    if (cfg.prometheus.managed) {
+        (void)(*srv)->register_with(stack::prometheus_targets_dir(cfg));
+    }
+    return std::move(*srv);
 }
 
 int report(const error& e)

@@ -4,6 +4,7 @@
 // and builds the objects it needs from `context::load()`.
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +12,7 @@
 #include "adsx/base/error.h"
 #include "adsx/config/config.h"
 #include "adsx/kafka/admin.h"
+#include "adsx/metrics/exposer.h"
 
 namespace adsx::app {
 
@@ -35,6 +37,12 @@ int with_config(const context& ctx, const std::function<int(const config::config
 // Creates them if missing, or fails listing how existing ones differ.
 [[nodiscard]] result<void> ensure_event_topics(const config::config& cfg,
                                                std::chrono::seconds timeout);
+
+// The /metrics endpoint of a long-running command, registered with the local Prometheus when
+// the stack manages one; nullptr (with a warning) when no port is free: metrics are an aid,
+// not a reason to refuse to work.
+[[nodiscard]] std::unique_ptr<metrics::exposer> start_metrics(const config::config& cfg,
+                                                              const std::string& component);
 
 // Prints an error for the user (stderr, one line, "adsx: ...") and returns its exit code.
 int report(const error& e);

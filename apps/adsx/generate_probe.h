@@ -7,6 +7,7 @@
 #include <array>
 #include <memory>
 
+#include "app.h"
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
@@ -15,7 +16,6 @@
 #include "adsx/log/log.h"
 #include "adsx/metrics/exposer.h"
 #include "adsx/simulate/generator.h"
-#include "adsx/stack/services.h"
 
 namespace adsx::app {
 
@@ -24,14 +24,9 @@ class generate_probe
 public:
     explicit generate_probe(const config::config& cfg)
     {
-        auto srv = metrics::exposer::start(cfg.metrics.host, cfg.metrics.port, "generate");
-        if (!srv) {  // metrics are an aid, not a reason to refuse to generate
-            log::get("generate").warn("no /metrics endpoint", {{"reason", srv.error().message}});
+        _exposer = start_metrics(cfg, "generate");
+        if (!_exposer) {
             return;
-        }
-        _exposer = std::move(*srv);
-        if (cfg.prometheus.managed) {
-            (void)_exposer->register_with(stack::prometheus_targets_dir(cfg));
         }
         auto& records = prometheus::BuildCounter()
                             .Name("adsx_generate_records_total")

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 
+#include "app.h"
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -20,7 +21,6 @@
 #include "adsx/features/engine.h"
 #include "adsx/log/log.h"
 #include "adsx/metrics/exposer.h"
-#include "adsx/stack/services.h"
 
 namespace adsx::app {
 
@@ -29,15 +29,9 @@ class stream_probe
 public:
     explicit stream_probe(const config::config& cfg)
     {
-        auto srv = metrics::exposer::start(cfg.metrics.host, cfg.metrics.port, "stream");
-        if (!srv) {
-            log::get("stream").warn("no /metrics endpoint", {{"reason", srv.error().message}});
+        _exposer = start_metrics(cfg, "stream");
+        if (!_exposer) {
             _registry = std::make_shared<prometheus::Registry>();  // count anyway, serve nothing
-        } else {
-            _exposer = std::move(*srv);
-            if (cfg.prometheus.managed) {
-                (void)_exposer->register_with(stack::prometheus_targets_dir(cfg));
-            }
         }
         auto& r = registry();
         _events = &prometheus::BuildCounter()
