@@ -19,7 +19,7 @@ help:
 	@echo "make asan        unit tests under AddressSanitizer + UBSan"
 	@echo "make demo        the end-to-end demo on the local stack"
 	@echo "make bench       benchmarks vs their baselines (results in bench/results/)"
-	@echo "make format      clang-format the C++ sources (format-check: verify only)"
+	@echo "make format      clang-format the C++, ruff-format the Python (format-check: verify, lint)"
 
 deps:
 	@bash deploy/bootstrap.sh
@@ -61,11 +61,16 @@ bench: up
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/ingest.py
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/stream.py
 
+PYTHON_SOURCES := bench tests
+
 format:
 	clang-format-14 -i $(SOURCES)
+	.venv/bin/ruff format $(PYTHON_SOURCES)
 
 format-check:
 	clang-format-14 --dry-run --Werror $(SOURCES)
+	.venv/bin/ruff check $(PYTHON_SOURCES)
+	.venv/bin/ruff format --check $(PYTHON_SOURCES)
 
 clean:
 	rm -rf build

@@ -8,15 +8,18 @@ import json
 import os
 import pathlib
 import platform
+import statistics
 import subprocess
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 ADSX = os.environ.get("ADSX_BIN", str(ROOT / "build" / "release" / "apps" / "adsx" / "adsx"))
-KAFKA_JARS = pathlib.Path(
-    os.environ.get("ADSX_CACHE_DIR", pathlib.Path.home() / ".cache" / "adstreamx")
-) / "jvm" / "kafka"
+KAFKA_JARS = (
+    pathlib.Path(os.environ.get("ADSX_CACHE_DIR", pathlib.Path.home() / ".cache" / "adstreamx"))
+    / "jvm"
+    / "kafka"
+)
 BOOTSTRAP = os.environ.get("ADSX_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 
 
@@ -29,8 +32,13 @@ class Measured:
 def measure(args: list[str], env: dict[str, str] | None = None) -> Measured:
     """Runs `args` to completion; CPU and peak RSS are the child's own (os.wait4)."""
     start = time.monotonic()
-    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=env if env is not None else dict(os.environ))
+    p = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env if env is not None else dict(os.environ),
+    )
     out, err = "", ""
     # Read everything, then reap with wait4 for the child's rusage.
     out, err = p.stdout.read(), p.stderr.read()
@@ -43,8 +51,40 @@ def measure(args: list[str], env: dict[str, str] | None = None) -> Measured:
 
 
 def kafka_java(main_class: str, *args: str) -> list[str]:
-    return ["java", f"-Dlog4j.configuration=file:{ROOT / 'deploy/kafka/tools-log4j.properties'}",
-            "-cp", f"{KAFKA_JARS}/*", main_class, *args]
+    return [
+        "java",
+        f"-Dlog4j.configuration=file:{ROOT / 'deploy/kafka/tools-log4j.properties'}",
+        "-cp",
+        f"{KAFKA_JARS}/*",
+        main_class,
+        *args,
+    ]
+
+
+def topic_cmd(*args: str) -> None:
+    """Kafka's own TopicCommand against the configured broker."""
+    subprocess.run(
+        kafka_java("org.apache.kafka.tools.TopicCommand", "--bootstrap-server", BOOTSTRAP, *args),
+        check=True,
+        capture_output=True,
+    )
+
+
+def alternate(runs: int, ours, theirs, baseline: str, rate_key: str) -> list[dict]:
+    """Runs ours() then theirs() `runs` times (alternated, so drift hits both alike)."""
+    out = []
+    for i in range(runs):
+        o, t = ours(i), theirs(i)
+        out.append({"ours": o, baseline: t, "ratio": o[rate_key] / t[rate_key]})
+        print(
+            f"run {i + 1}/{runs}: ours {o[rate_key]:,.0f}/s, {baseline} {t[rate_key]:,.0f}/s",
+            flush=True,
+        )
+    return out
+
+
+def median_of(runs: list[dict], side: str, key: str) -> float:
+    return statistics.median(r[side][key] for r in runs)
 
 
 def machine() -> dict:
@@ -52,14 +92,14 @@ def machine() -> dict:
         "host": platform.node(),
         "cpus": os.cpu_count(),
         "kernel": platform.release(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
 
 
 def table(headers: list[str], rows: list[list]) -> str:
     cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -67,5 +107,7 @@ def table(headers: list[str], rows: list[list]) -> str:
 def write_result(name: str, payload: dict) -> pathlib.Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps({"benchmark": name, "machine": machine(), **payload}, indent=2) + "\n")
+    path.write_text(
+        json.dumps({"benchmark": name, "machine": machine(), **payload}, indent=2) + "\n"
+    )
     return path

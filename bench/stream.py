@@ -20,7 +20,17 @@ import time
 import urllib.request
 import uuid
 
-from common import ADSX, BOOTSTRAP, kafka_java, measure, table, write_result
+from common import (
+    ADSX,
+    BOOTSTRAP,
+    alternate,
+    kafka_java,
+    measure,
+    median_of,
+    table,
+    topic_cmd,
+    write_result,
+)
 
 EVENTS = int(os.environ.get("BENCH_STREAM_EVENTS", "500000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
@@ -30,38 +40,65 @@ METRICS_PORT = 9479
 
 
 def env(topic: str, group: str) -> dict[str, str]:
-    return dict(os.environ, ADSX_KAFKA__EVENTS_TOPIC=topic, ADSX_STREAM__GROUP=group,
-                ADSX_KAFKA__DLQ_TOPIC=topic + ".dlq", ADSX_METRICS__PORT=str(METRICS_PORT))
-
-
-def topic_cmd(*args: str) -> None:
-    subprocess.run(kafka_java("org.apache.kafka.tools.TopicCommand", "--bootstrap-server",
-                              BOOTSTRAP, *args), check=True, capture_output=True)
+    return dict(
+        os.environ,
+        ADSX_KAFKA__EVENTS_TOPIC=topic,
+        ADSX_STREAM__GROUP=group,
+        ADSX_KAFKA__DLQ_TOPIC=topic + ".dlq",
+        ADSX_METRICS__PORT=str(METRICS_PORT),
+    )
 
 
 def ours(topic: str) -> dict:
     subprocess.run(["redis-cli", "FLUSHDB"], check=True, capture_output=True)
-    m = measure([ADSX, "stream", "--until-idle", "2"], env=env(topic, f"bench-{uuid.uuid4().hex[:6]}"))
-    n, secs, rate = re.search(r"processed (\d+) records: .* in ([\d.]+) s \((\d+) records/s\)",
-                              m.stdout).groups()
+    m = measure(
+        [ADSX, "stream", "--until-idle", "2"], env=env(topic, f"bench-{uuid.uuid4().hex[:6]}")
+    )
+    n, secs, rate = re.search(
+        r"processed (\d+) records: .* in ([\d.]+) s \((\d+) records/s\)", m.stdout
+    ).groups()
     assert int(n) == EVENTS, m.stdout
-    return {"records_per_s": float(rate), "cpu_us_per_record": m.cpu_s / EVENTS * 1e6,
-            "peak_rss_mb": m.peak_rss_mb}
+    return {
+        "records_per_s": float(rate),
+        "cpu_us_per_record": m.cpu_s / EVENTS * 1e6,
+        "peak_rss_mb": m.peak_rss_mb,
+    }
 
 
 def theirs(topic: str) -> dict:
-    m = measure(kafka_java("org.apache.kafka.tools.ConsumerPerformance", "--bootstrap-server",
-                           BOOTSTRAP, "--topic", topic, "--messages", str(EVENTS),
-                           "--timeout", "60000", "--group", f"perf-{uuid.uuid4().hex[:6]}"))
+    m = measure(
+        kafka_java(
+            "org.apache.kafka.tools.ConsumerPerformance",
+            "--bootstrap-server",
+            BOOTSTRAP,
+            "--topic",
+            topic,
+            "--messages",
+            str(EVENTS),
+            "--timeout",
+            "60000",
+            "--group",
+            f"perf-{uuid.uuid4().hex[:6]}",
+        )
+    )
     header, row = m.stdout.strip().splitlines()[-2:]
-    fields = dict(zip([h.strip() for h in header.split(",")], [v.strip() for v in row.split(",")]))
-    return {"records_per_s": float(fields["nMsg.sec"]), "cpu_us_per_record": m.cpu_s / EVENTS * 1e6,
-            "peak_rss_mb": m.peak_rss_mb}
+    fields = dict(
+        zip(
+            [h.strip() for h in header.split(",")], [v.strip() for v in row.split(",")], strict=True
+        )
+    )
+    return {
+        "records_per_s": float(fields["nMsg.sec"]),
+        "cpu_us_per_record": m.cpu_s / EVENTS * 1e6,
+        "peak_rss_mb": m.peak_rss_mb,
+    }
 
 
 def histogram_quantile(text: str, name: str, q: float) -> float:
-    buckets = [(float("inf") if le == "+Inf" else float(le), float(v)) for le, v in
-               re.findall(rf'^{name}_bucket{{le="([^"]+)"}} ([\d.e+]+)', text, re.M)]
+    buckets = [
+        (float("inf") if le == "+Inf" else float(le), float(v))
+        for le, v in re.findall(rf'^{name}_bucket{{le="([^"]+)"}} ([\d.e+]+)', text, re.M)
+    ]
     total = buckets[-1][1]
     rank, prev_le, prev_n = q * total, 0.0, 0.0
     for le, n in buckets:
@@ -77,53 +114,92 @@ def freshness(topic: str) -> dict:
     subprocess.run(["redis-cli", "FLUSHDB"], check=True, capture_output=True)
     e = env(topic + ".live", f"live-{uuid.uuid4().hex[:6]}")
     # The topic and catalog first, with live event times (old ones would land in +Inf).
-    subprocess.run([ADSX, "generate", "--events", "500", "--rate", "1000"], env=e, check=True,
-                   capture_output=True)
-    worker = subprocess.Popen([ADSX, "stream"], env=e, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [ADSX, "generate", "--events", "500", "--rate", "1000"],
+        env=e,
+        check=True,
+        capture_output=True,
+    )
+    worker = subprocess.Popen(
+        [ADSX, "stream"], env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     time.sleep(3)
-    subprocess.run([ADSX, "generate", "--events", str(LIVE_RATE * LIVE_SECONDS),
-                    "--rate", str(LIVE_RATE)], env=e, check=True, capture_output=True)
+    subprocess.run(
+        [ADSX, "generate", "--events", str(LIVE_RATE * LIVE_SECONDS), "--rate", str(LIVE_RATE)],
+        env=e,
+        check=True,
+        capture_output=True,
+    )
     time.sleep(2)
     text = urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT}/metrics").read().decode()
     worker.send_signal(signal.SIGTERM)
     worker.wait(timeout=30)
     name = "adsx_stream_freshness_seconds"
-    return {"rate": LIVE_RATE, "p50_ms": histogram_quantile(text, name, 0.5) * 1000,
-            "p99_ms": histogram_quantile(text, name, 0.99) * 1000}
+    return {
+        "rate": LIVE_RATE,
+        "p50_ms": histogram_quantile(text, name, 0.5) * 1000,
+        "p99_ms": histogram_quantile(text, name, 0.99) * 1000,
+    }
 
 
 def main() -> None:
     topic = f"bench.stream.{uuid.uuid4().hex[:6]}"
-    subprocess.run([ADSX, "generate", "--events", str(EVENTS), "--seed", "5"],
-                   env=env(topic, "unused"), check=True, capture_output=True)
-    runs = []
-    for i in range(RUNS):
-        o, t = ours(topic), theirs(topic)
-        runs.append({"ours": o, "kafka_consumer_perf_test": t,
-                     "ratio": o["records_per_s"] / t["records_per_s"]})
-        print(f"run {i + 1}/{RUNS}: ours {o['records_per_s']:,.0f}/s, "
-              f"consumer-perf-test {t['records_per_s']:,.0f}/s", flush=True)
+    subprocess.run(
+        [ADSX, "generate", "--events", str(EVENTS), "--seed", "5"],
+        env=env(topic, "unused"),
+        check=True,
+        capture_output=True,
+    )
+    runs = alternate(
+        RUNS,
+        lambda _: ours(topic),
+        lambda _: theirs(topic),
+        "kafka_consumer_perf_test",
+        "records_per_s",
+    )
     fresh = freshness(topic)
     for t in (topic, topic + ".dlq", topic + ".live", topic + ".live.dlq"):
         topic_cmd("--delete", "--if-exists", "--topic", t)
 
     def med(side: str, key: str) -> float:
-        return statistics.median(r[side][key] for r in runs)
+        return median_of(runs, side, key)
 
     ratio = statistics.median(r["ratio"] for r in runs)
-    print(f"\nstream: {EVENTS:,} generated events, 12 partitions, one worker; "
-          f"median of {RUNS} alternated runs")
-    print(table(["consumer", "records/s", "CPU µs/record", "peak RSS MB"],
-                [[s, f"{med(s, 'records_per_s'):,.0f}", f"{med(s, 'cpu_us_per_record'):.1f}",
-                  f"{med(s, 'peak_rss_mb'):.0f}"] for s in ("ours", "kafka_consumer_perf_test")]
-                + [["spark structured streaming peer", "not built yet", "-", "-"]]))
+    print(
+        f"\nstream: {EVENTS:,} generated events, 12 partitions, one worker; "
+        f"median of {RUNS} alternated runs"
+    )
+    print(
+        table(
+            ["consumer", "records/s", "CPU µs/record", "peak RSS MB"],
+            [
+                [
+                    s,
+                    f"{med(s, 'records_per_s'):,.0f}",
+                    f"{med(s, 'cpu_us_per_record'):.1f}",
+                    f"{med(s, 'peak_rss_mb'):.0f}",
+                ]
+                for s in ("ours", "kafka_consumer_perf_test")
+            ]
+            + [["spark structured streaming peer", "not built yet", "-", "-"]],
+        )
+    )
     print(f"ratio ours / kafka-consumer-perf-test: {ratio:.3f} (goal >= 0.5)")
-    print(f"freshness at {fresh['rate']:,}/s: p50 {fresh['p50_ms']:.0f} ms, "
-          f"p99 {fresh['p99_ms']:.0f} ms (goal p99 <= 250 ms at 50k/s)")
-    path = write_result("stream", {"events": EVENTS, "runs": runs, "median_ratio": ratio,
-                                   "goal_ratio": 0.5, "freshness": fresh,
-                                   "spark_peer": "not built yet"})
+    print(
+        f"freshness at {fresh['rate']:,}/s: p50 {fresh['p50_ms']:.0f} ms, "
+        f"p99 {fresh['p99_ms']:.0f} ms (goal p99 <= 250 ms at 50k/s)"
+    )
+    path = write_result(
+        "stream",
+        {
+            "events": EVENTS,
+            "runs": runs,
+            "median_ratio": ratio,
+            "goal_ratio": 0.5,
+            "freshness": fresh,
+            "spark_peer": "not built yet",
+        },
+    )
     print(f"results: {path}")
 
 

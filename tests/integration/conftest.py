@@ -29,9 +29,11 @@ def adsx_bin() -> str:
     return ADSX_BIN
 
 
-KAFKA_JARS = pathlib.Path(
-    os.environ.get("ADSX_CACHE_DIR", pathlib.Path.home() / ".cache" / "adstreamx")
-) / "jvm" / "kafka"
+KAFKA_JARS = (
+    pathlib.Path(os.environ.get("ADSX_CACHE_DIR", pathlib.Path.home() / ".cache" / "adstreamx"))
+    / "jvm"
+    / "kafka"
+)
 BOOTSTRAP = os.environ.get("ADSX_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 
 
@@ -58,21 +60,31 @@ def kafka_tool(main_class: str, *args: str, timeout: float = 120) -> str:
 def topic_record_count(topic: str) -> int:
     """Records in a topic according to the broker: the sum of its partitions' end offsets."""
     out = kafka_tool(
-        "org.apache.kafka.tools.GetOffsetShell", "--bootstrap-server", BOOTSTRAP,
-        "--topic", topic, "--time", "-1",
+        "org.apache.kafka.tools.GetOffsetShell",
+        "--bootstrap-server",
+        BOOTSTRAP,
+        "--topic",
+        topic,
+        "--time",
+        "-1",
     )
     return sum(int(line.rsplit(":", 1)[1]) for line in out.split())
 
 
 def delete_topic(topic: str) -> None:
-    kafka_tool("org.apache.kafka.tools.TopicCommand", "--bootstrap-server", BOOTSTRAP,
-               "--delete", "--topic", topic)
+    kafka_tool(
+        "org.apache.kafka.tools.TopicCommand",
+        "--bootstrap-server",
+        BOOTSTRAP,
+        "--delete",
+        "--topic",
+        topic,
+    )
 
 
 def consume(topic: str, count: int | None = None, fmt: str = "%p\t%o\t%k\t%s\n") -> list[str]:
     """Reads a topic from the beginning with kcat (librdkafka's CLI, not our code)."""
-    args = ["kcat", "-C", "-b", BOOTSTRAP, "-t", topic, "-o", "beginning", "-e", "-q",
-            "-f", fmt]
+    args = ["kcat", "-C", "-b", BOOTSTRAP, "-t", topic, "-o", "beginning", "-e", "-q", "-f", fmt]
     if count is not None:
         args += ["-c", str(count)]
     r = subprocess.run(args, capture_output=True, timeout=600, check=False)

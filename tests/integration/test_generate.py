@@ -49,7 +49,7 @@ def test_big_run_reconciles_exactly_and_every_sampled_record_matches_the_schema(
 def test_same_seed_gives_byte_identical_topics_and_another_seed_does_not():
     topics = [f"it.events.{uuid.uuid4().hex[:10]}" for _ in range(3)]
     try:
-        for t, seed in zip(topics, ["9", "9", "10"]):
+        for t, seed in zip(topics, ["9", "9", "10"], strict=True):
             r = generate(t, "--events", "20000", "--seed", seed, "--start", "2026-11-01")
             assert r.returncode == 0, r.stderr
         a, b, c = (sorted(consume(t)) for t in topics)
@@ -65,8 +65,13 @@ def test_malformed_records_are_exactly_the_schema_violations_the_summary_counts(
     r = generate(topic, "--events", "30000", "--malformed-rate", "0.05")
     assert r.returncode == 0, r.stderr
     counts = dict(re.findall(r"(\w+)=(\d+)", r.stdout.split("malformed:")[1].splitlines()[0]))
-    schema_breaking = ["truncated_json", "wrong_type", "missing_field", "unknown_event_type",
-                       "negative_revenue"]
+    schema_breaking = [
+        "truncated_json",
+        "wrong_type",
+        "missing_field",
+        "unknown_event_type",
+        "negative_revenue",
+    ]
     invalid = 0
     for row in consume(topic, fmt="%s\n"):
         try:
@@ -82,9 +87,21 @@ def test_catalog_lands_in_postgres_and_events_reference_it(topic):
     r = generate(topic, "--events", "5000", "--seed", "3")
     assert r.returncode == 0, r.stderr
     psql = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "adsx", "-d", "adstreamx", "-At", "-c",
-         "SELECT string_agg(ad_id::text, ',') FROM ads"],
-        capture_output=True, text=True, check=True,
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "adsx",
+            "-d",
+            "adstreamx",
+            "-At",
+            "-c",
+            "SELECT string_agg(ad_id::text, ',') FROM ads",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     ads = set(map(int, psql.stdout.strip().split(",")))
     assert len(ads) == 480
@@ -111,8 +128,14 @@ def test_bad_arguments_exit_2_with_a_message(args):
 
 def test_unreachable_broker_fails_clearly_and_counts_what_was_not_delivered():
     dead = "127.0.0.1:1"
-    r = generate("it.events.dead", "--events", "1000", "--delivery-timeout", "3",
-                 env_extra={"ADSX_KAFKA__BOOTSTRAP_SERVERS": dead})
+    r = generate(
+        "it.events.dead",
+        "--events",
+        "1000",
+        "--delivery-timeout",
+        "3",
+        env_extra={"ADSX_KAFKA__BOOTSTRAP_SERVERS": dead},
+    )
     assert r.returncode == 1
     assert dead in r.stderr, r.stderr
     assert "0 of 1000 events delivered" in r.stderr, r.stderr

@@ -43,7 +43,11 @@ def isolated_stack():
 def test_broker_killed_mid_run_is_reported_with_exact_counts():
     gen = subprocess.Popen(
         [ADSX_BIN, "generate", "--events", str(EVENTS), "--delivery-timeout", "5"],
-        env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     broker_pid = int((VAR / "run" / "kafka.pid").read_text())
     time.sleep(4)  # well into the run
     assert gen.poll() is None, "the run should still be going"
@@ -51,8 +55,9 @@ def test_broker_killed_mid_run_is_reported_with_exact_counts():
     out, err = gen.communicate(timeout=120)
     assert gen.returncode == 1, out + err[-2000:]
 
-    produced, acked, failed = map(int, re.search(
-        r"produced (\d+) / acknowledged (\d+) / failed (\d+)", out).groups())
+    produced, acked, failed = map(
+        int, re.search(r"produced (\d+) / acknowledged (\d+) / failed (\d+)", out).groups()
+    )
     assert 0 < acked < EVENTS
     assert failed > 0
     assert produced == acked + failed, "every record handed to the producer is accounted for"

@@ -10,7 +10,13 @@ import pytest
 from conftest import BUILD_DIR, run_adsx
 
 VAR = BUILD_DIR / "it-stack" / "var"
-PORTS = {"kafka": 19092, "controller": 19093, "redis": 16379, "postgres": 15432, "prometheus": 19090}
+PORTS = {
+    "kafka": 19092,
+    "controller": 19093,
+    "redis": 16379,
+    "postgres": 15432,
+    "prometheus": 19090,
+}
 SERVICES = ["kafka", "redis", "postgres", "prometheus"]
 
 
@@ -70,7 +76,9 @@ def test_up_starts_every_service_and_proves_it_works():
     r = run_adsx("stack", "up", env=stack_env())
     assert r.returncode == 0, r.stdout + r.stderr
     for name in SERVICES:
-        assert any(line.startswith(name) and "started" in line for line in r.stdout.splitlines()), r.stdout
+        assert any(line.startswith(name) and "started" in line for line in r.stdout.splitlines()), (
+            r.stdout
+        )
     assert sorted(pids()) == sorted(SERVICES)
     assert all(pid_alive(p) for p in pids().values())
 

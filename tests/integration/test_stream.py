@@ -108,7 +108,7 @@ class Reference:
         """The hash the tile-ring rule leaves: per slot, the newest tile and all its counts."""
         out = {f: str(v) for f, v in self.maxes[key].items()}
         newest = {}
-        for (p, tile) in self.tiles[key]:
+        for p, tile in self.tiles[key]:
             slot = f"{p}{tile % TILES[p][1]}"
             newest[slot] = max(newest.get(slot, (p, -1)), (p, tile))
         for slot, (p, tile) in newest.items():
@@ -120,31 +120,59 @@ class Reference:
 @pytest.fixture
 def names():
     suffix = uuid.uuid4().hex[:8]
-    n = {"topic": f"it.stream.{suffix}", "dlq": f"it.stream.dlq.{suffix}",
-         "group": f"it-{suffix}"}
+    n = {"topic": f"it.stream.{suffix}", "dlq": f"it.stream.dlq.{suffix}", "group": f"it-{suffix}"}
     yield n
     delete_topic(n["topic"])
     delete_topic(n["dlq"])
 
 
 def test_features_equal_an_independent_recomputation_and_bad_records_are_dead_lettered(names):
-    env = dict(os.environ, ADSX_KAFKA__EVENTS_TOPIC=names["topic"],
-               ADSX_KAFKA__DLQ_TOPIC=names["dlq"], ADSX_STREAM__GROUP=names["group"])
+    env = dict(
+        os.environ,
+        ADSX_KAFKA__EVENTS_TOPIC=names["topic"],
+        ADSX_KAFKA__DLQ_TOPIC=names["dlq"],
+        ADSX_STREAM__GROUP=names["group"],
+    )
     r = redis.Redis(host="127.0.0.1", port=int(os.environ.get("ADSX_REDIS__PORT", "6379")))
     r.flushdb()
-    gen = run_adsx("generate", "--events", str(EVENTS), "--malformed-rate", "0.02",
-                   "--seed", "12", env=env, timeout=600)
+    gen = run_adsx(
+        "generate",
+        "--events",
+        str(EVENTS),
+        "--malformed-rate",
+        "0.02",
+        "--seed",
+        "12",
+        env=env,
+        timeout=600,
+    )
     assert gen.returncode == 0, gen.stderr[-2000:]
     kinds = dict(re.findall(r"(\w+)=(\d+)", gen.stdout.split("malformed:")[1].splitlines()[0]))
 
     stream = run_adsx("stream", "--until-idle", "5", env=env, timeout=900)
     assert stream.returncode == 0, stream.stdout + stream.stderr[-3000:]
-    applied, dead = map(int, re.search(r"(\d+) applied, (\d+) dead-lettered", stream.stdout).groups())
+    applied, dead = map(
+        int, re.search(r"(\d+) applied, (\d+) dead-lettered", stream.stdout).groups()
+    )
     assert applied + dead == EVENTS  # processed + dead-lettered = produced
 
-    psql = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "adsx", "-d", "adstreamx", "-At", "-c",
-                           "SELECT string_agg(ad_id::text, ',') FROM ads"],
-                          capture_output=True, text=True, check=True)
+    psql = subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "adsx",
+            "-d",
+            "adstreamx",
+            "-At",
+            "-c",
+            "SELECT string_agg(ad_id::text, ',') FROM ads",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     ref = Reference(set(map(int, psql.stdout.strip().split(","))), int(time.time() * 1000))
     by_partition = defaultdict(list)
     for row in consume(names["topic"]):
@@ -160,7 +188,11 @@ def test_features_equal_an_independent_recomputation_and_bad_records_are_dead_le
     assert len(letters) == dead
     reasons = Counter(d["reason"] for d in letters)
     assert reasons["orphan_event"] == ref.dead["orphan_event"] == int(kinds["orphan_click"])
-    assert reasons["future_timestamp"] == ref.dead["future_timestamp"] == int(kinds["future_timestamp"])
+    assert (
+        reasons["future_timestamp"]
+        == ref.dead["future_timestamp"]
+        == int(kinds["future_timestamp"])
+    )
     assert reasons["negative_amount"] == int(kinds["negative_revenue"])
     assert reasons["malformed_json"] == int(kinds["truncated_json"])
     assert reasons["wrong_type"] == int(kinds["wrong_type"])
@@ -175,12 +207,15 @@ def test_features_equal_an_independent_recomputation_and_bad_records_are_dead_le
         pipe.hgetall(k)
     got = pipe.execute()
     mismatches = []
-    for k, h in zip(keys, got):
+    for k, h in zip(keys, got, strict=True):
         actual = {f.decode(): v.decode() for f, v in h.items()}
         if actual != ref.expected_hash(k):
             mismatches.append(k)
     assert not mismatches, f"{len(mismatches)} of {len(keys)} keys differ, e.g. {mismatches[:3]}"
     assert all(r.ttl(k) > 0 for k in keys[:1000])
-    redis_keys = {k.decode() for k in r.scan_iter(count=10_000)
-                  if not k.startswith((b"rq:", b"off:", b"adsx:"))}
+    redis_keys = {
+        k.decode()
+        for k in r.scan_iter(count=10_000)
+        if not k.startswith((b"rq:", b"off:", b"adsx:"))
+    }
     assert redis_keys == set(keys), "no key the reference does not expect, none missing"

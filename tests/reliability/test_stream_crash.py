@@ -29,9 +29,9 @@ def snapshot() -> dict:
         pipe.type(k)
     types = pipe.execute()
     pipe = R.pipeline(transaction=False)
-    for k, t in zip(keys, types):
+    for k, t in zip(keys, types, strict=True):
         (pipe.hgetall if t == b"hash" else pipe.get)(k)
-    return dict(zip(keys, pipe.execute()))
+    return dict(zip(keys, pipe.execute(), strict=True))
 
 
 def differences(state: dict, reference: dict, most: int = 3) -> str:
@@ -52,21 +52,40 @@ def differences(state: dict, reference: dict, most: int = 3) -> str:
 
 
 def stream_env(topic: str, group: str, dlq: str) -> dict[str, str]:
-    return dict(os.environ, ADSX_KAFKA__EVENTS_TOPIC=topic, ADSX_STREAM__GROUP=group,
-                ADSX_KAFKA__DLQ_TOPIC=dlq, ADSX_METRICS__PORT="0")
+    return dict(
+        os.environ,
+        ADSX_KAFKA__EVENTS_TOPIC=topic,
+        ADSX_STREAM__GROUP=group,
+        ADSX_KAFKA__DLQ_TOPIC=dlq,
+        ADSX_METRICS__PORT="0",
+    )
 
 
 def start(env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([ADSX_BIN, "stream", "--until-idle", "3"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return subprocess.Popen(
+        [ADSX_BIN, "stream", "--until-idle", "3"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
 
 
 @pytest.fixture(scope="module")
 def topic():
     name = f"it.crash.{uuid.uuid4().hex[:8]}"
     env = dict(os.environ, ADSX_KAFKA__EVENTS_TOPIC=name, ADSX_KAFKA__DLQ_TOPIC=name + ".dlq")
-    r = run_adsx("generate", "--events", str(EVENTS), "--malformed-rate", "0.01", "--seed", "31",
-                 env=env, timeout=600)
+    r = run_adsx(
+        "generate",
+        "--events",
+        str(EVENTS),
+        "--malformed-rate",
+        "0.01",
+        "--seed",
+        "31",
+        env=env,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     yield name
     delete_topic(name)
@@ -76,8 +95,13 @@ def topic():
 @pytest.fixture(scope="module")
 def reference(topic):
     R.flushdb()
-    r = run_adsx("stream", "--until-idle", "6",
-                 env=stream_env(topic, f"ref-{uuid.uuid4().hex[:6]}", topic + ".dlq"), timeout=900)
+    r = run_adsx(
+        "stream",
+        "--until-idle",
+        "6",
+        env=stream_env(topic, f"ref-{uuid.uuid4().hex[:6]}", topic + ".dlq"),
+        timeout=900,
+    )
     assert r.returncode == 0, r.stdout
     return snapshot()
 
