@@ -106,11 +106,7 @@ int print_summary(const generate_options& o, const kafka::producer& p, const tal
 result<pg::catalog_counts> publish_catalog(const config::config& cfg, const simulate::world& w,
                                            std::int64_t start)
 {
-    auto info = pg::conninfo(cfg.postgres);
-    if (!info) {
-        return fail(info.error());
-    }
-    auto conn = pg::connection::open(*info);
+    auto conn = pg::connection::open(cfg.postgres);
     if (!conn) {
         return fail(conn.error());
     }

@@ -132,8 +132,7 @@ private:
 
 result<std::vector<bool>> load_catalog(const config::config& cfg)
 {
-    auto info = pg::conninfo(cfg.postgres);
-    auto conn = info ? pg::connection::open(*info) : fail(info.error());
+    auto conn = pg::connection::open(cfg.postgres);
     auto ids = conn ? pg::catalog_ad_ids(*conn) : fail(conn.error());
     if (!ids) {
         return fail(ids.error());

@@ -90,3 +90,25 @@ def consume(topic: str, count: int | None = None, fmt: str = "%p\t%o\t%k\t%s\n")
     r = subprocess.run(args, capture_output=True, timeout=600, check=False)
     assert r.returncode == 0, r.stderr
     return r.stdout.decode().splitlines()
+
+
+def catalog_ad_ids() -> set[int]:
+    """The ad ids of the catalog in PostgreSQL, read with psql (not our client)."""
+    r = subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "adsx",
+            "-d",
+            "adstreamx",
+            "-At",
+            "-c",
+            "SELECT string_agg(ad_id::text, ',') FROM ads",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(map(int, r.stdout.strip().split(",")))

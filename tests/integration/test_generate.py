@@ -5,12 +5,11 @@ JSON Schema in schemas/."""
 import json
 import os
 import re
-import subprocess
 import uuid
 
 import jsonschema
 import pytest
-from conftest import SOURCE_DIR, consume, delete_topic, run_adsx, topic_record_count
+from conftest import SOURCE_DIR, catalog_ad_ids, consume, delete_topic, run_adsx, topic_record_count
 
 SCHEMA = json.loads((SOURCE_DIR / "schemas" / "ad_event.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
@@ -86,24 +85,7 @@ def test_malformed_records_are_exactly_the_schema_violations_the_summary_counts(
 def test_catalog_lands_in_postgres_and_events_reference_it(topic):
     r = generate(topic, "--events", "5000", "--seed", "3")
     assert r.returncode == 0, r.stderr
-    psql = subprocess.run(
-        [
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "adsx",
-            "-d",
-            "adstreamx",
-            "-At",
-            "-c",
-            "SELECT string_agg(ad_id::text, ',') FROM ads",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    ads = set(map(int, psql.stdout.strip().split(",")))
+    ads = catalog_ad_ids()
     assert len(ads) == 480
     used = {json.loads(row)["ad_id"] for row in consume(topic, fmt="%s\n")}
     assert used <= ads

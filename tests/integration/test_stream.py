@@ -8,7 +8,6 @@ import base64
 import json
 import os
 import re
-import subprocess
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -16,7 +15,7 @@ from collections import Counter, defaultdict
 import jsonschema
 import pytest
 import redis
-from conftest import SOURCE_DIR, consume, delete_topic, run_adsx
+from conftest import SOURCE_DIR, catalog_ad_ids, consume, delete_topic, run_adsx
 
 SCHEMA = json.loads((SOURCE_DIR / "schemas" / "ad_event.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
@@ -156,24 +155,7 @@ def test_features_equal_an_independent_recomputation_and_bad_records_are_dead_le
     )
     assert applied + dead == EVENTS  # processed + dead-lettered = produced
 
-    psql = subprocess.run(
-        [
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "adsx",
-            "-d",
-            "adstreamx",
-            "-At",
-            "-c",
-            "SELECT string_agg(ad_id::text, ',') FROM ads",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    ref = Reference(set(map(int, psql.stdout.strip().split(","))), int(time.time() * 1000))
+    ref = Reference(catalog_ad_ids(), int(time.time() * 1000))
     by_partition = defaultdict(list)
     for row in consume(names["topic"]):
         p, o, _, value = row.split("\t", 3)

@@ -81,6 +81,16 @@ result<connection> connection::open(const std::string& info)
     return connection(std::move(c));
 }
 
+result<connection> connection::open(const config::postgres_config& cfg, const std::string& database,
+                                    int connect_timeout_s)
+{
+    auto info = conninfo(cfg, database, connect_timeout_s);
+    if (!info) {
+        return fail(info.error());
+    }
+    return open(*info);
+}
+
 result<std::vector<connection::row>> connection::query(const std::string& sql,
                                                        const std::vector<std::string>& params)
 {

@@ -27,6 +27,10 @@ class connection
 {
 public:
     [[nodiscard]] static result<connection> open(const std::string& conninfo);
+    // Connects as configured (to `database` instead of cfg.database when given).
+    [[nodiscard]] static result<connection> open(const config::postgres_config& cfg,
+                                                 const std::string& database = {},
+                                                 int connect_timeout_s = 5);
     connection(connection&&) noexcept = default;
     connection& operator=(connection&&) noexcept = default;
     connection(const connection&) = delete;

@@ -278,11 +278,7 @@ result<std::string> postgres_probe(const config::config& cfg, milliseconds timeo
     int secs = std::max<int>(1, static_cast<int>(timeout.count() / 1000));
     if (cfg.postgres.managed) {
         // The local cluster starts with only the `postgres` database: create ours once.
-        auto admin_info = pg::conninfo(cfg.postgres, "postgres", secs);
-        if (!admin_info) {
-            return fail(admin_info.error());
-        }
-        auto admin = pg::connection::open(*admin_info);
+        auto admin = pg::connection::open(cfg.postgres, "postgres", secs);
         if (!admin) {
             return fail(admin.error());
         }
@@ -298,11 +294,7 @@ result<std::string> postgres_probe(const config::config& cfg, milliseconds timeo
             }
         }
     }
-    auto info = pg::conninfo(cfg.postgres, {}, secs);
-    if (!info) {
-        return fail(info.error());
-    }
-    auto c = pg::connection::open(*info);
+    auto c = pg::connection::open(cfg.postgres, {}, secs);
     if (!c) {
         return fail(c.error());
     }
