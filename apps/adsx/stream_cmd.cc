@@ -72,13 +72,11 @@ public:
     {
         return _inner.known_requests(ids);
     }
-    result<features::commit_outcome> commit(const std::string& id,
-                                            const features::partition_state& expected,
-                                            const features::partition_state& next,
+    result<features::commit_outcome> commit(const std::vector<features::partition_commit>& parts,
                                             const features::batch_update& b) override
     {
         const auto start = clock::now();
-        auto r = _inner.commit(id, expected, next, b);
+        auto r = _inner.commit(parts, b);
         _probe.commit(std::chrono::duration<double>(clock::now() - start).count());
         return r;
     }

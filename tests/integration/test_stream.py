@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import re
+import subprocess
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -15,7 +16,7 @@ from collections import Counter, defaultdict
 import jsonschema
 import pytest
 import redis
-from conftest import SOURCE_DIR, catalog_ad_ids, consume, delete_topic, run_adsx
+from conftest import BOOTSTRAP, SOURCE_DIR, catalog_ad_ids, consume, delete_topic, run_adsx
 
 SCHEMA = json.loads((SOURCE_DIR / "schemas" / "ad_event.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
@@ -40,11 +41,13 @@ class Reference:
         self.dead = Counter()
         self.applied = 0
 
-    def reject(self, e: dict, wm: list[int], seen: set[str]) -> str | None:
+    def reject(self, key: str, e: dict, wm: list[int], seen: set[str]) -> str | None:
         if e["event_time"] > self.now + 300_000:
             return "future_timestamp"
         if e["event_type"] != "conversion" and e["revenue"] != 0:
             return "invalid_value"
+        if key != e["user_id"]:
+            return "wrong_key"
         if e["ad_id"] not in self.ads:
             return "unknown_ad"
         if wm[0] > 0 and e["event_time"] < wm[0] - LATENESS_MS:
@@ -54,16 +57,16 @@ class Reference:
             return "orphan_event"
         return None
 
-    def partition(self, records: list[str]) -> None:
+    def partition(self, records: list[tuple[str, str]]) -> None:
         wm, seen = [0], set()
-        for value in records:
+        for key, value in records:
             try:
                 e = json.loads(value)
                 VALIDATOR.validate(e)
             except (json.JSONDecodeError, jsonschema.ValidationError):
                 self.dead["schema"] += 1
                 continue
-            why = self.reject(e, wm, seen)
+            why = self.reject(key, e, wm, seen)
             if why:
                 self.dead[why] += 1
                 continue
@@ -71,9 +74,9 @@ class Reference:
                 seen.add(e["request_id"])
             self.apply(e)
 
-    def tile(self, key: str, p: str, e: dict) -> None:
+    def tile(self, key: str, p: str, e: dict, dim: str = "") -> None:
         width, _ = TILES[p]
-        self.tiles[key][(p, e["event_time"] // width)][e["event_type"]] += 1
+        self.tiles[key][(dim, p, e["event_time"] // width)][e["event_type"]] += 1
 
     def keep_max(self, key: str, field: str, t: int) -> None:
         self.maxes[key][field] = max(self.maxes[key].get(field, -1), t)
@@ -81,9 +84,10 @@ class Reference:
     def apply(self, e: dict) -> None:
         self.applied += 1
         t, ad, typ = e["event_time"], e["ad_id"], e["event_type"]
-        for key in (f"a:{ad}", f"ad:{ad}:d:{e['device']}", f"ad:{ad}:g:{e['geo']}"):
-            self.tile(key, "m", e)
-            self.keep_max(key, "asof", t)
+        a = f"a:{ad}"
+        for dim in ("", f"d:{e['device']}:", f"g:{e['geo']}:"):
+            self.tile(a, "m", e, dim)
+        self.keep_max(a, "asof", t)
         c = f"c:{e['campaign_id']}"
         self.tile(c, "m", e)
         self.tile(c, "h", e)
@@ -91,27 +95,24 @@ class Reference:
         if not personalised(e["consent"]):
             return
         last = {"impression": "last_imp", "click": "last_clk", "conversion": "last_conv"}[typ]
-        u, ua = f"u:{e['user_id']}", f"ua:{e['user_id']}:{ad}"
+        u, uc = f"u:{e['user_id']}", f"uc:{e['user_id']}:{e['campaign_id']}"
         self.tile(u, "m", e)
         self.tile(u, "h", e)
-        for key in (u, ua):
+        self.tile(uc, "h", e)
+        for key in (u, uc):
             self.keep_max(key, last, t)
             self.keep_max(key, "asof", t)
-        if typ == "impression":
-            uc = f"uc:{e['user_id']}:{e['campaign_id']}"
-            self.tile(uc, "h", e)
-            self.keep_max(uc, "last_imp", t)
-            self.keep_max(uc, "asof", t)
+        self.keep_max(uc, f"{last}:{ad}", t)
 
     def expected_hash(self, key: str) -> dict[str, str]:
         """The hash the tile-ring rule leaves: per slot, the newest tile and all its counts."""
         out = {f: str(v) for f, v in self.maxes[key].items()}
         newest = {}
-        for p, tile in self.tiles[key]:
-            slot = f"{p}{tile % TILES[p][1]}"
-            newest[slot] = max(newest.get(slot, (p, -1)), (p, tile))
-        for slot, (p, tile) in newest.items():
-            c = self.tiles[key][(p, tile)]
+        for dim, p, tile in self.tiles[key]:
+            slot = f"{dim}{p}{tile % TILES[p][1]}"
+            newest[slot] = max(newest.get(slot, (dim, p, -1)), (dim, p, tile))
+        for slot, (dim, p, tile) in newest.items():
+            c = self.tiles[key][(dim, p, tile)]
             out[slot] = f"{tile}:{c['impression']}:{c['click']}:{c['conversion']}"
         return out
 
@@ -148,20 +149,31 @@ def test_features_equal_an_independent_recomputation_and_bad_records_are_dead_le
     assert gen.returncode == 0, gen.stderr[-2000:]
     kinds = dict(re.findall(r"(\w+)=(\d+)", gen.stdout.split("malformed:")[1].splitlines()[0]))
 
+    # One valid record produced again under a key that is not its user (another producer
+    # breaking the contract): it must be dead-lettered as wrong_key, not counted.
+    valid = next(v for v in consume(names["topic"], 200, "%s\n") if '"impression"' in v)
+    kcat = subprocess.run(
+        ["kcat", "-P", "-b", BOOTSTRAP, "-t", names["topic"], "-K", "\t"],
+        input=f"not-the-user\t{valid}\n".encode(),
+        capture_output=True,
+        check=False,
+    )
+    assert kcat.returncode == 0, kcat.stderr
+
     stream = run_adsx("stream", "--until-idle", "5", env=env, timeout=900)
     assert stream.returncode == 0, stream.stdout + stream.stderr[-3000:]
     applied, dead = map(
         int, re.search(r"(\d+) applied, (\d+) dead-lettered", stream.stdout).groups()
     )
-    assert applied + dead == EVENTS  # processed + dead-lettered = produced
+    assert applied + dead == EVENTS + 1  # processed + dead-lettered = produced
 
     ref = Reference(catalog_ad_ids(), int(time.time() * 1000))
     by_partition = defaultdict(list)
     for row in consume(names["topic"]):
-        p, o, _, value = row.split("\t", 3)
-        by_partition[int(p)].append((int(o), value))
+        p, o, key, value = row.split("\t", 3)
+        by_partition[int(p)].append((int(o), key, value))
     for records in by_partition.values():
-        ref.partition([v for _, v in sorted(records)])
+        ref.partition([(k, v) for _, k, v in sorted(records)])
 
     assert ref.applied == applied
     assert sum(ref.dead.values()) == dead
@@ -180,6 +192,7 @@ def test_features_equal_an_independent_recomputation_and_bad_records_are_dead_le
     assert reasons["wrong_type"] == int(kinds["wrong_type"])
     assert reasons["missing_field"] == int(kinds["missing_field"])
     assert reasons["unknown_event_type"] == int(kinds["unknown_event_type"])
+    assert reasons["wrong_key"] == ref.dead["wrong_key"] == 1
     assert all({"partition", "offset", "payload", "topic"} <= d.keys() for d in letters)
 
     # Every feature key, exactly.

@@ -10,8 +10,10 @@ constexpr std::array<std::string_view, event_type_count> type_names = {"impressi
 constexpr std::array<std::string_view, device_count> device_names = {"ios", "android", "desktop",
                                                                      "ctv"};
 constexpr std::array<std::string_view, all_reasons.size()> reason_names = {
-    "malformed_json",  "missing_field",    "wrong_type", "unknown_event_type", "invalid_value",
-    "negative_amount", "future_timestamp", "unknown_ad", "orphan_event",       "late"};
+    "malformed_json",     "missing_field", "wrong_type",
+    "unknown_event_type", "invalid_value", "negative_amount",
+    "future_timestamp",   "wrong_key",     "unknown_ad",
+    "orphan_event",       "late"};
 constexpr char hex[] = "0123456789abcdef";
 
 int hex_value(char c) noexcept

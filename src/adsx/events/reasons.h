@@ -16,17 +16,18 @@ enum class reason : std::uint8_t
     invalid_value,       // a value out of its domain (bad uuid, unknown device, slot 0, …)
     negative_amount,     // bid, price or revenue below zero
     future_timestamp,    // event time too far ahead of the processing clock
+    wrong_key,           // the Kafka message key is not the event's user_id (DESIGN §4): per-user
+                         // features rely on a user's events sharing one partition
     unknown_ad,          // ad not in the catalog
     orphan_event,        // click or conversion without a plausible impression
     late,                // behind the watermark by more than the allowed lateness
 };
 
-inline constexpr std::array<reason, 10> all_reasons = {
-    reason::malformed_json,   reason::missing_field,
-    reason::wrong_type,       reason::unknown_event_type,
-    reason::invalid_value,    reason::negative_amount,
-    reason::future_timestamp, reason::unknown_ad,
-    reason::orphan_event,     reason::late};
+inline constexpr std::array<reason, 11> all_reasons = {
+    reason::malformed_json,     reason::missing_field, reason::wrong_type,
+    reason::unknown_event_type, reason::invalid_value, reason::negative_amount,
+    reason::future_timestamp,   reason::wrong_key,     reason::unknown_ad,
+    reason::orphan_event,       reason::late};
 
 [[nodiscard]] std::string_view name(reason r) noexcept;
 

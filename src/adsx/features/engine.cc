@@ -31,7 +31,6 @@ struct engine::partition_work
     partition_state expected;
     partition_state running;
     std::int64_t last_offset = -1;
-    batch_update batch;
     std::unordered_set<events::uuid, uuid_hash> impressions;  // request ids seen in this batch
     std::vector<std::size_t> deferred;  // clicks/conversions whose impression is not in the batch
 };
@@ -65,10 +64,14 @@ void engine::revoke(const std::vector<int>& partitions)
     }
 }
 
-std::optional<events::problem> engine::check(const events::event& e, partition_state& running)
+std::optional<events::problem> engine::check(const raw_message& m, const events::event& e,
+                                             partition_state& running)
 {
     if (auto p = events::validate(e, _now(), {.max_future_ms = _s.max_future_ms})) {
         return p;
+    }
+    if (m.key != e.user_id) {
+        return events::problem{events::reason::wrong_key, "user_id"};
     }
     if (!_ad_known(e.ad_id)) {
         return events::problem{events::reason::unknown_ad, "ad_id"};
@@ -126,25 +129,26 @@ result<void> engine::resolve_orphans(std::vector<partition_work>& work,
             continue;
         }
         (void)_decoder.decode(messages[i].value, e);
-        w->batch.add(e, _personalised(e.consent));
+        _batch.add(e, _personalised(e.consent));
         r.event_times.push_back(e.event_time_ms);
         ++r.applied;
     }
     return {};
 }
 
-result<batch_result> engine::process(const std::vector<raw_message>& messages)
+result<void> engine::build(const std::vector<raw_message>& messages,
+                           const std::vector<int>& dropped, std::vector<partition_work>& work,
+                           batch_result& r, std::vector<features::dead_letter>& dlq)
 {
-    batch_result r;
-    std::vector<features::dead_letter> dlq;
-    std::vector<partition_work> work;
+    _batch.clear();
     std::map<int, std::size_t> index;
     events::event e;
     for (std::size_t i = 0; i < messages.size(); ++i) {
         const auto& m = messages[i];
         auto owned = _owned.find(m.partition);
         if (owned == _owned.end() ||
-            (owned->second.next_offset >= 0 && m.offset < owned->second.next_offset)) {
+            (owned->second.next_offset >= 0 && m.offset < owned->second.next_offset) ||
+            std::find(dropped.begin(), dropped.end(), m.partition) != dropped.end()) {
             continue;  // not ours any more, or already applied
         }
         auto [it, added] = index.try_emplace(m.partition, work.size());
@@ -158,7 +162,7 @@ result<batch_result> engine::process(const std::vector<raw_message>& messages)
         w.last_offset = m.offset;
         auto p = _decoder.decode(m.value, e);
         if (!p) {
-            p = check(e, w.running);
+            p = check(m, e, w.running);
         }
         if (p) {
             dead_letter(m, *p, r, dlq);
@@ -170,36 +174,75 @@ result<batch_result> engine::process(const std::vector<raw_message>& messages)
         }
         if (e.type == events::event_type::impression) {
             w.impressions.insert(e.request_id);
-            w.batch.remember_request(e.request_id);
+            _batch.remember_request(e.request_id);
         }
-        w.batch.add(e, _personalised(e.consent));
+        _batch.add(e, _personalised(e.consent));
         r.event_times.push_back(e.event_time_ms);
         ++r.applied;
     }
-    if (auto ok = resolve_orphans(work, messages, r, dlq); !ok) {
-        return fail(ok.error());
-    }
-    if (!dlq.empty()) {
-        if (auto ok = _dlq.write(dlq); !ok) {
-            return fail(ok.error().wrap("dead-letter topic"));
+    return resolve_orphans(work, messages, r, dlq);
+}
+
+result<batch_result> engine::process(const std::vector<raw_message>& messages)
+{
+    std::vector<int> dropped;  // partitions another worker moved on during this call
+    std::optional<batch_result> first;
+    for (;;) {
+        batch_result r;
+        std::vector<features::dead_letter> dlq;
+        std::vector<partition_work> work;
+        if (auto ok = build(messages, dropped, work, r, dlq); !ok) {
+            return fail(ok.error());
         }
-    }
-    for (auto& w : work) {
-        const partition_state next{w.last_offset + 1, w.running.max_event_time};
-        auto outcome = _store.commit(partition_id(w.partition), w.expected, next, w.batch);
+        if (!first) {
+            // Dead letters are durable before the commit they precede; a rebuilt batch after a
+            // lost partition has the same ones (fewer), so they are written once.
+            if (!dlq.empty()) {
+                if (auto ok = _dlq.write(dlq); !ok) {
+                    return fail(ok.error().wrap("dead-letter topic"));
+                }
+            }
+            first = r;
+        } else {
+            r.dead_lettered = first->dead_lettered;
+            r.by_reason = first->by_reason;
+        }
+        if (work.empty()) {
+            r.stale = dropped;
+            return r;
+        }
+        std::vector<partition_commit> parts;
+        parts.reserve(work.size());
+        for (const auto& w : work) {
+            parts.push_back({partition_id(w.partition),
+                             w.expected,
+                             {w.last_offset + 1, w.running.max_event_time}});
+        }
+        auto outcome = _store.commit(parts, _batch);
         if (!outcome) {
             return fail(outcome.error());
         }
-        if (*outcome == commit_outcome::applied) {
-            _owned[w.partition] = next;
-            continue;
+        if (outcome->applied) {
+            for (std::size_t i = 0; i < work.size(); ++i) {
+                _owned[work[i].partition] = parts[i].next;
+            }
+            r.stale = dropped;
+            return r;
         }
-        r.stale.push_back(w.partition);  // another worker moved on: reload and re-seek
-        if (auto st = _store.load(partition_id(w.partition)); st) {
-            _owned[w.partition] = *st;
+        for (auto i : outcome->stale) {
+            const int p = work[i].partition;
+            dropped.push_back(p);  // reload and re-seek; rebuild the batch without it
+            auto st = _store.load(parts[i].partition_id);
+            if (!st) {
+                return fail(st.error());
+            }
+            _owned[p] = *st;
+        }
+        if (outcome->stale.empty()) {
+            return fail(error_code::internal,
+                        "online store refused a commit without naming a stale partition");
         }
     }
-    return r;
 }
 
 }  // namespace adsx::features

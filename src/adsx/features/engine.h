@@ -8,13 +8,19 @@
 //   e.assign(p);                                   // reads where p stands
 //   auto r = e.process(messages);                  // r->stale: partitions to re-seek
 //
+// A poll batch is one batch_update over all its partitions (hot ad keys combine across them)
+// committed in one atomic step with every partition's offset. When the commit reports
+// partitions another worker has moved on, their records are dropped, the batch is rebuilt
+// from the rest and committed again.
+//
 // Order of checks (the lake's recomputation follows the same): schema/decoding, values and
-// future timestamps, catalog, lateness (event time < watermark − allowed lateness), then
-// orphans. The watermark is the newest event time that passed the checks before the orphan
-// check, stored with the offset so a restart resumes with the same watermark. Dead letters are
-// written and flushed before the commit: after a crash they may repeat (at-least-once, each
-// carries its source partition and offset), the features never do.
-// Not thread-safe: one engine per worker.
+// future timestamps, the message key (must be the user id: user keys are written by the one
+// worker owning the user's partition, see redis/online_store.h), catalog, lateness (event time <
+// watermark − allowed lateness), then orphans. The watermark is the newest event time that passed
+// the checks before the orphan check, stored with the offset so a restart resumes with the same
+// watermark. Dead letters are written and flushed before the commit: after a crash they may repeat
+// (at-least-once, each carries its source partition and offset), the features never do. Not
+// thread-safe: one engine per worker.
 #include <array>
 #include <functional>
 #include <map>
@@ -83,7 +89,7 @@ public:
 
 private:
     struct partition_work;
-    [[nodiscard]] std::optional<events::problem> check(const events::event& e,
+    [[nodiscard]] std::optional<events::problem> check(const raw_message& m, const events::event& e,
                                                        partition_state& running);
     void dead_letter(const raw_message& m, const events::problem& p, batch_result& r,
                      std::vector<features::dead_letter>& out);
@@ -91,6 +97,11 @@ private:
                                                const std::vector<raw_message>& messages,
                                                batch_result& r,
                                                std::vector<features::dead_letter>& dlq);
+    // One attempt over the records of owned partitions not in `dropped`.
+    [[nodiscard]] result<void> build(const std::vector<raw_message>& messages,
+                                     const std::vector<int>& dropped,
+                                     std::vector<partition_work>& work, batch_result& r,
+                                     std::vector<features::dead_letter>& dlq);
 
     online_store& _store;
     dead_letter_sink& _dlq;
@@ -100,6 +111,7 @@ private:
     engine_settings _s;
     events::decoder _decoder;
     std::map<int, partition_state> _owned;
+    batch_update _batch;  // reused: its maps keep their buckets between batches
 };
 
 }  // namespace adsx::features

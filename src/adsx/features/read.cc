@@ -1,7 +1,6 @@
 #include "adsx/features/read.h"
 
 #include <charconv>
-#include <cinttypes>
 #include <cstdio>
 
 namespace adsx::features {
@@ -46,10 +45,8 @@ std::vector<tile_value> tiles_in(const hash_fields& h, tile_spec s)
         if (it == h.end()) {
             continue;
         }
-        tile_value v{};
-        if (std::sscanf(it->second.c_str(), "%" SCNd64 ":%" SCNd64 ":%" SCNd64 ":%" SCNd64, &v.tile,
-                        &v.c.impressions, &v.c.clicks, &v.c.conversions) == 4) {
-            out.push_back(v);
+        if (auto v = parse_tile(it->second)) {
+            out.push_back(*v);
         }
     }
     return out;

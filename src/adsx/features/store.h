@@ -1,9 +1,10 @@
 #pragma once
 // The online store as the stream engine needs it (a port; the Redis adapter in src/adsx/redis
-// implements it, tests use a fake). Exactly-once effect: a partition's batch is applied in one
-// atomic step together with that partition's offset, as a compare-and-set on the offset the
-// worker read when it took the partition. A worker that lost the partition in a rebalance (the
-// stored offset moved on) gets `stale` and must drop its batch; nothing is counted twice.
+// implements it, tests use a fake). Exactly-once effect: a poll batch is applied in one atomic
+// step together with the offsets of the partitions it covers, as a compare-and-set on the
+// offsets the worker holds for them. A worker that lost a partition in a rebalance (its stored
+// offset moved on) is told which: it drops that partition's records, rebuilds the batch from
+// the rest and commits again; nothing is counted twice.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -21,10 +22,20 @@ struct partition_state
     std::int64_t max_event_time = 0;
 };
 
-enum class commit_outcome
+// One partition's part of a commit: where the worker believes it stands, and where the batch
+// takes it.
+struct partition_commit
 {
-    applied,
-    stale
+    std::string partition_id;
+    partition_state expected;
+    partition_state next;
+};
+
+// Applied, or nothing written and the partitions whose stored state is not `expected`.
+struct commit_outcome
+{
+    bool applied = false;
+    std::vector<std::size_t> stale;  // indices into the commit's partitions
 };
 
 class online_store
@@ -35,10 +46,8 @@ public:
     // Which of these impression request ids were committed earlier (clicks need one).
     [[nodiscard]] virtual result<std::vector<bool>> known_requests(
         const std::vector<events::uuid>& ids) = 0;
-    [[nodiscard]] virtual result<commit_outcome> commit(const std::string& partition_id,
-                                                        const partition_state& expected,
-                                                        const partition_state& next,
-                                                        const batch_update& batch) = 0;
+    [[nodiscard]] virtual result<commit_outcome> commit(
+        const std::vector<partition_commit>& partitions, const batch_update& batch) = 0;
 };
 
 }  // namespace adsx::features

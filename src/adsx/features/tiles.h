@@ -12,7 +12,9 @@
 //
 // A window (as_of − w, as_of] sums the tiles with id in (tile(as_of) − w/width, tile(as_of)].
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace adsx::features {
@@ -58,6 +60,15 @@ struct tile_value
     std::int64_t tile;
     counts c;
 };
+
+// A slot field's value: "<tile>:<impressions>:<clicks>:<conversions>".
+[[nodiscard]] std::optional<tile_value> parse_tile(std::string_view v) noexcept;
+[[nodiscard]] std::string format_tile(const tile_value& v);
+
+// The ring rule for one slot: what the slot holds after adding `delta` for `tile` to `held`
+// (nothing = an empty slot), or nothing when the slot holds a newer tile (the add is dropped).
+[[nodiscard]] std::optional<tile_value> merge_tile(const std::optional<tile_value>& held,
+                                                   std::int64_t tile, const counts& delta) noexcept;
 
 // Sum of the tiles inside the window (as_of − window, as_of]; tiles outside are ignored.
 [[nodiscard]] counts window_sum(const std::vector<tile_value>& tiles, tile_spec s,

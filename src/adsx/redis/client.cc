@@ -37,6 +37,10 @@ reply convert(const redisReply* r)
                 out.elements.push_back(convert(r->element[i]));
             }
             break;
+        case REDIS_REPLY_ERROR:
+            out.type = reply::kind::error;
+            out.str.assign(r->str, r->len);
+            break;
         default:
             out.type = reply::kind::nil;
     }
@@ -109,35 +113,29 @@ result<std::vector<reply>> connection::pipeline(
                         fmt::format("redis {}: {}", _address, _ctx->errstr));
         }
     }
-    std::vector<reply> replies;
-    replies.reserve(commands.size());
-    std::string first_error;
-    for (std::size_t i = 0; i < commands.size(); ++i) {
-        void* raw = nullptr;
-        if (redisGetReply(_ctx.get(), &raw) != REDIS_OK || !raw) {
-            return fail(error_code::unavailable,
-                        fmt::format("redis {}: {}", _address, _ctx->errstr));
-        }
-        std::unique_ptr<redisReply, void (*)(void*)> guard(static_cast<redisReply*>(raw),
-                                                           freeReplyObject);
-        if (guard->type == REDIS_REPLY_ERROR && first_error.empty()) {
-            first_error.assign(guard->str, guard->len);
-        }
-        replies.push_back(convert(guard.get()));
-    }
-    if (!first_error.empty()) {
-        return fail(error_code::failed_precondition,
-                    fmt::format("redis {}: {}", _address, first_error));
-    }
-    return replies;
+    return read_replies(commands.size());
 }
 
 resp_writer::resp_writer(std::size_t args, std::size_t reserve_bytes)
 {
     _buf.reserve(reserve_bytes + 16);
+    begin(args);
+}
+
+void resp_writer::begin(std::size_t args)
+{
+    char n[24];
+    auto end = std::to_chars(n, n + sizeof n, args).ptr;
     _buf += '*';
-    _buf += std::to_string(args);
+    _buf.append(n, end);
     _buf += "\r\n";
+    ++_commands;
+}
+
+void resp_writer::clear() noexcept
+{
+    _buf.clear();
+    _commands = 0;
 }
 
 void resp_writer::arg(std::string_view a)
@@ -149,7 +147,6 @@ void resp_writer::arg(std::string_view a)
     _buf += "\r\n";
     _buf.append(a);
     _buf += "\r\n";
-    ++_written;
 }
 
 void resp_writer::arg(std::int64_t v)
@@ -175,6 +172,39 @@ result<reply> connection::command_resp(const std::string& resp)
                     fmt::format("redis {}: {}", _address, std::string(guard->str, guard->len)));
     }
     return convert(guard.get());
+}
+
+result<std::vector<reply>> connection::pipeline(const resp_writer& w)
+{
+    if (redisAppendFormattedCommand(_ctx.get(), w.str().data(), w.str().size()) != REDIS_OK) {
+        return fail(error_code::unavailable, fmt::format("redis {}: {}", _address, _ctx->errstr));
+    }
+    return read_replies(w.commands());
+}
+
+result<std::vector<reply>> connection::read_replies(std::size_t n)
+{
+    std::vector<reply> replies;
+    replies.reserve(n);
+    std::string first_error;
+    for (std::size_t i = 0; i < n; ++i) {
+        void* raw = nullptr;
+        if (redisGetReply(_ctx.get(), &raw) != REDIS_OK || !raw) {
+            return fail(error_code::unavailable,
+                        fmt::format("redis {}: {}", _address, _ctx->errstr));
+        }
+        std::unique_ptr<redisReply, void (*)(void*)> guard(static_cast<redisReply*>(raw),
+                                                           freeReplyObject);
+        if (guard->type == REDIS_REPLY_ERROR && first_error.empty()) {
+            first_error.assign(guard->str, guard->len);
+        }
+        replies.push_back(convert(guard.get()));
+    }
+    if (!first_error.empty()) {
+        return fail(error_code::failed_precondition,
+                    fmt::format("redis {}: {}", _address, first_error));
+    }
+    return replies;
 }
 
 result<std::map<std::string, std::string>> connection::hgetall(const std::string& key)

@@ -4,8 +4,7 @@
 //   auto c = adsx::redis::connection::open("127.0.0.1", 6379, std::chrono::seconds(2));
 //   auto pong = c->command({"PING"});          // result<reply>
 //
-// Not thread-safe: one connection per thread. The online-store adapter (pipelines, Lua, the
-// offsets compare-and-set) builds on this in later issues.
+// Not thread-safe: one connection per thread. The online store (online_store.h) builds on it.
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -27,27 +26,33 @@ struct reply
         status,
         integer,
         nil,
-        array
+        array,
+        error  // inside a transaction's EXEC reply; elsewhere an error reply fails the call
     } type = kind::nil;
-    std::string str;  // string and status replies
+    std::string str;  // string, status and error replies
     std::int64_t integer = 0;
     std::vector<reply> elements;
 };
 
-// Builds one RESP command in a single buffer: `resp_writer w(n); w.arg("SET"); …; w.str()`.
-// The argument count must be known up front (RESP writes it first).
+// Builds RESP commands in a single buffer, one or many (a pipeline):
+//   resp_writer w;  w.begin(3); w.arg("SET"); w.arg(k); w.arg(v);  w.begin(2); …;  w.str()
+// Each command's argument count must be known up front (RESP writes it first).
 class resp_writer
 {
 public:
+    resp_writer() = default;
     explicit resp_writer(std::size_t args, std::size_t reserve_bytes = 0);
+    void begin(std::size_t args);
     void arg(std::string_view a);
     void arg(std::int64_t v);
+    void reserve(std::size_t bytes) { _buf.reserve(bytes); }
+    void clear() noexcept;
     [[nodiscard]] const std::string& str() const noexcept { return _buf; }
-    [[nodiscard]] std::size_t written() const noexcept { return _written; }
+    [[nodiscard]] std::size_t commands() const noexcept { return _commands; }
 
 private:
     std::string _buf;
-    std::size_t _written = 0;
+    std::size_t _commands = 0;
 };
 
 class connection
@@ -74,6 +79,10 @@ public:
     // huge commands (a commit script with 100k arguments) without per-argument copies.
     [[nodiscard]] result<reply> command_resp(const std::string& resp);
 
+    // Sends every command of `w` before reading any reply (one round trip); replies in order.
+    // An error reply fails the whole call (errors inside an EXEC reply are its elements).
+    [[nodiscard]] result<std::vector<reply>> pipeline(const resp_writer& w);
+
     // All fields of a hash (empty when the key does not exist).
     [[nodiscard]] result<std::map<std::string, std::string>> hgetall(const std::string& key);
 
@@ -81,6 +90,8 @@ public:
     [[nodiscard]] result<std::string> server_version();
 
 private:
+    [[nodiscard]] result<std::vector<reply>> read_replies(std::size_t n);
+
     struct context_deleter
     {
         void operator()(redisContext* c) const noexcept;

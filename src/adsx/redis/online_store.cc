@@ -1,6 +1,6 @@
 #include "adsx/redis/online_store.h"
 
-#include <cstdio>
+#include <charconv>
 
 #include <fmt/format.h>
 
@@ -8,66 +8,70 @@ namespace adsx::redis {
 
 namespace {
 
-// KEYS: [1] offset hash, then the batch's entity keys, then its request keys.
-// ARGV: expected next, new next, new watermark, ttl, request ttl, entity key count,
-//       then per entity key: tile count, max count, tiles (slot field, tile, d_imp, d_clk,
-//       d_conv)…, maxes (field, value)…
-// A tile slot is one field, "m17" = "<tile>:<impressions>:<clicks>:<conversions>": one
-// lookup per tile, and small hashes stay small.
-constexpr const char* commit_script = R"lua(
-local cur = redis.call('HGET', KEYS[1], 'next') or '-1'
-if cur ~= ARGV[1] then return 0 end
-local ttl, rq_ttl, nkeys = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local a = 7
-for k = 2, nkeys + 1 do
-  local key = KEYS[k]
-  local ntiles, nmax = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-  a = a + 2
-  -- one read of every field this key's updates depend on, one write of the results
-  local fields = {}
-  for i = 0, ntiles - 1 do fields[i + 1] = ARGV[a + 5 * i] end
-  local m0 = a + 5 * ntiles
-  for i = 0, nmax - 1 do fields[ntiles + i + 1] = ARGV[m0 + 2 * i] end
-  local held = redis.call('HMGET', key, unpack(fields))
-  local out = {}
-  for i = 0, ntiles - 1 do
-    local b = a + 5 * i
-    local tile = tonumber(ARGV[b + 1])
-    local t, ci, cc, cv = -1, 0, 0, 0
-    if held[i + 1] then
-      local s1, s2, s3, s4 = string.match(held[i + 1], '(%d+):(%d+):(%d+):(%d+)')
-      t, ci, cc, cv = tonumber(s1), tonumber(s2), tonumber(s3), tonumber(s4)
-    end
-    if t <= tile then
-      if t < tile then ci, cc, cv = 0, 0, 0 end
-      out[#out + 1] = ARGV[b]
-      out[#out + 1] = ARGV[b + 1] .. ':' .. (ci + ARGV[b + 2]) .. ':' .. (cc + ARGV[b + 3]) ..
-                      ':' .. (cv + ARGV[b + 4])
-    end
-  end
-  for i = 0, nmax - 1 do
-    if tonumber(held[ntiles + i + 1] or '-1') < tonumber(ARGV[m0 + 2 * i + 1]) then
-      out[#out + 1] = ARGV[m0 + 2 * i]; out[#out + 1] = ARGV[m0 + 2 * i + 1]
-    end
-  end
-  if #out > 0 then redis.call('HSET', key, unpack(out)) end
-  redis.call('EXPIRE', key, ttl)
-  a = m0 + 2 * nmax
-end
-for k = nkeys + 2, #KEYS do
-  redis.call('SET', KEYS[k], '1', 'EX', rq_ttl)
-end
-redis.call('HSET', KEYS[1], 'next', ARGV[2], 'wm', ARGV[3])
-return 1
-)lua";
+constexpr int max_attempts = 20;
 
-std::size_t arg_count(const features::batch_update& b)
+std::int64_t to_int(const std::string& s, std::int64_t otherwise)
 {
-    std::size_t n = 3 + 1 + 6 + b.requests().size();  // EVALSHA sha nkeys, offset key, header
-    for (const auto& [name, u] : b.keys()) {
-        n += 1 + 2 + 5 * u.tiles.size() + 2 * u.maxes.size();
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return ec == std::errc{} && end == s.data() + s.size() ? v : otherwise;
+}
+
+void read_fields(resp_writer& w, const features::key_updates& keys)
+{
+    for (const auto& [name, u] : keys) {
+        w.begin(2 + u.tiles.size() + u.maxes.size());
+        w.arg("HMGET");
+        w.arg(name);
+        for (const auto& t : u.tiles) {
+            w.arg(t.field);
+        }
+        for (const auto& m : u.maxes) {
+            w.arg(m.field);
+        }
     }
-    return n;
+}
+
+// HSET of what each key's updates change in what was read (the tile-ring rule and keep-max),
+// and an EXPIRE for every key. `r` walks the read replies in the order read_fields sent them.
+void write_fields(resp_writer& w, const features::key_updates& keys, const std::vector<reply>& read,
+                  std::size_t& r, std::int64_t ttl)
+{
+    std::vector<std::pair<std::string_view, std::string>> changed;
+    for (const auto& [name, u] : keys) {
+        const auto& held = read.at(r++).elements;
+        changed.clear();
+        std::size_t f = 0;
+        for (const auto& t : u.tiles) {
+            const auto& h = held.at(f++);
+            std::optional<features::tile_value> stored;
+            if (h.type == reply::kind::string) {
+                stored = features::parse_tile(h.str);
+            }
+            if (auto m = features::merge_tile(stored, t.tile, t.delta)) {
+                changed.emplace_back(t.field, features::format_tile(*m));
+            }
+        }
+        for (const auto& m : u.maxes) {
+            const auto& h = held.at(f++);
+            if (h.type != reply::kind::string || to_int(h.str, -1) < m.value) {
+                changed.emplace_back(m.field, std::to_string(m.value));
+            }
+        }
+        if (!changed.empty()) {
+            w.begin(2 + 2 * changed.size());
+            w.arg("HSET");
+            w.arg(name);
+            for (const auto& [field, value] : changed) {
+                w.arg(field);
+                w.arg(value);
+            }
+        }
+        w.begin(3);
+        w.arg("EXPIRE");
+        w.arg(name);
+        w.arg(ttl);
+    }
 }
 
 }  // namespace
@@ -91,18 +95,6 @@ result<online_store> online_store::open(const std::string& host, int port, onlin
         return fail(c.error());
     }
     return online_store(std::move(*c), s);
-}
-
-result<std::string> online_store::script_sha()
-{
-    if (_sha.empty()) {
-        auto r = _conn.command({"SCRIPT", "LOAD", commit_script});
-        if (!r) {
-            return fail(r.error());
-        }
-        _sha = r->str;
-    }
-    return _sha;
 }
 
 result<features::partition_state> online_store::load(const std::string& partition_id)
@@ -138,61 +130,114 @@ result<std::vector<bool>> online_store::known_requests(const std::vector<events:
     return known;
 }
 
-result<features::commit_outcome> online_store::commit(const std::string& partition_id,
-                                                      const features::partition_state& expected,
-                                                      const features::partition_state& next,
-                                                      const features::batch_update& batch)
+result<features::commit_outcome> online_store::commit(
+    const std::vector<features::partition_commit>& partitions, const features::batch_update& batch)
 {
-    auto sha = script_sha();
-    if (!sha) {
-        return fail(sha.error());
+    const auto& shared = batch.shared_keys();
+    for (int attempt = 0; attempt < max_attempts; ++attempt) {
+        // Step 1: watch the offsets and the shared keys; read them and the user keys' fields
+        // this batch merges into.
+        _out.clear();
+        _out.begin(1 + partitions.size() + shared.size());
+        _out.arg("WATCH");
+        for (const auto& p : partitions) {
+            _out.arg(offset_key(p.partition_id));
+        }
+        for (const auto& [name, u] : shared) {
+            _out.arg(name);
+        }
+        for (const auto& p : partitions) {
+            _out.begin(4);
+            _out.arg("HMGET");
+            _out.arg(offset_key(p.partition_id));
+            _out.arg("next");
+            _out.arg("wm");
+        }
+        read_fields(_out, shared);
+        read_fields(_out, batch.user_keys());
+        auto read = _conn.pipeline(_out);
+        if (!read) {
+            return fail(read.error().wrap("reading for a commit"));
+        }
+        features::commit_outcome outcome;
+        for (std::size_t i = 0; i < partitions.size(); ++i) {
+            const auto& next = (*read)[1 + i].elements.at(0);
+            const auto stored = next.type == reply::kind::string ? to_int(next.str, -2) : -1;
+            if (stored != partitions[i].expected.next_offset) {
+                outcome.stale.push_back(i);
+            }
+        }
+        if (!outcome.stale.empty()) {
+            if (auto r = _conn.command({"UNWATCH"}); !r) {
+                return fail(r.error());
+            }
+            return outcome;
+        }
+        auto applied = write(partitions, batch, *read);
+        if (!applied) {
+            return fail(applied.error());
+        }
+        if (*applied) {
+            outcome.applied = true;
+            return outcome;
+        }
+        // Another worker wrote a shared key (or took a partition) between the read and EXEC:
+        // nothing was applied; read again.
     }
-    // KEYS first (offset key, entity keys, request keys), then ARGV, as the script reads them.
-    const auto nkeys = 1 + batch.keys().size() + batch.requests().size();
-    resp_writer w(arg_count(batch), 64 * arg_count(batch));
-    w.arg("EVALSHA");
-    w.arg(*sha);
-    w.arg(static_cast<std::int64_t>(nkeys));
-    w.arg(offset_key(partition_id));
-    for (const auto& [name, update] : batch.keys()) {
-        w.arg(name);
-    }
+    return fail(error_code::unavailable,
+                fmt::format("commit of {} partitions conflicted {} times in a row with another "
+                            "writer of the same keys",
+                            partitions.size(), max_attempts));
+}
+
+result<bool> online_store::write(const std::vector<features::partition_commit>& partitions,
+                                 const features::batch_update& batch,
+                                 const std::vector<reply>& read)
+{
+    const auto ttl = static_cast<std::int64_t>(_s.ttl.count());
+    _out.clear();
+    _out.begin(1);
+    _out.arg("MULTI");
+    std::size_t r = 1 + partitions.size();
+    write_fields(_out, batch.shared_keys(), read, r, ttl);
+    write_fields(_out, batch.user_keys(), read, r, ttl);
     for (const auto& id : batch.requests()) {
-        w.arg(request_key(id));
+        _out.begin(5);
+        _out.arg("SET");
+        _out.arg(request_key(id));
+        _out.arg("1");
+        _out.arg("EX");
+        _out.arg(static_cast<std::int64_t>(_s.request_ttl.count()));
     }
-    w.arg(expected.next_offset);
-    w.arg(next.next_offset);
-    w.arg(next.max_event_time);
-    w.arg(static_cast<std::int64_t>(_s.ttl.count()));
-    w.arg(static_cast<std::int64_t>(_s.request_ttl.count()));
-    w.arg(static_cast<std::int64_t>(batch.keys().size()));
-    char prefix[24];
-    for (const auto& [name, u] : batch.keys()) {
-        w.arg(static_cast<std::int64_t>(u.tiles.size()));
-        w.arg(static_cast<std::int64_t>(u.maxes.size()));
-        for (const auto& t : u.tiles) {
-            const int n = std::snprintf(prefix, sizeof prefix, "%c%d", t.spec.prefix,
-                                        features::slot_of(t.tile, t.spec));
-            w.arg(std::string_view(prefix, static_cast<std::size_t>(n)));
-            w.arg(t.tile);
-            w.arg(t.delta.impressions);
-            w.arg(t.delta.clicks);
-            w.arg(t.delta.conversions);
+    for (const auto& p : partitions) {
+        _out.begin(6);
+        _out.arg("HSET");
+        _out.arg(offset_key(p.partition_id));
+        _out.arg("next");
+        _out.arg(p.next.next_offset);
+        _out.arg("wm");
+        _out.arg(p.next.max_event_time);
+    }
+    _out.begin(1);
+    _out.arg("EXEC");
+    auto replies = _conn.pipeline(_out);
+    if (!replies) {
+        return fail(replies.error().wrap("committing a batch"));
+    }
+    const auto& exec = replies->back();
+    if (exec.type == reply::kind::nil) {
+        return false;
+    }
+    for (const auto& e : exec.elements) {
+        if (e.type == reply::kind::error) {
+            // Redis transactions do not roll back: say loudly that this batch is partial.
+            return fail(error_code::internal,
+                        "a command of a committed batch failed (the batch is partially applied, "
+                        "its offset advanced): " +
+                            e.str);
         }
-        for (const auto& m : u.maxes) {
-            w.arg(m.field);
-            w.arg(m.value);
-        }
     }
-    auto r = _conn.command_resp(w.str());
-    if (!r && r.error().message.find("NOSCRIPT") != std::string::npos) {
-        _sha.clear();  // Redis restarted and lost its script cache: load it again, once
-        return commit(partition_id, expected, next, batch);
-    }
-    if (!r) {
-        return fail(r.error().wrap("committing " + partition_id));
-    }
-    return r->integer == 1 ? features::commit_outcome::applied : features::commit_outcome::stale;
+    return true;
 }
 
 }  // namespace adsx::redis

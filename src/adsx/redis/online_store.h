@@ -1,11 +1,26 @@
 #pragma once
 // The Redis online store (implements features::online_store): entity hashes with tile rings,
 // recency and as-of fields; per-partition offsets and watermarks in `off:{partition}` hashes;
-// impression request ids as `rq:{16 bytes}` keys. A commit is one Lua script: compare the
-// partition's stored offset with the expected one, apply every update of the batch, refresh
-// TTLs, advance the offset — atomically, so a crash or a rebalance never counts twice.
+// impression request ids as `rq:{16 bytes}` keys.
 //
-// Single-node Redis: the script touches keys of many hash slots, which Redis Cluster refuses;
+// A commit is two round trips, atomic through optimistic locking:
+//   1. WATCH the batch's partition offsets and its shared keys (ads, campaigns: every
+//      partition writes them); read their fields and the user keys' (HMGET). A partition
+//      whose stored offset is not the expected one is stale: nothing is written.
+//   2. Merge here (features::merge_tile, keep-max) and send only plain commands: MULTI; HSET
+//      and EXPIRE per key; request ids; the new offsets and watermarks; EXEC.
+// If a watched key changed in between (another worker committed, or took a partition over)
+// EXEC applies nothing and the commit starts again. User keys are not watched (Redis checks
+// each WATCH against the connection's list of watched keys, so thousands cost quadratic
+// time): only the worker owning a user's partition writes them, which the engine guarantees
+// by dead-lettering records not keyed by their user (reason `wrong_key`); when a partition
+// changes hands, its watched offset makes the old owner's EXEC fail. (Adding partitions to a
+// live topic moves users between partitions: drain the workers first.)
+// Merging in the worker rather than in a Lua script is the point: Redis then runs native
+// commands only (a script's redis.call costs several times the command it wraps); see
+// bench/stream.py for what it bought.
+//
+// Single-node Redis: a transaction spans keys of many hash slots, which Redis Cluster refuses;
 // a cluster deployment would shard the batch by slot with one offset per shard (not built).
 // Not thread-safe: one store per worker thread.
 #include <chrono>
@@ -32,18 +47,21 @@ public:
     [[nodiscard]] result<std::vector<bool>> known_requests(
         const std::vector<events::uuid>& ids) override;
     [[nodiscard]] result<features::commit_outcome> commit(
-        const std::string& partition_id, const features::partition_state& expected,
-        const features::partition_state& next, const features::batch_update& batch) override;
+        const std::vector<features::partition_commit>& partitions,
+        const features::batch_update& batch) override;
 
     [[nodiscard]] connection& conn() noexcept { return _conn; }
 
 private:
     online_store(connection c, online_store_settings s) : _conn(std::move(c)), _s(s) {}
-    [[nodiscard]] result<std::string> script_sha();
+    // Step 2 of a commit; false when EXEC found a watched key changed (nothing applied).
+    [[nodiscard]] result<bool> write(const std::vector<features::partition_commit>& partitions,
+                                     const features::batch_update& batch,
+                                     const std::vector<reply>& read);
 
     connection _conn;
     online_store_settings _s;
-    std::string _sha;
+    resp_writer _out;  // reused between commits
 };
 
 [[nodiscard]] std::string offset_key(const std::string& partition_id);

@@ -15,7 +15,7 @@ class fake_store : public online_store
 public:
     std::map<std::string, partition_state> offsets;
     std::set<std::array<std::uint8_t, 16>> requests;
-    std::vector<std::pair<std::string, std::size_t>> commits;  // partition id, events
+    std::vector<std::pair<std::size_t, std::size_t>> commits;  // partitions, events
     std::map<std::string, counts> minute_totals;               // key -> summed deltas
 
     result<partition_state> load(const std::string& id) override { return offsets[id]; }
@@ -27,25 +27,36 @@ public:
         }
         return out;
     }
-    result<commit_outcome> commit(const std::string& id, const partition_state& expected,
-                                  const partition_state& next, const batch_update& b) override
+    result<commit_outcome> commit(const std::vector<partition_commit>& parts,
+                                  const batch_update& b) override
     {
-        if (offsets[id].next_offset != expected.next_offset) {
-            return commit_outcome::stale;
+        commit_outcome out;
+        for (std::size_t i = 0; i < parts.size(); ++i) {
+            if (offsets[parts[i].partition_id].next_offset != parts[i].expected.next_offset) {
+                out.stale.push_back(i);
+            }
         }
-        offsets[id] = next;
+        if (!out.stale.empty()) {
+            return out;
+        }
+        for (const auto& p : parts) {
+            offsets[p.partition_id] = p.next;
+        }
         for (const auto& r : b.requests()) {
             requests.insert(r.bytes);
         }
-        for (const auto& [k, u] : b.keys()) {
-            for (const auto& t : u.tiles) {
-                if (t.spec.prefix == 'm') {
-                    minute_totals[k] += t.delta;
+        for (const auto* keys : {&b.shared_keys(), &b.user_keys()}) {
+            for (const auto& [k, u] : *keys) {
+                for (const auto& t : u.tiles) {
+                    if (t.field.starts_with('m')) {
+                        minute_totals[k] += t.delta;
+                    }
                 }
             }
         }
-        commits.emplace_back(id, b.events());
-        return commit_outcome::applied;
+        commits.emplace_back(parts.size(), b.events());
+        out.applied = true;
+        return out;
     }
 };
 
@@ -98,14 +109,14 @@ struct fixture
         return s;
     }
     std::vector<raw_message> batch(int partition, std::int64_t first_offset,
-                                   std::vector<std::string> values)
+                                   std::vector<std::string> values, std::string_view key = "k1:aa")
     {
         std::vector<raw_message> out;
         for (auto& v : values) {
             payloads.push_back(std::move(v));
         }
         for (std::size_t i = 0; i < values.size(); ++i) {
-            out.push_back({partition, first_offset + static_cast<std::int64_t>(i), "k",
+            out.push_back({partition, first_offset + static_cast<std::int64_t>(i), key,
                            payloads[payloads.size() - values.size() + i]});
         }
         return out;
@@ -150,6 +161,40 @@ TEST(engine, each_bad_record_goes_to_the_dlq_with_its_reason_and_source)
     EXPECT_NE(f.sink.written[0].value.find("\"payload\":\"{trunc\""), std::string::npos);
     EXPECT_EQ(r->applied + r->dead_lettered, 4u);
     EXPECT_EQ(f.store.offsets["features:ad.events:3"].next_offset, 14);  // all 4 consumed
+}
+
+TEST(engine, a_record_not_keyed_by_its_user_is_dead_lettered_as_wrong_key)
+{
+    fixture f;
+    (void)f.e.assign(0);
+    auto r = f.e.process(f.batch(0, 0, {f.json("impression", now - 5000, 1)}, "someone-else"));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->applied, 0u);
+    ASSERT_EQ(f.sink.written.size(), 1u);
+    EXPECT_EQ(reason_of(f.sink.written[0]), "wrong_key");
+    EXPECT_EQ(f.store.offsets["features:ad.events:0"].next_offset, 1);
+}
+
+TEST(engine, a_batch_over_many_partitions_is_one_commit_and_a_lost_one_is_dropped)
+{
+    fixture f;
+    for (int p : {0, 1, 2}) {
+        (void)f.e.assign(p);
+    }
+    f.store.offsets["features:ad.events:1"].next_offset = 7;  // another worker moved p1 on
+    std::vector<raw_message> all;
+    for (int p : {0, 1, 2}) {
+        auto b = f.batch(p, 0, {f.json("impression", now - 5000, 10 + p)});
+        all.insert(all.end(), b.begin(), b.end());
+    }
+    auto r = f.e.process(all);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->stale, std::vector<int>{1});
+    EXPECT_EQ(r->applied, 2u);
+    ASSERT_EQ(f.store.commits.size(), 1u);
+    EXPECT_EQ(f.store.commits[0], (std::pair<std::size_t, std::size_t>{2, 2}));
+    EXPECT_EQ(f.store.minute_totals["a:7"].impressions, 2);  // p1's record not counted
+    EXPECT_EQ(f.store.offsets["features:ad.events:1"].next_offset, 7);
 }
 
 TEST(engine, click_finds_its_impression_committed_in_an_earlier_batch)

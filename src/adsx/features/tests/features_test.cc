@@ -1,3 +1,5 @@
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include "adsx/features/update.h"
@@ -49,6 +51,22 @@ TEST(tiles, smoothed_ctr_shrinks_small_counts_to_the_prior)
     EXPECT_NEAR(smoothed_ctr(5000, 100000), (5000 + 3.0) / 100200, 1e-12);
 }
 
+TEST(tiles, parse_and_merge_follow_the_ring_rule)
+{
+    EXPECT_EQ(parse_tile("29833:4:1:0")->c, (counts{4, 1, 0}));
+    EXPECT_EQ(parse_tile("29833:4:1:0")->tile, 29833);
+    for (const char* bad : {"", "1:2:3", "1:2:3:4:", "1:2:x:4", "1:2:3:4 "}) {
+        EXPECT_FALSE(parse_tile(bad)) << bad;
+    }
+    EXPECT_EQ(format_tile({29833, {4, 1, 0}}), "29833:4:1:0");
+    const tile_value held{100, {5, 1, 0}};
+    EXPECT_EQ(merge_tile(held, 100, {1, 1, 1})->c, (counts{6, 2, 1}));  // same tile: adds
+    EXPECT_EQ(merge_tile(held, 160, {1, 0, 0})->c, (counts{1, 0, 0}));  // newer: replaces
+    EXPECT_EQ(merge_tile(held, 160, {1, 0, 0})->tile, 160);
+    EXPECT_FALSE(merge_tile(held, 40, {1, 0, 0}));  // older: dropped
+    EXPECT_EQ(merge_tile(std::nullopt, 40, {1, 0, 0})->c, (counts{1, 0, 0}));
+}
+
 TEST(batch_update, combines_per_key_and_tile)
 {
     batch_update b;
@@ -56,17 +74,23 @@ TEST(batch_update, combines_per_key_and_tile)
     b.add(ev(events::event_type::impression, t0 + 1000), true);
     b.add(ev(events::event_type::click, t0 + 5000), true);
     b.add(ev(events::event_type::impression, t0 + 60'000), true);  // next minute
-    const auto& a = b.keys().at("a:7");
-    ASSERT_EQ(a.tiles.size(), 2u);
+    const auto& a = b.shared_keys().at("a:7");
+    // the ad's own minute tiles, then per device and per geo: 2 minutes × 3
+    ASSERT_EQ(a.tiles.size(), 6u);
+    const auto slot = slot_of(tile_of(t0, minute_tiles), minute_tiles);
+    EXPECT_EQ(a.tiles[0].field, "m" + std::to_string(slot));
     EXPECT_EQ(a.tiles[0].delta, (counts{2, 1, 0}));
-    EXPECT_EQ(a.tiles[1].delta, (counts{1, 0, 0}));
+    EXPECT_EQ(a.tiles[1].field, "d:ios:m" + std::to_string(slot));
+    EXPECT_EQ(a.tiles[1].delta, (counts{2, 1, 0}));
+    EXPECT_EQ(a.tiles[2].field, "g:US-CA:m" + std::to_string(slot));
+    EXPECT_EQ(a.tiles[3].delta, (counts{1, 0, 0}));
     ASSERT_EQ(a.maxes.size(), 1u);
     EXPECT_EQ(a.maxes[0].value, t0 + 60'000);
-    const auto& u = b.keys().at("u:k1:00");
+    EXPECT_TRUE(b.shared_keys().contains("c:3"));
+    const auto& u = b.user_keys().at("u:k1:00");
     EXPECT_EQ(u.tiles.size(), 3u);  // two minute tiles, one hour tile
-    EXPECT_TRUE(b.keys().contains("uc:k1:00:3"));
-    EXPECT_TRUE(b.keys().contains("ad:7:d:ios"));
-    EXPECT_TRUE(b.keys().contains("ad:7:g:US-CA"));
+    EXPECT_TRUE(b.user_keys().contains("uc:k1:00:3"));
+    EXPECT_EQ(b.shared_keys().size() + b.user_keys().size(), 4u);
     EXPECT_EQ(b.events(), 4u);
     EXPECT_EQ(b.max_event_time(), t0 + 60'000);
 }
@@ -78,8 +102,8 @@ TEST(batch_update, one_entry_per_slot_holding_the_newest_tile)
     b.add(ev(events::event_type::impression, t0 + hour), true);  // same minute slot, 1 h later
     b.add(ev(events::event_type::click, t0), true);              // older tile: superseded
     b.add(ev(events::event_type::impression, t0 + hour + 1), true);
-    const auto& a = b.keys().at("a:7");
-    ASSERT_EQ(a.tiles.size(), 1u);
+    const auto& a = b.shared_keys().at("a:7");
+    ASSERT_EQ(a.tiles.size(), 3u);  // the ad, its device, its geo: one slot each
     EXPECT_EQ(a.tiles[0].tile, tile_of(t0 + hour, minute_tiles));
     EXPECT_EQ(a.tiles[0].delta, (counts{2, 0, 0}));
 }
@@ -88,22 +112,28 @@ TEST(batch_update, no_user_level_keys_without_consent_but_ad_counts_still_count)
 {
     batch_update b;
     b.add(ev(events::event_type::impression, t0), false);
-    EXPECT_TRUE(b.keys().contains("a:7"));
-    EXPECT_TRUE(b.keys().contains("c:3"));
-    for (const auto& [k, _] : b.keys()) {
-        EXPECT_NE(k.rfind("u", 0), 0u) << k << " is user-level";
-    }
+    EXPECT_TRUE(b.shared_keys().contains("a:7"));
+    EXPECT_TRUE(b.shared_keys().contains("c:3"));
+    EXPECT_TRUE(b.user_keys().empty());
 }
 
-TEST(batch_update, recency_keeps_the_newest_time)
+TEST(batch_update, recency_per_user_campaign_and_ad_keeps_the_newest_time)
 {
     batch_update b;
     b.add(ev(events::event_type::impression, t0 + 9000), true);
     b.add(ev(events::event_type::impression, t0), true);
-    const auto& ua = b.keys().at("ua:k1:00:7");
-    ASSERT_FALSE(ua.maxes.empty());
-    EXPECT_EQ(ua.maxes[0].field, "last_imp");
-    EXPECT_EQ(ua.maxes[0].value, t0 + 9000);
+    b.add(ev(events::event_type::click, t0 + 2000, 8), true);  // another ad of the campaign
+    const auto& uc = b.user_keys().at("uc:k1:00:3");
+    std::map<std::string, std::int64_t> m;
+    for (const auto& x : uc.maxes) {
+        m[x.field] = x.value;
+    }
+    EXPECT_EQ(m.at("last_imp"), t0 + 9000);
+    EXPECT_EQ(m.at("last_imp:7"), t0 + 9000);
+    EXPECT_EQ(m.at("last_clk"), t0 + 2000);
+    EXPECT_EQ(m.at("last_clk:8"), t0 + 2000);
+    EXPECT_FALSE(m.contains("last_clk:7"));
+    EXPECT_EQ(m.at("asof"), t0 + 9000);
 }
 
 }  // namespace
