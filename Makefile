@@ -61,7 +61,7 @@ bench: up
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/ingest.py
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/stream.py
 
-PYTHON_SOURCES := bench tests
+PYTHON_SOURCES := bench tests python
 
 format:
 	clang-format-14 -i $(SOURCES)

@@ -2,8 +2,9 @@
 # Bootstrap a Debian 12 machine for AdStreamX, idempotently (`make deps` runs this):
 #   1. the Debian packages in deploy/apt-packages.txt (skipped when all are installed);
 #   2. the Python venv .venv from python/requirements.txt (skipped when unchanged);
-#   3. the Kafka broker and tools jars from Maven Central via deploy/jvm/pom.xml, into
-#      $ADSX_CACHE_DIR/jvm (default ~/.cache/adstreamx, outside the clone; skipped when present);
+#   3. from Maven Central into $ADSX_CACHE_DIR/jvm (default ~/.cache/adstreamx, outside the
+#      clone; skipped when present): the Kafka broker and tools (deploy/jvm/pom.xml), and Spark's
+#      Kafka connector at exactly the pyspark version (deploy/spark/pom.xml);
 #   4. lets the PostgreSQL server user reach var/ (it refuses to run as root).
 # Needs root (or sudo) for steps 1 and 4. Downloads only from Debian, PyPI and Maven Central.
 set -euo pipefail
@@ -53,27 +54,46 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
 else
     step "Python venv: up to date"
 fi
+# The project's own Python packages (python/adsx_jobs, …) importable from the venv.
+site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo "$root/python" > "$site/adstreamx.pth"
 
-# ---- 3. Kafka jars from Maven Central ----------------------------------------------------
-pom="$root/deploy/jvm/pom.xml"
-kafka_version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom")
-jars="$cache/jvm/kafka-$kafka_version"
-if [ ! -f "$jars/.complete" ]; then
-    step "Kafka $kafka_version jars from Maven Central into $jars"
-    rm -rf "$jars.tmp"
-    mkdir -p "$cache"
-    if ! mvn -B -f "$pom" dependency:copy-dependencies -DoutputDirectory="$jars.tmp" \
-        -Dmdep.useRepositoryLayout=false >"$cache/mvn.log" 2>&1; then
-        tail -n 40 "$cache/mvn.log"
-        echo "bootstrap: resolving the Kafka jars failed (full log: $cache/mvn.log)" >&2
-        exit 1
+# ---- 3. JVM jars from Maven Central --------------------------------------------------------
+# resolve_jars NAME VERSION POM: every runtime jar of POM, flat, into $cache/jvm/NAME-VERSION
+# (skipped when complete), and the symlink $cache/jvm/NAME to it.
+resolve_jars() {
+    local name=$1 version=$2 pom=$3
+    local jars="$cache/jvm/$name-$version"
+    if [ ! -f "$jars/.complete" ]; then
+        step "$name $version jars from Maven Central into $jars"
+        rm -rf "$jars.tmp"
+        mkdir -p "$cache"
+        if ! mvn -B -f "$pom" dependency:copy-dependencies -DoutputDirectory="$jars.tmp" \
+            -Dmdep.useRepositoryLayout=false -DincludeScope=runtime >"$cache/mvn.log" 2>&1; then
+            tail -n 40 "$cache/mvn.log"
+            echo "bootstrap: resolving the $name jars failed (full log: $cache/mvn.log)" >&2
+            exit 1
+        fi
+        rm -rf "$jars" && mv "$jars.tmp" "$jars"
+        touch "$jars/.complete"
+    else
+        step "$name $version jars: present in $jars"
     fi
-    rm -rf "$jars" && mv "$jars.tmp" "$jars"
-    touch "$jars/.complete"
-else
-    step "Kafka $kafka_version jars: present in $jars"
+    ln -sfn "$name-$version" "$cache/jvm/$name"
+}
+pom_property() { sed -n "s:.*<$1>\(.*\)</$1>.*:\1:p" "$2"; }
+
+resolve_jars kafka "$(pom_property kafka.version "$root/deploy/jvm/pom.xml")" "$root/deploy/jvm/pom.xml"
+
+# Spark's Kafka connector must be built for exactly the pyspark in the venv.
+spark_version=$(pom_property spark.version "$root/deploy/spark/pom.xml")
+pyspark_version=$(sed -n 's/^pyspark==\([^[:space:]]*\).*/\1/p' "$req")
+if [ "$spark_version" != "$pyspark_version" ]; then
+    echo "bootstrap: deploy/spark/pom.xml has spark.version $spark_version but" \
+        "python/requirements.txt pins pyspark==$pyspark_version; they must be equal" >&2
+    exit 1
 fi
-ln -sfn "kafka-$kafka_version" "$cache/jvm/kafka"
+resolve_jars spark-extras "$spark_version" "$root/deploy/spark/pom.xml"
 
 # ---- 4. PostgreSQL's user must reach var/ --------------------------------------------------
 # The server runs as `postgres` with its data in var/postgres; every directory above it must

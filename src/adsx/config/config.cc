@@ -332,6 +332,16 @@ const std::vector<field>& fields()
                   "seconds before a silent worker's partitions are reassigned", &c::stream,
                   &stream_config::session_timeout_s, 6, 300),
 
+        text_field("spark", "master", "Spark master URL of the PySpark jobs", &c::spark,
+                   &spark_config::master, [](const c& x) { return non_empty(x.spark.master); }),
+        int_field("spark", "shuffle_partitions", "spark.sql.shuffle.partitions", &c::spark,
+                  &spark_config::shuffle_partitions, 1, 100'000),
+        text_field("spark", "driver_memory", "spark.driver.memory, e.g. 2g", &c::spark,
+                   &spark_config::driver_memory,
+                   [](const c& x) { return non_empty(x.spark.driver_memory); }),
+        text_field("spark", "checkpoint_dir", "checkpoints of the streaming queries", &c::spark,
+                   &spark_config::checkpoint_dir),
+
         text_field("metrics", "host", "address adsx processes expose /metrics on", &c::metrics,
                    &metrics_config::host, [](const c& x) { return non_empty(x.metrics.host); }),
         int_field("metrics", "port", "first /metrics port tried (0: ephemeral)", &c::metrics,
@@ -438,6 +448,7 @@ void resolve_paths(config& c)
     fix(c.stack.deploy_dir);
     fix(c.postgres.password_file);
     fix(c.privacy.hmac_key_file);
+    fix(c.spark.checkpoint_dir);
     if (c.stack.cache_dir.empty()) {
         const char* xdg = std::getenv("XDG_CACHE_HOME");
         const char* home = std::getenv("HOME");

@@ -87,6 +87,15 @@ struct stream_config
     int session_timeout_s = 10;      // a silent worker's partitions move on after this
 };
 
+// Read by the PySpark jobs (python/adsx_jobs/config.py); validated here with the rest.
+struct spark_config
+{
+    std::string master = "local[*]";  // or spark://host:7077, yarn, k8s://…
+    int shuffle_partitions = 4;       // spark.sql.shuffle.partitions (200 drowns 2 cores)
+    std::string driver_memory = "2g";
+    std::filesystem::path checkpoint_dir = "var/spark/checkpoints";  // streaming queries' state
+};
+
 struct metrics_config
 {
     std::string host = "127.0.0.1";  // where adsx processes expose /metrics
@@ -108,6 +117,7 @@ struct config
     prometheus_config prometheus;
     privacy_config privacy;
     stream_config stream;
+    spark_config spark;
     metrics_config metrics;
     log_config log;
 

@@ -1,0 +1,55 @@
+"""One way to get a SparkSession for the project's jobs: master, shuffle partitions and driver
+memory from the [spark] config section, and Spark's Kafka connector from the jars
+deploy/bootstrap.sh resolved from Maven Central (never downloaded at run time)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from adsx_jobs.config import Config
+
+
+def extra_jars() -> list[str]:
+    cache = Path(
+        os.environ.get("ADSX_CACHE_DIR")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "adstreamx"
+    )
+    jars = sorted(str(p) for p in (cache / "jvm" / "spark-extras").glob("*.jar"))
+    if not jars:
+        raise FileNotFoundError(
+            f"no Spark Kafka connector jars in {cache / 'jvm' / 'spark-extras'}: run `make deps`"
+        )
+    return jars
+
+
+def session(cfg: Config, app: str) -> SparkSession:
+    s = cfg["spark"]
+    local = s["master"].startswith("local")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    if local:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # loopback only, like the stack
+    builder = (
+        SparkSession.builder.appName(app)
+        .master(s["master"])
+        .config("spark.jars", ",".join(extra_jars()))
+        .config("spark.driver.memory", s["driver_memory"])
+        .config("spark.sql.shuffle.partitions", str(s["shuffle_partitions"]))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        # Python workers run the venv's interpreter (its packages: redis, …), on a cluster too
+        # when the same venv path exists there.
+        .config("spark.pyspark.python", sys.executable)
+        .config("spark.pyspark.driver.python", sys.executable)
+    )
+    if local:
+        builder = builder.config("spark.driver.host", "127.0.0.1").config(
+            "spark.driver.bindAddress", "127.0.0.1"
+        )
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
