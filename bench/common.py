@@ -1,5 +1,6 @@
 """Helpers shared by the benchmark scripts: run a command and measure it (wall time, CPU, peak
-memory through wait4), print a table, write JSON under bench/results/."""
+memory through wait4, plus its descendants sampled from /proc: a JVM that pyspark starts is
+not a reaped child), print a table, write JSON under bench/results/."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pathlib
 import platform
 import statistics
 import subprocess
+import threading
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -29,8 +31,43 @@ class Measured:
         self.wall_s, self.cpu_s, self.peak_rss_mb = wall_s, cpu_s, peak_rss_mb
 
 
-def measure(args: list[str], env: dict[str, str] | None = None) -> Measured:
-    """Runs `args` to completion; CPU and peak RSS are the child's own (os.wait4)."""
+TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for d in pathlib.Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(d.name))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def cpu_and_rss(pid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) and resident MB of a live process; zeros once it is gone."""
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS, int(fields[21]) * PAGE_MB
+    except (OSError, IndexError, ValueError):
+        return 0.0, 0.0
+
+
+def measure(
+    args: list[str], env: dict[str, str] | None = None, unreaped_descendants: bool = False
+) -> Measured:
+    """Runs `args` to completion. CPU and peak RSS: the child's own (os.wait4, which includes
+    descendants it reaped), plus, with `unreaped_descendants`, what its descendants used sampled
+    every 0.2 s (last CPU sample, peak of summed RSS): for children that start processes they
+    never reap, like pyspark's JVM (they would count twice otherwise)."""
     start = time.monotonic()
     p = subprocess.Popen(
         args,
@@ -39,15 +76,35 @@ def measure(args: list[str], env: dict[str, str] | None = None) -> Measured:
         text=True,
         env=env if env is not None else dict(os.environ),
     )
-    out, err = "", ""
+    seen_cpu: dict[int, float] = {}
+    peak_desc_rss = [0.0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.2):
+            rss = 0.0
+            for d in descendants(p.pid):
+                cpu, r = cpu_and_rss(d)
+                if cpu:
+                    seen_cpu[d] = cpu
+                rss += r
+            peak_desc_rss[0] = max(peak_desc_rss[0], rss)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    if unreaped_descendants:
+        sampler.start()
     # Read everything, then reap with wait4 for the child's rusage.
     out, err = p.stdout.read(), p.stderr.read()
     _, status, usage = os.wait4(p.pid, 0)
+    done.set()
+    if unreaped_descendants:
+        sampler.join()
     p.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - start
     if p.returncode != 0:
         raise RuntimeError(f"{args[0]} exited {p.returncode}: {err[-2000:]}")
-    return Measured(out, err, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+    cpu = usage.ru_utime + usage.ru_stime + sum(seen_cpu.values())
+    return Measured(out, err, wall, cpu, usage.ru_maxrss / 1024 + peak_desc_rss[0])
 
 
 def kafka_java(main_class: str, *args: str) -> list[str]:

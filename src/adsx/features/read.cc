@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstdio>
 
+#include "adsx/base/strings.h"
+
 namespace adsx::features {
 
 namespace {
@@ -37,11 +39,15 @@ std::string optional_json(const std::optional<double>& v)
 
 }  // namespace
 
-std::vector<tile_value> tiles_in(const hash_fields& h, tile_spec s)
+std::vector<tile_value> tiles_in(const hash_fields& h, tile_spec s, std::string_view dim)
 {
     std::vector<tile_value> out;
+    std::string field;
     for (int slot = 0; slot < s.slots; ++slot) {
-        auto it = h.find(std::string(1, s.prefix) + std::to_string(slot));
+        field.assign(dim);
+        field += s.prefix;
+        field += std::to_string(slot);
+        auto it = h.find(field);
         if (it == h.end()) {
             continue;
         }
@@ -75,6 +81,27 @@ ad_features ad_features_of(const hash_fields& h, std::int64_t as_of_ms)
     f.trend = before.impressions ? static_cast<double>(f.last_5m.impressions) /
                                        static_cast<double>(before.impressions)
                                  : 0.0;
+    // Slices: fields "d:{device}:m{slot}" and "g:{geo}:m{slot}".
+    for (const auto& [field, value] : h) {
+        const bool device = field.starts_with("d:");
+        if (!device && !field.starts_with("g:")) {
+            continue;
+        }
+        const auto end = field.find(':', 2);
+        if (end == std::string::npos) {
+            continue;
+        }
+        const auto name = field.substr(2, end - 2);
+        auto& slices = device ? f.by_device : f.by_geo;
+        if (slices.contains(name)) {
+            continue;
+        }
+        const auto c = window_sum(tiles_in(h, minute_tiles, field.substr(0, end + 1)), minute_tiles,
+                                  as_of_ms, 60 * minute_ms);
+        if (c.impressions + c.clicks + c.conversions > 0) {
+            slices[name] = {c, smoothed_ctr(c.clicks, c.impressions)};
+        }
+    }
     return f;
 }
 
@@ -98,13 +125,31 @@ user_features user_features_of(const hash_fields& h, std::int64_t as_of_ms)
     return f;
 }
 
+namespace {
+
+std::string slices_json(const std::map<std::string, slice_features>& slices)
+{
+    std::string out = "{";
+    for (const auto& [name, s] : slices) {
+        if (out.size() > 1) {
+            out += ',';
+        }
+        out += json_quote(name) + ":{\"last_1h\":" + counts_json(s.last_1h) +
+               ",\"ctr_1h\":" + num(s.ctr_1h) + "}";
+    }
+    return out + "}";
+}
+
+}  // namespace
+
 std::string to_json(const ad_features& f)
 {
     return "{\"as_of\":" + std::to_string(f.as_of_ms) + ",\"last_5m\":" + counts_json(f.last_5m) +
            ",\"last_1h\":" + counts_json(f.last_1h) + ",\"ctr_5m\":" + num(f.ctr_5m) +
            ",\"ctr_1h\":" + num(f.ctr_1h) +
            ",\"impressions_per_minute\":" + num(f.impressions_per_minute) +
-           ",\"trend\":" + num(f.trend) + "}";
+           ",\"trend\":" + num(f.trend) + ",\"by_device\":" + slices_json(f.by_device) +
+           ",\"by_geo\":" + slices_json(f.by_geo) + "}";
 }
 
 std::string to_json(const user_features& f)

@@ -15,9 +15,16 @@ namespace adsx::features {
 
 using hash_fields = std::map<std::string, std::string>;
 
-// The tiles of one granularity held in a hash.
-[[nodiscard]] std::vector<tile_value> tiles_in(const hash_fields& h, tile_spec s);
+// The tiles of one granularity held in a hash; `dim` selects a slice's ("d:ios:", "g:US-CA:").
+[[nodiscard]] std::vector<tile_value> tiles_in(const hash_fields& h, tile_spec s,
+                                               std::string_view dim = "");
 [[nodiscard]] std::optional<std::int64_t> field_ms(const hash_fields& h, const std::string& f);
+
+struct slice_features
+{
+    counts last_1h;
+    double ctr_1h = 0;  // smoothed
+};
 
 struct ad_features
 {
@@ -26,6 +33,7 @@ struct ad_features
     double ctr_5m = 0, ctr_1h = 0;      // smoothed
     double impressions_per_minute = 0;  // popularity over the last 5 minutes
     double trend = 0;  // impressions in the last 5 min / the 5 min before (0 when none before)
+    std::map<std::string, slice_features> by_device, by_geo;  // slices seen in the last hour
 };
 
 struct user_features

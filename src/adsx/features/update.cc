@@ -1,6 +1,7 @@
 #include "adsx/features/update.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 
@@ -15,7 +16,15 @@ key_update& key_of(key_updates& keys, const std::string& name)
     if (auto it = keys.find(name); it != keys.end()) {
         return it->second;
     }
-    return keys[name];
+    return keys.try_emplace(name).first->second;  // copies the name only for a new key
+}
+
+// Appends the decimal digits of v.
+void append(std::string& s, std::int64_t v)
+{
+    char buf[24];
+    auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+    s.append(buf, end);
 }
 
 // The ring rule applied within the batch: one entry per slot field, holding the newest tile.
@@ -28,7 +37,7 @@ void add_tile(key_update& k, std::string_view dim, tile_spec s, std::int64_t t, 
     const auto id = tile_of(t, s);
     scratch.assign(dim);
     scratch += s.prefix;
-    fmt::format_to(std::back_inserter(scratch), "{}", slot_of(id, s));
+    append(scratch, slot_of(id, s));
     for (auto& a : k.tiles) {
         if (a.field != scratch) {
             continue;
@@ -84,14 +93,21 @@ void batch_update::add(const events::event& e, bool personalised)
     ++_events;
     _max_event_time = std::max(_max_event_time, t);
 
-    auto& a = key_of(_shared, ad_key(e.ad_id));
-    add_tile(a, "", minute_tiles, t, d, _name);
-    add_tile(a, fmt::format("d:{}:", events::name(e.device)), minute_tiles, t, d, _name);
-    add_tile(a, fmt::format("g:{}:", e.geo), minute_tiles, t, d, _name);
+    // Names are built in scratch strings: a key or field is allocated only when new.
+    _name.assign("a:");
+    append(_name, e.ad_id);
+    auto& a = key_of(_shared, _name);
+    add_tile(a, "", minute_tiles, t, d, _field);
+    _dim.assign("d:").append(events::name(e.device)).append(":");
+    add_tile(a, _dim, minute_tiles, t, d, _field);
+    _dim.assign("g:").append(e.geo).append(":");
+    add_tile(a, _dim, minute_tiles, t, d, _field);
     keep_max(a, "asof", t);
-    auto& c = key_of(_shared, campaign_key(e.campaign_id));
-    add_tile(c, "", minute_tiles, t, d, _name);
-    add_tile(c, "", hour_tiles, t, d, _name);
+    _name.assign("c:");
+    append(_name, e.campaign_id);
+    auto& c = key_of(_shared, _name);
+    add_tile(c, "", minute_tiles, t, d, _field);
+    add_tile(c, "", hour_tiles, t, d, _field);
     keep_max(c, "asof", t);
     if (!personalised) {
         return;  // no user-level state without personalisation consent
@@ -99,15 +115,20 @@ void batch_update::add(const events::event& e, bool personalised)
     const std::string_view last = e.type == event_type::impression ? "last_imp"
                                   : e.type == event_type::click    ? "last_clk"
                                                                    : "last_conv";
-    auto& u = key_of(_user, user_key(e.user_id));
-    add_tile(u, "", minute_tiles, t, d, _name);
-    add_tile(u, "", hour_tiles, t, d, _name);
+    _name.assign("u:").append(e.user_id);
+    auto& u = key_of(_user, _name);
+    add_tile(u, "", minute_tiles, t, d, _field);
+    add_tile(u, "", hour_tiles, t, d, _field);
     keep_max(u, last, t);
     keep_max(u, "asof", t);
-    auto& uc = key_of(_user, user_campaign_key(e.user_id, e.campaign_id));
-    add_tile(uc, "", hour_tiles, t, d, _name);
+    _name.assign("uc:").append(e.user_id).append(":");
+    append(_name, e.campaign_id);
+    auto& uc = key_of(_user, _name);
+    add_tile(uc, "", hour_tiles, t, d, _field);
     keep_max(uc, last, t);
-    keep_max(uc, fmt::format("{}:{}", last, e.ad_id), t);
+    _field.assign(last).append(":");
+    append(_field, e.ad_id);
+    keep_max(uc, _field, t);
     keep_max(uc, "asof", t);
 }
 

@@ -71,7 +71,7 @@ private:
     std::vector<events::uuid> _requests;
     std::size_t _events = 0;
     std::int64_t _max_event_time = 0;
-    std::string _name;  // scratch for key and field names
+    std::string _name, _dim, _field;  // scratch for key and field names
 };
 
 [[nodiscard]] std::string ad_key(std::uint32_t ad);

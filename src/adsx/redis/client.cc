@@ -15,9 +15,11 @@ timeval to_timeval(std::chrono::milliseconds d)
                    static_cast<suseconds_t>((d.count() % 1000) * 1000)};
 }
 
-reply convert(const redisReply* r)
+// Into `out`, reusing its strings' and vectors' capacity (pipelines convert thousands).
+void convert_into(const redisReply* r, reply& out)
 {
-    reply out;
+    out.str.clear();
+    out.integer = 0;
     switch (r->type) {
         case REDIS_REPLY_STRING:
             out.type = reply::kind::string;
@@ -33,10 +35,11 @@ reply convert(const redisReply* r)
             break;
         case REDIS_REPLY_ARRAY:
             out.type = reply::kind::array;
+            out.elements.resize(r->elements);
             for (size_t i = 0; i < r->elements; ++i) {
-                out.elements.push_back(convert(r->element[i]));
+                convert_into(r->element[i], out.elements[i]);
             }
-            break;
+            return;
         case REDIS_REPLY_ERROR:
             out.type = reply::kind::error;
             out.str.assign(r->str, r->len);
@@ -44,6 +47,13 @@ reply convert(const redisReply* r)
         default:
             out.type = reply::kind::nil;
     }
+    out.elements.clear();
+}
+
+reply convert(const redisReply* r)
+{
+    reply out;
+    convert_into(r, out);
     return out;
 }
 
@@ -113,7 +123,11 @@ result<std::vector<reply>> connection::pipeline(
                         fmt::format("redis {}: {}", _address, _ctx->errstr));
         }
     }
-    return read_replies(commands.size());
+    std::vector<reply> replies;
+    if (auto ok = read_replies(commands.size(), replies); !ok) {
+        return fail(ok.error());
+    }
+    return replies;
 }
 
 resp_writer::resp_writer(std::size_t args, std::size_t reserve_bytes)
@@ -174,18 +188,19 @@ result<reply> connection::command_resp(const std::string& resp)
     return convert(guard.get());
 }
 
-result<std::vector<reply>> connection::pipeline(const resp_writer& w)
+result<void> connection::pipeline(const resp_writer& w, std::vector<reply>& replies)
 {
     if (redisAppendFormattedCommand(_ctx.get(), w.str().data(), w.str().size()) != REDIS_OK) {
         return fail(error_code::unavailable, fmt::format("redis {}: {}", _address, _ctx->errstr));
     }
-    return read_replies(w.commands());
+    return read_replies(w.commands(), replies);
 }
 
-result<std::vector<reply>> connection::read_replies(std::size_t n)
+result<void> connection::read_replies(std::size_t n, std::vector<reply>& replies)
 {
-    std::vector<reply> replies;
-    replies.reserve(n);
+    if (replies.size() < n) {
+        replies.resize(n);
+    }
     std::string first_error;
     for (std::size_t i = 0; i < n; ++i) {
         void* raw = nullptr;
@@ -198,13 +213,14 @@ result<std::vector<reply>> connection::read_replies(std::size_t n)
         if (guard->type == REDIS_REPLY_ERROR && first_error.empty()) {
             first_error.assign(guard->str, guard->len);
         }
-        replies.push_back(convert(guard.get()));
+        convert_into(guard.get(), replies[i]);
     }
+    replies.resize(n);
     if (!first_error.empty()) {
         return fail(error_code::failed_precondition,
                     fmt::format("redis {}: {}", _address, first_error));
     }
-    return replies;
+    return {};
 }
 
 result<std::map<std::string, std::string>> connection::hgetall(const std::string& key)

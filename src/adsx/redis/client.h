@@ -79,9 +79,10 @@ public:
     // huge commands (a commit script with 100k arguments) without per-argument copies.
     [[nodiscard]] result<reply> command_resp(const std::string& resp);
 
-    // Sends every command of `w` before reading any reply (one round trip); replies in order.
-    // An error reply fails the whole call (errors inside an EXEC reply are its elements).
-    [[nodiscard]] result<std::vector<reply>> pipeline(const resp_writer& w);
+    // Sends every command of `w` before reading any reply (one round trip); replies in order
+    // into `replies`, whose elements are reused (no allocation in steady state). An error reply
+    // fails the whole call (errors inside an EXEC reply are its elements).
+    [[nodiscard]] result<void> pipeline(const resp_writer& w, std::vector<reply>& replies);
 
     // All fields of a hash (empty when the key does not exist).
     [[nodiscard]] result<std::map<std::string, std::string>> hgetall(const std::string& key);
@@ -90,7 +91,7 @@ public:
     [[nodiscard]] result<std::string> server_version();
 
 private:
-    [[nodiscard]] result<std::vector<reply>> read_replies(std::size_t n);
+    [[nodiscard]] result<void> read_replies(std::size_t n, std::vector<reply>& replies);
 
     struct context_deleter
     {

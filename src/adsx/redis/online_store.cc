@@ -9,6 +9,7 @@ namespace adsx::redis {
 namespace {
 
 constexpr int max_attempts = 20;
+constexpr std::int64_t hour_ms = 3'600'000;
 
 std::int64_t to_int(const std::string& s, std::int64_t otherwise)
 {
@@ -33,11 +34,22 @@ void read_fields(resp_writer& w, const features::key_updates& keys)
 }
 
 // HSET of what each key's updates change in what was read (the tile-ring rule and keep-max),
-// and an EXPIRE for every key. `r` walks the read replies in the order read_fields sent them.
+// and an EXPIRE for a key whose `asof` enters a new event-time hour (or that is new): a key's
+// TTL is refreshed at least hourly while it is active, so it expires between ttl − 1 h and ttl
+// after its last event, for a command per key and batch less. `r` walks the read replies in
+// the order read_fields sent them.
 void write_fields(resp_writer& w, const features::key_updates& keys, const std::vector<reply>& read,
                   std::size_t& r, std::int64_t ttl)
 {
-    std::vector<std::pair<std::string_view, std::string>> changed;
+    struct change
+    {
+        std::string_view field;
+        bool is_tile;
+        features::tile_value tile;
+        std::int64_t value;
+    };
+    thread_local std::vector<change> changed;
+    char buf[96];
     for (const auto& [name, u] : keys) {
         const auto& held = read.at(r++).elements;
         changed.clear();
@@ -49,28 +61,43 @@ void write_fields(resp_writer& w, const features::key_updates& keys, const std::
                 stored = features::parse_tile(h.str);
             }
             if (auto m = features::merge_tile(stored, t.tile, t.delta)) {
-                changed.emplace_back(t.field, features::format_tile(*m));
+                changed.push_back({t.field, true, *m, 0});
             }
         }
+        bool refresh_ttl = true;
         for (const auto& m : u.maxes) {
             const auto& h = held.at(f++);
-            if (h.type != reply::kind::string || to_int(h.str, -1) < m.value) {
-                changed.emplace_back(m.field, std::to_string(m.value));
+            const auto stored = h.type == reply::kind::string ? to_int(h.str, -1) : -1;
+            if (stored < m.value) {
+                changed.push_back({m.field, false, {}, m.value});
+            }
+            if (m.field == "asof" && stored >= 0 && stored / hour_ms == m.value / hour_ms) {
+                refresh_ttl = false;  // refreshed by the write that moved asof into this hour
             }
         }
         if (!changed.empty()) {
             w.begin(2 + 2 * changed.size());
             w.arg("HSET");
             w.arg(name);
-            for (const auto& [field, value] : changed) {
-                w.arg(field);
-                w.arg(value);
+            for (const auto& c : changed) {
+                w.arg(c.field);
+                if (c.is_tile) {
+                    auto end = fmt::format_to_n(buf, sizeof buf, "{}:{}:{}:{}", c.tile.tile,
+                                                c.tile.c.impressions, c.tile.c.clicks,
+                                                c.tile.c.conversions)
+                                   .out;
+                    w.arg(std::string_view(buf, static_cast<std::size_t>(end - buf)));
+                } else {
+                    w.arg(c.value);
+                }
             }
         }
-        w.begin(3);
-        w.arg("EXPIRE");
-        w.arg(name);
-        w.arg(ttl);
+        if (refresh_ttl) {
+            w.begin(3);
+            w.arg("EXPIRE");
+            w.arg(name);
+            w.arg(ttl);
+        }
     }
 }
 
@@ -155,13 +182,12 @@ result<features::commit_outcome> online_store::commit(
         }
         read_fields(_out, shared);
         read_fields(_out, batch.user_keys());
-        auto read = _conn.pipeline(_out);
-        if (!read) {
-            return fail(read.error().wrap("reading for a commit"));
+        if (auto ok = _conn.pipeline(_out, _read); !ok) {
+            return fail(ok.error().wrap("reading for a commit"));
         }
         features::commit_outcome outcome;
         for (std::size_t i = 0; i < partitions.size(); ++i) {
-            const auto& next = (*read)[1 + i].elements.at(0);
+            const auto& next = _read[1 + i].elements.at(0);
             const auto stored = next.type == reply::kind::string ? to_int(next.str, -2) : -1;
             if (stored != partitions[i].expected.next_offset) {
                 outcome.stale.push_back(i);
@@ -173,7 +199,7 @@ result<features::commit_outcome> online_store::commit(
             }
             return outcome;
         }
-        auto applied = write(partitions, batch, *read);
+        auto applied = write(partitions, batch, _read);
         if (!applied) {
             return fail(applied.error());
         }
@@ -220,11 +246,10 @@ result<bool> online_store::write(const std::vector<features::partition_commit>& 
     }
     _out.begin(1);
     _out.arg("EXEC");
-    auto replies = _conn.pipeline(_out);
-    if (!replies) {
-        return fail(replies.error().wrap("committing a batch"));
+    if (auto ok = _conn.pipeline(_out, _written); !ok) {
+        return fail(ok.error().wrap("committing a batch"));
     }
-    const auto& exec = replies->back();
+    const auto& exec = _written.back();
     if (exec.type == reply::kind::nil) {
         return false;
     }

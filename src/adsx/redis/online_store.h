@@ -61,7 +61,9 @@ private:
 
     connection _conn;
     online_store_settings _s;
-    resp_writer _out;  // reused between commits
+    resp_writer _out;             // reused between commits, as are the replies
+    std::vector<reply> _read;     // of step 1
+    std::vector<reply> _written;  // of step 2
 };
 
 [[nodiscard]] std::string offset_key(const std::string& partition_id);

@@ -164,6 +164,23 @@ TEST(read, ad_features_sum_the_right_tiles_as_of_a_time)
     EXPECT_NE(to_json(f).find("\"last_5m\":{\"impressions\":150,\"clicks\":4"), std::string::npos);
 }
 
+TEST(read, ad_features_slice_the_last_hour_by_device_and_geo)
+{
+    const std::int64_t now_tile = tile_of(t0, minute_tiles);
+    const auto slot = std::to_string(slot_of(now_tile, minute_tiles));
+    const auto old = std::to_string(slot_of(now_tile - 61, minute_tiles));
+    hash_fields h{{"d:ios:m" + slot, std::to_string(now_tile) + ":10:2:0"},
+                  {"d:ctv:m" + old, std::to_string(now_tile - 61) + ":5:0:0"},  // over an hour
+                  {"g:US-CA:m" + slot, std::to_string(now_tile) + ":7:1:0"}};
+    auto f = ad_features_of(h, t0);
+    ASSERT_EQ(f.by_device.size(), 1u);
+    EXPECT_EQ(f.by_device.at("ios").last_1h, (counts{10, 2, 0}));
+    EXPECT_DOUBLE_EQ(f.by_device.at("ios").ctr_1h, smoothed_ctr(2, 10));
+    EXPECT_EQ(f.by_geo.at("US-CA").last_1h, (counts{7, 1, 0}));
+    EXPECT_NE(to_json(f).find("\"by_geo\":{\"US-CA\":{\"last_1h\":{\"impressions\":7"),
+              std::string::npos);
+}
+
 TEST(read, user_recency_is_relative_to_as_of_and_absent_when_unknown)
 {
     hash_fields h{{"last_imp", std::to_string(t0 - 30'000)}};
