@@ -72,6 +72,11 @@ std::unique_ptr<metrics::exposer> start_metrics(const config::config& cfg,
     return std::move(*srv);
 }
 
+std::filesystem::path migrations_dir(const config::config& cfg)
+{
+    return cfg.stack.deploy_dir / "postgres" / "migrations";
+}
+
 int report(const error& e)
 {
     std::cerr << "adsx: " << e.message << "\n";

@@ -44,6 +44,9 @@ int with_config(const context& ctx, const std::function<int(const config::config
 [[nodiscard]] std::unique_ptr<metrics::exposer> start_metrics(const config::config& cfg,
                                                               const std::string& component);
 
+// The project's PostgreSQL schema migrations (deploy/postgres/migrations).
+[[nodiscard]] std::filesystem::path migrations_dir(const config::config& cfg);
+
 // Prints an error for the user (stderr, one line, "adsx: ...") and returns its exit code.
 int report(const error& e);
 
@@ -52,5 +55,6 @@ void add_config_commands(CLI::App& root, context& ctx, action& run);
 void add_generate_command(CLI::App& root, context& ctx, action& run);
 void add_stream_command(CLI::App& root, context& ctx, action& run);
 void add_features_command(CLI::App& root, context& ctx, action& run);
+void add_db_commands(CLI::App& root, context& ctx, action& run);
 
 }  // namespace adsx::app

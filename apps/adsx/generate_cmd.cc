@@ -110,7 +110,7 @@ result<pg::catalog_counts> publish_catalog(const config::config& cfg, const simu
     if (!conn) {
         return fail(conn.error());
     }
-    if (auto m = pg::migrate(*conn, cfg.stack.deploy_dir / "postgres" / "migrations"); !m) {
+    if (auto m = pg::migrate(*conn, migrations_dir(cfg)); !m) {
         return fail(m.error());
     }
     return pg::write_catalog(*conn, w, start);

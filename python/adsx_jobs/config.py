@@ -28,6 +28,11 @@ class Config(dict):
         p = Path(self[section][key])
         return p if p.is_absolute() else (self.root / p)
 
+    def location(self, section: str, key: str) -> str:
+        """A path or a URL Spark reads and writes (s3a://…, hdfs://…), as a string."""
+        v = self[section][key]
+        return v if "://" in v else str(self.path(section, key))
+
 
 def load(file: Path | None = None, environ: dict[str, str] | None = None) -> Config:
     file = file or Path(os.environ.get("ADSX_CONFIG", ROOT / "config" / "adsx.toml"))

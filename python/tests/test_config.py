@@ -33,6 +33,11 @@ def test_relative_paths_resolve_against_the_project_root(tmp_path):
     assert str(cfg.path("spark", "abs")) == "/tmp/x"
 
 
+def test_a_url_location_is_kept_as_is(tmp_path):
+    f = write(tmp_path, '[lake]\ndir = "s3a://bucket/lake"\n')
+    assert load(f, {}).location("lake", "dir") == "s3a://bucket/lake"
+
+
 def test_the_project_file_loads():
     cfg = load(environ={})
     assert cfg["spark"]["master"].startswith("local")

@@ -342,6 +342,11 @@ const std::vector<field>& fields()
         text_field("spark", "checkpoint_dir", "checkpoints of the streaming queries", &c::spark,
                    &spark_config::checkpoint_dir),
 
+        text_field("lake", "dir",
+                   "the Parquet lake: a directory, or a URL Spark writes to (s3a://, hdfs://)",
+                   &c::lake, &lake_config::dir,
+                   [](const c& x) { return non_empty(x.lake.dir.string()); }),
+
         text_field("metrics", "host", "address adsx processes expose /metrics on", &c::metrics,
                    &metrics_config::host, [](const c& x) { return non_empty(x.metrics.host); }),
         int_field("metrics", "port", "first /metrics port tried (0: ephemeral)", &c::metrics,
@@ -449,6 +454,9 @@ void resolve_paths(config& c)
     fix(c.postgres.password_file);
     fix(c.privacy.hmac_key_file);
     fix(c.spark.checkpoint_dir);
+    if (c.lake.dir.string().find("://") == std::string::npos) {
+        fix(c.lake.dir);
+    }
     if (c.stack.cache_dir.empty()) {
         const char* xdg = std::getenv("XDG_CACHE_HOME");
         const char* home = std::getenv("HOME");

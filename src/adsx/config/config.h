@@ -96,6 +96,11 @@ struct spark_config
     std::filesystem::path checkpoint_dir = "var/spark/checkpoints";  // streaming queries' state
 };
 
+struct lake_config
+{
+    std::filesystem::path dir = "var/lake";  // Parquet: events/, rejected/, features/ (or a URL)
+};
+
 struct metrics_config
 {
     std::string host = "127.0.0.1";  // where adsx processes expose /metrics
@@ -118,6 +123,7 @@ struct config
     privacy_config privacy;
     stream_config stream;
     spark_config spark;
+    lake_config lake;
     metrics_config metrics;
     log_config log;
 

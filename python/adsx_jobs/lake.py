@@ -1,0 +1,231 @@
+"""Lake job: the events topic into the Parquet lake and per-minute analytics in PostgreSQL
+(Spark Structured Streaming; issue #5).
+
+Two queries over the topic, each with its own checkpoint under [spark] checkpoint_dir:
+
+  events     contract-valid events -> {lake}/events/event_date=YYYY-MM-DD/event_hour=H/*.parquet
+             through Spark's file sink: exactly-once files (its _spark_metadata log). Columns:
+             the event's fields plus kafka_partition, kafka_offset and ingested_at.
+  analytics  per micro-batch: records that break the contract -> {lake}/rejected/batch=N/
+             (reason, source partition and offset, the raw value: nothing is lost; a replayed
+             batch overwrites its own directory), and the valid events counted per minute × ad ×
+             experiment arm × device × geo, added to PostgreSQL's analytics_minute in one
+             transaction with the batch id (analytics_batches): a replayed batch is skipped.
+
+The lake keeps every contract-valid event, orphan clicks included: relating clicks to their
+impressions is the daily job's and the stream engine's business, not the archive's.
+
+  .venv/bin/python -m adsx_jobs.lake --available-now     # catch up, then stop
+  .venv/bin/python -m adsx_jobs.lake                     # run until interrupted
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from adsx_jobs import config as adsx_config
+from adsx_jobs import events, pg
+from adsx_jobs.spark import session
+
+ANALYTICS_KEY = ["minute", "ad_id", "campaign_id", "experiment", "arm", "device", "geo"]
+
+
+def decoded(source: DataFrame) -> DataFrame:
+    return source.select(
+        events.parse(F.col("value")).alias("e"),
+        F.col("value").cast("string").alias("raw"),
+        F.col("partition").alias("kafka_partition"),
+        F.col("offset").alias("kafka_offset"),
+    ).withColumn("reason", events.reason("e"))
+
+
+def valid_events(d: DataFrame) -> DataFrame:
+    ts = F.timestamp_millis(F.col("event_time"))
+    return (
+        d.where(F.col("reason").isNull())
+        .select("e.*", "kafka_partition", "kafka_offset")
+        .withColumn("ingested_at", F.current_timestamp())
+        .withColumn("event_date", F.date_format(ts, "yyyy-MM-dd"))
+        .withColumn("event_hour", F.hour(ts))
+    )
+
+
+def per_minute(valid: DataFrame) -> DataFrame:
+    """The analytics rows of a set of valid events (experiment/arm '' when none)."""
+    return (
+        valid.withColumn("minute", F.date_trunc("minute", F.timestamp_millis(F.col("event_time"))))
+        .withColumn("experiment", F.coalesce("experiment", F.lit("")))
+        .withColumn("arm", F.coalesce("arm", F.lit("")))
+        .groupBy(*ANALYTICS_KEY)
+        .agg(
+            F.sum((F.col("event_type") == "impression").cast("long")).alias("impressions"),
+            F.sum((F.col("event_type") == "click").cast("long")).alias("clicks"),
+            F.sum((F.col("event_type") == "conversion").cast("long")).alias("conversions"),
+            F.sum("price").alias("spend"),
+            F.sum("revenue").alias("revenue"),
+        )
+    )
+
+
+UPSERT = """
+INSERT INTO analytics_minute AS a (minute, ad_id, campaign_id, experiment, arm, device, geo,
+                                   impressions, clicks, conversions, spend, revenue)
+SELECT minute, ad_id, campaign_id, experiment, arm, device, geo,
+       impressions, clicks, conversions, spend, revenue FROM batch_rows
+ON CONFLICT (minute, ad_id, experiment, arm, device, geo) DO UPDATE SET
+    impressions = a.impressions + excluded.impressions,
+    clicks      = a.clicks + excluded.clicks,
+    conversions = a.conversions + excluded.conversions,
+    spend       = a.spend + excluded.spend,
+    revenue     = a.revenue + excluded.revenue
+"""
+
+
+def analytics_writer(cfg: adsx_config.Config, query: str, lake: str):
+    def write(batch: DataFrame, batch_id: int) -> None:
+        batch.persist()
+        rejected = batch.where(F.col("reason").isNotNull()).select(
+            "reason", "kafka_partition", "kafka_offset", "raw"
+        )
+        if not rejected.isEmpty():
+            rejected.write.mode("overwrite").parquet(f"{lake}/rejected/batch={batch_id}")
+        rows = per_minute(valid_events(batch)).collect()
+        with pg.connect(cfg) as conn, conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO analytics_batches (query, batch_id, rows) VALUES (%s, %s, %s) "
+                "ON CONFLICT DO NOTHING",
+                (query, batch_id, len(rows)),
+            )
+            if cur.rowcount == 0:
+                batch.unpersist()
+                return  # applied before a crash: a replay changes nothing
+            cur.execute(
+                "CREATE TEMP TABLE batch_rows (LIKE analytics_minute INCLUDING DEFAULTS) "
+                "ON COMMIT DROP"
+            )
+            with cur.copy(
+                "COPY batch_rows (minute, ad_id, campaign_id, experiment, arm, device, geo, "
+                "impressions, clicks, conversions, spend, revenue) FROM STDIN"
+            ) as copy:
+                for r in rows:
+                    copy.write_row([r[k] for k in ANALYTICS_KEY] + list(r[len(ANALYTICS_KEY) :]))
+            cur.execute(UPSERT)
+        batch.unpersist()
+
+    return write
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = adsx_config.load()
+    ap = argparse.ArgumentParser(
+        prog="adsx_jobs.lake", description=__doc__.split("\n\n")[0].replace("\n", " ")
+    )
+    ap.add_argument("--topic", default=cfg["kafka"]["events_topic"])
+    ap.add_argument(
+        "--available-now", action="store_true", help="process what the topic holds, then stop"
+    )
+    ap.add_argument("--max-offsets-per-trigger", type=int, default=500_000)
+    ap.add_argument("--lake", help="default: [lake] dir")
+    ap.add_argument("--fresh", action="store_true", help="delete this topic's checkpoints first")
+    args = ap.parse_args(argv)
+
+    lake = args.lake or cfg.location("lake", "dir")
+    checkpoints = cfg.path("spark", "checkpoint_dir") / f"lake-{args.topic}"
+    if args.fresh:
+        shutil.rmtree(checkpoints, ignore_errors=True)
+    started = time.monotonic()
+    spark = session(cfg, "adsx-lake")
+    source = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", cfg["kafka"]["bootstrap_servers"])
+        .option("subscribe", args.topic)
+        .option("startingOffsets", "earliest")
+        .option("maxOffsetsPerTrigger", args.max_offsets_per_trigger)
+        .option("failOnDataLoss", "false")
+        .load()
+    )
+    d = decoded(source)
+
+    def trigger(w):
+        return w.trigger(availableNow=True) if args.available_now else w
+
+    files = trigger(
+        valid_events(d)
+        .writeStream.format("parquet")
+        .option("path", f"{lake}/events")
+        .option("checkpointLocation", str(checkpoints / "events"))
+        .partitionBy("event_date", "event_hour")
+        .outputMode("append")
+    ).start()
+    analytics = trigger(
+        d.writeStream.foreachBatch(analytics_writer(cfg, f"lake-{args.topic}", lake)).option(
+            "checkpointLocation", str(checkpoints / "analytics")
+        )
+    ).start()
+
+    queries = {"events": files, "analytics": analytics}
+    seen: set[tuple[str, int]] = set()
+    rows = {"events": 0, "analytics": 0}
+
+    def report() -> None:
+        for name, q in queries.items():
+            for p in q.recentProgress:
+                if (name, p["batchId"]) in seen:
+                    continue
+                seen.add((name, p["batchId"]))
+                rows[name] += p["numInputRows"]
+                print(
+                    json.dumps(
+                        {
+                            "progress": f"lake.{name}",
+                            "batch": p["batchId"],
+                            "records": p["numInputRows"],
+                            "records_total": rows[name],
+                        }
+                    ),
+                    flush=True,
+                )
+
+    failed = None
+    try:
+        while any(q.isActive for q in queries.values()):
+            for q in queries.values():
+                if q.isActive:
+                    q.awaitTermination(2)
+            report()
+            failed = next((q.exception() for q in queries.values() if q.exception()), None)
+            if failed:
+                break
+    except KeyboardInterrupt:
+        pass
+    for q in queries.values():
+        q.stop()
+    report()
+    spark.stop()
+    if failed:
+        print(f"lake job failed: {failed}", file=sys.stderr)
+        return 1
+    print(
+        json.dumps(
+            {
+                "summary": "lake",
+                "topic": args.topic,
+                "records": rows["events"],
+                "lake": lake,
+                "wall_s": time.monotonic() - started,
+            }
+        ),
+        flush=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
