@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: the end-to-end run on the local stack. `make demo` has already bootstrapped,
 # built and run `adsx stack up`; this proves each service works and prints a summary.
-# Later issues extend it (generate events, stream features, batch jobs, training, serving).
+# Later issues extend it (training sets, models, serving).
 set -euo pipefail
 adsx=${1:?usage: demo.sh PATH_TO_ADSX}
 py=${PYTHON:-.venv/bin/python}
@@ -43,6 +43,10 @@ for t in "$events_topic" "$dlq_topic"; do
         --delete --if-exists --topic "$t"
 done
 redis-cli -h "$(setting redis\\.host)" -p "$(setting redis\\.port)" FLUSHDB >/dev/null
+lake=$(setting lake\\.dir)
+rm -rf "$lake" "$(setting spark\\.checkpoint_dir)/lake-$events_topic"
+"$adsx" db migrate >/dev/null
+psql -h 127.0.0.1 -U adsx -d adstreamx -qc "TRUNCATE analytics_minute, analytics_batches"
 sleep 2  # topic deletion completes asynchronously in the broker
 
 events=${EVENTS:-2000000}
@@ -66,4 +70,20 @@ user=$(redis-cli -h "$(setting redis\\.host)" -p "$(setting redis\\.port)" \
     SCAN 0 MATCH 'u:*' COUNT 100000 | sed -n 2p)
 echo "user ${user#u:}: $("$adsx" features user "${user#u:}")"
 
-banner "demo finished: stack healthy, $events events generated, acknowledged and streamed into features"
+banner "lake: Spark Structured Streaming archives the topic as Parquet by event date/hour, per-minute analytics into PostgreSQL"
+"$py" -m adsx_jobs.lake --available-now 2>/dev/null | grep -v '"progress"'
+psql -h 127.0.0.1 -U adsx -d adstreamx -c \
+    "SELECT date_trunc('day', minute)::date AS day, sum(impressions) AS impressions,
+            sum(clicks) AS clicks, round(sum(spend), 2) AS spend FROM analytics_minute
+     GROUP BY 1 ORDER BY 1"
+
+day=$(date -u -d yesterday +%F)
+banner "daily batch features as of the end of $day (7-day windows, lifetime value), Parquet + PostgreSQL"
+"$py" -m adsx_jobs.daily --date "$day" 2>/dev/null | grep -v '"progress"'
+psql -h 127.0.0.1 -U adsx -d adstreamx -c \
+    "SELECT campaign_id, impressions_7d, clicks_7d, round(ctr_7d::numeric, 4) AS ctr_7d,
+            round(spend_7d::numeric, 2) AS spend_7d, round(roas_7d::numeric, 2) AS roas_7d,
+            round(pacing::numeric, 2) AS pacing
+     FROM features_campaign WHERE date = '$day' ORDER BY spend_7d DESC LIMIT 5"
+
+banner "demo finished: stack healthy, $events events generated, streamed into online features, archived to the lake, daily features computed"

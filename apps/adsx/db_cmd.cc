@@ -3,9 +3,10 @@
 // catalog; the PySpark jobs expect it done.
 #include <iostream>
 
+#include "app.h"
+
 #include "adsx/pg/connection.h"
 #include "adsx/pg/migrate.h"
-#include "app.h"
 
 namespace adsx::app {
 

@@ -79,3 +79,13 @@ def reason(e: str = "e") -> Column:
     for broken, name in reversed(rules):
         out = F.when(broken, F.lit(name)).otherwise(out)
     return out
+
+
+def personalised(consent_column: str) -> Column:
+    """Whether a TCF v2 consent string allows personalisation, as the C++ side decides
+    (src/adsx/privacy): PurposesConsent bits 1, 3 and 4, at bit offset 152 of the core string
+    (byte 19: mask 0xB0). The core is base64url without padding."""
+    core = f"split({consent_column}, '[.]')[0]"
+    padded = f"rpad(translate({core}, '-_', '+/'), cast(ceil(length({core}) / 4) * 4 as int), '=')"
+    byte19 = F.conv(F.hex(F.substring(F.unbase64(F.expr(padded)), 20, 1)), 16, 10).cast("int")
+    return byte19.bitwiseAND(0xB0) == 0xB0

@@ -4,6 +4,8 @@ the JSON Schema with jsonschema, records read back with kcat), every other recor
 rejected/ with its reason, PostgreSQL's per-minute analytics equal sums over the lake (read
 with DuckDB, not Spark), and running the job again changes nothing."""
 
+import base64
+import datetime
 import json
 import os
 import re
@@ -42,19 +44,18 @@ def contract_valid(value: str, now_ms: int) -> bool:
     return e["event_type"] == "conversion" or e["revenue"] == 0
 
 
-@pytest.fixture
-def names(tmp_path):
+@pytest.fixture(scope="module")
+def names(tmp_path_factory):
     suffix = uuid.uuid4().hex[:8]
-    n = {"topic": f"it.lake.{suffix}", "lake": tmp_path / "lake"}
+    n = {"topic": f"it.lake.{suffix}", "lake": tmp_path_factory.mktemp("lake")}
     yield n
     delete_topic(n["topic"])
     shutil.rmtree(SOURCE_DIR / "var" / "spark" / "checkpoints" / f"lake-{n['topic']}", True)
 
 
-def run_lake(names, env):
+def run_job(env, *args):
     r = subprocess.run(
-        [sys.executable, "-m", "adsx_jobs.lake", "--topic", names["topic"], "--available-now"]
-        + ["--lake", str(names["lake"])],
+        [sys.executable, "-m", *args],
         cwd=SOURCE_DIR,
         env=env,
         capture_output=True,
@@ -66,10 +67,19 @@ def run_lake(names, env):
     return r
 
 
-def test_lake_holds_the_valid_events_and_analytics_sum_to_it(names):
+def run_lake(names, env):
+    return run_job(
+        env, "adsx_jobs.lake", "--topic", names["topic"], "--available-now",
+        "--lake", str(names["lake"]),
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def generated(names):
+    """The topic, generated and archived once; the generator's malformed counts by kind."""
     env = dict(os.environ, ADSX_KAFKA__EVENTS_TOPIC=names["topic"])
     gen = run_adsx(
-        "generate", "--events", str(EVENTS), "--days", "2", "--malformed-rate", "0.03",
+        "generate", "--events", str(EVENTS), "--days", "3", "--malformed-rate", "0.03",
         "--seed", "31", env=env,
     )  # fmt: skip
     assert gen.returncode == 0, gen.stderr[-2000:]
@@ -77,8 +87,12 @@ def test_lake_holds_the_valid_events_and_analytics_sum_to_it(names):
     migrate = run_adsx("db", "migrate", env=env)
     assert migrate.returncode == 0, migrate.stderr
     psql("TRUNCATE analytics_minute, analytics_batches")
-
     run_lake(names, env)
+    return env, kinds
+
+
+def test_lake_holds_the_valid_events_and_analytics_sum_to_it(names, generated):
+    env, kinds = generated
 
     now_ms = int(time.time() * 1000)
     values = [row.split("\t", 1)[1] for row in consume(names["topic"], fmt="%o\t%s\n")]
@@ -140,3 +154,131 @@ def test_lake_holds_the_valid_events_and_analytics_sum_to_it(names):
     assert '"records": 0' in again.stdout, again.stdout[-1000:]
     assert db.execute(f"SELECT count(*) FROM {events}").fetchone() == (len(lake_ids),)
     assert psql("SELECT sum(impressions), sum(clicks), count(*) FROM analytics_minute") == before
+
+
+def personalised(tc: str) -> bool:
+    """TCF v2 core string: PurposesConsent is 24 bits at bit offset 152; 1, 3 and 4 needed."""
+    core = tc.split(".")[0]
+    bits = "".join(f"{b:08b}" for b in base64.urlsafe_b64decode(core + "=" * (-len(core) % 4)))
+    purposes = bits[152:176]
+    return purposes[0] == purposes[2] == purposes[3] == "1"
+
+
+def smoothed(clicks: int, impressions: int) -> float:
+    return (clicks + 3.0) / (impressions + 200.0)
+
+
+def test_daily_features_equal_an_independent_computation_and_rerun_replaces(names, generated):
+    env, _ = generated
+    db = duckdb.connect()
+    db.execute(
+        "CREATE VIEW lake AS SELECT * FROM read_parquet("
+        f"'{names['lake']}/events/**/*.parquet', hive_partitioning=true)"
+    )
+    day = db.execute("SELECT max(event_date) FROM lake").fetchone()[0]
+    end_ms = int(datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.UTC).timestamp())
+    end_ms = (end_ms + 86_400) * 1000
+    run = run_job(env, "adsx_jobs.daily", "--date", str(day), "--lake", str(names["lake"]))
+    summary = json.loads(run.stdout.strip().splitlines()[-1])
+
+    # The reference, in DuckDB over the lake: orphans out, 7 days up to the end of the day.
+    db.execute(f"""
+        CREATE VIEW ev AS SELECT * FROM lake WHERE event_time < {end_ms} AND (
+            event_type = 'impression' OR request_id IN (
+                SELECT request_id FROM lake WHERE event_type = 'impression'
+                AND event_time < {end_ms}));
+        CREATE VIEW week AS SELECT * FROM ev WHERE event_time >= {end_ms} - 7 * 86400000;
+    """)
+    out = f"{names['lake']}/features"
+
+    def ours(view: str, key: str, cols: str) -> dict:
+        rows = db.execute(
+            f"SELECT {key}, {cols} FROM read_parquet('{out}/{view}/date={day}/*.parquet')"
+        ).fetchall()
+        return {r[0]: r[1:] for r in rows}
+
+    counts = (
+        "count(*) FILTER (event_type = 'impression'), count(*) FILTER (event_type = 'click'), "
+        "count(*) FILTER (event_type = 'conversion')"
+    )
+    ad_ref = {
+        r[0]: r[1:]
+        for r in db.execute(
+            f"SELECT ad_id, {counts}, sum(price), sum(revenue), coalesce(sum(price) FILTER "
+            f"(event_time >= {end_ms} - 86400000), 0) FROM week GROUP BY ad_id"
+        ).fetchall()
+    }
+    ad = ours(
+        "ad",
+        "ad_id",
+        "impressions_7d, clicks_7d, conversions_7d, spend_7d, revenue_7d, spend_today, ctr_7d",
+    )
+    assert ad.keys() == ad_ref.keys() and len(ad_ref) > 100
+    for k, ref in ad_ref.items():
+        got = ad[k]
+        assert got[:3] == ref[:3], k
+        assert all(abs(a - b) < 1e-6 for a, b in zip(got[3:6], ref[3:6], strict=True)), k
+        assert abs(got[6] - smoothed(ref[1], ref[0])) < 1e-12
+
+    geo_ref = dict(
+        ((r[0], r[1]), r[2:])
+        for r in db.execute(f"SELECT ad_id, geo, {counts} FROM week GROUP BY ALL").fetchall()
+    )
+    geo = {
+        (r[0], r[1]): r[2:]
+        for r in db.execute(
+            "SELECT ad_id, geo, impressions_7d, clicks_7d FROM read_parquet("
+            f"'{out}/ad_geo/date={day}/*.parquet')"
+        ).fetchall()
+    }
+    assert geo == {k: v[:2] for k, v in geo_ref.items()}
+
+    # Users: only those whose latest event carries personalisation consent.
+    latest = db.execute(
+        "SELECT user_id, arg_max(consent, (event_time, event_id)), sum(revenue), "
+        "max(event_time) FILTER (event_type = 'impression'), "
+        "max(event_time) FILTER (event_type = 'click') FROM ev GROUP BY user_id"
+    ).fetchall()
+    weekly = {
+        r[0]: r[1:]
+        for r in db.execute(
+            f"SELECT user_id, {counts}, sum(revenue), "
+            "list(hour(make_timestamp(event_time * 1000))) FILTER (event_type = 'impression') "
+            "FROM week GROUP BY user_id"
+        ).fetchall()
+    }
+    user = ours(
+        "user",
+        "user_id",
+        "impressions_7d, clicks_7d, conversions_7d, revenue_7d, lifetime_value, "
+        "last_impression_ms, last_click_ms, impressions_by_hour",
+    )
+    expected_users = {u for u, consent, *_ in latest if personalised(consent)}
+    assert set(user) == expected_users
+    assert 0 < len(expected_users) < len(latest)
+    for u, _, ltv, last_imp, last_clk in latest:
+        if u not in expected_users:
+            continue
+        imp, clk, conv, rev, hours = weekly.get(u, (0, 0, 0, 0.0, []))
+        by_hour = [0] * 24
+        for h in hours or []:
+            by_hour[h] += 1
+        got = user[u]
+        assert got[:3] == (imp, clk, conv), u
+        assert abs(got[3] - rev) < 1e-6 and abs(got[4] - ltv) < 1e-6, u
+        assert (got[5], got[6]) == (last_imp, last_clk), u
+        assert list(got[7]) == by_hour, u
+
+    # PostgreSQL holds the same rows; re-running the date replaces them, never duplicates.
+    for view, n in summary["views"].items():
+        assert psql(f"SELECT count(*) FROM features_{view} WHERE date = '{day}'") == [[str(n)]]
+    again = json.loads(
+        run_job(env, "adsx_jobs.daily", "--date", str(day), "--lake", str(names["lake"]))
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    assert again["views"] == summary["views"]
+    for view, n in summary["views"].items():
+        assert psql(f"SELECT count(*) FROM features_{view} WHERE date = '{day}'") == [[str(n)]]
+        parquet = f"'{out}/{view}/date={day}/*.parquet'"
+        assert db.execute(f"SELECT count(*) FROM read_parquet({parquet})").fetchone() == (n,)

@@ -1,0 +1,263 @@
+"""Daily batch features (issue #5): from the Parquet lake, as of the end of a day D (UTC).
+
+  .venv/bin/python -m adsx_jobs.daily --date 2026-11-25
+
+Events used: the lake's (contract-valid) events up to the end of D, without orphans (clicks and
+conversions whose request has no impression in the lake). Windows: "7d" = the days D-6 .. D;
+lifetime = everything up to D. CTRs are smoothed as online (src/adsx/features/tiles.h:
+(clicks + 3) / (impressions + 200)); CVR = conversions / clicks (null without clicks).
+
+Feature views (one row per key, each with date and as_of_ms = the end of D):
+  user          7-day impressions, clicks, ctr, conversions, cvr, revenue; lifetime value;
+                impressions and clicks per UTC hour of day (24 buckets, 7 days); last
+                impression and click (ms). Only users whose latest event up to D carries
+                personalisation consent (TCF purposes 1, 3 and 4), as online.
+  ad, campaign  7-day impressions, clicks, ctr, conversions, cvr, spend, revenue, roas, cpa;
+                spend on D; campaign: pacing = spend on D / daily budget (catalog)
+  ad_device, ad_geo  7-day impressions, clicks, ctr
+
+Written to {lake}/features/{view}/date=D/ (Parquet, that date replaced) and to PostgreSQL
+table features_{view} (that date's rows replaced in one transaction): re-running a date gives
+the same output, never duplicates. Data-quality gates run on every view before anything is
+written; a failure stops the job with a readable report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from adsx_jobs import config as adsx_config
+from adsx_jobs import events, pg
+from adsx_jobs.quality import check, gate
+from adsx_jobs.spark import session
+
+PRIOR_CTR, PRIOR_WEIGHT = 0.015, 200.0
+DAY_MS = 86_400_000
+
+
+def smoothed_ctr(clicks, impressions):
+    return (clicks + F.lit(PRIOR_CTR * PRIOR_WEIGHT)) / (impressions + F.lit(PRIOR_WEIGHT))
+
+
+def counts(df: DataFrame) -> list:
+    t = F.col("event_type")
+    return [
+        F.sum((t == "impression").cast("long")).alias("impressions_7d"),
+        F.sum((t == "click").cast("long")).alias("clicks_7d"),
+        F.sum((t == "conversion").cast("long")).alias("conversions_7d"),
+    ]
+
+
+def with_rates(df: DataFrame) -> DataFrame:
+    return df.withColumn(
+        "ctr_7d", smoothed_ctr(F.col("clicks_7d"), F.col("impressions_7d"))
+    ).withColumn(
+        "cvr_7d",
+        F.when(F.col("clicks_7d") > 0, F.col("conversions_7d") / F.col("clicks_7d")),
+    )
+
+
+def events_until(spark, lake: str, day: dt.date) -> DataFrame:
+    """The lake's events up to the end of `day`, orphans removed."""
+    e = spark.read.parquet(f"{lake}/events").where(
+        F.col("event_date") <= F.lit(day.isoformat()).cast("date")
+    )
+    impressions = e.where(F.col("event_type") == "impression").select("request_id").distinct()
+    linked = e.where(F.col("event_type") != "impression").join(
+        impressions, "request_id", "left_semi"
+    )
+    return e.where(F.col("event_type") == "impression").unionByName(linked)
+
+
+def views(spark, cfg, lake: str, day: dt.date) -> dict[str, DataFrame]:
+    end_ms = int(
+        dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp() * 1000
+    )
+    start_ms = end_ms - 7 * DAY_MS
+    all_events = events_until(spark, lake, day).persist()
+    week = all_events.where(F.col("event_time") >= start_ms)
+    today = F.col("event_time") >= end_ms - DAY_MS
+    stamp = lambda df: df.withColumn("date", F.lit(day.isoformat()).cast("date")).withColumn(  # noqa: E731
+        "as_of_ms", F.lit(end_ms)
+    )
+
+    # Users: consent of their latest event up to D decides.
+    latest = (
+        all_events.groupBy("user_id")
+        .agg(
+            F.max_by("consent", F.struct("event_time", "event_id")).alias("consent"),
+            F.sum("revenue").alias("lifetime_value"),
+            F.max(F.when(F.col("event_type") == "impression", F.col("event_time"))).alias(
+                "last_impression_ms"
+            ),
+            F.max(F.when(F.col("event_type") == "click", F.col("event_time"))).alias(
+                "last_click_ms"
+            ),
+        )
+        .where(events.personalised("consent"))
+        .drop("consent")
+    )
+    hour = F.hour(F.timestamp_millis("event_time"))
+    per_hour = week.groupBy("user_id").agg(
+        *counts(week),
+        F.sum("revenue").alias("revenue_7d"),
+        *[
+            F.sum(((F.col("event_type") == "impression") & (hour == h)).cast("long")).alias(
+                f"imp_h{h}"
+            )
+            for h in range(24)
+        ],
+        *[
+            F.sum(((F.col("event_type") == "click") & (hour == h)).cast("long")).alias(f"clk_h{h}")
+            for h in range(24)
+        ],
+    )
+    user = (
+        latest.join(per_hour, "user_id", "left")
+        .fillna(
+            0,
+            ["impressions_7d", "clicks_7d", "conversions_7d", "revenue_7d"]
+            + [f"imp_h{h}" for h in range(24)]
+            + [f"clk_h{h}" for h in range(24)],
+        )
+        .withColumn("impressions_by_hour", F.array(*[F.col(f"imp_h{h}") for h in range(24)]))
+        .withColumn("clicks_by_hour", F.array(*[F.col(f"clk_h{h}") for h in range(24)]))
+        .drop(*[f"imp_h{h}" for h in range(24)], *[f"clk_h{h}" for h in range(24)])
+    )
+    user = stamp(with_rates(user))
+
+    money = [
+        F.sum("price").alias("spend_7d"),
+        F.sum("revenue").alias("revenue_7d"),
+        F.sum(F.when(today, F.col("price")).otherwise(0.0)).alias("spend_today"),
+    ]
+
+    def spend_view(keys: list[str]) -> DataFrame:
+        v = with_rates(week.groupBy(*keys).agg(*counts(week), *money))
+        return stamp(
+            v.withColumn(
+                "roas_7d", F.when(F.col("spend_7d") > 0, F.col("revenue_7d") / F.col("spend_7d"))
+            ).withColumn(
+                "cpa_7d",
+                F.when(F.col("conversions_7d") > 0, F.col("spend_7d") / F.col("conversions_7d")),
+            )
+        )
+
+    with pg.connect(cfg) as conn:
+        budgets = conn.execute("SELECT campaign_id, daily_budget::float8 FROM campaigns").fetchall()
+    budget = spark.createDataFrame(budgets, "campaign_id long, daily_budget double")
+    campaign = spend_view(["campaign_id"]).join(budget, "campaign_id", "left")
+    campaign = campaign.withColumn(
+        "pacing", F.when(F.col("daily_budget") > 0, F.col("spend_today") / F.col("daily_budget"))
+    ).drop("daily_budget")
+
+    def slice_view(keys: list[str]) -> DataFrame:
+        return stamp(
+            with_rates(week.groupBy(*keys).agg(*counts(week))).drop("cvr_7d", "conversions_7d")
+        )
+
+    return {
+        "user": user,
+        "ad": spend_view(["ad_id", "campaign_id"]),
+        "campaign": campaign,
+        "ad_device": slice_view(["ad_id", "device"]),
+        "ad_geo": slice_view(["ad_id", "geo"]),
+    }
+
+
+KEYS = {
+    "user": ["user_id"],
+    "ad": ["ad_id"],
+    "campaign": ["campaign_id"],
+    "ad_device": ["ad_id", "device"],
+    "ad_geo": ["ad_id", "geo"],
+}
+
+
+def quality(name: str, df: DataFrame) -> list[str]:
+    rules = [
+        check.rows_at_least(1),
+        check.unique(KEYS[name]),
+        check.no_nulls(KEYS[name] + ["impressions_7d", "clicks_7d", "as_of_ms"]),
+    ]
+    rules += [check.between("ctr_7d", 0.0, 1.0), check.at_least("impressions_7d", 0)]
+    if "cvr_7d" in df.columns:
+        rules.append(check.between("cvr_7d", 0.0, None))
+    if "spend_7d" in df.columns:
+        rules += [check.at_least("spend_7d", 0.0), check.at_least("revenue_7d", 0.0)]
+    return [f"{name}: {p}" for p in gate(df, rules)]
+
+
+def pg_type(t: str) -> str:
+    return {
+        "bigint": "bigint",
+        "int": "integer",
+        "double": "double precision",
+        "string": "text",
+        "date": "date",
+        "array<bigint>": "bigint[]",
+    }[t]
+
+
+def write_postgres(cfg, name: str, df: DataFrame, day: dt.date) -> int:
+    """Replaces the date's rows of features_{name} (created from the view's columns if new)."""
+    cols = df.dtypes
+    rows = df.collect()
+    table = f"features_{name}"
+    with pg.connect(cfg) as conn, conn.cursor() as cur:
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {table} ("
+            + ", ".join(f"{c} {pg_type(t)}" for c, t in cols)
+            + f", PRIMARY KEY (date, {', '.join(KEYS[name])}))"
+        )
+        cur.execute(f"DELETE FROM {table} WHERE date = %s", (day,))
+        with cur.copy(f"COPY {table} ({', '.join(c for c, _ in cols)}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(list(r))
+    return len(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = adsx_config.load()
+    ap = argparse.ArgumentParser(
+        prog="adsx_jobs.daily", description=__doc__.split("\n\n")[0].replace("\n", " ")
+    )
+    ap.add_argument(
+        "--date", required=True, type=dt.date.fromisoformat, help="the day D, YYYY-MM-DD (UTC)"
+    )
+    ap.add_argument("--lake", help="default: [lake] dir")
+    args = ap.parse_args(argv)
+    lake = args.lake or cfg.location("lake", "dir")
+    started = time.monotonic()
+    spark = session(cfg, "adsx-daily")
+    out = {k: v.persist() for k, v in views(spark, cfg, lake, args.date).items()}
+    failures = [f for name, df in out.items() for f in quality(name, df)]
+    if failures:
+        print(
+            "data-quality gates failed; nothing written:\n  " + "\n  ".join(failures),
+            file=sys.stderr,
+        )
+        spark.stop()
+        return 1
+    summary = {"summary": "daily", "date": args.date.isoformat(), "views": {}}
+    for name, df in out.items():
+        path = f"{lake}/features/{name}/date={args.date.isoformat()}"
+        df.drop("date").write.mode("overwrite").parquet(path)
+        n = write_postgres(cfg, name, df, args.date)
+        summary["views"][name] = n
+        print(json.dumps({"progress": "daily", "view": name, "rows": n}), flush=True)
+    summary["wall_s"] = time.monotonic() - started
+    print(json.dumps(summary), flush=True)
+    spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
