@@ -1,6 +1,7 @@
 """adsx_jobs.config: the same file and override rules as the C++ side."""
 
 import pytest
+
 from adsx_jobs.config import ConfigError, load
 
 
