@@ -60,20 +60,6 @@ result<std::string> kafka_version(const config::config& cfg)
                             kafka_jars(cfg).string()));
 }
 
-std::string random_cluster_id()
-{
-    // Kafka cluster ids are 16 random bytes in URL-safe base64 without padding (22 chars).
-    static const char* alphabet =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::random_device rd;
-    std::string id;
-    for (int i = 0; i < 21; ++i) {
-        id += alphabet[rd() % 64];
-    }
-    id += alphabet[(rd() % 4) * 16];  // the last char carries 2 bits of data, 4 of padding
-    return id;
-}
-
 std::vector<std::string> java_argv(const config::config& cfg, const std::string& main_class)
 {
     auto dir = cfg.stack.var_dir / "kafka";
@@ -120,7 +106,7 @@ result<void> kafka_prepare(const config::config& cfg)
     auto argv = java_argv(cfg, "kafka.tools.StorageTool");
     for (const auto& a :
          {std::string("format"), std::string("--ignore-formatted"), std::string("--cluster-id"),
-          random_cluster_id(), std::string("--config"), (dir / "server.properties").string()}) {
+          kafka_cluster_id(), std::string("--config"), (dir / "server.properties").string()}) {
         argv.push_back(a);
     }
     return run_to_completion({argv, cfg.log_dir() / "kafka-format.log", {}, {}},
@@ -428,6 +414,24 @@ result<void> render_template(const fs::path& src, const fs::path& dst,
 std::vector<service> services(const config::config& cfg)
 {
     return {kafka_service(cfg), redis_service(cfg), postgres_service(cfg), prometheus_service(cfg)};
+}
+
+std::string kafka_cluster_id()
+{
+    // 16 random bytes in URL-safe base64 without padding (22 chars). Like Kafka's own
+    // Uuid.randomUuid, never one starting with '-': kafka-storage would read it as an option.
+    static const char* alphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::random_device rd;
+    std::string id;
+    do {
+        id.clear();
+        for (int i = 0; i < 21; ++i) {
+            id += alphabet[rd() % 64];
+        }
+        id += alphabet[(rd() % 4) * 16];  // the last char carries 2 bits of data, 4 of padding
+    } while (id.front() == '-');
+    return id;
 }
 
 }  // namespace adsx::stack

@@ -39,6 +39,9 @@ struct service
 
 [[nodiscard]] std::vector<service> services(const config::config& cfg);
 
+// A fresh KRaft cluster id for `kafka-storage format` (22 chars of URL-safe base64).
+[[nodiscard]] std::string kafka_cluster_id();
+
 // The Prometheus file_sd directory adsx processes register their /metrics endpoints in.
 [[nodiscard]] std::filesystem::path prometheus_targets_dir(const config::config& cfg);
 

@@ -30,5 +30,18 @@ TEST(render_template, replaces_every_placeholder_and_rejects_unset_ones)
     fs::remove_all(dir);
 }
 
+TEST(kafka_cluster_id, is_22_url_safe_chars_never_starting_with_a_dash)
+{
+    // A leading '-' made kafka-storage take the id for an option (1 stack start in 64 failed).
+    for (int i = 0; i < 20'000; ++i) {
+        const auto id = kafka_cluster_id();
+        ASSERT_EQ(id.size(), 22u);
+        ASSERT_NE(id.front(), '-') << id;
+        ASSERT_EQ(id.find_first_not_of(
+                      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+                  std::string::npos);
+    }
+}
+
 }  // namespace
 }  // namespace adsx::stack
