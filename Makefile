@@ -60,6 +60,7 @@ demo: up
 bench: up
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/ingest.py
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/stream.py
+	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/batch.py
 
 PYTHON_SOURCES := bench tests python
 
