@@ -25,7 +25,6 @@ def main(lake: str, day: dt.date, out: str) -> None:
     end_ms = int(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp())
     end_ms *= 1000
     db = duckdb.connect()
-    db.create_function("personalised", personalised, ["VARCHAR"], "BOOLEAN")
     with pg.connect(config.load()) as conn:  # the catalog's budgets, as the Spark job reads them
         budgets = conn.execute("SELECT campaign_id, daily_budget::float8 FROM campaigns").fetchall()
     db.execute("CREATE TABLE budget (campaign_id BIGINT, daily_budget DOUBLE)")
@@ -37,6 +36,10 @@ def main(lake: str, day: dt.date, out: str) -> None:
             OR request_id IN (SELECT request_id FROM lake WHERE event_type = 'impression');
         CREATE VIEW week AS SELECT * FROM ev WHERE event_time >= {end_ms} - 7 * 86400000;
     """)
+    # Consent strings repeat: decode each distinct one once, join the answers.
+    consents = [r[0] for r in db.execute("SELECT DISTINCT consent FROM ev").fetchall()]
+    db.execute("CREATE TABLE consent_ok (consent VARCHAR, ok BOOLEAN)")
+    db.executemany("INSERT INTO consent_ok VALUES (?, ?)", [(c, personalised(c)) for c in consents])
     counts = """count(*) FILTER (event_type = 'impression') AS impressions_7d,
         count(*) FILTER (event_type = 'click') AS clicks_7d,
         count(*) FILTER (event_type = 'conversion') AS conversions_7d"""
@@ -67,7 +70,8 @@ def main(lake: str, day: dt.date, out: str) -> None:
                          coalesce(revenue_7d, 0) AS revenue_7d,
                          [{", ".join(f"coalesce(i{h}, 0)" for h in range(24))}] AS impressions_by_hour,
                          [{", ".join(f"coalesce(c{h}, 0)" for h in range(24))}] AS clicks_by_hour
-                  FROM latest l LEFT JOIN w USING (user_id) WHERE personalised(l.consent))
+                  FROM latest l LEFT JOIN w USING (user_id)
+                  WHERE l.consent IN (SELECT consent FROM consent_ok WHERE ok))
             SELECT *, {rates}, {end_ms} AS as_of_ms FROM j""",
         "ad": f"""SELECT *, {rates}, CASE WHEN spend_7d > 0 THEN revenue_7d / spend_7d END AS roas_7d,
                          CASE WHEN conversions_7d > 0 THEN spend_7d / conversions_7d END AS cpa_7d,

@@ -64,12 +64,23 @@ def with_rates(df: DataFrame) -> DataFrame:
     )
 
 
-def events_until(spark, lake: str, day: dt.date) -> DataFrame:
-    """The lake's events up to the end of `day`, orphans removed."""
-    e = spark.read.parquet(f"{lake}/events").where(
-        F.col("event_date") <= F.lit(day.isoformat()).cast("date")
+# The lake columns the daily views read (Parquet reads only these).
+DAILY_COLUMNS = [
+    "event_id", "event_type", "event_time", "event_date", "user_id", "ad_id", "campaign_id",
+    "device", "geo", "price", "revenue", "consent", "request_id",
+]  # fmt: skip
+
+
+def events_until(spark, lake: str, day: dt.date, columns: list[str] = DAILY_COLUMNS) -> DataFrame:
+    """The lake's events up to the end of `day` (only `columns`), orphans removed: cached, as
+    every view reads them."""
+    e = (
+        spark.read.parquet(f"{lake}/events")
+        .where(F.col("event_date") <= F.lit(day.isoformat()).cast("date"))
+        .select(*columns)
+        .persist()
     )
-    impressions = e.where(F.col("event_type") == "impression").select("request_id").distinct()
+    impressions = e.where(F.col("event_type") == "impression").select("request_id")
     linked = e.where(F.col("event_type") != "impression").join(
         impressions, "request_id", "left_semi"
     )
@@ -81,7 +92,7 @@ def views(spark, cfg, lake: str, day: dt.date) -> dict[str, DataFrame]:
         dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp() * 1000
     )
     start_ms = end_ms - 7 * DAY_MS
-    all_events = events_until(spark, lake, day).persist()
+    all_events = events_until(spark, lake, day)
     week = all_events.where(F.col("event_time") >= start_ms)
     today = F.col("event_time") >= end_ms - DAY_MS
     stamp = lambda df: df.withColumn("date", F.lit(day.isoformat()).cast("date")).withColumn(  # noqa: E731
@@ -238,7 +249,17 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     spark = session(cfg, "adsx-daily")
     out = {k: v.persist() for k, v in views(spark, cfg, lake, args.date).items()}
+
+    def progress(step: str, **fields) -> None:
+        elapsed = round(time.monotonic() - started, 1)
+        print(
+            json.dumps({"progress": "daily", "step": step, **fields, "elapsed_s": elapsed}),
+            flush=True,
+        )
+
+    progress("started")
     failures = [f for name, df in out.items() for f in quality(name, df)]
+    progress("quality gates", failures=len(failures))
     if failures:
         print(
             "data-quality gates failed; nothing written:\n  " + "\n  ".join(failures),
@@ -250,9 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, df in out.items():
         path = f"{lake}/features/{name}/date={args.date.isoformat()}"
         df.drop("date").write.mode("overwrite").parquet(path)
+        progress("parquet", view=name)
         n = write_postgres(cfg, name, df, args.date)
         summary["views"][name] = n
-        print(json.dumps({"progress": "daily", "view": name, "rows": n}), flush=True)
+        progress("postgres", view=name, rows=n)
     summary["wall_s"] = time.monotonic() - started
     print(json.dumps(summary), flush=True)
     spark.stop()

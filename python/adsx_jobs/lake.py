@@ -157,7 +157,10 @@ def main(argv: list[str] | None = None) -> int:
         return w.trigger(availableNow=True) if args.available_now else w
 
     files = trigger(
+        # One file per event hour and micro-batch (not one per Kafka partition and hour:
+        # thousands of small files make every later read slow).
         valid_events(d)
+        .repartition("event_date", "event_hour")
         .writeStream.format("parquet")
         .option("path", f"{lake}/events")
         .option("checkpointLocation", str(checkpoints / "events"))

@@ -37,7 +37,7 @@ from pyspark.sql import functions as F
 
 from adsx_jobs import config as adsx_config
 from adsx_jobs import events as contract
-from adsx_jobs.daily import events_until
+from adsx_jobs.daily import DAILY_COLUMNS, events_until
 from adsx_jobs.spark import session
 
 MINUTE, HOUR, DAY = 60_000, 3_600_000, 86_400_000
@@ -217,7 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     spark = session(cfg, "adsx-training-set")
     horizon = args.last + dt.timedelta(days=args.conversion_window_h // 24 + 2)
-    e = events_until(spark, lake, horizon).persist()
+    e = events_until(
+        spark, lake, horizon, DAILY_COLUMNS + ["placement", "slot", "bid", "experiment", "arm"]
+    )
     imps, unfinished = labelled(
         e, args.first, args.last, args.click_window_min * MINUTE, args.conversion_window_h * HOUR
     )

@@ -393,3 +393,43 @@ def test_training_set_is_point_in_time_correct_and_would_leak_if_joined_naively(
     leaky = db.execute("SELECT count(*) FROM ref WHERE naive_clicks > strict_clicks").fetchone()[0]
     assert leaky > 0, "the data has no impression a naive tile join would leak into"
     assert db.execute("SELECT avg(clicked) FROM ts").fetchone()[0] > 0
+
+
+def test_materialized_batch_features_never_overwrite_newer_ones(names, generated):
+    """A day's batch features land in the entity hashes as b.* fields with b.asof; materializing
+    an older day afterwards changes nothing."""
+    env, _ = generated
+    r = redis.Redis(host="127.0.0.1", port=int(os.environ.get("ADSX_REDIS__PORT", "6379")))
+    db = duckdb.connect()
+    feats = names["lake"] / "features"
+    days = sorted(p.name.removeprefix("date=") for p in (feats / "ad").iterdir())
+    assert len(days) >= 2, days  # the daily and training-set tests computed two days
+    newest, older = days[-1], days[0]
+
+    def materialize(day: str) -> dict:
+        run = run_job(env, "adsx_jobs.materialize", "--date", day, "--lake", str(names["lake"]))
+        return json.loads(run.stdout.strip().splitlines()[-1])["views"]
+
+    first = materialize(newest)
+    ads = db.execute(
+        f"SELECT ad_id, impressions_7d, ctr_7d, as_of_ms FROM read_parquet('{feats}/ad/date={newest}/*.parquet')"
+    ).fetchall()
+    assert first["ad"]["applied"] == len(ads) > 100
+    for ad, imp, ctr, asof in ads:
+        h = r.hmget(f"a:{ad}", "b.impressions_7d", "b.ctr_7d", "b.asof")
+        assert (int(h[0]), float(h[1]), int(h[2])) == (imp, ctr, asof), ad
+    geo = db.execute(
+        f"SELECT ad_id, geo, clicks_7d FROM read_parquet('{feats}/ad_geo/date={newest}/*.parquet') LIMIT 50"
+    ).fetchall()
+    for ad, g, clicks in geo:
+        assert int(r.hget(f"a:{ad}", f"b.g:{g}:clicks_7d")) == clicks
+    user, by_hour = db.execute(
+        f"SELECT user_id, impressions_by_hour FROM read_parquet('{feats}/user/date={newest}/*.parquet') LIMIT 1"
+    ).fetchone()
+    assert r.hget(f"u:{user}", "b.impressions_by_hour").decode() == ",".join(map(str, by_hour))
+    assert r.ttl(f"u:{user}") > 0
+
+    before = r.hgetall(f"a:{ads[0][0]}")
+    second = materialize(older)
+    assert all(v["applied"] == 0 and v["kept_newer"] > 0 for v in second.values()), second
+    assert r.hgetall(f"a:{ads[0][0]}") == before
