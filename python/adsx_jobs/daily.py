@@ -206,30 +206,15 @@ def quality(name: str, df: DataFrame) -> list[str]:
     return [f"{name}: {p}" for p in gate(df, rules)]
 
 
-def pg_type(t: str) -> str:
-    return {
-        "bigint": "bigint",
-        "int": "integer",
-        "double": "double precision",
-        "string": "text",
-        "date": "date",
-        "array<bigint>": "bigint[]",
-    }[t]
-
-
 def write_postgres(cfg, name: str, df: DataFrame, day: dt.date) -> int:
-    """Replaces the date's rows of features_{name} (created from the view's columns if new)."""
-    cols = df.dtypes
+    """Replaces the date's rows of features_{name} (deploy/postgres/migrations/0003_features.sql:
+    `adsx db migrate` first) in one transaction."""
+    cols = df.columns
     rows = df.collect()
     table = f"features_{name}"
     with pg.connect(cfg) as conn, conn.cursor() as cur:
-        cur.execute(
-            f"CREATE TABLE IF NOT EXISTS {table} ("
-            + ", ".join(f"{c} {pg_type(t)}" for c, t in cols)
-            + f", PRIMARY KEY (date, {', '.join(KEYS[name])}))"
-        )
         cur.execute(f"DELETE FROM {table} WHERE date = %s", (day,))
-        with cur.copy(f"COPY {table} ({', '.join(c for c, _ in cols)}) FROM STDIN") as copy:
+        with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
             for r in rows:
                 copy.write_row(list(r))
     return len(rows)

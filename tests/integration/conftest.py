@@ -1,5 +1,6 @@
 """Shared helpers for the integration suites: find the adsx binary and run it."""
 
+import base64
 import os
 import pathlib
 import subprocess
@@ -92,23 +93,27 @@ def consume(topic: str, count: int | None = None, fmt: str = "%p\t%o\t%k\t%s\n")
     return r.stdout.decode().splitlines()
 
 
-def catalog_ad_ids() -> set[int]:
-    """The ad ids of the catalog in PostgreSQL, read with psql (not our client)."""
+def psql(sql: str) -> list[list[str]]:
+    """Rows of a query on the project database, with psql (not our client), fields as text."""
     r = subprocess.run(
-        [
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "adsx",
-            "-d",
-            "adstreamx",
-            "-At",
-            "-c",
-            "SELECT string_agg(ad_id::text, ',') FROM ads",
-        ],
+        ["psql", "-h", "127.0.0.1", "-U", "adsx", "-d", "adstreamx", "-At", "-F", "\t", "-c", sql],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
-    return set(map(int, r.stdout.strip().split(",")))
+    assert r.returncode == 0, r.stderr
+    return [line.split("\t") for line in r.stdout.splitlines() if line]
+
+
+def catalog_ad_ids() -> set[int]:
+    """The ad ids of the catalog in PostgreSQL."""
+    return {int(row[0]) for row in psql("SELECT ad_id FROM ads")}
+
+
+def personalised(tc: str) -> bool:
+    """The test oracle of consent (not our decoder): a TCF v2 core string's PurposesConsent is
+    24 bits at bit offset 152; personalisation needs purposes 1, 3 and 4."""
+    core = tc.split(".")[0]
+    bits = "".join(f"{b:08b}" for b in base64.urlsafe_b64decode(core + "=" * (-len(core) % 4)))
+    purposes = bits[152:176]
+    return purposes[0] == purposes[2] == purposes[3] == "1"

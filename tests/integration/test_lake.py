@@ -4,7 +4,6 @@ the JSON Schema with jsonschema, records read back with kcat), every other recor
 rejected/ with its reason, PostgreSQL's per-minute analytics equal sums over the lake (read
 with DuckDB, not Spark), and running the job again changes nothing."""
 
-import base64
 import datetime
 import json
 import os
@@ -20,18 +19,11 @@ import duckdb
 import jsonschema
 import pytest
 import redis
-from conftest import SOURCE_DIR, consume, delete_topic, run_adsx
+from conftest import SOURCE_DIR, consume, delete_topic, personalised, psql, run_adsx
 
 SCHEMA = json.loads((SOURCE_DIR / "schemas" / "ad_event.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 EVENTS = int(os.environ.get("ADSX_IT_LAKE_EVENTS", "40000"))
-PSQL = ["psql", "-h", "127.0.0.1", "-U", "adsx", "-d", "adstreamx", "-At", "-F", "\t", "-c"]
-
-
-def psql(sql: str) -> list[list[str]]:
-    r = subprocess.run([*PSQL, sql], capture_output=True, text=True, check=False)
-    assert r.returncode == 0, r.stderr
-    return [line.split("\t") for line in r.stdout.splitlines() if line]
 
 
 def contract_valid(value: str, now_ms: int) -> bool:
@@ -155,14 +147,6 @@ def test_lake_holds_the_valid_events_and_analytics_sum_to_it(names, generated):
     assert '"records": 0' in again.stdout, again.stdout[-1000:]
     assert db.execute(f"SELECT count(*) FROM {events}").fetchone() == (len(lake_ids),)
     assert psql("SELECT sum(impressions), sum(clicks), count(*) FROM analytics_minute") == before
-
-
-def personalised(tc: str) -> bool:
-    """TCF v2 core string: PurposesConsent is 24 bits at bit offset 152; 1, 3 and 4 needed."""
-    core = tc.split(".")[0]
-    bits = "".join(f"{b:08b}" for b in base64.urlsafe_b64decode(core + "=" * (-len(core) % 4)))
-    purposes = bits[152:176]
-    return purposes[0] == purposes[2] == purposes[3] == "1"
 
 
 def smoothed(clicks: int, impressions: int) -> float:

@@ -4,7 +4,6 @@ exactly; every bad record is in the dead-letter topic with the right reason; pro
 dead-lettered = produced. The reference below re-implements the engine's rules from their
 description (src/adsx/features/engine.h, tiles.h, update.h), not from its code."""
 
-import base64
 import json
 import os
 import re
@@ -16,21 +15,21 @@ from collections import Counter, defaultdict
 import jsonschema
 import pytest
 import redis
-from conftest import BOOTSTRAP, SOURCE_DIR, catalog_ad_ids, consume, delete_topic, run_adsx
+from conftest import (
+    BOOTSTRAP,
+    SOURCE_DIR,
+    catalog_ad_ids,
+    consume,
+    delete_topic,
+    personalised,
+    run_adsx,
+)
 
 SCHEMA = json.loads((SOURCE_DIR / "schemas" / "ad_event.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 EVENTS = int(os.environ.get("ADSX_IT_STREAM_EVENTS", "100000"))
 LATENESS_MS = 300_000
 TILES = {"m": (60_000, 60), "h": (3_600_000, 26)}
-
-
-def personalised(tc: str) -> bool:
-    """TCF v2 core string: PurposesConsent is 24 bits at bit offset 152; 1, 3 and 4 needed."""
-    core = tc.split(".")[0]
-    bits = "".join(f"{b:08b}" for b in base64.urlsafe_b64decode(core + "=" * (-len(core) % 4)))
-    purposes = bits[152:176]
-    return purposes[0] == purposes[2] == purposes[3] == "1"
 
 
 class Reference:
