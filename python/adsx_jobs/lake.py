@@ -32,7 +32,7 @@ from pyspark.sql import functions as F
 
 from adsx_jobs import config as adsx_config
 from adsx_jobs import events, pg
-from adsx_jobs.spark import session
+from adsx_jobs.spark import follow, session
 
 ANALYTICS_KEY = ["minute", "ad_id", "campaign_id", "experiment", "arm", "device", "geo"]
 
@@ -173,44 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     ).start()
 
-    queries = {"events": files, "analytics": analytics}
-    seen: set[tuple[str, int]] = set()
-    rows = {"events": 0, "analytics": 0}
-
-    def report() -> None:
-        for name, q in queries.items():
-            for p in q.recentProgress:
-                if (name, p["batchId"]) in seen:
-                    continue
-                seen.add((name, p["batchId"]))
-                rows[name] += p["numInputRows"]
-                print(
-                    json.dumps(
-                        {
-                            "progress": f"lake.{name}",
-                            "batch": p["batchId"],
-                            "records": p["numInputRows"],
-                            "records_total": rows[name],
-                        }
-                    ),
-                    flush=True,
-                )
-
-    failed = None
-    try:
-        while any(q.isActive for q in queries.values()):
-            for q in queries.values():
-                if q.isActive:
-                    q.awaitTermination(2)
-            report()
-            failed = next((q.exception() for q in queries.values() if q.exception()), None)
-            if failed:
-                break
-    except KeyboardInterrupt:
-        pass
-    for q in queries.values():
-        q.stop()
-    report()
+    tallies, failed = follow({"events": files, "analytics": analytics}, "lake")
     spark.stop()
     if failed:
         print(f"lake job failed: {failed}", file=sys.stderr)
@@ -220,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "summary": "lake",
                 "topic": args.topic,
-                "records": rows["events"],
+                "records": tallies["events"].records,
                 "lake": lake,
                 "wall_s": time.monotonic() - started,
             }

@@ -4,11 +4,14 @@ deploy/bootstrap.sh resolved from Maven Central (never downloaded at run time)."
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark.sql import SparkSession
+from pyspark.sql.streaming import StreamingQuery
 
 from adsx_jobs.config import Config
 
@@ -53,3 +56,54 @@ def session(cfg: Config, app: str) -> SparkSession:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+@dataclass
+class Tally:
+    records: int = 0
+    batches: int = 0
+    busy_ms: int = 0  # time the micro-batches ran (Spark's triggerExecution)
+
+
+def follow(queries: dict[str, StreamingQuery], job: str):
+    """Waits until the streaming queries end (available-now) or Ctrl-C, printing one JSON
+    progress line per micro-batch. Returns each query's Tally and the first failure (or None);
+    every query is stopped on return."""
+    tallies = {name: Tally() for name in queries}
+    seen: set[tuple[str, int]] = set()
+
+    def report() -> None:
+        for name, q in queries.items():
+            for p in q.recentProgress:
+                if (name, p["batchId"]) in seen:
+                    continue
+                seen.add((name, p["batchId"]))
+                t = tallies[name]
+                t.batches += 1
+                t.records += p["numInputRows"]
+                t.busy_ms += p["durationMs"].get("triggerExecution", 0)
+                line = {
+                    "progress": job if len(queries) == 1 else f"{job}.{name}",
+                    "batch": p["batchId"],
+                    "records": p["numInputRows"],
+                    "records_total": t.records,
+                    "records_per_s": p.get("processedRowsPerSecond", 0.0),
+                }
+                print(json.dumps(line), flush=True)
+
+    failed = None
+    try:
+        while any(q.isActive for q in queries.values()):
+            for q in queries.values():
+                if q.isActive:
+                    q.awaitTermination(2)
+            report()
+            failed = next((q.exception() for q in queries.values() if q.exception()), None)
+            if failed:
+                break
+    except KeyboardInterrupt:
+        pass
+    for q in queries.values():
+        q.stop()
+    report()
+    return tallies, failed

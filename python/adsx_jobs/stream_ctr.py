@@ -33,7 +33,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from adsx_jobs import config as adsx_config
-from adsx_jobs.spark import session
+from adsx_jobs.spark import follow, session
 
 EVENT = T.StructType(
     [
@@ -130,59 +130,26 @@ def main(argv: list[str] | None = None) -> int:
         .option("checkpointLocation", checkpoint)
     )
     writer = writer.trigger(availableNow=True) if args.available_now else writer
-    query = writer.start()
-    rows = batches = 0
-    busy_ms = 0
-    seen = set()
-
-    def report() -> None:
-        nonlocal rows, batches, busy_ms
-        for p in query.recentProgress:
-            if p["batchId"] in seen:
-                continue
-            seen.add(p["batchId"])
-            batches += 1
-            rows += p["numInputRows"]
-            busy_ms += p["durationMs"].get("triggerExecution", 0)
-            print(
-                json.dumps(
-                    {
-                        "progress": "stream_ctr",
-                        "batch": p["batchId"],
-                        "rows": p["numInputRows"],
-                        "rows_total": rows,
-                        "rows_per_s": p.get("processedRowsPerSecond", 0.0),
-                    }
-                ),
-                flush=True,
-            )
-
-    try:
-        while query.isActive:
-            query.awaitTermination(2)
-            report()
-    except KeyboardInterrupt:
-        query.stop()
-    report()
-    if query.exception():
-        print(f"stream_ctr failed: {query.exception()}", file=sys.stderr)
+    tallies, failed = follow({"ctr": writer.start()}, "stream_ctr")
+    spark.stop()
+    if failed:
+        print(f"stream_ctr failed: {failed}", file=sys.stderr)
         return 1
-    wall = time.monotonic() - started
+    t = tallies["ctr"]
     print(
         json.dumps(
             {
                 "summary": "stream_ctr",
                 "topic": args.topic,
-                "rows": rows,
-                "batches": batches,
-                "busy_s": busy_ms / 1000,
-                "wall_s": wall,
-                "records_per_s": rows / (busy_ms / 1000) if busy_ms else 0.0,
+                "rows": t.records,
+                "batches": t.batches,
+                "busy_s": t.busy_ms / 1000,
+                "wall_s": time.monotonic() - started,
+                "records_per_s": t.records / (t.busy_ms / 1000) if t.busy_ms else 0.0,
             }
         ),
         flush=True,
     )
-    spark.stop()
     return 0
 
 
