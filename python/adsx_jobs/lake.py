@@ -32,7 +32,7 @@ from pyspark.sql import functions as F
 
 from adsx_jobs import config as adsx_config
 from adsx_jobs import events, pg
-from adsx_jobs.spark import follow, session
+from adsx_jobs.spark import follow, kafka_stream, session
 
 ANALYTICS_KEY = ["minute", "ad_id", "campaign_id", "experiment", "arm", "device", "geo"]
 
@@ -142,15 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(checkpoints, ignore_errors=True)
     started = time.monotonic()
     spark = session(cfg, "adsx-lake")
-    source = (
-        spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", cfg["kafka"]["bootstrap_servers"])
-        .option("subscribe", args.topic)
-        .option("startingOffsets", "earliest")
-        .option("maxOffsetsPerTrigger", args.max_offsets_per_trigger)
-        .option("failOnDataLoss", "false")
-        .load()
-    )
+    source = kafka_stream(spark, cfg, args.topic, args.max_offsets_per_trigger)
     d = decoded(source)
 
     def trigger(w):

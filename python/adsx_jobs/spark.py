@@ -58,6 +58,20 @@ def session(cfg: Config, app: str) -> SparkSession:
     return spark
 
 
+def kafka_stream(spark: SparkSession, cfg: Config, topic: str, max_offsets_per_trigger: int):
+    """A streaming DataFrame of `topic` from its earliest offsets (the checkpoint decides where
+    a restarted query resumes), at most `max_offsets_per_trigger` records per micro-batch."""
+    return (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", cfg["kafka"]["bootstrap_servers"])
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .option("maxOffsetsPerTrigger", max_offsets_per_trigger)
+        .option("failOnDataLoss", "false")
+        .load()
+    )
+
+
 @dataclass
 class Tally:
     records: int = 0

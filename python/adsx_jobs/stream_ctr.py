@@ -33,7 +33,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from adsx_jobs import config as adsx_config
-from adsx_jobs.spark import follow, session
+from adsx_jobs.spark import follow, kafka_stream, session
 
 EVENT = T.StructType(
     [
@@ -107,15 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(checkpoint, ignore_errors=True)
     started = time.monotonic()
     spark = session(cfg, "adsx-stream-ctr")
-    source = (
-        spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", cfg["kafka"]["bootstrap_servers"])
-        .option("subscribe", args.topic)
-        .option("startingOffsets", "earliest")
-        .option("maxOffsetsPerTrigger", args.max_offsets_per_trigger)
-        .option("failOnDataLoss", "false")
-        .load()
-    )
+    source = kafka_stream(spark, cfg, args.topic, args.max_offsets_per_trigger)
     out = windows(source, cfg["stream"]["allowed_lateness_s"], 5 * 60_000)
     writer = (
         out.writeStream.outputMode("update")

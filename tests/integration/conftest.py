@@ -4,6 +4,7 @@ import base64
 import os
 import pathlib
 import subprocess
+import sys
 
 import pytest
 
@@ -22,6 +23,22 @@ def run_adsx(*args: str, env: dict[str, str] | None = None, timeout: float = 300
         timeout=timeout,
         check=False,
     )
+
+
+def run_job(env: dict[str, str], module: str, *args: str, timeout: float = 900):
+    """Runs one of the project's Python jobs (`python -m MODULE ARGS`) from the project root
+    with the test's Python; it must succeed. Returns the CompletedProcess (text)."""
+    r = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=SOURCE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
+    return r
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -19,7 +17,7 @@ import duckdb
 import jsonschema
 import pytest
 import redis
-from conftest import SOURCE_DIR, consume, delete_topic, personalised, psql, run_adsx
+from conftest import SOURCE_DIR, consume, delete_topic, personalised, psql, run_adsx, run_job
 
 SCHEMA = json.loads((SOURCE_DIR / "schemas" / "ad_event.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
@@ -44,20 +42,6 @@ def names(tmp_path_factory):
     yield n
     delete_topic(n["topic"])
     shutil.rmtree(SOURCE_DIR / "var" / "spark" / "checkpoints" / f"lake-{n['topic']}", True)
-
-
-def run_job(env, *args):
-    r = subprocess.run(
-        [sys.executable, "-m", *args],
-        cwd=SOURCE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
-    return r
 
 
 def run_lake(names, env):

@@ -4,13 +4,11 @@ has the same impressions and clicks in `adsx stream`'s minute tiles (as `adsx fe
 them) and in the Spark job's output."""
 
 import os
-import subprocess
-import sys
 import uuid
 
 import pytest
 import redis
-from conftest import SOURCE_DIR, delete_topic, run_adsx
+from conftest import delete_topic, run_adsx, run_job
 
 EVENTS = int(os.environ.get("ADSX_IT_SPARK_EVENTS", "60000"))
 LATENESS_MS = 300_000
@@ -54,27 +52,10 @@ def test_closed_five_minute_windows_agree_with_spark(names, tmp_path):
     assert stream.returncode == 0, stream.stdout + stream.stderr[-3000:]
     assert f"{EVENTS} applied, 0 dead-lettered" in stream.stdout, stream.stdout
 
-    spark = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "adsx_jobs.stream_ctr",
-            "--topic",
-            names["topic"],
-            "--available-now",
-            "--key-prefix",
-            names["prefix"],
-            "--checkpoint",
-            str(tmp_path / "checkpoint"),
-        ],
-        cwd=SOURCE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert spark.returncode == 0, spark.stdout[-2000:] + spark.stderr[-3000:]
+    spark = run_job(
+        env, "adsx_jobs.stream_ctr", "--topic", names["topic"], "--available-now",
+        "--key-prefix", names["prefix"], "--checkpoint", str(tmp_path / "checkpoint"),
+    )  # fmt: skip
     assert f'"rows": {EVENTS},' in spark.stdout, spark.stdout[-2000:]
 
     spark_windows = {}  # (ad, window end ms) -> (impressions, clicks)
