@@ -14,6 +14,15 @@ find_package(simdjson REQUIRED)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
+# xxHash is used header-only (XXH_INLINE_ALL): nothing to link.
+find_path(XXHASH_INCLUDE_DIR xxhash.h REQUIRED)
+# libxgboost-dev ships a CMake config that names a CLI binary Debian does not install, so the
+# C API is found by hand. Imported, hence a SYSTEM include: its headers do not trip our warnings.
+find_path(XGBOOST_INCLUDE_DIR xgboost/c_api.h REQUIRED)
+find_library(XGBOOST_LIBRARY xgboost REQUIRED)
+add_library(XGBoost::capi UNKNOWN IMPORTED)
+set_target_properties(XGBoost::capi PROPERTIES IMPORTED_LOCATION ${XGBOOST_LIBRARY}
+                      INTERFACE_INCLUDE_DIRECTORIES ${XGBOOST_INCLUDE_DIR})
 if(ADSX_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

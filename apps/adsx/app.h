@@ -56,5 +56,6 @@ void add_generate_command(CLI::App& root, context& ctx, action& run);
 void add_stream_command(CLI::App& root, context& ctx, action& run);
 void add_features_command(CLI::App& root, context& ctx, action& run);
 void add_db_commands(CLI::App& root, context& ctx, action& run);
+void add_model_commands(CLI::App& root, context& ctx, action& run);
 
 }  // namespace adsx::app

@@ -43,6 +43,15 @@ void append_escape(std::string& out, unsigned char c)
 
 }  // namespace
 
+void append_hex(std::string& out, const unsigned char* bytes, std::size_t n)
+{
+    static constexpr char digits[] = "0123456789abcdef";
+    for (std::size_t i = 0; i < n; ++i) {
+        out += digits[bytes[i] >> 4];
+        out += digits[bytes[i] & 0x0f];
+    }
+}
+
 // Whether any of 8 bytes needs escaping: a control character (< 0x20), '"' or '\\'
 // (SWAR: the classic "has a byte less than n" and "has a zero byte" bit tricks).
 bool word_needs_escape(std::uint64_t v) noexcept

@@ -12,6 +12,9 @@ namespace adsx {
 void append_json_escaped(std::string& out, std::string_view s);
 [[nodiscard]] std::string json_quote(std::string_view s);
 
+// Appends `n` bytes as lowercase hex (two digits per byte).
+void append_hex(std::string& out, const unsigned char* bytes, std::size_t n);
+
 [[nodiscard]] std::vector<std::string_view> split(std::string_view s, char sep);
 [[nodiscard]] std::string_view trim(std::string_view s) noexcept;
 [[nodiscard]] std::string to_lower(std::string_view s);

@@ -347,6 +347,12 @@ const std::vector<field>& fields()
                    &c::lake, &lake_config::dir,
                    [](const c& x) { return non_empty(x.lake.dir.string()); }),
 
+        text_field("models", "dir",
+                   "the model registry: {name}/{version}/ written by training, "
+                   "{name}/current/{arm} pointers read by serving (docs/models.md)",
+                   &c::models, &models_config::dir,
+                   [](const c& x) { return non_empty(x.models.dir.string()); }),
+
         text_field("metrics", "host", "address adsx processes expose /metrics on", &c::metrics,
                    &metrics_config::host, [](const c& x) { return non_empty(x.metrics.host); }),
         int_field("metrics", "port", "first /metrics port tried (0: ephemeral)", &c::metrics,
@@ -454,6 +460,7 @@ void resolve_paths(config& c)
     fix(c.postgres.password_file);
     fix(c.privacy.hmac_key_file);
     fix(c.spark.checkpoint_dir);
+    fix(c.models.dir);
     if (c.lake.dir.string().find("://") == std::string::npos) {
         fix(c.lake.dir);
     }

@@ -101,6 +101,11 @@ struct lake_config
     std::filesystem::path dir = "var/lake";  // Parquet: events/, rejected/, features/ (or a URL)
 };
 
+struct models_config
+{
+    std::filesystem::path dir = "var/models";  // the model registry (docs/models.md)
+};
+
 struct metrics_config
 {
     std::string host = "127.0.0.1";  // where adsx processes expose /metrics
@@ -124,6 +129,7 @@ struct config
     stream_config stream;
     spark_config spark;
     lake_config lake;
+    models_config models;
     metrics_config metrics;
     log_config log;
 

@@ -35,15 +35,6 @@ const unsigned char* bytes_of(std::string_view s)
     return s.empty() ? &empty : reinterpret_cast<const unsigned char*>(s.data());
 }
 
-void append_hex(std::string& out, const unsigned char* p, std::size_t n)
-{
-    static constexpr char digits[] = "0123456789abcdef";
-    for (std::size_t i = 0; i < n; ++i) {
-        out += digits[p[i] >> 4];
-        out += digits[p[i] & 0x0f];
-    }
-}
-
 bool valid_key_id(std::string_view id)
 {
     if (id.empty() || id.size() > max_key_id_chars) {

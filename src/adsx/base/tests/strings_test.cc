@@ -24,6 +24,14 @@ TEST(strings, json_escaping_finds_specials_at_every_offset_of_long_strings)
     EXPECT_EQ(json_quote("0123456789abcdef\x7f\xc3\xa9"), "\"0123456789abcdef\x7f\xc3\xa9\"");
 }
 
+TEST(strings, append_hex_writes_two_lowercase_digits_per_byte)
+{
+    const unsigned char bytes[] = {0x00, 0x0f, 0xa5, 0xff};
+    std::string out = "x";
+    append_hex(out, bytes, sizeof bytes);
+    EXPECT_EQ(out, "x000fa5ff");
+}
+
 TEST(strings, parse_int_rejects_trailing_garbage_and_empty)
 {
     EXPECT_EQ(parse_int(" 42 "), 42);

@@ -15,6 +15,18 @@ TEST(config, defaults_resolve_relative_paths_against_root)
     EXPECT_EQ(c->redis.port, 6379);
     EXPECT_EQ(c->stack.var_dir, "/srv/adsx/var");
     EXPECT_EQ(c->log_dir(), "/srv/adsx/var/log");
+    EXPECT_EQ(c->models.dir, "/srv/adsx/var/models");
+}
+
+TEST(config, models_dir_is_a_path_key_with_an_override)
+{
+    auto c = load_string("[models]\ndir = 'models'\n", root, {});
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ(c->models.dir, "/srv/adsx/models");
+    c = load_string("", root, {{"ADSX_MODELS__DIR", "/data/models"}});
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ(c->models.dir, "/data/models");
+    EXPECT_FALSE(load_string("[models]\ndir = ''\n", root, {}));
 }
 
 TEST(config, file_values_are_typed)
