@@ -16,8 +16,6 @@ using events::event_type;
 namespace {
 
 constexpr std::int64_t day_ms = 86'400'000;
-constexpr std::array<std::string_view, 4> placements = {"feed", "sidebar", "interstitial",
-                                                        "video_preroll"};
 constexpr std::array<std::string_view, events::device_count> user_agents = {
     "Safari/iOS", "Chrome/Android", "Chrome/Windows", "Roku/CTV"};
 constexpr std::array<std::string_view, fault_count> fault_names = {
@@ -227,7 +225,8 @@ void generator::make_impression(record& r, std::int64_t t)
     e.request_id = new_uuid();
     e.device = usr.device;
     e.geo = geos[usr.geo].code;
-    e.placement = placements[_rng.below(placements.size())];
+    const auto placement = static_cast<std::size_t>(_rng.below(placements.size()));
+    e.placement = placements[placement];
     e.slot = 1 + static_cast<int>(_rng.below(5));
     e.bid = c.bid;
     e.price =
@@ -235,7 +234,8 @@ void generator::make_impression(record& r, std::int64_t t)
     e.consent = _edge.consent(usr.personalisation_consent);
     e.ip = _edge.ip(u);
     e.user_agent = user_agents[static_cast<std::size_t>(usr.device)];
-    r.p_click = truth::p_click(_w, {usr, ad, hour, e.slot, recent_same_campaign, saw_ad});
+    r.p_click =
+        truth::p_click(_w, {usr, ad, hour, e.slot, placement, recent_same_campaign, saw_ad});
     charge(ad.campaign, t, e.price);
     _shown_today.increment(std::uint64_t{u} << 32 | ad.campaign);
     st.ring[st.pos] = {a, t};

@@ -42,17 +42,39 @@ double hour_click_effect(int local_hour) noexcept
     return table[hour_index(local_hour)];
 }
 
-double slot_click_effect(int slot) noexcept
+double slot_click_effect(events::device_type d, int slot) noexcept
 {
-    constexpr std::array<double, 5> effect = {0.3, 0.1, 0.0, -0.15, -0.3};
-    return effect[static_cast<std::size_t>(std::clamp(slot, 1, 5) - 1)];
+    // By device (ios, android, desktop, ctv), then slot 1..5.
+    constexpr std::array<std::array<double, 5>, events::device_count> effect = {{
+        {0.8, 0.3, -0.2, -0.6, -0.9},
+        {0.8, 0.3, -0.2, -0.6, -0.9},
+        {0.15, 0.1, 0.05, 0.0, -0.05},
+        {0.4, -1.0, -1.0, -1.0, -1.0},
+    }};
+    return effect[static_cast<std::size_t>(d)]
+                 [static_cast<std::size_t>(std::clamp(slot, 1, 5) - 1)];
+}
+
+double placement_click_effect(events::device_type d, std::size_t placement) noexcept
+{
+    // By device (ios, android, desktop, ctv), then placement (feed, sidebar, interstitial,
+    // video_preroll: the order of `placements`).
+    static_assert(placements.size() == 4);
+    constexpr std::array<std::array<double, 4>, events::device_count> effect = {{
+        {0.15, -0.9, 0.4, -0.1},
+        {0.15, -0.9, 0.4, -0.1},
+        {0.0, 0.25, -0.5, 0.15},
+        {-0.4, -0.9, -0.4, 0.8},
+    }};
+    return effect[static_cast<std::size_t>(d)][std::min(placement, placements.size() - 1)];
 }
 
 double p_click(const world& w, const click_context& c) noexcept
 {
     double x = base_click_logit + w.affinity[c.u.segment][c.a.category] +
                device_click_effect(c.u.device) + geos[c.u.geo].click_effect +
-               hour_click_effect(c.local_hour) + slot_click_effect(c.slot) + c.a.quality -
+               hour_click_effect(c.local_hour) + slot_click_effect(c.u.device, c.slot) +
+               placement_click_effect(c.u.device, c.placement) + c.a.quality -
                fatigue_per_impression * c.recent_same_campaign - (c.saw_ad_recently ? 0.3 : 0.0);
     return sigmoid(x);
 }

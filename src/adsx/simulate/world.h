@@ -18,6 +18,10 @@
 namespace adsx::simulate {
 
 inline constexpr int segment_count = 8;  // user interest = creative category
+// Where on the page an ad is shown (the event's `placement`); the ground truth's click effect
+// of each depends on the device (truth.h).
+inline constexpr std::array<std::string_view, 4> placements = {"feed", "sidebar", "interstitial",
+                                                               "video_preroll"};
 inline constexpr std::array<std::string_view, segment_count> segment_names = {
     "gaming", "sports", "fashion", "tech", "travel", "food", "finance", "auto"};
 
