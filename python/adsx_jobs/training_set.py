@@ -14,7 +14,9 @@ Features, each group with its as-of time (always before the impression's time):
              days first; missing days leave nulls, reported as coverage in the manifest.
   stream_*   what `adsx stream` would have served, recomputed from the lake with its tile rule
              (src/adsx/features/tiles.h): ad impressions and clicks over 5 min and 1 h, user
-             impressions and clicks over 1 h and 24 h, and the user's recency. A window sums the
+             impressions and clicks over 1 h and 24 h, user×campaign impressions and clicks
+             over 24 h (hour tiles, the frequency counters), and the user's recency overall
+             and for this ad. A window sums the
              tiles (tile(t) - w, tile(t)], the current tile holding only events before t.
              User features only where the impression's consent allows personalisation.
 
@@ -74,19 +76,22 @@ def labelled(e: DataFrame, first: dt.date, last: dt.date, click_ms: int, conv_ms
     return labels.fillna(0, ["clicked", "converted"]), imps.count() - final.count()
 
 
-def window_counts(imps: DataFrame, e: DataFrame, key: str, width: int, spans: dict[str, int]):
-    """Per impression: impressions and clicks of the same `key` in windows of `spans` tiles of
-    `width` ms ending with the impression's tile, counting only events before the impression."""
+def window_counts(
+    imps: DataFrame, e: DataFrame, key: list[str], width: int, spans: dict[str, int]
+) -> DataFrame:
+    """Per impression: impressions and clicks of the same `key` columns in windows of `spans`
+    tiles of `width` ms ending with the impression's tile, counting only events before the
+    impression."""
     tiles = (
         e.withColumn("tile", F.floor(F.col("event_time") / width))
-        .groupBy(key, "tile")
+        .groupBy(*key, "tile")
         .agg(
             F.sum((F.col("event_type") == "impression").cast("long")).alias("i"),
             F.sum((F.col("event_type") == "click").cast("long")).alias("c"),
         )
     )
     longest = max(spans.values())
-    q = imps.select("event_id", key, "event_time").withColumn(
+    q = imps.select("event_id", *key, "event_time").withColumn(
         "t_tile", F.floor(F.col("event_time") / width)
     )
     full = (
@@ -106,7 +111,7 @@ def window_counts(imps: DataFrame, e: DataFrame, key: str, width: int, spans: di
     current = (
         q.alias("q")
         .join(
-            e.select(key, F.col("event_time").alias("et"), F.col("event_type").alias("ty")),
+            e.select(*key, F.col("event_time").alias("et"), F.col("event_type").alias("ty")),
             key,
         )
         .where(
@@ -128,20 +133,33 @@ def window_counts(imps: DataFrame, e: DataFrame, key: str, width: int, spans: di
 
 
 def stream_features(imps: DataFrame, e: DataFrame) -> DataFrame:
-    ad = window_counts(imps, e, "ad_id", MINUTE, {"stream_ad_5m": 5, "stream_ad_1h": 60})
+    ad = window_counts(imps, e, ["ad_id"], MINUTE, {"stream_ad_5m": 5, "stream_ad_1h": 60})
     # Online, user keys only ever count events whose consent allows personalisation.
     e_user = e.where(contract.personalised("consent"))
     user = window_counts(
-        imps, e_user, "user_id", HOUR, {"stream_user_1h": 1, "stream_user_24h": 24}
+        imps, e_user, ["user_id"], HOUR, {"stream_user_1h": 1, "stream_user_24h": 24}
     )
+    # Frequency: the user×campaign hour tiles of uc:{user}:{campaign} (what serving caps with).
+    user_campaign = window_counts(
+        imps, e_user, ["user_id", "campaign_id"], HOUR, {"stream_user_campaign_24h": 24}
+    )
+    user = user.join(user_campaign, "event_id")
     # Recency: the user's last impression and click strictly before the impression.
     w = (
         Window.partitionBy("user_id")
         .orderBy("event_time")
         .rangeBetween(Window.unboundedPreceding, -1)
     )
+    # And of this very ad (last_imp:{ad} in uc:{user}:{campaign}).
+    w_ad = (
+        Window.partitionBy("user_id", "ad_id")
+        .orderBy("event_time")
+        .rangeBetween(Window.unboundedPreceding, -1)
+    )
+    is_imp = F.col("event_type") == "impression"
     recency = (
-        e_user.select("user_id", "event_time", "event_type", "event_id")
+        e_user.select("user_id", "ad_id", "event_time", "event_type", "event_id")
+        .withColumn("last_imp_ad", F.max(F.when(is_imp, F.col("event_time"))).over(w_ad))
         .withColumn(
             "last_imp",
             F.max(F.when(F.col("event_type") == "impression", F.col("event_time"))).over(w),
@@ -150,7 +168,7 @@ def stream_features(imps: DataFrame, e: DataFrame) -> DataFrame:
             "last_clk", F.max(F.when(F.col("event_type") == "click", F.col("event_time"))).over(w)
         )
         .where(F.col("event_type") == "impression")
-        .select("event_id", "last_imp", "last_clk")
+        .select("event_id", "last_imp", "last_clk", "last_imp_ad")
     )
     out = (
         imps.select("event_id", "event_time", "consent").join(ad, "event_id").join(user, "event_id")
@@ -167,6 +185,9 @@ def stream_features(imps: DataFrame, e: DataFrame) -> DataFrame:
         ),
         F.when(consented, (F.col("event_time") - F.col("last_clk")) / 1000.0).alias(
             "stream_user_seconds_since_click"
+        ),
+        F.when(consented, (F.col("event_time") - F.col("last_imp_ad")) / 1000.0).alias(
+            "stream_user_ad_seconds_since_impression"
         ),
         (F.col("event_time") - 1).alias("stream_asof_ms"),
     )

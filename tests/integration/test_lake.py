@@ -306,6 +306,7 @@ def test_training_set_is_point_in_time_correct_and_would_leak_if_joined_naively(
     impression."""
     env, _ = generated
     db = duckdb.connect()
+    db.create_function("personalised", personalised, ["VARCHAR"], "BOOLEAN")
     db.execute(
         "CREATE VIEW lake AS SELECT * FROM read_parquet("
         f"'{names['lake']}/events/**/*.parquet', hive_partitioning=true)"
@@ -358,6 +359,32 @@ def test_training_set_is_point_in_time_correct_and_would_leak_if_joined_naively(
            OR ts.stream_ad_1h_impressions <> ref.strict_imps_1h
     """).fetchone()[0]
     assert bad == 0, f"{bad} rows differ from the point-in-time recomputation"
+    # Frequency and recency of this user with this campaign and ad, consented users only.
+    db.execute("""
+        CREATE VIEW uref AS SELECT i.event_id, personalised(l.consent) AS consented,
+            (SELECT count(*) FROM ev x WHERE x.user_id = i.user_id
+               AND x.campaign_id = i.campaign_id AND x.event_type = 'impression'
+               AND personalised(x.consent)
+               AND x.event_time // 3600000 > i.event_time // 3600000 - 24
+               AND x.event_time < i.event_time) AS uc_imps,
+            (SELECT (i.event_time - max(x.event_time)) / 1000.0 FROM ev x
+               WHERE x.user_id = i.user_id AND x.ad_id = i.ad_id
+               AND x.event_type = 'impression' AND personalised(x.consent)
+               AND x.event_time < i.event_time) AS since_ad
+        FROM ts i JOIN lake l USING (event_id)
+    """)
+    bad, repeats, seen = db.execute("""
+        SELECT count(*) FILTER (WHERE CASE WHEN consented
+                   THEN ts.stream_user_campaign_24h_impressions IS DISTINCT FROM uc_imps
+                     OR ts.stream_user_ad_seconds_since_impression IS DISTINCT FROM since_ad
+                   ELSE ts.stream_user_campaign_24h_impressions IS NOT NULL
+                     OR ts.stream_user_ad_seconds_since_impression IS NOT NULL END),
+               count(*) FILTER (WHERE consented AND uc_imps > 0),
+               count(*) FILTER (WHERE consented AND since_ad IS NOT NULL)
+        FROM ts JOIN uref USING (event_id)
+    """).fetchone()
+    assert bad == 0, f"{bad} rows' user×campaign frequency or user×ad recency differ"
+    assert repeats > 0 and seen > 0, (repeats, seen)
     leaky = db.execute("SELECT count(*) FROM ref WHERE naive_clicks > strict_clicks").fetchone()[0]
     assert leaky > 0, "the data has no impression a naive tile join would leak into"
     assert db.execute("SELECT avg(clicked) FROM ts").fetchone()[0] > 0
