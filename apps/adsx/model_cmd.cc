@@ -33,6 +33,7 @@ struct model_options
     std::string model_dir;
     std::string rows_file;
     bool margin = false;
+    std::string trees = "native";
     std::vector<std::size_t> sizes = {100, 500, 1000};
     int repeat = 200;
 };
@@ -138,7 +139,8 @@ struct loaded
 
 result<loaded> load(const model_options& o)
 {
-    auto m = models::load_model(o.model_dir);
+    auto m = models::load_model(o.model_dir, o.trees == "libxgboost" ? xgb::tree_engine::libxgboost
+                                                                     : xgb::tree_engine::native);
     auto text = m ? models::read_text(o.rows_file) : fail(m.error());
     if (!text) {
         return fail(text.error());
@@ -219,8 +221,9 @@ int bench(const model_options& o)
     const auto& info = in->model->info();
     std::cout
         << fmt::format(
-               R"({{"model": {}, "version": {}, "family": "{}", "repeat": {}, "results": [{}]}})",
-               json_quote(info.name), info.version, ranking::name(info.family), o.repeat,
+               R"({{"model": {}, "version": {}, "family": "{}", "trees": "{}", "repeat": {}, )"
+               R"("results": [{}]}})",
+               json_quote(info.name), info.version, ranking::name(info.family), o.trees, o.repeat,
                fmt::join(results, ", "))
         << "\n";
     return 0;
@@ -273,6 +276,11 @@ void add_model_commands(CLI::App& root, context& ctx, action& run)
                         "JSON lines, one object per row: feature name -> number, string or null; "
                         "absent features are missing, other members are ignored")
             ->required();
+        cmd->add_option("--trees", o.trees,
+                        "Who walks an XGBoost model's trees: native (checked bit-exact against "
+                        "libxgboost at load) or libxgboost (its C API)")
+            ->check(CLI::IsMember({"native", "libxgboost"}))
+            ->capture_default_str();
     };
     auto* sc = model->add_subcommand(
         "score", "Print one probability per input row (%.17g), after correction and calibration; "

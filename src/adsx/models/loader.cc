@@ -26,20 +26,20 @@ result<void> check_sha256(const std::filesystem::path& artifact, const std::stri
 }
 
 result<std::unique_ptr<const ranking::scorer>> load_scorer(const std::filesystem::path& artifact,
-                                                           const manifest& m)
+                                                           const manifest& m,
+                                                           xgb::tree_engine engine)
 {
+    auto text = read_text(artifact);
+    if (!text) {
+        return fail(text.error());
+    }
     result<std::unique_ptr<const ranking::scorer>> s = fail(error_code::internal, "no family");
     switch (m.family) {
-        case ranking::model_family::lr: {
-            auto text = read_text(artifact);
-            if (!text) {
-                return fail(text.error());
-            }
+        case ranking::model_family::lr:
             s = ranking::parse_lr_scorer(*text, m.features);
             break;
-        }
         case ranking::model_family::xgboost:
-            s = xgb::load_tree_scorer(artifact, m.features);
+            s = xgb::load_tree_scorer(artifact, *text, m.features, engine);
             break;
     }
     if (!s) {
@@ -51,13 +51,13 @@ result<std::unique_ptr<const ranking::scorer>> load_scorer(const std::filesystem
 }  // namespace
 
 result<std::shared_ptr<const ranking::model>> load_model(const std::filesystem::path& version_dir,
-                                                         manifest m)
+                                                         manifest m, xgb::tree_engine engine)
 {
     const auto artifact = version_dir / m.artifact.file;
     if (auto r = check_sha256(artifact, m.artifact.sha256); !r) {
         return fail(r.error());
     }
-    auto s = load_scorer(artifact, m);
+    auto s = load_scorer(artifact, m, engine);
     if (!s) {
         return fail(s.error());
     }
@@ -65,13 +65,14 @@ result<std::shared_ptr<const ranking::model>> load_model(const std::filesystem::
                                                   m.negative_rate, std::move(m.calibration));
 }
 
-result<std::shared_ptr<const ranking::model>> load_model(const std::filesystem::path& version_dir)
+result<std::shared_ptr<const ranking::model>> load_model(const std::filesystem::path& version_dir,
+                                                         xgb::tree_engine engine)
 {
     auto m = read_manifest(version_dir / manifest_file);
     if (!m) {
         return fail(m.error());
     }
-    return load_model(version_dir, std::move(*m));
+    return load_model(version_dir, std::move(*m), engine);
 }
 
 }  // namespace adsx::models

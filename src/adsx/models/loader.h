@@ -15,14 +15,17 @@
 #include "adsx/base/error.h"
 #include "adsx/models/manifest.h"
 #include "adsx/ranking/model.h"
+#include "adsx/xgb/tree_scorer.h"
 
 namespace adsx::models {
 
+// `engine` chooses who walks an XGBoost model's trees (xgb/tree_scorer.h).
 [[nodiscard]] result<std::shared_ptr<const ranking::model>> load_model(
-    const std::filesystem::path& version_dir);
+    const std::filesystem::path& version_dir, xgb::tree_engine engine = xgb::tree_engine::native);
 
 // The same from a manifest already read from `version_dir`.
 [[nodiscard]] result<std::shared_ptr<const ranking::model>> load_model(
-    const std::filesystem::path& version_dir, manifest m);
+    const std::filesystem::path& version_dir, manifest m,
+    xgb::tree_engine engine = xgb::tree_engine::native);
 
 }  // namespace adsx::models

@@ -14,6 +14,7 @@
 // allocates a few small objects per call (its proxy matrix, the parsed array interface).
 #include <filesystem>
 #include <memory>
+#include <string_view>
 
 #include "adsx/base/error.h"
 #include "adsx/ranking/feature_spec.h"
@@ -21,10 +22,24 @@
 
 namespace adsx::xgb {
 
+// Who walks the trees. `native` (the default) is ranking::forest, measured faster on serving
+// batches (bench/scoring.py); it is used only after it has reproduced libxgboost's margins bit
+// for bit on probe rows built from every split threshold of the model (both sides of every
+// split, and NaN), so a model it would score differently fails to load instead. A model it
+// does not cover (XGBoost's own categorical splits, which adsx_ml does not train) is walked by
+// libxgboost.
+enum class tree_engine
+{
+    native,
+    libxgboost,
+};
+
 // Loads the booster and checks it against `spec`: invalid_argument when its feature count or
 // names differ from the spec's numeric names followed by its categorical names (a booster
-// without names differs too); not_found / internal from booster::load.
+// without names differs too); not_found / internal from booster::load. `json_text` is the
+// file's content (the caller has read it to check its checksum).
 [[nodiscard]] result<std::unique_ptr<const ranking::scorer>> load_tree_scorer(
-    const std::filesystem::path& json_file, const ranking::feature_spec& spec);
+    const std::filesystem::path& json_file, std::string_view json_text,
+    const ranking::feature_spec& spec, tree_engine engine = tree_engine::native);
 
 }  // namespace adsx::xgb

@@ -1,6 +1,8 @@
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <thread>
 
@@ -48,6 +50,19 @@ ranking::feature_spec spec(std::string_view device_name = "device")
     return *s;
 }
 
+std::string text_of(const fs::path& file)
+{
+    std::ifstream in(file, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+result<std::unique_ptr<const ranking::scorer>> load(const fs::path& file,
+                                                    const ranking::feature_spec& s,
+                                                    tree_engine engine = tree_engine::native)
+{
+    return load_tree_scorer(file, text_of(file), s, engine);
+}
+
 class tree_scorer_test : public ::testing::Test
 {
 protected:
@@ -58,8 +73,9 @@ protected:
             ("adsx_xgb_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
              "_" + std::to_string(reinterpret_cast<std::uintptr_t>(this)));
         fs::create_directories(_dir);
+        // Vocabulary codes as numbers, as adsx_ml trains (docs/models.md).
         auto r = testing::train_and_save(file(), training_data(400), {"x0", "x1", "device"},
-                                         {"q", "q", "c"});
+                                         {"q", "q", "q"});
         ASSERT_TRUE(r) << r.error().message;
     }
     void TearDown() override { fs::remove_all(_dir); }
@@ -112,26 +128,66 @@ case_rows cases()
     return c;
 }
 
-TEST_F(tree_scorer_test, margins_equal_xgboost_on_coded_rows)
+TEST_F(tree_scorer_test, margins_equal_xgboost_on_coded_rows_with_either_engine)
 {
-    auto s = load_tree_scorer(file(), spec());
-    ASSERT_TRUE(s) << s.error().message;
-    auto c = cases();
-    std::vector<double> out(c.batch.rows());
-    auto r = (*s)->margins(c.batch, out);
-    ASSERT_TRUE(r) << r.error().message;
-    auto expected = testing::predict_margins_via_dmatrix(file(), c.expected);
-    ASSERT_TRUE(expected) << expected.error().message;
-    for (std::size_t i = 0; i < out.size(); ++i) {
-        EXPECT_EQ(out[i], static_cast<double>((*expected)[i])) << "row " << i;
+    for (auto engine : {tree_engine::native, tree_engine::libxgboost}) {
+        auto s = load(file(), spec(), engine);
+        ASSERT_TRUE(s) << s.error().message;
+        auto c = cases();
+        std::vector<double> out(c.batch.rows());
+        auto r = (*s)->margins(c.batch, out);
+        ASSERT_TRUE(r) << r.error().message;
+        auto expected = testing::predict_margins_via_dmatrix(file(), c.expected);
+        ASSERT_TRUE(expected) << expected.error().message;
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            EXPECT_EQ(out[i], static_cast<double>((*expected)[i])) << "row " << i;
+        }
+        // The model learnt something: not every margin is the same.
+        EXPECT_NE(out[0], out[1]);
     }
-    // The model learnt something: not every margin is the same.
-    EXPECT_NE(out[0], out[1]);
+}
+
+TEST_F(tree_scorer_test, the_native_engine_equals_xgboost_on_many_random_rows)
+{
+    auto native = load(file(), spec(), tree_engine::native);
+    ASSERT_TRUE(native) << native.error().message;
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<double> u(-1.0, 11.0);
+    const std::array<std::string_view, 5> devices = {"ios", "android", "desktop", "", "ctv"};
+    ranking::batch b(2, 1);
+    testing::table expected{1000, 3, {}, {}};
+    b.reset(1000);
+    for (std::size_t r = 0; r < 1000; ++r) {
+        const double x0 = u(rng) / 10, x1 = u(rng) < 1.0 ? nan_d : u(rng);
+        const auto d = static_cast<std::size_t>(rng() % devices.size());
+        b.set_numeric(r, 0, x0);
+        b.set_numeric(r, 1, x1);
+        b.set_categorical(r, 0, devices[d]);
+        expected.values.insert(expected.values.end(),
+                               {static_cast<float>(x0), static_cast<float>(x1),
+                                d < 3 ? static_cast<float>(d) : nan_f});
+    }
+    // And a booster with XGBoost's own categorical splits, which the native engine leaves to
+    // libxgboost: it loads and scores the same.
+    auto categorical = _dir / "categorical.json";
+    ASSERT_TRUE(testing::train_and_save(categorical, training_data(400), {"x0", "x1", "device"},
+                                        {"q", "q", "c"}));
+    auto fallback = load(categorical, spec(), tree_engine::native);
+    ASSERT_TRUE(fallback) << fallback.error().message;
+    for (const auto& [file, scorer] : {std::pair{file(), &*native}, {categorical, &*fallback}}) {
+        std::vector<double> out(1000);
+        ASSERT_TRUE((*scorer)->margins(b, out));
+        auto theirs = testing::predict_margins_via_dmatrix(file, expected);
+        ASSERT_TRUE(theirs) << theirs.error().message;
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            ASSERT_EQ(out[i], static_cast<double>((*theirs)[i])) << file << " row " << i;
+        }
+    }
 }
 
 TEST_F(tree_scorer_test, concurrent_scoring_gives_the_same_margins)
 {
-    auto s = load_tree_scorer(file(), spec());
+    auto s = load(file(), spec());
     ASSERT_TRUE(s);
     auto c = cases();
     std::vector<double> reference(c.batch.rows());
@@ -155,7 +211,7 @@ TEST_F(tree_scorer_test, concurrent_scoring_gives_the_same_margins)
 
 TEST_F(tree_scorer_test, refuses_a_booster_whose_features_differ)
 {
-    auto wrong_name = load_tree_scorer(file(), spec("geo"));
+    auto wrong_name = load(file(), spec("geo"));
     ASSERT_FALSE(wrong_name);
     EXPECT_EQ(wrong_name.error().code, error_code::invalid_argument);
     EXPECT_EQ(wrong_name.error().message,
@@ -164,26 +220,26 @@ TEST_F(tree_scorer_test, refuses_a_booster_whose_features_differ)
 
     auto fewer = ranking::parse_feature_spec(
         R"({"numeric": [{"name": "x0", "transform": "none"}], "categorical": [], "crosses": []})");
-    auto count = load_tree_scorer(file(), *fewer);
+    auto count = load(file(), *fewer);
     ASSERT_FALSE(count);
     EXPECT_EQ(count.error().message, "the booster has 3 features; the manifest has 1 (x0)");
 
     auto unnamed = _dir / "unnamed.json";
     ASSERT_TRUE(testing::train_and_save(unnamed, training_data(100), {}, {}, 2));
-    auto no_names = load_tree_scorer(unnamed, spec());
+    auto no_names = load(unnamed, spec());
     ASSERT_FALSE(no_names);
     EXPECT_NE(no_names.error().message.find("feature names are []"), std::string::npos);
 }
 
 TEST_F(tree_scorer_test, a_corrupt_or_missing_file_is_an_error_value)
 {
-    auto missing = load_tree_scorer(_dir / "nope.json", spec());
+    auto missing = load(_dir / "nope.json", spec());
     ASSERT_FALSE(missing);
     EXPECT_EQ(missing.error().code, error_code::not_found);
     {
         std::ofstream(_dir / "bad.json") << "{\"learner\": ";
     }
-    auto bad = load_tree_scorer(_dir / "bad.json", spec());
+    auto bad = load(_dir / "bad.json", spec());
     ASSERT_FALSE(bad);
     EXPECT_EQ(bad.error().code, error_code::internal);
     EXPECT_EQ(bad.error().message.rfind("XGBoost cannot load the model: ", 0), 0u)
@@ -192,7 +248,7 @@ TEST_F(tree_scorer_test, a_corrupt_or_missing_file_is_an_error_value)
 
 TEST_F(tree_scorer_test, an_empty_batch_scores_nothing)
 {
-    auto s = load_tree_scorer(file(), spec());
+    auto s = load(file(), spec());
     ASSERT_TRUE(s);
     ranking::batch b(2, 1);
     b.reset(0);
