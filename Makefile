@@ -61,6 +61,7 @@ bench: up
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/ingest.py
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/stream.py
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/batch.py
+	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/scoring.py
 
 PYTHON_SOURCES := bench tests python
 

@@ -95,6 +95,16 @@ if [ "$spark_version" != "$pyspark_version" ]; then
 fi
 resolve_jars spark-extras "$spark_version" "$root/deploy/spark/pom.xml"
 
+# The C++ tree scorer links Debian's libxgboost; models are trained with the Python xgboost of
+# the same version, so the artifact format and the predictions agree (docs/models.md).
+deb_xgboost=$(dpkg-query -W -f '${Version}' libxgboost-dev 2>/dev/null | sed 's/-[^-]*$//')
+py_xgboost=$(sed -n 's/^xgboost==\([^[:space:]]*\).*/\1/p' "$req")
+if [ "$deb_xgboost" != "$py_xgboost" ]; then
+    echo "bootstrap: Debian's libxgboost-dev is ${deb_xgboost:-missing} but" \
+        "python/requirements.txt pins xgboost==$py_xgboost; they must be equal" >&2
+    exit 1
+fi
+
 # ---- 4. PostgreSQL's user must reach var/ --------------------------------------------------
 # The server runs as `postgres` with its data in var/postgres; every directory above it must
 # let that user pass. Grant exactly that (an ACL "x" for one user), nothing more.

@@ -91,11 +91,15 @@ banner "materialization: those daily features into the online store (b.* fields,
 echo "ad 1, batch fields: $(redis-cli -h "$(setting redis\\.host)" -p "$(setting redis\\.port)" \
     HMGET a:1 b.asof b.impressions_7d b.ctr_7d b.roas_7d | tr '\n' ' ')"
 
-before=$(date -u -d '3 days ago' +%F)
-train=$(date -u -d '2 days ago' +%F)
-banner "a point-in-time training set: impressions of $train, labelled, with batch features as of $before and streaming features as of each impression"
-"$py" -m adsx_jobs.daily --date "$before" 2>/dev/null | grep -v '"progress"' >/dev/null
-"$py" -m adsx_jobs.training_set --from "$train" --to "$train" --name demo 2>/dev/null |
+# Two whole days whose 24-hour conversion windows are over (yesterday's are not yet).
+first=$(date -u -d '3 days ago' +%F)
+last=$(date -u -d '2 days ago' +%F)
+banner "a point-in-time training set: impressions of $first to $last, labelled, with batch features as of the day before each and streaming features as of each impression"
+for ago in 4 3; do
+    "$py" -m adsx_jobs.daily --date "$(date -u -d "$ago days ago" +%F)" 2>/dev/null |
+        grep -v '"progress"' >/dev/null
+done
+"$py" -m adsx_jobs.training_set --from "$first" --to "$last" --name demo 2>/dev/null |
     "$py" -c 'import json, sys
 m = json.loads(sys.stdin.read().strip().splitlines()[-1])
 print("  {:,} impressions -> {}".format(m["rows"], m["path"]))
@@ -103,4 +107,9 @@ print("  click rate {:.4f}, conversion rate {:.4f}, {} features, batch coverage 
     m["labels"]["clicked"]["rate"], m["labels"]["converted"]["rate"], len(m["features"]),
     m["batch_coverage"]))'
 
-banner "demo finished: stack healthy, $events events generated, streamed into online features, archived to the lake, daily features and a training set built"
+banner "ranking models: LR and XGBoost per head, trained on that set, evaluated on its last day, registered"
+"$py" -m adsx_ml.train --training-set "$(setting lake\\.dir)/training/demo/manifest.json" |
+    grep -v '^  \(lr C=\|xgboost round\)'
+"$adsx" model list
+
+banner "demo finished: stack healthy, $events events generated, streamed into online features, archived to the lake, daily features, a training set and ranking models built"
