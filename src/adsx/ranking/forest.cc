@@ -77,8 +77,8 @@ result<tree_arrays> read_tree(const json::value& tree)
     if (!value) {
         return fail(value.error());
     }
-    t = {std::move(*left), std::move(*right), std::move(*column),
-         std::move(*dleft), std::move(*type), std::move(*value)};
+    t = {std::move(*left),  std::move(*right), std::move(*column),
+         std::move(*dleft), std::move(*type),  std::move(*value)};
     const auto n = t.left.size();
     for (auto size : {t.right.size(), t.column.size(), t.default_left.size(), t.value.size()}) {
         if (size != n || n == 0) {
@@ -207,8 +207,8 @@ std::vector<float> forest::thresholds(std::size_t feature) const
 {
     std::vector<float> out;
     for (const auto& nd : _nodes) {
-        const bool leaf = nd.left == (nd.right_and_default & ~default_left_bit) &&
-                          &nd == &_nodes[nd.left];
+        const bool leaf =
+            nd.left == (nd.right_and_default & ~default_left_bit) && &nd == &_nodes[nd.left];
         if (!leaf && nd.column == feature) {
             out.push_back(nd.value);
         }

@@ -38,9 +38,9 @@ public:
 
     struct node
     {
-        float value;           // split threshold, or the leaf's value
-        std::uint32_t column;  // feature index; a leaf's is 0
-        std::uint32_t left;    // absolute node indices; a leaf points to itself
+        float value;                      // split threshold, or the leaf's value
+        std::uint32_t column;             // feature index; a leaf's is 0
+        std::uint32_t left;               // absolute node indices; a leaf points to itself
         std::uint32_t right_and_default;  // right child | 0x8000'0000 when NaN goes left
     };
     struct tree
