@@ -51,8 +51,10 @@ public:
     }
 
     [[nodiscard]] std::size_t columns() const noexcept { return _numeric_columns + _codes.size(); }
-    [[nodiscard]] std::size_t numeric_columns() const noexcept { return _numeric_columns; }
-    [[nodiscard]] std::size_t categorical_columns() const noexcept { return _codes.size(); }
+    [[nodiscard]] result<void> check(const ranking::batch& rows, std::span<const double> out) const
+    {
+        return ranking::check_shape(rows, out, _numeric_columns, _codes.size());
+    }
 
     [[nodiscard]] std::span<const float> fill(const ranking::batch& rows) const
     {
@@ -92,9 +94,7 @@ public:
     [[nodiscard]] result<void> margins(const ranking::batch& rows,
                                        std::span<double> out) const override
     {
-        if (auto r = ranking::check_shape(rows, out, _matrix.numeric_columns(),
-                                          _matrix.categorical_columns());
-            !r) {
+        if (auto r = _matrix.check(rows, out); !r) {
             return r;
         }
         return _booster.predict_margins(_matrix.fill(rows), rows.rows(), _matrix.columns(), out);
@@ -116,9 +116,7 @@ public:
     [[nodiscard]] result<void> margins(const ranking::batch& rows,
                                        std::span<double> out) const override
     {
-        if (auto r = ranking::check_shape(rows, out, _matrix.numeric_columns(),
-                                          _matrix.categorical_columns());
-            !r) {
+        if (auto r = _matrix.check(rows, out); !r) {
             return r;
         }
         _forest.margins(_matrix.fill(rows), rows.rows(), _matrix.columns(), out);
