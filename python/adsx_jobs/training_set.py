@@ -94,29 +94,40 @@ def window_counts(
     q = imps.select("event_id", *key, "event_time").withColumn(
         "t_tile", F.floor(F.col("event_time") / width)
     )
+    # Closed tiles: each impression asks for the tiles 1 … longest-1 before its own, by key and
+    # tile (an equi-join; joining on the key alone would pair every impression with every
+    # tile of its ad, billions of pairs for a week of a busy ad).
+    back = (
+        q.select(
+            "event_id",
+            *key,
+            "t_tile",
+            F.explode(F.sequence(F.lit(1), F.lit(max(longest - 1, 1)))).alias("ago"),
+        )
+        .where(F.col("ago") < longest)
+        .withColumn("tile", F.col("t_tile") - F.col("ago"))
+    )
     full = (
-        q.join(tiles, key)
-        .where((F.col("tile") < F.col("t_tile")) & (F.col("tile") > F.col("t_tile") - longest))
+        back.join(tiles, [*key, "tile"])
         .groupBy("event_id")
         .agg(
             *[
-                F.sum(F.when(F.col("tile") > F.col("t_tile") - n, F.col(x)).otherwise(0)).alias(
-                    f"{name}_{x}"
-                )
+                F.sum(F.when(F.col("ago") < n, F.col(x)).otherwise(0)).alias(f"{name}_{x}")
                 for name, n in spans.items()
                 for x in ("i", "c")
             ]
         )
     )
+    # The impression's own tile: the events in it before the impression.
+    same_tile = e.select(
+        *key,
+        F.floor(F.col("event_time") / width).alias("t_tile"),
+        F.col("event_time").alias("et"),
+        F.col("event_type").alias("ty"),
+    )
     current = (
-        q.alias("q")
-        .join(
-            e.select(*key, F.col("event_time").alias("et"), F.col("event_type").alias("ty")),
-            key,
-        )
-        .where(
-            (F.floor(F.col("et") / width) == F.col("t_tile")) & (F.col("et") < F.col("event_time"))
-        )
+        q.join(same_tile, [*key, "t_tile"])
+        .where(F.col("et") < F.col("event_time"))
         .groupBy("event_id")
         .agg(
             F.sum((F.col("ty") == "impression").cast("long")).alias("cur_i"),

@@ -92,7 +92,7 @@ struct spark_config
 {
     std::string master = "local[*]";  // or spark://host:7077, yarn, k8s://…
     int shuffle_partitions = 4;       // spark.sql.shuffle.partitions (200 drowns 2 cores)
-    std::string driver_memory = "2g";
+    std::string driver_memory = "4g";
     std::filesystem::path checkpoint_dir = "var/spark/checkpoints";  // streaming queries' state
 };
 
