@@ -6,8 +6,8 @@
 For a training set, each head (ctr: clicked among impressions; cvr: converted among clicks)
 gets two models, logistic regression and XGBoost, on a time-based split: the last impression
 day is the test set (the last quarter of the rows when the set spans one day); of the rows
-before it, the last fifth by time is held out for the validation that picks LR's
-regularisation, stops the boosting, and fits the calibration. Negatives of the training rows
+before it, a seeded fifth is held out for the validation that picks LR's regularisation,
+stops the boosting, and fits the calibration. Negatives of the training rows
 are downsampled (--negative-rate) and the probabilities corrected back, q = p/(p+(1−p)/w).
 
 Both models are registered as new versions of the head ({registry}/{head}/{version}); the
@@ -45,17 +45,20 @@ def log(msg: str) -> None:
 # -- splitting -------------------------------------------------------------------------------
 
 
-def time_split(time_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Positions of train, validation and test rows; rows are in event-time order."""
+def time_split(time_ms: np.ndarray, seed: int = 7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions of train, validation and test rows; rows are in event-time order. The test
+    rows come after every other (the last day); validation is a seeded fifth of the rows
+    before them, spread over their hours: a time tail (the evening) would fit the calibration
+    to one part of the day (measured: calibration ratio 1.11 on the next day, against 1.0x)."""
     days = (time_ms // 86_400_000).astype(np.int64)
     n = len(time_ms)
     if len(np.unique(days)) >= 2:
         first_test = int(np.searchsorted(days, days[-1]))
     else:
         first_test = int(n * 0.75)
-    first_valid = int(first_test * 0.8)
-    r = np.arange(n)
-    return r[:first_valid], r[first_valid:first_test], r[first_test:]
+    valid = np.random.default_rng(seed).random(first_test) < 0.2
+    r = np.arange(first_test)
+    return r[~valid], r[valid], np.arange(first_test, n)
 
 
 # -- one model -------------------------------------------------------------------------------
@@ -155,7 +158,7 @@ def train_head(rows: data.Rows, head: str, args, root: Path) -> dict | None:
     if head == "cvr":  # p(conversion | click): clicked impressions only
         clicked = rows.labels["clicked"] == 1
         table, y, t = take(table, clicked), y[clicked], t[clicked]
-    i_tr, i_va, i_te = time_split(t)
+    i_tr, i_va, i_te = time_split(t, args.seed)
     parts = {
         k: (take(table, i), y[i]) for k, i in (("train", i_tr), ("valid", i_va), ("test", i_te))
     }
