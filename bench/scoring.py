@@ -33,7 +33,7 @@ import xgboost as xgb
 from common import ADSX, table, write_result
 
 from adsx_ml import data, fit, metrics, registry
-from adsx_ml.model import ARTIFACT, Model, sha256, sigmoid
+from adsx_ml.model import ARTIFACT, Model, sha256_of, sigmoid
 from adsx_ml.spec import Table, take
 
 SIZES = (100, 500, 1000)
@@ -72,13 +72,11 @@ def train(root: Path) -> dict[str, Path]:
     for family, artifact in artifacts.items():
         file, fmt = ARTIFACT[family]
         payload = artifact.encode() if isinstance(artifact, str) else artifact
-        scratch = root / "scratch"
-        scratch.write_bytes(payload)
         manifest = {
             "schema_version": 1, "name": "bench", "version": len(out) + 1, "family": family,
             "head": "ctr", "label": "clicked", "created_at": "2026-01-01T00:00:00+00:00",
             "features": spec.to_json(),
-            "artifact": {"file": file, "format": fmt, "sha256": sha256(scratch)},
+            "artifact": {"file": file, "format": fmt, "sha256": sha256_of(payload)},
             "downsampling": {"negative_rate": 1.0}, "calibration": {"method": "none"},
             "training": {"source": "bench/scoring.py synthetic", "time_range_ms": [None, None],
                          "rows": {"train": 48_000}},

@@ -175,6 +175,11 @@ class Model:
         return Model(manifest, spec, booster=booster)
 
 
+def sha256_of(data: bytes) -> str:
+    """The manifest's artifact.sha256 of an artifact still in memory."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

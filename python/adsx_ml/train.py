@@ -31,7 +31,7 @@ import numpy as np
 
 from adsx_jobs import config as adsx_config
 from adsx_ml import data, fit, metrics, registry
-from adsx_ml.model import ARTIFACT, Model, sha256
+from adsx_ml.model import ARTIFACT, Model, sha256_of
 from adsx_ml.spec import Spec, Table, take
 
 HEADS = {"ctr": "clicked", "cvr": "converted"}
@@ -126,11 +126,7 @@ def register(root: Path, name: str, m: dict, built: dict, reliability: list, te:
     file = m["artifact"]["file"]
     artifact = built["artifact"]
     payload = artifact.encode() if isinstance(artifact, str) else artifact
-    tmp = root / ".sha256-scratch"
-    root.mkdir(parents=True, exist_ok=True)
-    tmp.write_bytes(payload)
-    m["artifact"]["sha256"] = sha256(tmp)
-    tmp.unlink()
+    m["artifact"]["sha256"] = sha256_of(payload)
     svg = metrics.reliability_svg(
         {f"{name} v{m['version']} ({m['family']})": reliability},
         f"{name} v{m['version']}: reliability on {m['metrics']['test']['rows']:,} test rows",
