@@ -139,8 +139,10 @@ struct loaded
 
 result<loaded> load(const model_options& o)
 {
-    auto m = models::load_model(o.model_dir, o.trees == "libxgboost" ? xgb::tree_engine::libxgboost
-                                                                     : xgb::tree_engine::native);
+    const auto engine = o.trees == "libxgboost" ? xgb::tree_engine::libxgboost
+                        : o.trees == "walk"     ? xgb::tree_engine::native_walk
+                                                : xgb::tree_engine::native;
+    auto m = models::load_model(o.model_dir, engine);
     auto text = m ? models::read_text(o.rows_file) : fail(m.error());
     if (!text) {
         return fail(text.error());
@@ -221,10 +223,11 @@ int bench(const model_options& o)
     const auto& info = in->model->info();
     std::cout
         << fmt::format(
-               R"({{"model": {}, "version": {}, "family": "{}", "trees": "{}", "repeat": {}, )"
+               R"({{"model": {}, "version": {}, "family": "{}", "trees": "{}", "engine": "{}", )"
+               R"("repeat": {}, )"
                R"("results": [{}]}})",
-               json_quote(info.name), info.version, ranking::name(info.family), o.trees, o.repeat,
-               fmt::join(results, ", "))
+               json_quote(info.name), info.version, ranking::name(info.family), o.trees,
+               in->model->engine(), o.repeat, fmt::join(results, ", "))
         << "\n";
     return 0;
 }
@@ -277,9 +280,11 @@ void add_model_commands(CLI::App& root, context& ctx, action& run)
                         "absent features are missing, other members are ignored")
             ->required();
         cmd->add_option("--trees", o.trees,
-                        "Who walks an XGBoost model's trees: native (checked bit-exact against "
-                        "libxgboost at load) or libxgboost (its C API)")
-            ->check(CLI::IsMember({"native", "libxgboost"}))
+                        "Who walks an XGBoost model's trees: native (in-house, checked bit-exact "
+                        "against libxgboost at load; AVX-512 where the CPU has it and trees are "
+                        "at most 4 deep), walk (native, its portable kernel only) or libxgboost "
+                        "(its C API)")
+            ->check(CLI::IsMember({"native", "walk", "libxgboost"}))
             ->capture_default_str();
     };
     auto* sc = model->add_subcommand(

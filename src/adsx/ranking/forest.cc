@@ -4,10 +4,12 @@
 #include <array>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <string>
 
 #include <fmt/format.h>
 
+#include "adsx/ranking/forest_avx512.h"
 #include "adsx/ranking/json_read.h"
 
 namespace adsx::ranking {
@@ -162,12 +164,86 @@ result<forest> parse_forest(std::string_view xgboost_json, std::size_t features)
         }
         f._trees.push_back({root, *depth});
     }
+    f.pack();
+    f._kernel = f.supports(forest::kernel::avx512) ? forest::kernel::avx512 : forest::kernel::walk;
     return f;
+}
+
+void forest::pack()
+{
+    _packed.clear();
+    _packed_columns.clear();
+    const bool shallow = std::all_of(_trees.begin(), _trees.end(),
+                                     [](const tree& t) { return t.depth <= packed_depth; });
+    if (!shallow || _features == 0) {
+        return;
+    }
+    std::vector<std::int64_t> position(_features, -1);  // matrix column -> packed column
+    auto packed_column = [&](std::uint32_t column) {
+        if (position[column] < 0) {
+            position[column] = static_cast<std::int64_t>(_packed_columns.size());
+            _packed_columns.push_back(column);
+        }
+        return static_cast<std::uint32_t>(position[column]);
+    };
+    _packed.reserve(_trees.size());
+    for (const auto& t : _trees) {
+        packed_tree& p = _packed.emplace_back();
+        p.threshold.fill(std::numeric_limits<float>::quiet_NaN());
+        p.column.fill(0);
+        p.leaf.fill(0.0f);
+        // Node `at` of the tree goes to `slot` (breadth first) of the complete tree.
+        auto place = [&](auto& self, std::uint32_t at, std::size_t slot, std::size_t level) {
+            const node& nd = _nodes[at];
+            const std::uint32_t right = nd.right_and_default & ~default_left_bit;
+            if (level == packed_depth) {
+                p.leaf[slot - (p.leaf.size() - 1)] = nd.value;  // a leaf: depth ≤ packed_depth
+                return;
+            }
+            if (nd.left == at) {  // a leaf higher up: a split every value passes on the right
+                self(self, at, 2 * slot + 1, level + 1);
+                self(self, at, 2 * slot + 2, level + 1);
+                return;
+            }
+            p.threshold[slot] = nd.value;
+            p.column[slot] = packed_column(nd.column) | (nd.right_and_default & default_left_bit);
+            self(self, nd.left, 2 * slot + 1, level + 1);
+            self(self, right, 2 * slot + 2, level + 1);
+        };
+        place(place, t.root, 0, 0);
+    }
+    if (_packed_columns.empty()) {  // only leaves: the padding's column 0 must still exist
+        _packed_columns.push_back(0);
+    }
+    if (_packed_columns.size() > max_packed_columns) {
+        _packed.clear();
+        _packed_columns.clear();
+    }
+}
+
+bool forest::supports(kernel k) const noexcept
+{
+    static const bool avx512 = detail::avx512_available();
+    return k == kernel::walk || (!_packed.empty() && avx512);
+}
+
+bool forest::use(kernel k) noexcept
+{
+    if (!supports(k)) {
+        return false;
+    }
+    _kernel = k;
+    return true;
 }
 
 void forest::margins(std::span<const float> matrix, std::size_t rows, std::size_t columns,
                      std::span<double> out) const noexcept
 {
+    if (_kernel == kernel::avx512) {
+        detail::avx512_margins(_packed, _packed_columns, _base_margin, matrix.data(), rows, columns,
+                               out.data());
+        return;
+    }
     const node* nodes = _nodes.data();
     for (std::size_t first = 0; first < rows; first += block) {
         const std::size_t n = std::min(block, rows - first);

@@ -163,6 +163,7 @@ public:
         }
         return {};
     }
+    [[nodiscard]] std::string_view engine() const noexcept override { return "lr"; }
 
 private:
     static void add_numeric(const numeric_term& t, std::span<const double> column,

@@ -63,6 +63,8 @@ public:
     }
 
     [[nodiscard]] const model_info& info() const noexcept { return _info; }
+    // The scorer's engine (scorer.h).
+    [[nodiscard]] std::string_view engine() const noexcept { return _scorer->engine(); }
     [[nodiscard]] const feature_spec& features() const noexcept { return _spec; }
     [[nodiscard]] double negative_rate() const noexcept { return _negative_rate; }
     [[nodiscard]] const calibration& calibrator() const noexcept { return _calibration; }

@@ -10,6 +10,7 @@
 //   buffers that grow to the largest batch a thread has scored and are reused afterwards.
 #include <cstddef>
 #include <span>
+#include <string_view>
 
 #include "adsx/base/error.h"
 #include "adsx/ranking/batch.h"
@@ -29,6 +30,10 @@ public:
     // out[row] = the margin of `rows`'s row. invalid_argument when the batch does not have the
     // spec's columns or out.size() != rows.rows(); a scorer's own failure (XGBoost) otherwise.
     [[nodiscard]] virtual result<void> margins(const batch& rows, std::span<double> out) const = 0;
+
+    // Who computes the margins, for logs and benchmarks: "lr", "libxgboost", "native/avx512"
+    // or "native/walk" (ranking::forest's kernels).
+    [[nodiscard]] virtual std::string_view engine() const noexcept = 0;
 };
 
 // The shape check every scorer starts with.

@@ -99,6 +99,7 @@ public:
         }
         return _booster.predict_margins(_matrix.fill(rows), rows.rows(), _matrix.columns(), out);
     }
+    [[nodiscard]] std::string_view engine() const noexcept override { return "libxgboost"; }
 
 private:
     booster _booster;
@@ -121,6 +122,11 @@ public:
         }
         _forest.margins(_matrix.fill(rows), rows.rows(), _matrix.columns(), out);
         return {};
+    }
+    [[nodiscard]] std::string_view engine() const noexcept override
+    {
+        return _forest.active_kernel() == ranking::forest::kernel::avx512 ? "native/avx512"
+                                                                          : "native/walk";
     }
 
 private:
@@ -208,6 +214,9 @@ result<std::unique_ptr<const ranking::scorer>> load_tree_scorer(
     auto f = ranking::parse_forest(json_text, spec.numeric.size() + spec.categorical.size());
     if (!f) {  // a model the evaluator does not cover (categorical splits): XGBoost walks it
         return std::make_unique<const booster_scorer>(std::move(*b), spec);
+    }
+    if (engine == tree_engine::native_walk) {
+        f->use(ranking::forest::kernel::walk);
     }
     if (auto r = check_same_margins(*f, *b); !r) {
         return fail(r.error());

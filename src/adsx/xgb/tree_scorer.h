@@ -27,10 +27,12 @@ namespace adsx::xgb {
 // for bit on probe rows built from every split threshold of the model (both sides of every
 // split, and NaN), so a model it would score differently fails to load instead. A model it
 // does not cover (XGBoost's own categorical splits, which adsx_ml does not train) is walked by
-// libxgboost.
+// libxgboost. `native` uses the fastest of ranking::forest's kernels the model and the CPU
+// allow; `native_walk` only its portable one (to compare them).
 enum class tree_engine
 {
     native,
+    native_walk,
     libxgboost,
 };
 

@@ -149,8 +149,12 @@ TEST_F(tree_scorer_test, margins_equal_xgboost_on_coded_rows_with_either_engine)
 
 TEST_F(tree_scorer_test, the_native_engine_equals_xgboost_on_many_random_rows)
 {
+    // Both of the in-house kernels: the fastest this CPU has (native) and the portable walk.
     auto native = load(file(), spec(), tree_engine::native);
     ASSERT_TRUE(native) << native.error().message;
+    auto walk = load(file(), spec(), tree_engine::native_walk);
+    ASSERT_TRUE(walk) << walk.error().message;
+    EXPECT_EQ((*walk)->engine(), "native/walk");
     std::mt19937 rng(7);
     std::uniform_real_distribution<double> u(-1.0, 11.0);
     const std::array<std::string_view, 5> devices = {"ios", "android", "desktop", "", "ctv"};
@@ -174,7 +178,9 @@ TEST_F(tree_scorer_test, the_native_engine_equals_xgboost_on_many_random_rows)
                                         {"q", "q", "c"}));
     auto fallback = load(categorical, spec(), tree_engine::native);
     ASSERT_TRUE(fallback) << fallback.error().message;
-    for (const auto& [file, scorer] : {std::pair{file(), &*native}, {categorical, &*fallback}}) {
+    EXPECT_EQ((*fallback)->engine(), "libxgboost");
+    for (const auto& [file, scorer] :
+         {std::pair{file(), &*native}, {file(), &*walk}, {categorical, &*fallback}}) {
         std::vector<double> out(1000);
         ASSERT_TRUE((*scorer)->margins(b, out));
         auto theirs = testing::predict_margins_via_dmatrix(file, expected);
