@@ -176,11 +176,15 @@ def main() -> None:
     serving = [r for r in results if r["trees"] == "native"]  # what the service runs
     trees500 = next(r for r in serving if r["family"] == "xgboost" and r["rows"] == 500)
     goals = {
-        "cpp_at_most_half_python": all(r["ratio_cpp_to_python"] <= 0.5 for r in serving),
+        # Like for like: both sides start from the same raw rows (featurization included).
+        "cpp_at_most_half_python_from_rows": all(
+            r["ratio_cpp_to_python_from_rows"] <= 0.5 for r in serving
+        ),
+        # Against the library call alone on inputs prepared outside the timing.
+        "cpp_at_most_half_library_call": all(r["ratio_cpp_to_python"] <= 0.5 for r in serving),
         "trees_500_rows_under_1ms": trees500["cpp"]["median_us"] <= 1000,
     }
-    print(f"goals: C++ ≤ 0.5× Python: {goals['cpp_at_most_half_python']}; "
-          f"trees ≤ 1 ms for 500 rows: {goals['trees_500_rows_under_1ms']}")  # fmt: skip
+    print("goals: " + "; ".join(f"{k}: {v}" for k, v in goals.items()))
     path = write_result("scoring", {"repeat": REPEAT, "results": results, "goals": goals})
     print(f"results: {path}")
 
