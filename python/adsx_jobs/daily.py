@@ -30,7 +30,7 @@ import json
 import sys
 import time
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from adsx_jobs import config as adsx_config
@@ -44,15 +44,6 @@ DAY_MS = 86_400_000
 
 def smoothed_ctr(clicks, impressions):
     return (clicks + F.lit(PRIOR_CTR * PRIOR_WEIGHT)) / (impressions + F.lit(PRIOR_WEIGHT))
-
-
-def counts(df: DataFrame) -> list:
-    t = F.col("event_type")
-    return [
-        F.sum((t == "impression").cast("long")).alias("impressions_7d"),
-        F.sum((t == "click").cast("long")).alias("clicks_7d"),
-        F.sum((t == "conversion").cast("long")).alias("conversions_7d"),
-    ]
 
 
 def with_rates(df: DataFrame) -> DataFrame:
@@ -71,87 +62,109 @@ DAILY_COLUMNS = [
 ]  # fmt: skip
 
 
+# Broadcast the requests that have follow-ups (clicks, conversions) to every task when there
+# are at most this many, instead of shuffling every event by request: a week of 10M events has
+# about 250k. Past it (a cluster's data), Spark's sort-merge join.
+BROADCAST_REQUESTS = 2_000_000
+
+
 def events_until(spark, lake: str, day: dt.date, columns: list[str] = DAILY_COLUMNS) -> DataFrame:
-    """The lake's events up to the end of `day` (only `columns`), orphans removed: cached, as
-    every view reads them."""
+    """The lake's events up to the end of `day` (only `columns`), orphans removed: clicks and
+    conversions whose request has no impression in the lake.
+
+    Follow-ups are a few per cent of the events, so the orphan test runs on them: their
+    requests are matched against the impressions' (one pass over request_id), and the few
+    requests that match are broadcast to the pass that filters. No event is shuffled."""
     e = (
         spark.read.parquet(f"{lake}/events")
         .where(F.col("event_date") <= F.lit(day.isoformat()).cast("date"))
         .select(*columns)
+    )
+    is_imp = F.col("event_type") == "impression"
+    asked = e.where(~is_imp).select("request_id").distinct().persist()
+    small = asked.count() <= BROADCAST_REQUESTS
+    hint = F.broadcast if small else (lambda df: df)
+    answered = (
+        e.where(is_imp)
+        .select("request_id")
+        .join(hint(asked), "request_id", "left_semi")
+        .distinct()
         .persist()
     )
-    impressions = e.where(F.col("event_type") == "impression").select("request_id")
-    linked = e.where(F.col("event_type") != "impression").join(
-        impressions, "request_id", "left_semi"
-    )
-    return e.where(F.col("event_type") == "impression").unionByName(linked)
+    linked = e.where(~is_imp).join(hint(answered), "request_id", "left_semi")
+    return e.where(is_imp).unionByName(linked)
 
 
 def views(spark, cfg, lake: str, day: dt.date) -> dict[str, DataFrame]:
+    """The feature views as of the end of `day`: two aggregations over the events (one per user,
+    one per ad × device × geo, which the ad-level views roll up) rather than one per view."""
     end_ms = int(
         dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp() * 1000
     )
     start_ms = end_ms - 7 * DAY_MS
     all_events = events_until(spark, lake, day)
-    week = all_events.where(F.col("event_time") >= start_ms)
+    t = F.col("event_type")
+    in_week = F.col("event_time") >= start_ms
     today = F.col("event_time") >= end_ms - DAY_MS
     stamp = lambda df: df.withColumn("date", F.lit(day.isoformat()).cast("date")).withColumn(  # noqa: E731
         "as_of_ms", F.lit(end_ms)
     )
 
-    # Users: consent of their latest event up to D decides.
-    latest = (
-        all_events.groupBy("user_id")
+    def count_where(cond) -> Column:
+        return F.sum(F.when(cond, F.lit(1)).otherwise(F.lit(0)).cast("long"))
+
+    def week_counts() -> list[Column]:
+        return [
+            count_where(in_week & (t == "impression")).alias("impressions_7d"),
+            count_where(in_week & (t == "click")).alias("clicks_7d"),
+            count_where(in_week & (t == "conversion")).alias("conversions_7d"),
+        ]
+
+    # Users: lifetime and 7-day figures in one pass; the consent of their latest event up to D
+    # decides whether they appear at all.
+    # The hour-of-day bucket of each event of the week (impressions 0-23, clicks 24-47), computed
+    # once per event rather than in each of the 48 sums.
+    hour = F.hour(F.timestamp_millis("event_time"))
+    bucket = F.when(in_week & (t == "impression"), hour).when(in_week & (t == "click"), hour + 24)
+    user = (
+        all_events.withColumn("bucket", bucket)
+        .groupBy("user_id")
         .agg(
             F.max_by("consent", F.struct("event_time", "event_id")).alias("consent"),
             F.sum("revenue").alias("lifetime_value"),
-            F.max(F.when(F.col("event_type") == "impression", F.col("event_time"))).alias(
-                "last_impression_ms"
+            F.max(F.when(t == "impression", F.col("event_time"))).alias("last_impression_ms"),
+            F.max(F.when(t == "click", F.col("event_time"))).alias("last_click_ms"),
+            *week_counts(),
+            F.sum(F.when(in_week, F.col("revenue")).otherwise(0.0)).alias("revenue_7d"),
+            F.array(*[count_where(F.col("bucket") == b) for b in range(24)]).alias(
+                "impressions_by_hour"
             ),
-            F.max(F.when(F.col("event_type") == "click", F.col("event_time"))).alias(
-                "last_click_ms"
+            F.array(*[count_where(F.col("bucket") == b) for b in range(24, 48)]).alias(
+                "clicks_by_hour"
             ),
         )
         .where(events.personalised("consent"))
         .drop("consent")
     )
-    hour = F.hour(F.timestamp_millis("event_time"))
-    per_hour = week.groupBy("user_id").agg(
-        *counts(week),
-        F.sum("revenue").alias("revenue_7d"),
-        *[
-            F.sum(((F.col("event_type") == "impression") & (hour == h)).cast("long")).alias(
-                f"imp_h{h}"
-            )
-            for h in range(24)
-        ],
-        *[
-            F.sum(((F.col("event_type") == "click") & (hour == h)).cast("long")).alias(f"clk_h{h}")
-            for h in range(24)
-        ],
-    )
-    user = (
-        latest.join(per_hour, "user_id", "left")
-        .fillna(
-            0,
-            ["impressions_7d", "clicks_7d", "conversions_7d", "revenue_7d"]
-            + [f"imp_h{h}" for h in range(24)]
-            + [f"clk_h{h}" for h in range(24)],
-        )
-        .withColumn("impressions_by_hour", F.array(*[F.col(f"imp_h{h}") for h in range(24)]))
-        .withColumn("clicks_by_hour", F.array(*[F.col(f"clk_h{h}") for h in range(24)]))
-        .drop(*[f"imp_h{h}" for h in range(24)], *[f"clk_h{h}" for h in range(24)])
-    )
     user = stamp(with_rates(user))
 
-    money = [
-        F.sum("price").alias("spend_7d"),
-        F.sum("revenue").alias("revenue_7d"),
-        F.sum(F.when(today, F.col("price")).otherwise(0.0)).alias("spend_today"),
-    ]
+    # Ads, campaigns and their device and geo slices: sums of one small aggregate.
+    week = all_events.where(in_week)
+    cells = (
+        week.groupBy("ad_id", "campaign_id", "device", "geo")
+        .agg(
+            *week_counts(),
+            F.sum("price").alias("spend_7d"),
+            F.sum("revenue").alias("revenue_7d"),
+            F.sum(F.when(today, F.col("price")).otherwise(0.0)).alias("spend_today"),
+        )
+        .persist()
+    )
+    summed = ["impressions_7d", "clicks_7d", "conversions_7d", "spend_7d", "revenue_7d",
+              "spend_today"]  # fmt: skip
 
     def spend_view(keys: list[str]) -> DataFrame:
-        v = with_rates(week.groupBy(*keys).agg(*counts(week), *money))
+        v = with_rates(cells.groupBy(*keys).agg(*[F.sum(c).alias(c) for c in summed]))
         return stamp(
             v.withColumn(
                 "roas_7d", F.when(F.col("spend_7d") > 0, F.col("revenue_7d") / F.col("spend_7d"))
@@ -170,8 +183,9 @@ def views(spark, cfg, lake: str, day: dt.date) -> dict[str, DataFrame]:
     ).drop("daily_budget")
 
     def slice_view(keys: list[str]) -> DataFrame:
+        v = cells.groupBy(*keys).agg(*[F.sum(c).alias(c) for c in summed[:2]])
         return stamp(
-            with_rates(week.groupBy(*keys).agg(*counts(week))).drop("cvr_7d", "conversions_7d")
+            v.withColumn("ctr_7d", smoothed_ctr(F.col("clicks_7d"), F.col("impressions_7d")))
         )
 
     return {
