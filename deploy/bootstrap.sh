@@ -4,7 +4,8 @@
 #   2. the Python venv .venv from python/requirements.txt (skipped when unchanged);
 #   3. from Maven Central into $ADSX_CACHE_DIR/jvm (default ~/.cache/adstreamx, outside the
 #      clone; skipped when present): the Kafka broker and tools (deploy/jvm/pom.xml), and Spark's
-#      Kafka connector at exactly the pyspark version (deploy/spark/pom.xml);
+#      Kafka connector at exactly the pyspark version plus the PostgreSQL JDBC driver
+#      (deploy/spark/pom.xml);
 #   4. lets the PostgreSQL server user reach var/ (it refuses to run as root).
 # Needs root (or sudo) for steps 1 and 4. Downloads only from Debian, PyPI and Maven Central.
 set -euo pipefail
@@ -59,11 +60,13 @@ site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["pur
 echo "$root/python" > "$site/adstreamx.pth"
 
 # ---- 3. JVM jars from Maven Central --------------------------------------------------------
-# resolve_jars NAME VERSION POM: every runtime jar of POM, flat, into $cache/jvm/NAME-VERSION
-# (skipped when complete), and the symlink $cache/jvm/NAME to it.
+# resolve_jars NAME VERSION POM: every runtime jar of POM, flat, into
+# $cache/jvm/NAME-VERSION-<POM digest> (skipped when complete: a changed POM resolves anew), and
+# the symlink $cache/jvm/NAME to it.
 resolve_jars() {
     local name=$1 version=$2 pom=$3
-    local jars="$cache/jvm/$name-$version"
+    local jars
+    jars="$cache/jvm/$name-$version-$(sha256sum "$pom" | cut -c1-12)"
     if [ ! -f "$jars/.complete" ]; then
         step "$name $version jars from Maven Central into $jars"
         rm -rf "$jars.tmp"
@@ -79,7 +82,7 @@ resolve_jars() {
     else
         step "$name $version jars: present in $jars"
     fi
-    ln -sfn "$name-$version" "$cache/jvm/$name"
+    ln -sfn "$(basename "$jars")" "$cache/jvm/$name"
 }
 pom_property() { sed -n "s:.*<$1>\(.*\)</$1>.*:\1:p" "$2"; }
 

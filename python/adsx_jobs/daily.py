@@ -222,16 +222,22 @@ def quality(name: str, df: DataFrame) -> list[str]:
 
 def write_postgres(cfg, name: str, df: DataFrame, day: dt.date) -> int:
     """Replaces the date's rows of features_{name} (deploy/postgres/migrations/0003_features.sql:
-    `adsx db migrate` first) in one transaction."""
-    cols = df.columns
-    rows = df.collect()
+    `adsx db migrate` first). Spark's tasks insert the rows into a staging table over JDBC, so
+    they never pass through the driver; one transaction then swaps them in, so readers see the
+    date's old rows or its new ones, never a mix."""
     table = f"features_{name}"
-    with pg.connect(cfg) as conn, conn.cursor() as cur:
-        cur.execute(f"DELETE FROM {table} WHERE date = %s", (day,))
-        with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row(list(r))
-    return len(rows)
+    staging = f"{table}_load_{day:%Y%m%d}"
+    with pg.connect(cfg) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {staging}")
+        conn.execute(f"CREATE UNLOGGED TABLE {staging} (LIKE {table})")
+    url, props = pg.jdbc(cfg)
+    df.write.jdbc(url, staging, mode="append", properties=props)
+    cols = ", ".join(df.columns)
+    with pg.connect(cfg) as conn:  # one transaction, committed on leaving the block
+        conn.execute(f"DELETE FROM {table} WHERE date = %s", (day,))
+        n = conn.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {staging}").rowcount
+        conn.execute(f"DROP TABLE {staging}")
+    return n
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -251,6 +251,10 @@ def test_daily_features_equal_an_independent_computation_and_rerun_replaces(name
         assert psql(f"SELECT count(*) FROM features_{view} WHERE date = '{day}'") == [[str(n)]]
         parquet = f"'{out}/{view}/date={day}/*.parquet'"
         assert db.execute(f"SELECT count(*) FROM read_parquet({parquet})").fetchone() == (n,)
+    # The staging tables the rows were loaded through are gone.
+    assert psql(
+        "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'features\\_%\\_load\\_%'"
+    ) == [["0"]]
 
 
 def test_online_minute_tiles_equal_the_lake(names, generated):
