@@ -143,17 +143,30 @@ def window_counts(
     return out.select(*cols)
 
 
-def stream_features(imps: DataFrame, e: DataFrame) -> DataFrame:
+def materialized(df: DataFrame, step: str, progress) -> DataFrame:
+    """`df` computed now, in jobs of its own, and read back from Spark's block store afterwards.
+    Planned as one query, the feature groups' joins and aggregations on event_id pipeline into
+    one stage whose tasks run out of execution memory (a three-day set of the demo's 2M-event
+    week did, with 4g); cut into steps, each stage holds only its own."""
+    out = df.localCheckpoint(eager=True)
+    progress(step)
+    return out
+
+
+def stream_features(imps: DataFrame, e: DataFrame, progress) -> DataFrame:
     ad = window_counts(imps, e, ["ad_id"], MINUTE, {"stream_ad_5m": 5, "stream_ad_1h": 60})
+    ad = materialized(ad, "stream ad counts", progress)
     # Online, user keys only ever count events whose consent allows personalisation.
     e_user = e.where(contract.personalised("consent"))
     user = window_counts(
         imps, e_user, ["user_id"], HOUR, {"stream_user_1h": 1, "stream_user_24h": 24}
     )
+    user = materialized(user, "stream user counts", progress)
     # Frequency: the user×campaign hour tiles of uc:{user}:{campaign} (what serving caps with).
     user_campaign = window_counts(
         imps, e_user, ["user_id", "campaign_id"], HOUR, {"stream_user_campaign_24h": 24}
     )
+    user_campaign = materialized(user_campaign, "stream user x campaign counts", progress)
     user = user.join(user_campaign, "event_id")
     # Recency: the user's last impression and click strictly before the impression.
     w = (
@@ -181,6 +194,7 @@ def stream_features(imps: DataFrame, e: DataFrame) -> DataFrame:
         .where(F.col("event_type") == "impression")
         .select("event_id", "last_imp", "last_clk", "last_imp_ad")
     )
+    recency = materialized(recency, "stream recency", progress)
     out = (
         imps.select("event_id", "event_time", "consent").join(ad, "event_id").join(user, "event_id")
     )
@@ -255,9 +269,17 @@ def main(argv: list[str] | None = None) -> int:
     imps, unfinished = labelled(
         e, args.first, args.last, args.click_window_min * MINUTE, args.conversion_window_h * HOUR
     )
-    imps = imps.persist()
-    stream = stream_features(imps, e)
+
+    def progress(step: str) -> None:
+        elapsed = round(time.monotonic() - started, 1)
+        print(
+            json.dumps({"progress": "training_set", "step": step, "elapsed_s": elapsed}), flush=True
+        )
+
+    imps = materialized(imps, "labels", progress)
+    stream = materialized(stream_features(imps, e, progress), "stream features", progress)
     batch, batch_names = batch_features(spark, lake, imps)
+    batch = materialized(batch, "batch features", progress)
     rows = imps.join(stream, "event_id").join(batch, "event_id").drop("consent")
     out = f"{lake}/training/{name}"
     rows.write.mode("overwrite").parquet(f"{out}/data")
