@@ -147,7 +147,9 @@ def materialized(df: DataFrame, step: str, progress) -> DataFrame:
     """`df` computed now, in jobs of its own, and read back from Spark's block store afterwards.
     Planned as one query, the feature groups' joins and aggregations on event_id pipeline into
     one stage whose tasks run out of execution memory (a three-day set of the demo's 2M-event
-    week did, with 4g); cut into steps, each stage holds only its own."""
+    week did, with 4g); cut into steps, each stage holds only its own. The steps' results are
+    local checkpoints: on a cluster, losing an executor fails the job (rerun it) rather than
+    recomputing them."""
     out = df.localCheckpoint(eager=True)
     progress(step)
     return out
