@@ -183,7 +183,7 @@ def views(spark, cfg, lake: str, day: dt.date) -> dict[str, DataFrame]:
     ).drop("daily_budget")
 
     def slice_view(keys: list[str]) -> DataFrame:
-        v = cells.groupBy(*keys).agg(*[F.sum(c).alias(c) for c in summed[:2]])
+        v = cells.groupBy(*keys).agg(*[F.sum(c).alias(c) for c in ("impressions_7d", "clicks_7d")])
         return stamp(
             v.withColumn("ctr_7d", smoothed_ctr(F.col("clicks_7d"), F.col("impressions_7d")))
         )

@@ -16,7 +16,7 @@ namespace adsx::ranking {
 
 namespace {
 
-constexpr std::uint32_t default_left_bit = 0x8000'0000u;
+constexpr std::uint32_t default_left_bit = forest::default_left_bit;
 constexpr std::size_t block = 16;  // rows walked together: their loads overlap
 
 // The base margin as XGBoost 1.7 computes it from base_score (float32 arithmetic).

@@ -65,8 +65,10 @@ public:
         float value;                      // split threshold, or the leaf's value
         std::uint32_t column;             // feature index; a leaf's is 0
         std::uint32_t left;               // absolute node indices; a leaf points to itself
-        std::uint32_t right_and_default;  // right child | 0x8000'0000 when NaN goes left
+        std::uint32_t right_and_default;  // right child | default_left_bit when NaN goes left
     };
+    // Set where a node's NaN goes left: in node::right_and_default and packed_tree::column.
+    static constexpr std::uint32_t default_left_bit = 0x8000'0000u;
     struct tree
     {
         std::uint32_t root;
@@ -77,7 +79,7 @@ public:
     struct alignas(64) packed_tree
     {
         std::array<float, 16> threshold;       // nodes 0–14 breadth first; [15] unused
-        std::array<std::uint32_t, 16> column;  // index into packed_columns() | default-left bit
+        std::array<std::uint32_t, 16> column;  // index into packed_columns() | default_left_bit
         std::array<float, 16> leaf;            // the 16 leaves, left to right
     };
     static constexpr std::size_t packed_depth = 4;

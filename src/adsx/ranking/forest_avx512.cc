@@ -28,7 +28,7 @@ bool avx512_available() noexcept
 namespace {
 
 constexpr std::size_t lanes = 16;
-constexpr std::uint32_t default_left_bit = 0x8000'0000u;
+constexpr std::uint32_t default_left_bit = forest::default_left_bit;
 
 // One step down for every lane: node[lane] = idx, x = that lane's value of the node's column.
 // Returns the lanes that go right and moves idx to the child (2i + 1 left, 2i + 2 right).
