@@ -68,9 +68,10 @@ public:
     {
         return _inner.load(id);
     }
-    result<std::vector<bool>> known_requests(const std::vector<events::uuid>& ids) override
+    result<std::vector<bool>> known_requests(
+        const std::vector<features::request_ref>& refs) override
     {
-        return _inner.known_requests(ids);
+        return _inner.known_requests(refs);
     }
     result<features::commit_outcome> commit(const std::vector<features::partition_commit>& parts,
                                             const features::batch_update& b) override
@@ -145,10 +146,17 @@ result<std::vector<bool>> load_catalog(const config::config& cfg)
 int run_stream(const config::config& cfg, const stream_options& o)
 {
     const auto log = log::get("stream");
+    if (std::int64_t{cfg.stream.allowed_lateness_s} >= std::int64_t{cfg.stream.ttl_hours} * 3600) {
+        // The user × campaign state's pruning relies on it (features/user_campaign.h).
+        return report({error_code::invalid_argument,
+                       "stream.allowed_lateness_s must be shorter than stream.ttl_hours"});
+    }
     auto catalog = load_catalog(cfg);
     auto redis_store = redis::online_store::open(
         cfg.redis.host, cfg.redis.port,
-        {.ttl = std::chrono::hours(cfg.stream.ttl_hours), .request_ttl = std::chrono::hours(26)});
+        {.ttl = std::chrono::hours(cfg.stream.ttl_hours),
+         .request_ttl = std::chrono::hours(26),
+         .requests_prefix = fmt::format("rq:{}:{}:", cfg.stream.group, cfg.kafka.events_topic)});
     kafka::producer_settings ps;
     ps.bootstrap = cfg.kafka.bootstrap_servers;
     ps.linger_ms = 5;

@@ -164,7 +164,8 @@ def stream_features(imps: DataFrame, e: DataFrame, progress) -> DataFrame:
         imps, e_user, ["user_id"], HOUR, {"stream_user_1h": 1, "stream_user_24h": 24}
     )
     user = materialized(user, "stream user counts", progress)
-    # Frequency: the user×campaign hour tiles of uc:{user}:{campaign} (what serving caps with).
+    # Frequency: the user×campaign hour tiles of field c{campaign} of u:{user} (what serving caps
+    # with).
     user_campaign = window_counts(
         imps, e_user, ["user_id", "campaign_id"], HOUR, {"stream_user_campaign_24h": 24}
     )
@@ -176,7 +177,8 @@ def stream_features(imps: DataFrame, e: DataFrame, progress) -> DataFrame:
         .orderBy("event_time")
         .rangeBetween(Window.unboundedPreceding, -1)
     )
-    # And of this very ad (last_imp:{ad} in uc:{user}:{campaign}).
+    # And of this very ad (its recency in field c{campaign} of u:{user}; online it is forgotten
+    # 48 h after the user's last event of the campaign, here it is not).
     w_ad = (
         Window.partitionBy("user_id", "ad_id")
         .orderBy("event_time")

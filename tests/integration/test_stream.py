@@ -30,6 +30,8 @@ VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 EVENTS = int(os.environ.get("ADSX_IT_STREAM_EVENTS", "100000"))
 LATENESS_MS = 300_000
 TILES = {"m": (60_000, 60), "h": (3_600_000, 26)}
+TTL_MS = 48 * 3_600_000  # stream.ttl_hours
+TYPES = ("impression", "click", "conversion")
 
 
 class Reference:
@@ -37,6 +39,7 @@ class Reference:
         self.ads, self.now = ads, now_ms
         self.tiles = defaultdict(lambda: defaultdict(Counter))  # key -> (p, tile) -> counts
         self.maxes = defaultdict(dict)
+        self.campaigns = defaultdict(lambda: defaultdict(list))  # user key -> campaign -> events
         self.dead = Counter()
         self.applied = 0
 
@@ -94,14 +97,42 @@ class Reference:
         if not personalised(e["consent"]):
             return
         last = {"impression": "last_imp", "click": "last_clk", "conversion": "last_conv"}[typ]
-        u, uc = f"u:{e['user_id']}", f"uc:{e['user_id']}:{e['campaign_id']}"
+        u = f"u:{e['user_id']}"
         self.tile(u, "m", e)
         self.tile(u, "h", e)
-        self.tile(uc, "h", e)
-        for key in (u, uc):
-            self.keep_max(key, last, t)
-            self.keep_max(key, "asof", t)
-        self.keep_max(uc, f"{last}:{ad}", t)
+        self.keep_max(u, last, t)
+        self.keep_max(u, "asof", t)
+        self.campaigns[u][e["campaign_id"]].append((t, ad, typ))
+
+    def campaign_fields(self, key: str) -> dict[str, str]:
+        """The user × campaign fields (user_campaign.h): campaigns the user left for more than
+        2 × TTL are gone; of the others, the hour tiles within 26 of the newest and the recency
+        within TTL of the newest, by type, for the campaign and each ad."""
+        newest_user = self.maxes[key]["asof"]
+        out, index = {}, []
+        for c, evs in sorted(self.campaigns[key].items()):
+            newest = max(t for t, _, _ in evs)
+            if newest < newest_user - 2 * TTL_MS:
+                continue
+            index.append(f"{c}:{newest}")
+            width, slots = TILES["h"]
+            hours = defaultdict(Counter)
+            last, ads = [0, 0, 0], defaultdict(lambda: [0, 0, 0])
+            for t, ad, typ in evs:
+                if t // width > newest // width - slots:
+                    hours[t // width][typ] += 1
+                if t > newest - TTL_MS:
+                    k = TYPES.index(typ)
+                    last[k] = max(last[k], t)
+                    ads[ad][k] = max(ads[ad][k], t)
+            tiles = ",".join(
+                f"{h}:{n['impression']}:{n['click']}:{n['conversion']}"
+                for h, n in sorted(hours.items())
+            )
+            per_ad = ",".join(f"{a}:{x[0]}:{x[1]}:{x[2]}" for a, x in sorted(ads.items()))
+            out[f"c{c}"] = f"{last[0]}:{last[1]}:{last[2]}|{tiles}|{per_ad}"
+        out["cs"] = ",".join(index)
+        return out
 
     def expected_hash(self, key: str) -> dict[str, str]:
         """The hash the tile-ring rule leaves: per slot, the newest tile and all its counts."""
@@ -113,6 +144,8 @@ class Reference:
         for slot, (dim, p, tile) in newest.items():
             c = self.tiles[key][(dim, p, tile)]
             out[slot] = f"{tile}:{c['impression']}:{c['click']}:{c['conversion']}"
+        if key.startswith("u:"):
+            out.update(self.campaign_fields(key))
         return out
 
 

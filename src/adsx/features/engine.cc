@@ -105,13 +105,13 @@ result<void> engine::resolve_orphans(std::vector<partition_work>& work,
                                      const std::vector<raw_message>& messages, batch_result& r,
                                      std::vector<features::dead_letter>& dlq)
 {
-    std::vector<events::uuid> ids;
+    std::vector<request_ref> ids;
     std::vector<std::pair<partition_work*, std::size_t>> who;
     events::event e;
     for (auto& w : work) {
         for (auto i : w.deferred) {
             (void)_decoder.decode(messages[i].value, e);  // decoded fine in the first pass
-            ids.push_back(e.request_id);
+            ids.push_back({w.partition, e.event_time_ms, e.request_id});
             who.emplace_back(&w, i);
         }
     }
@@ -174,7 +174,7 @@ result<void> engine::build(const std::vector<raw_message>& messages,
         }
         if (e.type == events::event_type::impression) {
             w.impressions.insert(e.request_id);
-            _batch.remember_request(e.request_id);
+            _batch.remember_request(m.partition, e);
         }
         _batch.add(e, _personalised(e.consent));
         r.event_times.push_back(e.event_time_ms);

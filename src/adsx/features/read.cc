@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "adsx/base/strings.h"
+#include "adsx/features/user_campaign.h"
 
 namespace adsx::features {
 
@@ -35,6 +36,14 @@ std::string counts_json(const counts& c)
 std::string optional_json(const std::optional<double>& v)
 {
     return v ? num(*v) : "null";
+}
+
+std::optional<double> seconds_since(std::int64_t t, std::int64_t as_of_ms)
+{
+    if (t <= 0 || t > as_of_ms) {
+        return std::nullopt;
+    }
+    return static_cast<double>(as_of_ms - t) / 1000.0;
 }
 
 }  // namespace
@@ -116,11 +125,28 @@ user_features user_features_of(const hash_fields& h, std::int64_t as_of_ms)
     f.engagement_5m = smoothed_ctr(f.last_5m.clicks, f.last_5m.impressions);
     f.engagement_1h = smoothed_ctr(f.last_1h.clicks, f.last_1h.impressions);
     f.engagement_24h = smoothed_ctr(f.last_24h.clicks, f.last_24h.impressions);
-    if (auto t = field_ms(h, "last_imp"); t && *t <= as_of_ms) {
-        f.seconds_since_impression = static_cast<double>(as_of_ms - *t) / 1000.0;
-    }
-    if (auto t = field_ms(h, "last_clk"); t && *t <= as_of_ms) {
-        f.seconds_since_click = static_cast<double>(as_of_ms - *t) / 1000.0;
+    f.seconds_since_impression = seconds_since(field_ms(h, "last_imp").value_or(0), as_of_ms);
+    f.seconds_since_click = seconds_since(field_ms(h, "last_clk").value_or(0), as_of_ms);
+    // Campaigns: fields "c{campaign}" (user_campaign.h).
+    for (const auto& [field, value] : h) {
+        std::uint32_t id = 0;
+        const auto* end = field.data() + field.size();
+        if (field.size() < 2 || field[0] != 'c' ||
+            std::from_chars(field.data() + 1, end, id).ptr != end) {
+            continue;
+        }
+        auto s = parse_user_campaign(value);
+        if (!s) {
+            continue;
+        }
+        campaign_features c;
+        c.last_1h = window_sum(s->hours, hour_tiles, as_of_ms, 60 * minute_ms);
+        c.last_24h = window_sum(s->hours, hour_tiles, as_of_ms, 24 * 60 * minute_ms);
+        c.seconds_since_impression = seconds_since(s->last[0], as_of_ms);
+        c.seconds_since_click = seconds_since(s->last[1], as_of_ms);
+        if (c.last_24h.impressions + c.last_24h.clicks + c.last_24h.conversions > 0) {
+            f.campaigns[id] = c;
+        }
     }
     return f;
 }
@@ -136,6 +162,21 @@ std::string slices_json(const std::map<std::string, slice_features>& slices)
         }
         out += json_quote(name) + ":{\"last_1h\":" + counts_json(s.last_1h) +
                ",\"ctr_1h\":" + num(s.ctr_1h) + "}";
+    }
+    return out + "}";
+}
+
+std::string campaigns_json(const std::map<std::uint32_t, campaign_features>& campaigns)
+{
+    std::string out = "{";
+    for (const auto& [id, c] : campaigns) {
+        if (out.size() > 1) {
+            out += ',';
+        }
+        out += "\"" + std::to_string(id) + "\":{\"last_1h\":" + counts_json(c.last_1h) +
+               ",\"last_24h\":" + counts_json(c.last_24h) +
+               ",\"seconds_since_impression\":" + optional_json(c.seconds_since_impression) +
+               ",\"seconds_since_click\":" + optional_json(c.seconds_since_click) + "}";
     }
     return out + "}";
 }
@@ -160,7 +201,8 @@ std::string to_json(const user_features& f)
            ",\"engagement_1h\":" + num(f.engagement_1h) +
            ",\"engagement_24h\":" + num(f.engagement_24h) +
            ",\"seconds_since_impression\":" + optional_json(f.seconds_since_impression) +
-           ",\"seconds_since_click\":" + optional_json(f.seconds_since_click) + "}";
+           ",\"seconds_since_click\":" + optional_json(f.seconds_since_click) +
+           ",\"campaigns\":" + campaigns_json(f.campaigns) + "}";
 }
 
 }  // namespace adsx::features

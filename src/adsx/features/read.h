@@ -36,12 +36,20 @@ struct ad_features
     std::map<std::string, slice_features> by_device, by_geo;  // slices seen in the last hour
 };
 
+// A user's features for one campaign (field `c{campaign}`): frequency for caps and recency.
+struct campaign_features
+{
+    counts last_1h, last_24h;
+    std::optional<double> seconds_since_impression, seconds_since_click;
+};
+
 struct user_features
 {
     std::int64_t as_of_ms = 0;
     counts last_5m, last_1h, last_24h;
     double engagement_5m = 0, engagement_1h = 0, engagement_24h = 0;  // smoothed CTR
     std::optional<double> seconds_since_impression, seconds_since_click;
+    std::map<std::uint32_t, campaign_features> campaigns;  // seen in the last 24 h
 };
 
 [[nodiscard]] ad_features ad_features_of(const hash_fields& h, std::int64_t as_of_ms);

@@ -43,9 +43,11 @@ class online_store
 public:
     virtual ~online_store() = default;
     [[nodiscard]] virtual result<partition_state> load(const std::string& partition_id) = 0;
-    // Which of these impression request ids were committed earlier (clicks need one).
+    // For each click or conversion (its partition, event time and request id): whether an
+    // impression with that request id was committed earlier on that partition, at most the
+    // store's request window (26 h) before it.
     [[nodiscard]] virtual result<std::vector<bool>> known_requests(
-        const std::vector<events::uuid>& ids) = 0;
+        const std::vector<request_ref>& followups) = 0;
     [[nodiscard]] virtual result<commit_outcome> commit(
         const std::vector<partition_commit>& partitions, const batch_update& batch) = 0;
 };

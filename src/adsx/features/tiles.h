@@ -59,6 +59,7 @@ struct tile_value
 {
     std::int64_t tile;
     counts c;
+    friend bool operator==(const tile_value&, const tile_value&) = default;
 };
 
 // A slot field's value: "<tile>:<impressions>:<clicks>:<conversions>".

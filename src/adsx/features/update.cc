@@ -78,10 +78,6 @@ std::string user_key(std::string_view user)
 {
     return fmt::format("u:{}", user);
 }
-std::string user_campaign_key(std::string_view user, std::uint32_t campaign)
-{
-    return fmt::format("uc:{}:{}", user, campaign);
-}
 
 void batch_update::add(const events::event& e, bool personalised)
 {
@@ -121,15 +117,12 @@ void batch_update::add(const events::event& e, bool personalised)
     add_tile(u, "", hour_tiles, t, d, _field);
     keep_max(u, last, t);
     keep_max(u, "asof", t);
-    _name.assign("uc:").append(e.user_id).append(":");
-    append(_name, e.campaign_id);
-    auto& uc = key_of(_user, _name);
-    add_tile(uc, "", hour_tiles, t, d, _field);
-    keep_max(uc, last, t);
-    _field.assign(last).append(":");
-    append(_field, e.ad_id);
-    keep_max(uc, _field, t);
-    keep_max(uc, "asof", t);
+    auto uc = std::find_if(u.campaigns.begin(), u.campaigns.end(),
+                           [&](const auto& x) { return x.first == e.campaign_id; });
+    if (uc == u.campaigns.end()) {
+        uc = u.campaigns.insert(uc, {e.campaign_id, {}});
+    }
+    add_event(uc->second, e.ad_id, e.type, t);
 }
 
 void batch_update::clear()

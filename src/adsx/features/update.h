@@ -11,12 +11,13 @@
 //                     the same per device (`d:ios:m17`) and per geo (`g:US-CA:m17`)
 //   c:{campaign}      minute and hour tiles
 //   u:{user}          minute and hour tiles -> engagement over 5 min / 1 h / 24 h;
-//                     last_imp, last_clk, last_conv (recency)   [personalisation consent only]
-//   uc:{user}:{camp}  hour tiles -> frequency per hour and day; last_imp/last_clk/last_conv for
-//                     the campaign and, per ad of it, `last_imp:{ad}`… (recency per user × ad:
-//                     an ad belongs to one campaign, so the key stays small)  [consent only]
+//                     last_imp, last_clk, last_conv (recency);
+//                     per campaign `c{campaign}`: hour tiles (frequency per hour and day),
+//                     recency for the campaign and each of its ads, packed (user_campaign.h),
+//                     and the index `cs` of those campaigns   [personalisation consent only]
 // Every hash also keeps `asof`: the newest event time it reflects. Ad-level keys count every
-// event, consented or not.
+// event, consented or not. (DESIGN §4 names a key per user × campaign, `uc:{user}:{c}`: one
+// key per user costs Redis a third of the commands, see user_campaign.h.)
 //
 // Two kinds of keys, written differently (redis/online_store.h): `shared` keys (ads, campaigns)
 // receive events from every partition, so they are merged inside Redis; `user` keys only from
@@ -27,8 +28,21 @@
 
 #include "adsx/events/event.h"
 #include "adsx/features/tiles.h"
+#include "adsx/features/user_campaign.h"
 
 namespace adsx::features {
+
+// An impression's request id, remembered for the clicks and conversions that will refer to it:
+// per partition (a click is keyed by the same user, so it arrives on the impression's partition)
+// and event-time day, so the store can keep one set per partition and day.
+struct request_ref
+{
+    int partition;
+    std::int64_t event_time_ms;
+    events::uuid id;
+};
+
+inline constexpr std::int64_t day_ms = 86'400'000;
 
 struct tile_add
 {
@@ -47,6 +61,8 @@ struct key_update
 {
     std::vector<tile_add> tiles;   // one entry per slot field, holding the newest tile
     std::vector<max_field> maxes;  // keep the larger of stored and given
+    // User keys: this batch's delta per campaign, merged into the `c{campaign}` fields.
+    std::vector<std::pair<std::uint32_t, user_campaign>> campaigns;
 };
 
 using key_updates = std::unordered_map<std::string, key_update>;
@@ -56,11 +72,14 @@ class batch_update
 public:
     void add(const events::event& e, bool personalised);
     // Impression request ids this batch introduces (clicks and conversions refer to them).
-    void remember_request(const events::uuid& request_id) { _requests.push_back(request_id); }
+    void remember_request(int partition, const events::event& impression)
+    {
+        _requests.push_back({partition, impression.event_time_ms, impression.request_id});
+    }
 
     [[nodiscard]] const key_updates& shared_keys() const noexcept { return _shared; }
     [[nodiscard]] const key_updates& user_keys() const noexcept { return _user; }
-    [[nodiscard]] const std::vector<events::uuid>& requests() const noexcept { return _requests; }
+    [[nodiscard]] const std::vector<request_ref>& requests() const noexcept { return _requests; }
     [[nodiscard]] std::size_t events() const noexcept { return _events; }
     [[nodiscard]] std::int64_t max_event_time() const noexcept { return _max_event_time; }
     void clear();
@@ -68,7 +87,7 @@ public:
 private:
     key_updates _shared;
     key_updates _user;
-    std::vector<events::uuid> _requests;
+    std::vector<request_ref> _requests;
     std::size_t _events = 0;
     std::int64_t _max_event_time = 0;
     std::string _name, _dim, _field;  // scratch for key and field names
@@ -77,6 +96,5 @@ private:
 [[nodiscard]] std::string ad_key(std::uint32_t ad);
 [[nodiscard]] std::string campaign_key(std::uint32_t campaign);
 [[nodiscard]] std::string user_key(std::string_view user);
-[[nodiscard]] std::string user_campaign_key(std::string_view user, std::uint32_t campaign);
 
 }  // namespace adsx::features

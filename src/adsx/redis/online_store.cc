@@ -1,6 +1,7 @@
 #include "adsx/redis/online_store.h"
 
 #include <charconv>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -18,10 +19,11 @@ std::int64_t to_int(const std::string& s, std::int64_t otherwise)
     return ec == std::errc{} && end == s.data() + s.size() ? v : otherwise;
 }
 
-void read_fields(resp_writer& w, const features::key_updates& keys)
+void read_fields(resp_writer& w, const features::key_updates& keys, std::string& scratch)
 {
     for (const auto& [name, u] : keys) {
-        w.begin(2 + u.tiles.size() + u.maxes.size());
+        const auto campaigns = u.campaigns.empty() ? 0 : 1 + u.campaigns.size();
+        w.begin(2 + u.tiles.size() + u.maxes.size() + campaigns);
         w.arg("HMGET");
         w.arg(name);
         for (const auto& t : u.tiles) {
@@ -30,14 +32,22 @@ void read_fields(resp_writer& w, const features::key_updates& keys)
         for (const auto& m : u.maxes) {
             w.arg(m.field);
         }
+        if (campaigns > 0) {
+            w.arg("cs");
+            for (const auto& c : u.campaigns) {
+                scratch = features::campaign_field(c.first);
+                w.arg(scratch);
+            }
+        }
     }
 }
 
-// HSET of what each key's updates change in what was read (the tile-ring rule and keep-max),
-// and an EXPIRE for a key whose `asof` enters a new event-time hour (or that is new): a key's
-// TTL is refreshed at least hourly while it is active, so it expires between ttl − 1 h and ttl
-// after its last event, for a command per key and batch less. `r` walks the read replies in
-// the order read_fields sent them.
+// HSET of what each key's updates change in what was read (the tile-ring rule, keep-max and
+// the user × campaign merge), and an EXPIRE for a key whose `asof` enters a new event-time
+// hour (or that is new): a key's TTL is refreshed at least hourly while it is active, so it
+// expires between ttl − 1 h and ttl after its last event, for a command per key and batch
+// less. Campaigns a user has left for 2 × ttl are deleted from the hash (HDEL). `r` walks the
+// read replies in the order read_fields sent them.
 void write_fields(resp_writer& w, const features::key_updates& keys, const std::vector<reply>& read,
                   std::size_t& r, std::int64_t ttl)
 {
@@ -49,10 +59,13 @@ void write_fields(resp_writer& w, const features::key_updates& keys, const std::
         std::int64_t value;
     };
     thread_local std::vector<change> changed;
+    thread_local std::vector<std::pair<std::string, std::string>> packed;  // field, value
     char buf[96];
+    const auto ttl_ms = ttl * 1000;
     for (const auto& [name, u] : keys) {
         const auto& held = read.at(r++).elements;
         changed.clear();
+        packed.clear();
         std::size_t f = 0;
         for (const auto& t : u.tiles) {
             const auto& h = held.at(f++);
@@ -65,18 +78,47 @@ void write_fields(resp_writer& w, const features::key_updates& keys, const std::
             }
         }
         bool refresh_ttl = true;
+        std::int64_t newest = 0;
         for (const auto& m : u.maxes) {
             const auto& h = held.at(f++);
             const auto stored = h.type == reply::kind::string ? to_int(h.str, -1) : -1;
             if (stored < m.value) {
                 changed.push_back({m.field, false, {}, m.value});
             }
-            if (m.field == "asof" && stored >= 0 && stored / hour_ms == m.value / hour_ms) {
-                refresh_ttl = false;  // refreshed by the write that moved asof into this hour
+            if (m.field == "asof") {
+                newest = std::max(stored, m.value);
+                if (stored >= 0 && stored / hour_ms == m.value / hour_ms) {
+                    refresh_ttl = false;  // refreshed by the write that moved asof into this hour
+                }
             }
         }
-        if (!changed.empty()) {
-            w.begin(2 + 2 * changed.size());
+        std::vector<std::uint32_t> gone;
+        if (!u.campaigns.empty()) {
+            const auto& h = held.at(f++);
+            auto index = h.type == reply::kind::string ? features::parse_campaign_index(h.str)
+                                                       : features::campaign_index{};
+            if (!index) {
+                index.emplace();  // unreadable: rebuilt from the campaigns written from now on
+            }
+            for (const auto& [campaign, delta] : u.campaigns) {
+                const auto& c = held.at(f++);
+                std::optional<features::user_campaign> state;
+                if (c.type == reply::kind::string) {
+                    state = features::parse_user_campaign(c.str);
+                }
+                if (!state) {
+                    state.emplace();
+                }
+                features::merge(*state, delta, ttl_ms);
+                features::touch(*index, campaign, state->newest());
+                packed.emplace_back(features::campaign_field(campaign),
+                                    features::format_user_campaign(*state));
+            }
+            gone = features::prune(*index, newest, ttl_ms);
+            packed.emplace_back("cs", features::format_campaign_index(*index));
+        }
+        if (!changed.empty() || !packed.empty()) {
+            w.begin(2 + 2 * (changed.size() + packed.size()));
             w.arg("HSET");
             w.arg(name);
             for (const auto& c : changed) {
@@ -90,6 +132,18 @@ void write_fields(resp_writer& w, const features::key_updates& keys, const std::
                 } else {
                     w.arg(c.value);
                 }
+            }
+            for (const auto& [field, value] : packed) {
+                w.arg(field);
+                w.arg(value);
+            }
+        }
+        if (!gone.empty()) {
+            w.begin(2 + gone.size());
+            w.arg("HDEL");
+            w.arg(name);
+            for (auto c : gone) {
+                w.arg(features::campaign_field(c));
             }
         }
         if (refresh_ttl) {
@@ -108,12 +162,19 @@ std::string offset_key(const std::string& partition_id)
     return "off:" + partition_id;
 }
 
-std::string request_key(const events::uuid& id)
+std::string request_set_key(std::string_view prefix, int partition, std::int64_t day)
 {
-    std::string k = "rq:";
-    k.append(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
-    return k;
+    return fmt::format("{}{}:{}", prefix, partition, day);
 }
+
+namespace {
+
+std::string_view bytes_of(const events::uuid& id)
+{
+    return {reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size()};
+}
+
+}  // namespace
 
 result<online_store> online_store::open(const std::string& host, int port, online_store_settings s)
 {
@@ -138,21 +199,48 @@ result<features::partition_state> online_store::load(const std::string& partitio
     return st;
 }
 
-result<std::vector<bool>> online_store::known_requests(const std::vector<events::uuid>& ids)
+result<std::vector<bool>> online_store::known_requests(
+    const std::vector<features::request_ref>& followups)
 {
-    std::vector<std::vector<std::string>> cmds;
-    cmds.reserve(ids.size());
-    for (const auto& id : ids) {
-        cmds.push_back({"EXISTS", request_key(id)});
+    // Each follow-up is looked for in the day sets its impression may be in: from the day of
+    // (its time − the request window) to its own day.
+    const auto window_ms = static_cast<std::int64_t>(_s.request_ttl.count()) * 1000;
+    std::map<std::pair<int, std::int64_t>, std::vector<std::size_t>> sets;
+    for (std::size_t i = 0; i < followups.size(); ++i) {
+        const auto& f = followups[i];
+        for (auto day = (f.event_time_ms - window_ms) / features::day_ms;
+             day <= f.event_time_ms / features::day_ms; ++day) {
+            sets[{f.partition, day}].push_back(i);
+        }
     }
-    auto replies = _conn.pipeline(cmds);
-    if (!replies) {
-        return fail(replies.error());
+    std::vector<bool> known(followups.size(), false);
+    if (sets.empty()) {
+        return known;
     }
-    std::vector<bool> known;
-    known.reserve(ids.size());
-    for (const auto& r : *replies) {
-        known.push_back(r.integer == 1);
+    resp_writer out;
+    for (const auto& [set, members] : sets) {
+        out.begin(2 + members.size());
+        out.arg("SMISMEMBER");
+        out.arg(request_set_key(_s.requests_prefix, set.first, set.second));
+        for (auto i : members) {
+            out.arg(bytes_of(followups[i].id));
+        }
+    }
+    std::vector<reply> replies;
+    if (auto ok = _conn.pipeline(out, replies); !ok) {
+        return fail(ok.error().wrap("looking up impression request ids"));
+    }
+    std::size_t r = 0;
+    for (const auto& [set, members] : sets) {
+        const auto& found = replies.at(r++);
+        if (found.type == reply::kind::error) {
+            return fail(error_code::internal, "SMISMEMBER: " + found.str);
+        }
+        for (std::size_t k = 0; k < members.size(); ++k) {
+            if (found.elements.at(k).integer == 1) {
+                known[members[k]] = true;
+            }
+        }
     }
     return known;
 }
@@ -180,8 +268,8 @@ result<features::commit_outcome> online_store::commit(
             _out.arg("next");
             _out.arg("wm");
         }
-        read_fields(_out, shared);
-        read_fields(_out, batch.user_keys());
+        read_fields(_out, shared, _scratch);
+        read_fields(_out, batch.user_keys(), _scratch);
         if (auto ok = _conn.pipeline(_out, _read); !ok) {
             return fail(ok.error().wrap("reading for a commit"));
         }
@@ -227,13 +315,27 @@ result<bool> online_store::write(const std::vector<features::partition_commit>& 
     std::size_t r = 1 + partitions.size();
     write_fields(_out, batch.shared_keys(), read, r, ttl);
     write_fields(_out, batch.user_keys(), read, r, ttl);
-    for (const auto& id : batch.requests()) {
-        _out.begin(5);
-        _out.arg("SET");
-        _out.arg(request_key(id));
-        _out.arg("1");
-        _out.arg("EX");
-        _out.arg(static_cast<std::int64_t>(_s.request_ttl.count()));
+    // Request ids: one SADD per partition and day, and its set's TTL (a day set is written
+    // until its day ends, then must answer clicks for the request window: day + window).
+    _sets.clear();
+    for (std::size_t i = 0; i < batch.requests().size(); ++i) {
+        const auto& q = batch.requests()[i];
+        _sets[{q.partition, q.event_time_ms / features::day_ms}].push_back(i);
+    }
+    const auto set_ttl =
+        static_cast<std::int64_t>(_s.request_ttl.count()) + features::day_ms / 1000;
+    for (const auto& [set, members] : _sets) {
+        const auto key = request_set_key(_s.requests_prefix, set.first, set.second);
+        _out.begin(2 + members.size());
+        _out.arg("SADD");
+        _out.arg(key);
+        for (auto i : members) {
+            _out.arg(bytes_of(batch.requests()[i].id));
+        }
+        _out.begin(3);
+        _out.arg("EXPIRE");
+        _out.arg(key);
+        _out.arg(set_ttl);
     }
     for (const auto& p : partitions) {
         _out.begin(6);

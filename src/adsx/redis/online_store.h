@@ -24,6 +24,7 @@
 // a cluster deployment would shard the batch by slot with one offset per shard (not built).
 // Not thread-safe: one store per worker thread.
 #include <chrono>
+#include <map>
 #include <string>
 
 #include "adsx/features/store.h"
@@ -35,6 +36,8 @@ struct online_store_settings
 {
     std::chrono::seconds ttl{48 * 3600};          // every feature key
     std::chrono::seconds request_ttl{26 * 3600};  // how long a click may follow its impression
+    std::string requests_prefix = "rq:";          // + "{partition}:{day}"; the stream sets
+                                                  // "rq:{group}:{topic}:"
 };
 
 class online_store final : public features::online_store
@@ -45,7 +48,7 @@ public:
 
     [[nodiscard]] result<features::partition_state> load(const std::string& partition_id) override;
     [[nodiscard]] result<std::vector<bool>> known_requests(
-        const std::vector<events::uuid>& ids) override;
+        const std::vector<features::request_ref>& followups) override;
     [[nodiscard]] result<features::commit_outcome> commit(
         const std::vector<features::partition_commit>& partitions,
         const features::batch_update& batch) override;
@@ -64,9 +67,12 @@ private:
     resp_writer _out;             // reused between commits, as are the replies
     std::vector<reply> _read;     // of step 1
     std::vector<reply> _written;  // of step 2
+    std::map<std::pair<int, std::int64_t>, std::vector<std::size_t>> _sets;  // request ids by set
+    std::string _scratch;
 };
 
 [[nodiscard]] std::string offset_key(const std::string& partition_id);
-[[nodiscard]] std::string request_key(const events::uuid& id);
+// The set holding a partition's impression request ids of one event-time day.
+[[nodiscard]] std::string request_set_key(std::string_view prefix, int partition, std::int64_t day);
 
 }  // namespace adsx::redis

@@ -14,16 +14,16 @@ class fake_store : public online_store
 {
 public:
     std::map<std::string, partition_state> offsets;
-    std::set<std::array<std::uint8_t, 16>> requests;
-    std::vector<std::pair<std::size_t, std::size_t>> commits;  // partitions, events
-    std::map<std::string, counts> minute_totals;               // key -> summed deltas
+    std::set<std::pair<int, std::array<std::uint8_t, 16>>> requests;  // partition, id
+    std::vector<std::pair<std::size_t, std::size_t>> commits;         // partitions, events
+    std::map<std::string, counts> minute_totals;                      // key -> summed deltas
 
     result<partition_state> load(const std::string& id) override { return offsets[id]; }
-    result<std::vector<bool>> known_requests(const std::vector<events::uuid>& ids) override
+    result<std::vector<bool>> known_requests(const std::vector<request_ref>& refs) override
     {
         std::vector<bool> out;
-        for (const auto& i : ids) {
-            out.push_back(requests.contains(i.bytes));
+        for (const auto& r : refs) {
+            out.push_back(requests.contains({r.partition, r.id.bytes}));
         }
         return out;
     }
@@ -43,7 +43,7 @@ public:
             offsets[p.partition_id] = p.next;
         }
         for (const auto& r : b.requests()) {
-            requests.insert(r.bytes);
+            requests.insert({r.partition, r.id.bytes});
         }
         for (const auto* keys : {&b.shared_keys(), &b.user_keys()}) {
             for (const auto& [k, u] : *keys) {

@@ -1,5 +1,7 @@
 #include <map>
+#include <random>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "adsx/features/update.h"
@@ -88,9 +90,10 @@ TEST(batch_update, combines_per_key_and_tile)
     EXPECT_EQ(a.maxes[0].value, t0 + 60'000);
     EXPECT_TRUE(b.shared_keys().contains("c:3"));
     const auto& u = b.user_keys().at("u:k1:00");
-    EXPECT_EQ(u.tiles.size(), 3u);  // two minute tiles, one hour tile
-    EXPECT_TRUE(b.user_keys().contains("uc:k1:00:3"));
-    EXPECT_EQ(b.shared_keys().size() + b.user_keys().size(), 4u);
+    EXPECT_EQ(u.tiles.size(), 3u);      // two minute tiles, one hour tile
+    ASSERT_EQ(u.campaigns.size(), 1u);  // the campaign's state rides in the user's key
+    EXPECT_EQ(u.campaigns[0].first, 3u);
+    EXPECT_EQ(b.shared_keys().size() + b.user_keys().size(), 3u);
     EXPECT_EQ(b.events(), 4u);
     EXPECT_EQ(b.max_event_time(), t0 + 60'000);
 }
@@ -123,17 +126,149 @@ TEST(batch_update, recency_per_user_campaign_and_ad_keeps_the_newest_time)
     b.add(ev(events::event_type::impression, t0 + 9000), true);
     b.add(ev(events::event_type::impression, t0), true);
     b.add(ev(events::event_type::click, t0 + 2000, 8), true);  // another ad of the campaign
-    const auto& uc = b.user_keys().at("uc:k1:00:3");
-    std::map<std::string, std::int64_t> m;
-    for (const auto& x : uc.maxes) {
-        m[x.field] = x.value;
+    const auto& u = b.user_keys().at("u:k1:00");
+    ASSERT_EQ(u.campaigns.size(), 1u);
+    const auto& uc = u.campaigns[0].second;
+    EXPECT_EQ(uc.last, (recency{t0 + 9000, t0 + 2000, 0}));
+    ASSERT_EQ(uc.ads.size(), 2u);
+    EXPECT_EQ(uc.ads[0].ad, 7u);
+    EXPECT_EQ(uc.ads[0].last, (recency{t0 + 9000, 0, 0}));
+    EXPECT_EQ(uc.ads[1].ad, 8u);
+    EXPECT_EQ(uc.ads[1].last, (recency{0, t0 + 2000, 0}));
+    ASSERT_EQ(uc.hours.size(), 1u);
+    EXPECT_EQ(uc.hours[0].c, (counts{2, 1, 0}));
+    EXPECT_EQ(uc.newest(), t0 + 9000);
+}
+
+constexpr std::int64_t hour = 3'600'000;
+constexpr std::int64_t ttl = 48 * hour;
+
+TEST(user_campaign, packs_and_parses_back)
+{
+    user_campaign s;
+    add_event(s, 7, events::event_type::impression, t0);
+    add_event(s, 9, events::event_type::click, t0 + 5 * hour);
+    add_event(s, 7, events::event_type::conversion, t0 + 5 * hour + 1);
+    const auto text = format_user_campaign(s);
+    const auto h = tile_of(t0, hour_tiles);
+    EXPECT_EQ(text, fmt::format("{}:{}:{}|{}:1:0:0,{}:0:1:1|7:{}:0:{},9:0:{}:0", t0, t0 + 5 * hour,
+                                t0 + 5 * hour + 1, h, h + 5, t0, t0 + 5 * hour + 1, t0 + 5 * hour));
+    EXPECT_EQ(parse_user_campaign(text), s);
+    EXPECT_EQ(parse_user_campaign("0:0:0||"), user_campaign{});
+    for (const auto* bad : {"", "1:2:3", "1:2|", "1:2:3|x|", "1:2:3|1:2:3|", "1:2:3||7:1:2",
+                            "1:2:3|1:0:0:0,|", "1:2:3||-1:0:0:0"}) {
+        EXPECT_FALSE(parse_user_campaign(bad)) << bad;
     }
-    EXPECT_EQ(m.at("last_imp"), t0 + 9000);
-    EXPECT_EQ(m.at("last_imp:7"), t0 + 9000);
-    EXPECT_EQ(m.at("last_clk"), t0 + 2000);
-    EXPECT_EQ(m.at("last_clk:8"), t0 + 2000);
-    EXPECT_FALSE(m.contains("last_clk:7"));
-    EXPECT_EQ(m.at("asof"), t0 + 9000);
+}
+
+TEST(user_campaign, merge_adds_tiles_keeps_newest_times_and_forgets_beyond_the_horizons)
+{
+    user_campaign held;
+    add_event(held, 7, events::event_type::click, t0);
+    add_event(held, 7, events::event_type::impression, t0 + 10 * hour);
+    user_campaign delta;
+    add_event(delta, 7, events::event_type::impression, t0 + 10 * hour + 5);
+    add_event(delta, 8, events::event_type::impression, t0 + 30 * hour);
+    merge(held, delta, ttl);
+    // Hour tiles: only the 26 newest ids survive (t0's tile is 30 behind); same tiles add up.
+    ASSERT_EQ(held.hours.size(), 2u);
+    EXPECT_EQ(held.hours[0].tile, tile_of(t0 + 10 * hour, hour_tiles));
+    EXPECT_EQ(held.hours[0].c, (counts{2, 0, 0}));
+    EXPECT_EQ(held.last, (recency{t0 + 30 * hour, t0, 0}));  // the click is within 48 h
+    user_campaign later;
+    add_event(later, 8, events::event_type::impression, t0 + 49 * hour);
+    merge(held, later, ttl);
+    EXPECT_EQ(held.last, (recency{t0 + 49 * hour, 0, 0}));  // the click is now beyond 48 h
+    ASSERT_EQ(held.ads.size(), 2u);  // ad 7's impression at t0+10h is still within 48 h
+    EXPECT_EQ(held.ads[0].last, (recency{t0 + 10 * hour + 5, 0, 0}));
+    user_campaign much_later;
+    add_event(much_later, 8, events::event_type::impression, t0 + 60 * hour);
+    merge(held, much_later, ttl);
+    ASSERT_EQ(held.ads.size(), 1u);  // ad 7 forgotten altogether
+    EXPECT_EQ(held.ads[0].ad, 8u);
+}
+
+TEST(campaign_index, touches_in_order_and_prunes_campaigns_left_for_twice_the_ttl)
+{
+    campaign_index idx;
+    touch(idx, 5, t0);
+    touch(idx, 2, t0 + hour);
+    touch(idx, 5, t0 - hour);  // older: kept newest
+    EXPECT_EQ(format_campaign_index(idx), fmt::format("2:{},5:{}", t0 + hour, t0));
+    EXPECT_EQ(parse_campaign_index(format_campaign_index(idx)), idx);
+    EXPECT_EQ(parse_campaign_index(""), campaign_index{});
+    EXPECT_FALSE(parse_campaign_index("5:1,2:1"));  // not ascending
+    EXPECT_FALSE(parse_campaign_index("5:1,"));
+    EXPECT_TRUE(prune(idx, t0 + 2 * ttl, ttl).empty());
+    EXPECT_EQ(prune(idx, t0 + 2 * ttl + 1, ttl), std::vector<std::uint32_t>{5});
+    EXPECT_EQ(idx.size(), 1u);
+}
+
+// The store's write of one user's campaigns, as redis/online_store.cc does it.
+int pruned = 0;
+void write(std::map<std::uint32_t, user_campaign>& hash, campaign_index& idx,
+           std::int64_t& user_newest, const std::map<std::uint32_t, user_campaign>& batch,
+           std::int64_t batch_newest)
+{
+    user_newest = std::max(user_newest, batch_newest);
+    for (const auto& [c, delta] : batch) {
+        merge(hash[c], delta, ttl);
+        touch(idx, c, hash[c].newest());
+    }
+    for (auto c : prune(idx, user_newest, ttl)) {
+        hash.erase(c);
+        ++pruned;
+    }
+}
+
+TEST(user_campaign, the_state_depends_on_the_events_not_on_how_they_were_batched)
+{
+    // A user's events over 25 days (in order, at most 5 min late; campaigns come in phases of
+    // about 6 days, so some are pruned and come back), cut into batches of several sizes:
+    // every cut gives the same hash as one batch would.
+    std::mt19937_64 rng(11);
+    struct one
+    {
+        std::uint32_t campaign, ad;
+        events::event_type type;
+        std::int64_t t;
+    };
+    std::vector<one> events_;
+    std::int64_t t = t0;
+    for (int i = 0; i < 400; ++i) {
+        t += static_cast<std::int64_t>(rng() % (3 * hour));
+        const auto late = static_cast<std::int64_t>(rng() % 300'000);
+        const auto c = static_cast<std::uint32_t>((i / 100) % 2 * 2 + rng() % 3);
+        events_.push_back({c, c * 10 + static_cast<std::uint32_t>(rng() % 3),
+                           static_cast<events::event_type>(rng() % 3), t - late});
+    }
+    auto run = [&](std::size_t every) {
+        std::map<std::uint32_t, user_campaign> hash, batch;
+        campaign_index idx;
+        std::int64_t newest = 0, batch_newest = 0;
+        for (std::size_t i = 0; i < events_.size(); ++i) {
+            const auto& e = events_[i];
+            add_event(batch[e.campaign], e.ad, e.type, e.t);
+            batch_newest = std::max(batch_newest, e.t);
+            if ((i + 1) % every == 0 || i + 1 == events_.size()) {
+                write(hash, idx, newest, batch, batch_newest);
+                batch.clear();
+            }
+        }
+        std::map<std::uint32_t, std::string> out;
+        for (const auto& [c, s] : hash) {
+            out[c] = format_user_campaign(s);
+        }
+        out[999] = format_campaign_index(idx);
+        return out;
+    };
+    const auto whole = run(events_.size());
+    pruned = 0;
+    EXPECT_EQ(run(1), whole);
+    EXPECT_GT(pruned, 2);  // campaigns were pruned on the way, and came back
+    for (std::size_t every : {1, 2, 3, 7, 50}) {
+        EXPECT_EQ(run(every), whole) << "batches of " << every;
+    }
 }
 
 }  // namespace
@@ -189,6 +324,27 @@ TEST(read, user_recency_is_relative_to_as_of_and_absent_when_unknown)
     EXPECT_DOUBLE_EQ(*f.seconds_since_impression, 30.0);
     EXPECT_FALSE(f.seconds_since_click);
     EXPECT_NE(to_json(f).find("\"seconds_since_click\":null"), std::string::npos);
+}
+
+TEST(read, campaign_frequency_and_recency_come_from_the_packed_fields)
+{
+    user_campaign seen, old;
+    add_event(seen, 7, events::event_type::impression, t0 - 2 * hour);
+    add_event(seen, 7, events::event_type::impression, t0 - 60'000);
+    add_event(seen, 8, events::event_type::click, t0 - 30'000);
+    add_event(old, 9, events::event_type::impression, t0 - 30 * hour);  // beyond 24 h
+    hash_fields h{{"c3", format_user_campaign(seen)},
+                  {"c4", format_user_campaign(old)},
+                  {"cs", "3:1,4:1"},
+                  {"c5", "garbage"}};
+    const auto f = user_features_of(h, t0);
+    ASSERT_EQ(f.campaigns.size(), 1u);
+    const auto& c = f.campaigns.at(3);
+    EXPECT_EQ(c.last_1h, (counts{1, 1, 0}));
+    EXPECT_EQ(c.last_24h, (counts{2, 1, 0}));
+    EXPECT_DOUBLE_EQ(*c.seconds_since_impression, 60.0);
+    EXPECT_DOUBLE_EQ(*c.seconds_since_click, 30.0);
+    EXPECT_NE(to_json(f).find("\"campaigns\":{\"3\":{\"last_1h\""), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,263 @@
+#include "adsx/features/user_campaign.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+
+namespace adsx::features {
+
+namespace {
+
+// Reads `n` integers separated by ':' from the front of `v` (advancing it).
+template <typename T>
+bool read_ints(std::string_view& v, std::initializer_list<T*> out)
+{
+    const char* p = v.data();
+    const char* end = v.data() + v.size();
+    std::size_t i = 0;
+    for (T* o : out) {
+        if (i++ > 0) {
+            if (p == end || *p != ':') {
+                return false;
+            }
+            ++p;
+        }
+        auto [next, ec] = std::from_chars(p, end, *o);
+        if (ec != std::errc{}) {
+            return false;
+        }
+        p = next;
+    }
+    v.remove_prefix(static_cast<std::size_t>(p - v.data()));
+    return true;
+}
+
+// Splits "a,b,c" and parses each item; an empty list is "".
+template <typename F>
+bool each_item(std::string_view list, F&& parse_one)
+{
+    while (!list.empty()) {
+        if (!parse_one(list)) {
+            return false;
+        }
+        if (!list.empty()) {
+            if (list.front() != ',' || list.size() == 1) {
+                return false;
+            }
+            list.remove_prefix(1);
+        }
+    }
+    return true;
+}
+
+void keep_newer(recency& into, const recency& from) noexcept
+{
+    for (std::size_t i = 0; i < into.size(); ++i) {
+        into[i] = std::max(into[i], from[i]);
+    }
+}
+
+// Times at or before `horizon` read as never.
+bool forget_before(recency& r, std::int64_t horizon) noexcept
+{
+    bool any = false;
+    for (auto& t : r) {
+        if (t <= horizon) {
+            t = 0;
+        }
+        any = any || t > 0;
+    }
+    return any;
+}
+
+}  // namespace
+
+std::int64_t user_campaign::newest() const noexcept
+{
+    return *std::max_element(last.begin(), last.end());
+}
+
+void add_event(user_campaign& s, std::uint32_t ad, events::event_type type,
+               std::int64_t event_time_ms)
+{
+    const auto k = static_cast<std::size_t>(type);
+    s.last[k] = std::max(s.last[k], event_time_ms);
+    const auto tile = tile_of(event_time_ms, hour_tiles);
+    auto h = std::lower_bound(s.hours.begin(), s.hours.end(), tile,
+                              [](const tile_value& v, std::int64_t t) { return v.tile < t; });
+    if (h == s.hours.end() || h->tile != tile) {
+        h = s.hours.insert(h, {tile, {}});
+    }
+    h->c.impressions += type == events::event_type::impression;
+    h->c.clicks += type == events::event_type::click;
+    h->c.conversions += type == events::event_type::conversion;
+    auto a = std::lower_bound(s.ads.begin(), s.ads.end(), ad,
+                              [](const ad_recency& v, std::uint32_t id) { return v.ad < id; });
+    if (a == s.ads.end() || a->ad != ad) {
+        a = s.ads.insert(a, {ad, {}});
+    }
+    a->last[k] = std::max(a->last[k], event_time_ms);
+}
+
+void merge(user_campaign& into, const user_campaign& delta, std::int64_t ttl_ms)
+{
+    keep_newer(into.last, delta.last);
+    std::vector<tile_value> hours;
+    hours.reserve(into.hours.size() + delta.hours.size());
+    std::merge(into.hours.begin(), into.hours.end(), delta.hours.begin(), delta.hours.end(),
+               std::back_inserter(hours),
+               [](const tile_value& a, const tile_value& b) { return a.tile < b.tile; });
+    std::vector<ad_recency> ads;
+    ads.reserve(into.ads.size() + delta.ads.size());
+    std::merge(into.ads.begin(), into.ads.end(), delta.ads.begin(), delta.ads.end(),
+               std::back_inserter(ads),
+               [](const ad_recency& a, const ad_recency& b) { return a.ad < b.ad; });
+
+    const auto newest = into.newest();
+    const auto horizon = newest - ttl_ms;
+    const auto first_tile = tile_of(newest, hour_tiles) - hour_tiles.slots;  // exclusive
+    into.hours.clear();
+    for (const auto& h : hours) {
+        if (h.tile <= first_tile) {
+            continue;
+        }
+        if (!into.hours.empty() && into.hours.back().tile == h.tile) {
+            into.hours.back().c += h.c;
+        } else {
+            into.hours.push_back(h);
+        }
+    }
+    into.ads.clear();
+    for (auto a : ads) {
+        if (!into.ads.empty() && into.ads.back().ad == a.ad) {
+            keep_newer(into.ads.back().last, a.last);
+        } else {
+            into.ads.push_back(a);
+        }
+    }
+    std::erase_if(into.ads, [&](ad_recency& a) { return !forget_before(a.last, horizon); });
+    (void)forget_before(into.last, horizon);  // the newest itself stays
+}
+
+std::optional<user_campaign> parse_user_campaign(std::string_view v)
+{
+    user_campaign s;
+    if (!read_ints<std::int64_t>(v, {&s.last[0], &s.last[1], &s.last[2]}) || v.empty() ||
+        v.front() != '|') {
+        return std::nullopt;
+    }
+    v.remove_prefix(1);
+    const auto bar = v.find('|');
+    if (bar == std::string_view::npos) {
+        return std::nullopt;
+    }
+    const bool ok =
+        each_item(v.substr(0, bar),
+                  [&](std::string_view& item) {
+                      tile_value t{};
+                      if (!read_ints<std::int64_t>(
+                              item, {&t.tile, &t.c.impressions, &t.c.clicks, &t.c.conversions})) {
+                          return false;
+                      }
+                      s.hours.push_back(t);
+                      return true;
+                  }) &&
+        each_item(v.substr(bar + 1), [&](std::string_view& item) {
+            std::int64_t ad = 0;
+            ad_recency a{};
+            if (!read_ints<std::int64_t>(item, {&ad, &a.last[0], &a.last[1], &a.last[2]}) ||
+                ad < 0 || ad > std::numeric_limits<std::uint32_t>::max()) {
+                return false;
+            }
+            a.ad = static_cast<std::uint32_t>(ad);
+            s.ads.push_back(a);
+            return true;
+        });
+    if (!ok) {
+        return std::nullopt;
+    }
+    return s;
+}
+
+std::string format_user_campaign(const user_campaign& s)
+{
+    fmt::memory_buffer out;
+    fmt::format_to(std::back_inserter(out), "{}:{}:{}|", s.last[0], s.last[1], s.last[2]);
+    const char* sep = "";
+    for (const auto& h : s.hours) {
+        fmt::format_to(std::back_inserter(out), "{}{}:{}:{}:{}", sep, h.tile, h.c.impressions,
+                       h.c.clicks, h.c.conversions);
+        sep = ",";
+    }
+    out.push_back('|');
+    sep = "";
+    for (const auto& a : s.ads) {
+        fmt::format_to(std::back_inserter(out), "{}{}:{}:{}:{}", sep, a.ad, a.last[0], a.last[1],
+                       a.last[2]);
+        sep = ",";
+    }
+    return fmt::to_string(out);
+}
+
+std::string campaign_field(std::uint32_t campaign)
+{
+    return fmt::format("c{}", campaign);
+}
+
+std::optional<campaign_index> parse_campaign_index(std::string_view v)
+{
+    campaign_index idx;
+    const bool ok = each_item(v, [&](std::string_view& item) {
+        std::int64_t c = 0;
+        std::int64_t t = 0;
+        if (!read_ints<std::int64_t>(item, {&c, &t}) || c < 0 ||
+            c > std::numeric_limits<std::uint32_t>::max()) {
+            return false;
+        }
+        idx.emplace_back(static_cast<std::uint32_t>(c), t);
+        return true;
+    });
+    if (!ok || !std::is_sorted(idx.begin(), idx.end())) {
+        return std::nullopt;
+    }
+    return idx;
+}
+
+std::string format_campaign_index(const campaign_index& idx)
+{
+    fmt::memory_buffer out;
+    const char* sep = "";
+    for (const auto& [c, t] : idx) {
+        fmt::format_to(std::back_inserter(out), "{}{}:{}", sep, c, t);
+        sep = ",";
+    }
+    return fmt::to_string(out);
+}
+
+void touch(campaign_index& idx, std::uint32_t campaign, std::int64_t newest_ms)
+{
+    auto it = std::lower_bound(idx.begin(), idx.end(), campaign,
+                               [](const auto& e, std::uint32_t c) { return e.first < c; });
+    if (it == idx.end() || it->first != campaign) {
+        idx.insert(it, {campaign, newest_ms});
+    } else {
+        it->second = std::max(it->second, newest_ms);
+    }
+}
+
+std::vector<std::uint32_t> prune(campaign_index& idx, std::int64_t user_newest_ms,
+                                 std::int64_t ttl_ms)
+{
+    std::vector<std::uint32_t> gone;
+    std::erase_if(idx, [&](const auto& e) {
+        if (e.second < user_newest_ms - 2 * ttl_ms) {
+            gone.push_back(e.first);
+            return true;
+        }
+        return false;
+    });
+    return gone;
+}
+
+}  // namespace adsx::features
