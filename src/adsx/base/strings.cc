@@ -43,6 +43,13 @@ void append_escape(std::string& out, unsigned char c)
 
 }  // namespace
 
+void append_int(std::string& out, std::int64_t v)
+{
+    char buf[24];
+    char* end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+    out.append(buf, end);
+}
+
 void append_hex(std::string& out, const unsigned char* bytes, std::size_t n)
 {
     static constexpr char digits[] = "0123456789abcdef";

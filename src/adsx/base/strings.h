@@ -12,6 +12,9 @@ namespace adsx {
 void append_json_escaped(std::string& out, std::string_view s);
 [[nodiscard]] std::string json_quote(std::string_view s);
 
+// Appends the decimal digits of v (std::to_chars: no locale, no format string to parse).
+void append_int(std::string& out, std::int64_t v);
+
 // Appends `n` bytes as lowercase hex (two digits per byte).
 void append_hex(std::string& out, const unsigned char* bytes, std::size_t n);
 

@@ -1,5 +1,7 @@
 #include "adsx/events/event.h"
 
+#include <array>
+
 #include "adsx/events/reasons.h"
 
 namespace adsx::events {
@@ -16,7 +18,7 @@ constexpr std::array<std::string_view, all_reasons.size()> reason_names = {
     "orphan_event",       "late"};
 constexpr char hex[] = "0123456789abcdef";
 
-int hex_value(char c) noexcept
+constexpr int hex_value(char c) noexcept
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -77,25 +79,32 @@ void format_uuid(const uuid& id, char* out) noexcept
 
 std::optional<uuid> parse_uuid(std::string_view s) noexcept
 {
-    if (s.size() != uuid_text_size) {
+    // Lowercase hex digits' values, -1 for every other byte.
+    static constexpr auto value = [] {
+        std::array<std::int8_t, 256> v{};
+        v.fill(-1);
+        for (int c = 0; c < 256; ++c) {
+            v[static_cast<std::size_t>(c)] =
+                static_cast<std::int8_t>(hex_value(static_cast<char>(c)));
+        }
+        return v;
+    }();
+    // Where each byte's two digits start in "8-4-4-4-12".
+    static constexpr std::array<std::uint8_t, 16> at{0,  2,  4,  6,  9,  11, 14, 16,
+                                                     19, 21, 24, 26, 28, 30, 32, 34};
+    if (s.size() != uuid_text_size || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') {
         return std::nullopt;
     }
     uuid id;
-    std::size_t b = 0;
-    for (std::size_t i = 0; i < s.size();) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i++] != '-') {
-                return std::nullopt;
-            }
-            continue;
-        }
-        int hi = hex_value(s[i]);
-        int lo = hex_value(s[i + 1]);
-        if (hi < 0 || lo < 0) {
-            return std::nullopt;
-        }
-        id.bytes[b++] = static_cast<std::uint8_t>(hi << 4 | lo);
-        i += 2;
+    int bad = 0;
+    for (std::size_t b = 0; b < at.size(); ++b) {
+        const int hi = value[static_cast<unsigned char>(s[at[b]])];
+        const int lo = value[static_cast<unsigned char>(s[at[b] + 1u])];
+        bad |= hi | lo;  // -1 sets the sign bit
+        id.bytes[b] = static_cast<std::uint8_t>(hi << 4 | lo);
+    }
+    if (bad < 0) {
+        return std::nullopt;
     }
     return id;
 }

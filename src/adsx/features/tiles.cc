@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "adsx/base/strings.h"
+
 namespace adsx::features {
 
 std::string slot_prefix(std::int64_t tile, tile_spec s)
@@ -31,7 +33,18 @@ std::optional<tile_value> parse_tile(std::string_view v) noexcept
 
 std::string format_tile(const tile_value& v)
 {
-    return fmt::format("{}:{}:{}:{}", v.tile, v.c.impressions, v.c.clicks, v.c.conversions);
+    std::string out;
+    append_tile(out, v);
+    return out;
+}
+
+void append_tile(std::string& out, const tile_value& v)
+{
+    append_int(out, v.tile);
+    for (auto n : {v.c.impressions, v.c.clicks, v.c.conversions}) {
+        out += ':';
+        append_int(out, n);
+    }
 }
 
 std::optional<tile_value> merge_tile(const std::optional<tile_value>& held, std::int64_t tile,

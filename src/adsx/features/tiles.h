@@ -65,6 +65,7 @@ struct tile_value
 // A slot field's value: "<tile>:<impressions>:<clicks>:<conversions>".
 [[nodiscard]] std::optional<tile_value> parse_tile(std::string_view v) noexcept;
 [[nodiscard]] std::string format_tile(const tile_value& v);
+void append_tile(std::string& out, const tile_value& v);
 
 // The ring rule for one slot: what the slot holds after adding `delta` for `tile` to `held`
 // (nothing = an empty slot), or nothing when the slot holds a newer tile (the add is dropped).

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "adsx/base/strings.h"
+
 namespace adsx::features {
 
 using events::event_type;
@@ -19,14 +21,6 @@ key_update& key_of(key_updates& keys, const std::string& name)
     return keys.try_emplace(name).first->second;  // copies the name only for a new key
 }
 
-// Appends the decimal digits of v.
-void append(std::string& s, std::int64_t v)
-{
-    char buf[24];
-    auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
-    s.append(buf, end);
-}
-
 // The ring rule applied within the batch: one entry per slot field, holding the newest tile.
 // An older tile for a slot the batch already moved on is superseded anyway; sending both would
 // let the order of fields in one write decide (a batch spans partitions, which may be hours
@@ -37,7 +31,7 @@ void add_tile(key_update& k, std::string_view dim, tile_spec s, std::int64_t t, 
     const auto id = tile_of(t, s);
     scratch.assign(dim);
     scratch += s.prefix;
-    append(scratch, slot_of(id, s));
+    append_int(scratch, slot_of(id, s));
     for (auto& a : k.tiles) {
         if (a.field != scratch) {
             continue;
@@ -91,7 +85,7 @@ void batch_update::add(const events::event& e, bool personalised)
 
     // Names are built in scratch strings: a key or field is allocated only when new.
     _name.assign("a:");
-    append(_name, e.ad_id);
+    append_int(_name, e.ad_id);
     auto& a = key_of(_shared, _name);
     add_tile(a, "", minute_tiles, t, d, _field);
     _dim.assign("d:").append(events::name(e.device)).append(":");
@@ -100,7 +94,7 @@ void batch_update::add(const events::event& e, bool personalised)
     add_tile(a, _dim, minute_tiles, t, d, _field);
     keep_max(a, "asof", t);
     _name.assign("c:");
-    append(_name, e.campaign_id);
+    append_int(_name, e.campaign_id);
     auto& c = key_of(_shared, _name);
     add_tile(c, "", minute_tiles, t, d, _field);
     add_tile(c, "", hour_tiles, t, d, _field);

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 
-#include <fmt/format.h>
+#include "adsx/base/strings.h"
 
 namespace adsx::features {
 
@@ -182,27 +183,41 @@ std::optional<user_campaign> parse_user_campaign(std::string_view v)
 
 std::string format_user_campaign(const user_campaign& s)
 {
-    fmt::memory_buffer out;
-    fmt::format_to(std::back_inserter(out), "{}:{}:{}|", s.last[0], s.last[1], s.last[2]);
-    const char* sep = "";
-    for (const auto& h : s.hours) {
-        fmt::format_to(std::back_inserter(out), "{}{}:{}:{}:{}", sep, h.tile, h.c.impressions,
-                       h.c.clicks, h.c.conversions);
-        sep = ",";
+    std::string out;
+    out.reserve(32 + 24 * s.hours.size() + 32 * s.ads.size());
+    auto times = [&](const recency& r) {
+        for (std::size_t i = 0; i < r.size(); ++i) {
+            if (i > 0) {
+                out += ':';
+            }
+            append_int(out, r[i]);
+        }
+    };
+    times(s.last);
+    out += '|';
+    for (std::size_t i = 0; i < s.hours.size(); ++i) {
+        if (i > 0) {
+            out += ',';
+        }
+        append_tile(out, s.hours[i]);
     }
-    out.push_back('|');
-    sep = "";
-    for (const auto& a : s.ads) {
-        fmt::format_to(std::back_inserter(out), "{}{}:{}:{}:{}", sep, a.ad, a.last[0], a.last[1],
-                       a.last[2]);
-        sep = ",";
+    out += '|';
+    for (std::size_t i = 0; i < s.ads.size(); ++i) {
+        if (i > 0) {
+            out += ',';
+        }
+        append_int(out, s.ads[i].ad);
+        out += ':';
+        times(s.ads[i].last);
     }
-    return fmt::to_string(out);
+    return out;
 }
 
 std::string campaign_field(std::uint32_t campaign)
 {
-    return fmt::format("c{}", campaign);
+    std::string f = "c";
+    append_int(f, campaign);
+    return f;
 }
 
 std::optional<campaign_index> parse_campaign_index(std::string_view v)
@@ -226,13 +241,16 @@ std::optional<campaign_index> parse_campaign_index(std::string_view v)
 
 std::string format_campaign_index(const campaign_index& idx)
 {
-    fmt::memory_buffer out;
-    const char* sep = "";
+    std::string out;
     for (const auto& [c, t] : idx) {
-        fmt::format_to(std::back_inserter(out), "{}{}:{}", sep, c, t);
-        sep = ",";
+        if (!out.empty()) {
+            out += ',';
+        }
+        append_int(out, c);
+        out += ':';
+        append_int(out, t);
     }
-    return fmt::to_string(out);
+    return out;
 }
 
 void touch(campaign_index& idx, std::uint32_t campaign, std::int64_t newest_ms)

@@ -60,7 +60,7 @@ void write_fields(resp_writer& w, const features::key_updates& keys, const std::
     };
     thread_local std::vector<change> changed;
     thread_local std::vector<std::pair<std::string, std::string>> packed;  // field, value
-    char buf[96];
+    thread_local std::string text;
     const auto ttl_ms = ttl * 1000;
     for (const auto& [name, u] : keys) {
         const auto& held = read.at(r++).elements;
@@ -124,11 +124,9 @@ void write_fields(resp_writer& w, const features::key_updates& keys, const std::
             for (const auto& c : changed) {
                 w.arg(c.field);
                 if (c.is_tile) {
-                    auto end = fmt::format_to_n(buf, sizeof buf, "{}:{}:{}:{}", c.tile.tile,
-                                                c.tile.c.impressions, c.tile.c.clicks,
-                                                c.tile.c.conversions)
-                                   .out;
-                    w.arg(std::string_view(buf, static_cast<std::size_t>(end - buf)));
+                    text.clear();
+                    features::append_tile(text, c.tile);
+                    w.arg(text);
                 } else {
                     w.arg(c.value);
                 }

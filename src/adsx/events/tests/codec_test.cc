@@ -164,6 +164,10 @@ TEST(event, uuid_text_round_trip_and_rejects_garbage)
     EXPECT_EQ(std::string(buf, sizeof buf), "0f8fad5b-d9cb-469f-a165-70867728950e");
     EXPECT_FALSE(parse_uuid("0f8fad5b-d9cb-469f-a165-70867728950"));
     EXPECT_FALSE(parse_uuid("0F8FAD5B-D9CB-469F-A165-70867728950E"));
+    EXPECT_FALSE(parse_uuid("0f8fad5b-d9cb-469f-a165-70867728950g"));  // the last digit
+    EXPECT_FALSE(parse_uuid("0f8fad5bd-9cb-469f-a165-70867728950e"));  // a dash moved
+    EXPECT_FALSE(parse_uuid("0f8fad5b-d9cb-469f-a165-7086772895\xe9"
+                            "0e"));
 }
 
 }  // namespace
