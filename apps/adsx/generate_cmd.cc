@@ -64,11 +64,13 @@ struct tally
     std::array<std::uint64_t, simulate::fault_count> by_kind{};
 };
 
-// In --rate mode the timeline runs with the wall clock: wait until the record's event time.
-void pace(const simulate::record& r, std::int64_t start, clock::time_point started)
+// In --rate mode the timeline runs with the wall clock: wait until the record's event time
+// comes (on the system clock, which event times are read from, so that a record is sent when
+// its event time is now, not after the start-up's delay).
+void pace(const simulate::record& r)
 {
-    const auto due = started + std::chrono::milliseconds(r.ev.event_time_ms - start);
-    if (due > clock::now()) {
+    const std::chrono::system_clock::time_point due{std::chrono::milliseconds(r.ev.event_time_ms)};
+    if (due > std::chrono::system_clock::now()) {
         std::this_thread::sleep_until(due);
     }
 }
@@ -164,6 +166,11 @@ int run_generate(const config::config& cfg, const generate_options& o)
     }
     const double span_days =
         o.rate > 0 ? static_cast<double>(o.events) / o.rate / 86'400.0 : o.days;
+    if (o.rate > 0) {
+        // A live timeline starts now, after the set-up above (it took about 0.2 s: events
+        // stamped before it would all be late by that much).
+        start = start_ms(o);
+    }
     simulate::generator gen(w, *edge,
                             {.seed = o.seed,
                              .events = o.events,
@@ -179,7 +186,7 @@ int run_generate(const config::config& cfg, const generate_options& o)
     const auto started = clock::now();
     while (gen.next(rec)) {
         if (o.rate > 0) {
-            pace(rec, *start, started);
+            pace(rec);
         }
         json.clear();
         gen.encode(rec, json);
