@@ -73,18 +73,34 @@ public:
     {
         return _inner.known_requests(refs);
     }
+    // A pipelined commit's latency runs from its start to its settling.
     result<features::commit_outcome> commit(const std::vector<features::partition_commit>& parts,
-                                            const features::batch_update& b) override
+                                            const features::batch_update& b,
+                                            bool pipelined) override
     {
         const auto start = clock::now();
-        auto r = _inner.commit(parts, b);
-        _probe.commit(std::chrono::duration<double>(clock::now() - start).count());
+        auto r = _inner.commit(parts, b, pipelined);
+        if (r && r->pending) {
+            _sent = start;
+        } else {
+            _probe.commit(std::chrono::duration<double>(clock::now() - start).count());
+        }
+        return r;
+    }
+    result<bool> settle() override
+    {
+        auto r = _inner.settle();
+        if (_sent) {
+            _probe.commit(std::chrono::duration<double>(clock::now() - *_sent).count());
+            _sent.reset();
+        }
         return r;
     }
 
 private:
     features::online_store& _inner;
     stream_probe& _probe;
+    std::optional<clock::time_point> _sent;
 };
 
 // Dead letters to Kafka, acknowledged before write() returns.
@@ -213,6 +229,26 @@ int run_stream(const config::config& cfg, const stream_options& o)
     auto last_data = started;
     std::optional<clock::time_point> first_batch, last_batch;
     auto last_report = started;
+    // What a process() or flush() reports: counts, metrics, partitions to read again.
+    auto account = [&](const features::batch_result& r, std::optional<double> seconds) -> bool {
+        probe.batch(r, seconds, wall_ms());
+        for (int p : r.stale) {
+            log.warn("stale commit, re-seeking", {{"partition", p}});
+            auto next = engine.assign(p);
+            if (!next || !(*consumer)->seek(p, *next)) {
+                return false;
+            }
+        }
+        applied += r.applied;
+        dead += r.dead_lettered;
+        for (std::size_t i = 0; i < by_reason.size(); ++i) {
+            by_reason[i] += r.by_reason[i];
+        }
+        if (r.applied > 0 || seconds) {
+            last_batch = clock::now();  // busy until the last write landed
+        }
+        return true;
+    };
     log.info("started", {{"group", cfg.stream.group}, {"topic", cfg.kafka.events_topic}});
     while (!stopping) {
         if (auto r =
@@ -226,6 +262,14 @@ int run_stream(const config::config& cfg, const stream_options& o)
         }
         const auto now = clock::now();
         if (polled.empty()) {
+            // Nothing new: let the last batch's write land (and be counted) now.
+            auto r = engine.flush();
+            if (!r) {
+                return report(r.error());
+            }
+            if (!account(*r, std::nullopt)) {
+                return report({error_code::unavailable, "re-seeking a stale partition"});
+            }
             if (o.until_idle_s > 0 &&
                 std::chrono::duration<double>(now - last_data).count() >= o.until_idle_s) {
                 if (group_caught_up(**consumer, store, engine)) {
@@ -247,25 +291,19 @@ int run_stream(const config::config& cfg, const stream_options& o)
         if (!r) {
             return report(r.error());
         }
-        probe.batch(*r, std::chrono::duration<double>(clock::now() - now).count(), wall_ms());
-        for (int p : r->stale) {
-            log.warn("stale commit, re-seeking", {{"partition", p}});
-            auto next = engine.assign(p);
-            if (!next || !(*consumer)->seek(p, *next)) {
-                return report({error_code::unavailable, "re-seeking a stale partition"});
-            }
-        }
-        last_batch = clock::now();
-        applied += r->applied;
-        dead += r->dead_lettered;
-        for (std::size_t i = 0; i < by_reason.size(); ++i) {
-            by_reason[i] += r->by_reason[i];
+        if (!account(*r, std::chrono::duration<double>(clock::now() - now).count())) {
+            return report({error_code::unavailable, "re-seeking a stale partition"});
         }
         if (now - last_report > std::chrono::seconds(2)) {
             last_report = now;
             probe.lag((*consumer)->lag());
             log.info("progress", {{"applied", applied}, {"dead_lettered", dead}});
         }
+    }
+    // Stopping: the last write lands before the consumer leaves the group.
+    if (auto r = engine.flush(); !r || !account(*r, std::nullopt)) {
+        return report(r ? error{error_code::unavailable, "re-seeking a stale partition"}
+                        : r.error());
     }
     (*consumer)->close();
     // The rate over the time records were flowing (start-up and the final idle wait excluded).

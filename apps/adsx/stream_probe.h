@@ -9,6 +9,7 @@
 //   adsx_stream_stale_commits_total               commits refused by the offset CAS
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "app.h"
 #include <prometheus/counter.h>
@@ -77,7 +78,9 @@ public:
                     .Register(r);
     }
 
-    void batch(const features::batch_result& b, double seconds, std::int64_t committed_at_ms)
+    // `seconds`: the batch's processing time, or nothing for a settling with no batch.
+    void batch(const features::batch_result& b, std::optional<double> seconds,
+               std::int64_t committed_at_ms)
     {
         _events->Increment(static_cast<double>(b.applied));
         _stale->Increment(static_cast<double>(b.stale.size()));
@@ -86,7 +89,9 @@ public:
                 _dlq[i]->Increment(static_cast<double>(b.by_reason[i]));
             }
         }
-        _batch->Observe(seconds);
+        if (seconds) {
+            _batch->Observe(*seconds);
+        }
         for (auto t : b.event_times) {
             _freshness->Observe(static_cast<double>(committed_at_ms - t) / 1000.0);
         }

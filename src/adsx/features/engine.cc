@@ -47,8 +47,18 @@ std::string engine::partition_id(int partition) const
     return _s.group + ":" + _s.topic + ":" + std::to_string(partition);
 }
 
+void batch_result::add_applied(const batch_result& o)
+{
+    applied += o.applied;
+    event_times.insert(event_times.end(), o.event_times.begin(), o.event_times.end());
+    stale.insert(stale.end(), o.stale.begin(), o.stale.end());
+}
+
 result<std::int64_t> engine::assign(int partition)
 {
+    if (auto ok = settle(_settled, _settled.stale); !ok) {
+        return fail(ok.error());
+    }
     auto st = _store.load(partition_id(partition));
     if (!st) {
         return fail(st.error());
@@ -59,6 +69,11 @@ result<std::int64_t> engine::assign(int partition)
 
 void engine::revoke(const std::vector<int>& partitions)
 {
+    // A write in flight for them must be settled before another worker starts from their
+    // stored offsets; if that fails, the error surfaces at the next call (no return value here).
+    if (auto ok = settle(_settled, _settled.stale); !ok) {
+        _revoke_error = ok.error();
+    }
     for (int p : partitions) {
         _owned.erase(p);
     }
@@ -129,18 +144,18 @@ result<void> engine::resolve_orphans(std::vector<partition_work>& work,
             continue;
         }
         (void)_decoder.decode(messages[i].value, e);
-        _batch.add(e, _personalised(e.consent));
+        batch().add(e, _personalised(e.consent));
         r.event_times.push_back(e.event_time_ms);
         ++r.applied;
     }
     return {};
 }
 
-result<void> engine::build(const std::vector<raw_message>& messages,
-                           const std::vector<int>& dropped, std::vector<partition_work>& work,
-                           batch_result& r, std::vector<features::dead_letter>& dlq)
+void engine::build(const std::vector<raw_message>& messages, const std::vector<int>& dropped,
+                   std::vector<partition_work>& work, batch_result& r,
+                   std::vector<features::dead_letter>& dlq)
 {
-    _batch.clear();
+    batch().clear();
     std::map<int, std::size_t> index;
     events::event e;
     for (std::size_t i = 0; i < messages.size(); ++i) {
@@ -174,27 +189,86 @@ result<void> engine::build(const std::vector<raw_message>& messages,
         }
         if (e.type == events::event_type::impression) {
             w.impressions.insert(e.request_id);
-            _batch.remember_request(m.partition, e);
+            batch().remember_request(m.partition, e);
         }
-        _batch.add(e, _personalised(e.consent));
+        batch().add(e, _personalised(e.consent));
         r.event_times.push_back(e.event_time_ms);
         ++r.applied;
     }
-    return resolve_orphans(work, messages, r, dlq);
+}
+
+result<void> engine::settle(batch_result& r, std::vector<int>& dropped)
+{
+    if (!_in_flight) {
+        return {};
+    }
+    auto f = std::move(*_in_flight);
+    _in_flight.reset();
+    auto applied = _store.settle();
+    if (!applied) {
+        return fail(applied.error());
+    }
+    if (!*applied) {
+        // Another writer changed a key the write had read: nothing applied. The batch's
+        // combined updates still stand; commit them again (reading afresh).
+        const auto& sent = _batches[1 - _current];
+        auto outcome = _store.commit(f.parts, sent, false);
+        if (!outcome) {
+            return fail(outcome.error());
+        }
+        if (!outcome->applied) {
+            // Some of its partitions were taken meanwhile: none of it applied, and its records
+            // are gone with the poll that brought them. Every partition of it goes back to where
+            // the store has it and is read again from there.
+            for (std::size_t i = 0; i < f.parts.size(); ++i) {
+                auto st = _store.load(f.parts[i].partition_id);
+                if (!st) {
+                    return fail(st.error());
+                }
+                _owned[f.partitions[i]] = *st;
+                dropped.push_back(f.partitions[i]);
+            }
+            return {};
+        }
+    }
+    r.add_applied(f.applied);
+    return {};
+}
+
+result<batch_result> engine::flush()
+{
+    batch_result r = std::exchange(_settled, {});
+    if (auto ok = settle(r, r.stale); !ok) {
+        return fail(ok.error());
+    }
+    return r;
 }
 
 result<batch_result> engine::process(const std::vector<raw_message>& messages)
 {
-    std::vector<int> dropped;  // partitions another worker moved on during this call
-    std::optional<batch_result> first;
+    if (_revoke_error) {
+        return fail(std::exchange(_revoke_error, std::nullopt)->wrap("settling before a revoke"));
+    }
+    batch_result out = std::exchange(_settled, {});  // what earlier writes applied
+    // Partitions another worker moved on (or whose write was lost): not built until re-seeked.
+    std::vector<int> dropped = std::exchange(out.stale, {});
+    bool dead_letters_written = false;
     for (;;) {
-        batch_result r;
+        batch_result r;  // this batch's
         std::vector<features::dead_letter> dlq;
         std::vector<partition_work> work;
-        if (auto ok = build(messages, dropped, work, r, dlq); !ok) {
+        build(messages, dropped, work, r, dlq);  // meanwhile the previous write applies
+        const auto before = dropped.size();
+        if (auto ok = settle(out, dropped); !ok) {
             return fail(ok.error());
         }
-        if (!first) {
+        if (dropped.size() != before) {
+            continue;  // built on a write that did not apply: again, without its partitions
+        }
+        if (auto ok = resolve_orphans(work, messages, r, dlq); !ok) {
+            return fail(ok.error());
+        }
+        if (!dead_letters_written) {
             // Dead letters are durable before the commit they precede; a rebuilt batch after a
             // lost partition has the same ones (fewer), so they are written once.
             if (!dlq.empty()) {
@@ -202,37 +276,44 @@ result<batch_result> engine::process(const std::vector<raw_message>& messages)
                     return fail(ok.error().wrap("dead-letter topic"));
                 }
             }
-            first = r;
-        } else {
-            r.dead_lettered = first->dead_lettered;
-            r.by_reason = first->by_reason;
+            dead_letters_written = true;
+            out.dead_lettered = r.dead_lettered;
+            out.by_reason = r.by_reason;
         }
         if (work.empty()) {
-            r.stale = dropped;
-            return r;
+            out.stale.insert(out.stale.end(), dropped.begin(), dropped.end());
+            return out;
         }
-        std::vector<partition_commit> parts;
-        parts.reserve(work.size());
+        in_flight f;
         for (const auto& w : work) {
-            parts.push_back({partition_id(w.partition),
-                             w.expected,
-                             {w.last_offset + 1, w.running.max_event_time}});
+            f.parts.push_back({partition_id(w.partition),
+                               w.expected,
+                               {w.last_offset + 1, w.running.max_event_time}});
+            f.partitions.push_back(w.partition);
         }
-        auto outcome = _store.commit(parts, _batch);
+        auto outcome = _store.commit(f.parts, batch(), true);
         if (!outcome) {
             return fail(outcome.error());
         }
         if (outcome->applied) {
             for (std::size_t i = 0; i < work.size(); ++i) {
-                _owned[work[i].partition] = parts[i].next;
+                _owned[work[i].partition] = f.parts[i].next;
             }
-            r.stale = dropped;
-            return r;
+            out.stale.insert(out.stale.end(), dropped.begin(), dropped.end());
+            if (outcome->pending) {
+                f.applied.applied = r.applied;
+                f.applied.event_times = std::move(r.event_times);
+                _in_flight = std::move(f);
+                _current = 1 - _current;  // the next batch builds in the other buffer
+            } else {
+                out.add_applied(r);
+            }
+            return out;
         }
         for (auto i : outcome->stale) {
             const int p = work[i].partition;
             dropped.push_back(p);  // reload and re-seek; rebuild the batch without it
-            auto st = _store.load(parts[i].partition_id);
+            auto st = _store.load(f.parts[i].partition_id);
             if (!st) {
                 return fail(st.error());
             }

@@ -13,6 +13,14 @@
 // partitions another worker has moved on, their records are dropped, the batch is rebuilt
 // from the rest and committed again.
 //
+// Pipelined: a batch's write is sent and left in flight while process() returns and the next
+// batch is polled, decoded and combined; the next process() (or flush()) settles it before it
+// touches the store again. Applied records and their event times are reported when their
+// write is acknowledged, so by the call after the one that sent them. If the write in flight
+// was refused (another worker changed a key it read), the same batch is committed again; if
+// its partitions were taken meanwhile, nothing of it applied: they are reloaded and reported
+// stale (re-seek), and the current batch is rebuilt without them.
+//
 // Order of checks (the lake's recomputation follows the same): schema/decoding, values and
 // future timestamps, the message key (must be the user id: user keys are written by the one
 // worker owning the user's partition, see redis/online_store.h), catalog, lateness (event time <
@@ -24,6 +32,7 @@
 #include <array>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,11 +73,12 @@ struct engine_settings
 
 struct batch_result
 {
-    std::size_t applied = 0;
+    std::size_t applied = 0;  // records whose write was acknowledged in this call
     std::size_t dead_lettered = 0;
     std::array<std::size_t, events::all_reasons.size()> by_reason{};
     std::vector<int> stale;                 // partitions whose commit lost the compare-and-set
-    std::vector<std::int64_t> event_times;  // of applied events (freshness = commit − these)
+    std::vector<std::int64_t> event_times;  // of the applied records (freshness = now − these)
+    void add_applied(const batch_result& o);
 };
 
 class engine
@@ -85,6 +95,9 @@ public:
     [[nodiscard]] result<std::int64_t> assign(int partition);
     void revoke(const std::vector<int>& partitions);
     [[nodiscard]] result<batch_result> process(const std::vector<raw_message>& messages);
+    // Settles the write in flight (when idle, before stopping): what it applied, and partitions
+    // to re-seek.
+    [[nodiscard]] result<batch_result> flush();
     [[nodiscard]] std::string partition_id(int partition) const;
 
 private:
@@ -97,11 +110,21 @@ private:
                                                const std::vector<raw_message>& messages,
                                                batch_result& r,
                                                std::vector<features::dead_letter>& dlq);
-    // One attempt over the records of owned partitions not in `dropped`.
-    [[nodiscard]] result<void> build(const std::vector<raw_message>& messages,
-                                     const std::vector<int>& dropped,
-                                     std::vector<partition_work>& work, batch_result& r,
-                                     std::vector<features::dead_letter>& dlq);
+    // One attempt over the records of owned partitions not in `dropped` (the store not used).
+    void build(const std::vector<raw_message>& messages, const std::vector<int>& dropped,
+               std::vector<partition_work>& work, batch_result& r,
+               std::vector<features::dead_letter>& dlq);
+    // Waits for the write in flight; what it applied goes to `r`; partitions that were taken
+    // meanwhile go to `dropped`.
+    [[nodiscard]] result<void> settle(batch_result& r, std::vector<int>& dropped);
+    [[nodiscard]] batch_update& batch() noexcept { return _batches[_current]; }
+
+    struct in_flight
+    {
+        std::vector<partition_commit> parts;
+        std::vector<int> partitions;  // of parts
+        batch_result applied;         // what it applies: count and event times
+    };
 
     online_store& _store;
     dead_letter_sink& _dlq;
@@ -110,8 +133,14 @@ private:
     clock_fn _now;
     engine_settings _s;
     events::decoder _decoder;
-    std::map<int, partition_state> _owned;
-    batch_update _batch;  // reused: its maps keep their buckets between batches
+    std::map<int, partition_state> _owned;  // where each partition stands once sent writes apply
+    // Two batches: one being built, the other possibly in flight. Reused: their maps keep
+    // their buckets between batches.
+    std::array<batch_update, 2> _batches;
+    std::size_t _current = 0;
+    std::optional<in_flight> _in_flight;
+    batch_result _settled;  // settled by assign() or revoke(), reported by the next call
+    std::optional<error> _revoke_error;
 };
 
 }  // namespace adsx::features

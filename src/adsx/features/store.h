@@ -35,6 +35,7 @@ struct partition_commit
 struct commit_outcome
 {
     bool applied = false;
+    bool pending = false;            // applied means sent: settle() tells whether it applied
     std::vector<std::size_t> stale;  // indices into the commit's partitions
 };
 
@@ -48,8 +49,15 @@ public:
     // store's request window (26 h) before it.
     [[nodiscard]] virtual result<std::vector<bool>> known_requests(
         const std::vector<request_ref>& followups) = 0;
+    // `pipelined`: the store may return once the write is sent, before it is acknowledged
+    // (outcome.pending), so that the worker prepares the next batch while the store applies
+    // this one; settle() must come before any other call.
     [[nodiscard]] virtual result<commit_outcome> commit(
-        const std::vector<partition_commit>& partitions, const batch_update& batch) = 0;
+        const std::vector<partition_commit>& partitions, const batch_update& batch,
+        bool pipelined) = 0;
+    // Whether the write in flight applied (true when there is none). False: nothing of it was
+    // applied (another writer changed a key it read); commit the same batch again.
+    [[nodiscard]] virtual result<bool> settle() = 0;
 };
 
 }  // namespace adsx::features

@@ -196,6 +196,25 @@ result<void> connection::pipeline(const resp_writer& w, std::vector<reply>& repl
     return read_replies(w.commands(), replies);
 }
 
+result<void> connection::send(const resp_writer& w)
+{
+    if (redisAppendFormattedCommand(_ctx.get(), w.str().data(), w.str().size()) != REDIS_OK) {
+        return fail(error_code::unavailable, fmt::format("redis {}: {}", _address, _ctx->errstr));
+    }
+    for (int done = 0; !done;) {  // blocking socket: returns when all of it is written
+        if (redisBufferWrite(_ctx.get(), &done) != REDIS_OK) {
+            return fail(error_code::unavailable,
+                        fmt::format("redis {}: {}", _address, _ctx->errstr));
+        }
+    }
+    return {};
+}
+
+result<void> connection::receive(std::size_t n, std::vector<reply>& replies)
+{
+    return read_replies(n, replies);
+}
+
 result<void> connection::read_replies(std::size_t n, std::vector<reply>& replies)
 {
     if (replies.size() < n) {

@@ -84,6 +84,12 @@ public:
     // fails the whole call (errors inside an EXEC reply are its elements).
     [[nodiscard]] result<void> pipeline(const resp_writer& w, std::vector<reply>& replies);
 
+    // The two halves of pipeline(): send every command of `w` without waiting for a reply (the
+    // server works meanwhile), then read `n` replies. Nothing else may use the connection in
+    // between.
+    [[nodiscard]] result<void> send(const resp_writer& w);
+    [[nodiscard]] result<void> receive(std::size_t n, std::vector<reply>& replies);
+
     // All fields of a hash (empty when the key does not exist).
     [[nodiscard]] result<std::map<std::string, std::string>> hgetall(const std::string& key);
 

@@ -185,6 +185,9 @@ result<online_store> online_store::open(const std::string& host, int port, onlin
 
 result<features::partition_state> online_store::load(const std::string& partition_id)
 {
+    if (auto ok = idle(); !ok) {
+        return fail(ok.error());
+    }
     auto r = _conn.command({"HMGET", offset_key(partition_id), "next", "wm"});
     if (!r) {
         return fail(r.error());
@@ -200,6 +203,9 @@ result<features::partition_state> online_store::load(const std::string& partitio
 result<std::vector<bool>> online_store::known_requests(
     const std::vector<features::request_ref>& followups)
 {
+    if (auto ok = idle(); !ok) {
+        return fail(ok.error());
+    }
     // Each follow-up is looked for in the day sets its impression may be in: from the day of
     // (its time − the request window) to its own day.
     const auto window_ms = static_cast<std::int64_t>(_s.request_ttl.count()) * 1000;
@@ -243,9 +249,22 @@ result<std::vector<bool>> online_store::known_requests(
     return known;
 }
 
-result<features::commit_outcome> online_store::commit(
-    const std::vector<features::partition_commit>& partitions, const features::batch_update& batch)
+result<void> online_store::idle() const
 {
+    if (_in_flight > 0) {
+        return fail(error_code::internal,
+                    "online store used with a write in flight (settle first)");
+    }
+    return {};
+}
+
+result<features::commit_outcome> online_store::commit(
+    const std::vector<features::partition_commit>& partitions, const features::batch_update& batch,
+    bool pipelined)
+{
+    if (auto ok = idle(); !ok) {
+        return fail(ok.error());
+    }
     const auto& shared = batch.shared_keys();
     for (int attempt = 0; attempt < max_attempts; ++attempt) {
         // Step 1: watch the offsets and the shared keys; read them and the user keys' fields
@@ -285,7 +304,20 @@ result<features::commit_outcome> online_store::commit(
             }
             return outcome;
         }
-        auto applied = write(partitions, batch, _read);
+        write(partitions, batch, _read);
+        if (pipelined) {
+            if (auto ok = _conn.send(_out); !ok) {
+                return fail(ok.error().wrap("committing a batch"));
+            }
+            _in_flight = _out.commands();
+            outcome.applied = true;
+            outcome.pending = true;
+            return outcome;
+        }
+        if (auto ok = _conn.send(_out); !ok) {
+            return fail(ok.error().wrap("committing a batch"));
+        }
+        auto applied = written(_out.commands());
         if (!applied) {
             return fail(applied.error());
         }
@@ -302,9 +334,18 @@ result<features::commit_outcome> online_store::commit(
                             partitions.size(), max_attempts));
 }
 
-result<bool> online_store::write(const std::vector<features::partition_commit>& partitions,
-                                 const features::batch_update& batch,
-                                 const std::vector<reply>& read)
+result<bool> online_store::settle()
+{
+    if (_in_flight == 0) {
+        return true;
+    }
+    const auto n = _in_flight;
+    _in_flight = 0;
+    return written(n);
+}
+
+void online_store::write(const std::vector<features::partition_commit>& partitions,
+                         const features::batch_update& batch, const std::vector<reply>& read)
 {
     const auto ttl = static_cast<std::int64_t>(_s.ttl.count());
     _out.clear();
@@ -346,7 +387,11 @@ result<bool> online_store::write(const std::vector<features::partition_commit>& 
     }
     _out.begin(1);
     _out.arg("EXEC");
-    if (auto ok = _conn.pipeline(_out, _written); !ok) {
+}
+
+result<bool> online_store::written(std::size_t commands)
+{
+    if (auto ok = _conn.receive(commands, _written); !ok) {
         return fail(ok.error().wrap("committing a batch"));
     }
     const auto& exec = _written.back();

@@ -3,7 +3,8 @@
 // recency and as-of fields; per-partition offsets and watermarks in `off:{partition}` hashes;
 // impression request ids as `rq:{16 bytes}` keys.
 //
-// A commit is two round trips, atomic through optimistic locking:
+// A commit is two round trips, atomic through optimistic locking (the second may be left in
+// flight, `pipelined`, while the worker prepares the next batch; settle() reads it back):
 //   1. WATCH the batch's partition offsets and its shared keys (ads, campaigns: every
 //      partition writes them); read their fields and the user keys' (HMGET). A partition
 //      whose stored offset is not the expected one is stale: nothing is written.
@@ -51,16 +52,20 @@ public:
         const std::vector<features::request_ref>& followups) override;
     [[nodiscard]] result<features::commit_outcome> commit(
         const std::vector<features::partition_commit>& partitions,
-        const features::batch_update& batch) override;
+        const features::batch_update& batch, bool pipelined) override;
+    [[nodiscard]] result<bool> settle() override;
 
     [[nodiscard]] connection& conn() noexcept { return _conn; }
 
 private:
     online_store(connection c, online_store_settings s) : _conn(std::move(c)), _s(s) {}
-    // Step 2 of a commit; false when EXEC found a watched key changed (nothing applied).
-    [[nodiscard]] result<bool> write(const std::vector<features::partition_commit>& partitions,
-                                     const features::batch_update& batch,
-                                     const std::vector<reply>& read);
+    // Step 2 of a commit: encodes the transaction into _out.
+    void write(const std::vector<features::partition_commit>& partitions,
+               const features::batch_update& batch, const std::vector<reply>& read);
+    // Reads the transaction's replies: false when EXEC found a watched key changed (nothing
+    // applied).
+    [[nodiscard]] result<bool> written(std::size_t commands);
+    [[nodiscard]] result<void> idle() const;  // an error while a write is in flight
 
     connection _conn;
     online_store_settings _s;
@@ -69,6 +74,7 @@ private:
     std::vector<reply> _written;  // of step 2
     std::map<std::pair<int, std::int64_t>, std::vector<std::size_t>> _sets;  // request ids by set
     std::string _scratch;
+    std::size_t _in_flight = 0;  // commands of a pipelined write not yet read back
 };
 
 [[nodiscard]] std::string offset_key(const std::string& partition_id);

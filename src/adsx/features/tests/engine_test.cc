@@ -1,3 +1,4 @@
+#include <optional>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -18,18 +19,44 @@ public:
     std::vector<std::pair<std::size_t, std::size_t>> commits;         // partitions, events
     std::map<std::string, counts> minute_totals;                      // key -> summed deltas
 
-    result<partition_state> load(const std::string& id) override { return offsets[id]; }
+    result<partition_state> load(const std::string& id) override
+    {
+        EXPECT_FALSE(held) << "a read with a write in flight";
+        return offsets[id];
+    }
     result<std::vector<bool>> known_requests(const std::vector<request_ref>& refs) override
     {
+        EXPECT_FALSE(held) << "a read with a write in flight";
         std::vector<bool> out;
         for (const auto& r : refs) {
             out.push_back(requests.contains({r.partition, r.id.bytes}));
         }
         return out;
     }
-    result<commit_outcome> commit(const std::vector<partition_commit>& parts,
-                                  const batch_update& b) override
+    // Pipelined mode: a commit is only checked and held; settle() applies it, or refuses it
+    // (`refuse` times, as Redis's EXEC does when a watched key changed). Applying the held
+    // batch at settle() also checks that the engine left it untouched meanwhile.
+    bool pipelined = false;
+    int refuse = 0;
+    std::optional<std::pair<std::vector<partition_commit>, const batch_update*>> held;
+
+    result<bool> settle() override
     {
+        if (!held) {
+            return true;
+        }
+        auto [parts, b] = *std::exchange(held, std::nullopt);
+        if (refuse > 0) {
+            --refuse;
+            return false;
+        }
+        apply(parts, *b);
+        return true;
+    }
+    result<commit_outcome> commit(const std::vector<partition_commit>& parts, const batch_update& b,
+                                  bool may_pipeline) override
+    {
+        EXPECT_FALSE(held) << "a commit with a write in flight";
         commit_outcome out;
         for (std::size_t i = 0; i < parts.size(); ++i) {
             if (offsets[parts[i].partition_id].next_offset != parts[i].expected.next_offset) {
@@ -39,6 +66,17 @@ public:
         if (!out.stale.empty()) {
             return out;
         }
+        out.applied = true;
+        if (pipelined && may_pipeline) {
+            held.emplace(parts, &b);
+            out.pending = true;
+            return out;
+        }
+        apply(parts, b);
+        return out;
+    }
+    void apply(const std::vector<partition_commit>& parts, const batch_update& b)
+    {
         for (const auto& p : parts) {
             offsets[p.partition_id] = p.next;
         }
@@ -55,8 +93,6 @@ public:
             }
         }
         commits.emplace_back(parts.size(), b.events());
-        out.applied = true;
-        return out;
     }
 };
 
@@ -265,6 +301,74 @@ TEST(engine, records_of_partitions_not_owned_are_ignored)
     ASSERT_TRUE(r);
     EXPECT_EQ(r->applied, 0u);
     EXPECT_TRUE(f.store.commits.empty());
+}
+
+TEST(engine, pipelined_a_write_is_reported_when_it_lands_and_the_next_batch_is_built_meanwhile)
+{
+    fixture f;
+    f.store.pipelined = true;
+    (void)f.e.assign(0);
+    auto r1 = f.e.process(f.batch(0, 0, {f.json("impression", now - 5000, 1)}));
+    ASSERT_TRUE(r1) << r1.error().message;
+    EXPECT_EQ(r1->applied, 0u);  // sent, not yet acknowledged
+    EXPECT_TRUE(f.store.held);
+    // The click's impression is in the write in flight: settled before the orphan check.
+    auto r2 = f.e.process(f.batch(0, 1, {f.json("click", now - 4000, 1)}));
+    ASSERT_TRUE(r2) << r2.error().message;
+    EXPECT_EQ(r2->applied, 1u);  // the impression
+    EXPECT_TRUE(f.sink.written.empty());
+    auto r3 = f.e.flush();
+    ASSERT_TRUE(r3);
+    EXPECT_EQ(r3->applied, 1u);  // the click
+    EXPECT_EQ(r3->event_times, std::vector<std::int64_t>{now - 4000});
+    EXPECT_EQ(f.store.minute_totals["a:7"], (counts{1, 1, 0}));
+    EXPECT_EQ(f.store.offsets["features:ad.events:0"].next_offset, 2);
+    EXPECT_EQ(f.e.flush()->applied, 0u);
+}
+
+TEST(engine, pipelined_a_refused_write_is_committed_again_once)
+{
+    fixture f;
+    f.store.pipelined = true;
+    f.store.refuse = 1;  // another worker wrote a shared key between the read and EXEC
+    (void)f.e.assign(0);
+    ASSERT_TRUE(f.e.process(f.batch(0, 0, {f.json("impression", now - 5000, 1)})));
+    auto r = f.e.process(f.batch(0, 1, {f.json("impression", now - 4000, 2)}));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->applied, 1u);
+    ASSERT_TRUE(f.e.flush());
+    EXPECT_EQ(f.store.minute_totals["a:7"].impressions, 2);
+    EXPECT_EQ(f.store.commits.size(), 2u);
+    EXPECT_EQ(f.store.offsets["features:ad.events:0"].next_offset, 2);
+}
+
+TEST(engine, pipelined_a_write_lost_with_its_partition_is_dropped_and_read_again)
+{
+    fixture f;
+    f.store.pipelined = true;
+    for (int p : {0, 1}) {
+        (void)f.e.assign(p);
+    }
+    ASSERT_TRUE(f.e.process(f.batch(0, 0, {f.json("impression", now - 5000, 1)})));
+    // Meanwhile p0 went to another worker, which moved it on: the write in flight is refused
+    // and its retry finds p0 stale. Nothing of it applies; the next batch (p0 and p1) is
+    // rebuilt without p0, which is reported for re-seeking.
+    f.store.refuse = 1;
+    f.store.offsets["features:ad.events:0"].next_offset = 5;
+    std::vector<raw_message> next = f.batch(0, 1, {f.json("impression", now - 4000, 2)});
+    auto p1 = f.batch(1, 0, {f.json("impression", now - 4000, 3)});
+    next.insert(next.end(), p1.begin(), p1.end());
+    auto r = f.e.process(next);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->applied, 0u);
+    EXPECT_EQ(r->stale, std::vector<int>{0});
+    auto done = f.e.flush();
+    ASSERT_TRUE(done);
+    EXPECT_EQ(done->applied, 1u);  // p1's
+    EXPECT_EQ(f.store.minute_totals["a:7"].impressions, 1);
+    EXPECT_EQ(f.store.offsets["features:ad.events:0"].next_offset, 5);  // untouched by us
+    EXPECT_EQ(f.store.offsets["features:ad.events:1"].next_offset, 1);
+    EXPECT_EQ(*f.e.assign(0), 5);  // where a re-seek starts
 }
 
 }  // namespace
