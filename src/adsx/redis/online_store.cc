@@ -10,6 +10,7 @@ namespace adsx::redis {
 namespace {
 
 constexpr int max_attempts = 20;
+constexpr std::string_view shared_writes_key = "adsx:stream:shared-writes";
 constexpr std::int64_t hour_ms = 3'600'000;
 
 std::int64_t to_int(const std::string& s, std::int64_t otherwise)
@@ -267,17 +268,15 @@ result<features::commit_outcome> online_store::commit(
     }
     const auto& shared = batch.shared_keys();
     for (int attempt = 0; attempt < max_attempts; ++attempt) {
-        // Step 1: watch the offsets and the shared keys; read them and the user keys' fields
-        // this batch merges into.
+        // Step 1: watch the offsets and the shared writes' counter; read the offsets and the
+        // fields this batch merges into.
         _out.clear();
-        _out.begin(1 + partitions.size() + shared.size());
+        _out.begin(2 + partitions.size());
         _out.arg("WATCH");
         for (const auto& p : partitions) {
             _out.arg(offset_key(p.partition_id));
         }
-        for (const auto& [name, u] : shared) {
-            _out.arg(name);
-        }
+        _out.arg(shared_writes_key);
         for (const auto& p : partitions) {
             _out.begin(4);
             _out.arg("HMGET");
@@ -385,6 +384,9 @@ void online_store::write(const std::vector<features::partition_commit>& partitio
         _out.arg("wm");
         _out.arg(p.next.max_event_time);
     }
+    _out.begin(2);
+    _out.arg("INCR");
+    _out.arg(shared_writes_key);
     _out.begin(1);
     _out.arg("EXEC");
 }

@@ -1,22 +1,30 @@
 #pragma once
 // The Redis online store (implements features::online_store): entity hashes with tile rings,
 // recency and as-of fields; per-partition offsets and watermarks in `off:{partition}` hashes;
-// impression request ids as `rq:{16 bytes}` keys.
+// impression request ids in one set per partition and event-time day,
+// `rq:{group}:{topic}:{partition}:{day}` (16-byte members): a batch adds its impressions with
+// one SADD per set, and a click is checked with one SMISMEMBER per set it may be in, instead
+// of a key (and its TTL) per impression.
 //
 // A commit is two round trips, atomic through optimistic locking (the second may be left in
 // flight, `pipelined`, while the worker prepares the next batch; settle() reads it back):
-//   1. WATCH the batch's partition offsets and its shared keys (ads, campaigns: every
-//      partition writes them); read their fields and the user keys' (HMGET). A partition
-//      whose stored offset is not the expected one is stale: nothing is written.
+//   1. WATCH the batch's partition offsets and `adsx:stream:shared-writes`, a counter every
+//      commit increments; read the shared keys' fields (ads, campaigns: every partition
+//      writes them) and the user keys' (HMGET). A partition whose stored offset is not the
+//      expected one is stale: nothing is written.
 //   2. Merge here (features::merge_tile, keep-max) and send only plain commands: MULTI; HSET
-//      and EXPIRE per key; request ids; the new offsets and watermarks; EXEC.
+//      and EXPIRE per key; request ids; the new offsets and watermarks; INCR of the counter;
+//      EXEC.
 // If a watched key changed in between (another worker committed, or took a partition over)
-// EXEC applies nothing and the commit starts again. User keys are not watched (Redis checks
-// each WATCH against the connection's list of watched keys, so thousands cost quadratic
-// time): only the worker owning a user's partition writes them, which the engine guarantees
-// by dead-lettering records not keyed by their user (reason `wrong_key`); when a partition
-// changes hands, its watched offset makes the old owner's EXEC fail. (Adding partitions to a
-// live topic moves users between partitions: drain the workers first.)
+// EXEC applies nothing and the commit starts again. The counter stands for the shared keys:
+// watching them instead costs Redis quadratic time in their number (it checks each WATCH
+// against the connection's list: 3 ms a batch for 600 keys), and nearly every batch of
+// another worker writes some of them anyway. (The daily job's writes of `b.` fields into the
+// same hashes are not counted: they never touch the stream's fields.) User keys are not
+// watched either: only the worker owning a user's partition writes them, which the engine
+// guarantees by dead-lettering records not keyed by their user (reason `wrong_key`); when a
+// partition changes hands, its watched offset makes the old owner's EXEC fail. (Adding
+// partitions to a live topic moves users between partitions: drain the workers first.)
 // Merging in the worker rather than in a Lua script is the point: Redis then runs native
 // commands only (a script's redis.call costs several times the command it wraps); see
 // bench/stream.py for what it bought.
