@@ -237,6 +237,9 @@ result<void> engine::settle(batch_result& r, std::vector<int>& dropped)
 
 result<batch_result> engine::flush()
 {
+    if (_revoke_error) {
+        return fail(std::exchange(_revoke_error, std::nullopt)->wrap("settling before a revoke"));
+    }
     batch_result r = std::exchange(_settled, {});
     if (auto ok = settle(r, r.stale); !ok) {
         return fail(ok.error());
