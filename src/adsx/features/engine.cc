@@ -51,7 +51,6 @@ void batch_result::add_applied(const batch_result& o)
 {
     applied += o.applied;
     event_times.insert(event_times.end(), o.event_times.begin(), o.event_times.end());
-    stale.insert(stale.end(), o.stale.begin(), o.stale.end());
 }
 
 result<std::int64_t> engine::assign(int partition)

@@ -76,9 +76,9 @@ struct batch_result
     std::size_t applied = 0;  // records whose write was acknowledged in this call
     std::size_t dead_lettered = 0;
     std::array<std::size_t, events::all_reasons.size()> by_reason{};
-    std::vector<int> stale;                 // partitions whose commit lost the compare-and-set
-    std::vector<std::int64_t> event_times;  // of the applied records (freshness = now − these)
-    void add_applied(const batch_result& o);
+    std::vector<int> stale;                   // partitions whose commit lost the compare-and-set
+    std::vector<std::int64_t> event_times;    // of the applied records (freshness = now − these)
+    void add_applied(const batch_result& o);  // its applied count and event times
 };
 
 class engine

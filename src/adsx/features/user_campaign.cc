@@ -10,14 +10,13 @@ namespace adsx::features {
 
 namespace {
 
-// Reads `n` integers separated by ':' from the front of `v` (advancing it).
-template <typename T>
-bool read_ints(std::string_view& v, std::initializer_list<T*> out)
+// Reads integers separated by ':' from the front of `v` into `out`, advancing `v` past them.
+bool read_ints(std::string_view& v, std::initializer_list<std::int64_t*> out)
 {
     const char* p = v.data();
     const char* end = v.data() + v.size();
     std::size_t i = 0;
-    for (T* o : out) {
+    for (auto* o : out) {
         if (i++ > 0) {
             if (p == end || *p != ':') {
                 return false;
@@ -34,19 +33,33 @@ bool read_ints(std::string_view& v, std::initializer_list<T*> out)
     return true;
 }
 
-// Splits "a,b,c" and parses each item; an empty list is "".
+// A campaign or ad id read as int64: within uint32's range.
+bool as_id(std::int64_t v, std::uint32_t& id)
+{
+    if (v < 0 || v > std::numeric_limits<std::uint32_t>::max()) {
+        return false;
+    }
+    id = static_cast<std::uint32_t>(v);
+    return true;
+}
+
+// Calls parse_one on each item of "a,b,c" ("" has none); false when an item is empty or
+// parse_one refuses it.
 template <typename F>
 bool each_item(std::string_view list, F&& parse_one)
 {
     while (!list.empty()) {
-        if (!parse_one(list)) {
+        const auto comma = list.find(',');
+        const auto item = list.substr(0, comma);
+        if (item.empty() || !parse_one(item)) {
             return false;
         }
-        if (!list.empty()) {
-            if (list.front() != ',' || list.size() == 1) {
-                return false;
-            }
-            list.remove_prefix(1);
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        list.remove_prefix(comma + 1);
+        if (list.empty()) {
+            return false;  // a trailing comma
         }
     }
     return true;
@@ -144,8 +157,7 @@ void merge(user_campaign& into, const user_campaign& delta, std::int64_t ttl_ms)
 std::optional<user_campaign> parse_user_campaign(std::string_view v)
 {
     user_campaign s;
-    if (!read_ints<std::int64_t>(v, {&s.last[0], &s.last[1], &s.last[2]}) || v.empty() ||
-        v.front() != '|') {
+    if (!read_ints(v, {&s.last[0], &s.last[1], &s.last[2]}) || v.empty() || v.front() != '|') {
         return std::nullopt;
     }
     v.remove_prefix(1);
@@ -153,28 +165,24 @@ std::optional<user_campaign> parse_user_campaign(std::string_view v)
     if (bar == std::string_view::npos) {
         return std::nullopt;
     }
-    const bool ok =
-        each_item(v.substr(0, bar),
-                  [&](std::string_view& item) {
-                      tile_value t{};
-                      if (!read_ints<std::int64_t>(
-                              item, {&t.tile, &t.c.impressions, &t.c.clicks, &t.c.conversions})) {
-                          return false;
-                      }
-                      s.hours.push_back(t);
-                      return true;
-                  }) &&
-        each_item(v.substr(bar + 1), [&](std::string_view& item) {
-            std::int64_t ad = 0;
-            ad_recency a{};
-            if (!read_ints<std::int64_t>(item, {&ad, &a.last[0], &a.last[1], &a.last[2]}) ||
-                ad < 0 || ad > std::numeric_limits<std::uint32_t>::max()) {
-                return false;
-            }
-            a.ad = static_cast<std::uint32_t>(ad);
-            s.ads.push_back(a);
-            return true;
-        });
+    const bool ok = each_item(v.substr(0, bar),
+                              [&](std::string_view item) {
+                                  auto t = parse_tile(item);
+                                  if (t) {
+                                      s.hours.push_back(*t);
+                                  }
+                                  return t.has_value();
+                              }) &&
+                    each_item(v.substr(bar + 1), [&](std::string_view item) {
+                        std::int64_t ad = 0;
+                        ad_recency a{};
+                        if (!read_ints(item, {&ad, &a.last[0], &a.last[1], &a.last[2]}) ||
+                            !item.empty() || !as_id(ad, a.ad)) {
+                            return false;
+                        }
+                        s.ads.push_back(a);
+                        return true;
+                    });
     if (!ok) {
         return std::nullopt;
     }
@@ -223,14 +231,14 @@ std::string campaign_field(std::uint32_t campaign)
 std::optional<campaign_index> parse_campaign_index(std::string_view v)
 {
     campaign_index idx;
-    const bool ok = each_item(v, [&](std::string_view& item) {
+    const bool ok = each_item(v, [&](std::string_view item) {
         std::int64_t c = 0;
         std::int64_t t = 0;
-        if (!read_ints<std::int64_t>(item, {&c, &t}) || c < 0 ||
-            c > std::numeric_limits<std::uint32_t>::max()) {
+        std::uint32_t campaign = 0;
+        if (!read_ints(item, {&c, &t}) || !item.empty() || !as_id(c, campaign)) {
             return false;
         }
-        idx.emplace_back(static_cast<std::uint32_t>(c), t);
+        idx.emplace_back(campaign, t);
         return true;
     });
     if (!ok || !std::is_sorted(idx.begin(), idx.end())) {

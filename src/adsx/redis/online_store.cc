@@ -304,17 +304,14 @@ result<features::commit_outcome> online_store::commit(
             return outcome;
         }
         write(partitions, batch, _read);
+        if (auto ok = _conn.send(_out); !ok) {
+            return fail(ok.error().wrap("committing a batch"));
+        }
         if (pipelined) {
-            if (auto ok = _conn.send(_out); !ok) {
-                return fail(ok.error().wrap("committing a batch"));
-            }
             _in_flight = _out.commands();
             outcome.applied = true;
             outcome.pending = true;
             return outcome;
-        }
-        if (auto ok = _conn.send(_out); !ok) {
-            return fail(ok.error().wrap("committing a batch"));
         }
         auto applied = written(_out.commands());
         if (!applied) {
