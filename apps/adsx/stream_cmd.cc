@@ -87,6 +87,7 @@ public:
         }
         return r;
     }
+    void forget_owned() override { _inner.forget_owned(); }
     result<bool> settle() override
     {
         auto r = _inner.settle();
@@ -163,7 +164,7 @@ int run_stream(const config::config& cfg, const stream_options& o)
 {
     const auto log = log::get("stream");
     if (std::int64_t{cfg.stream.allowed_lateness_s} >= std::int64_t{cfg.stream.ttl_hours} * 3600) {
-        // The user × campaign state's pruning relies on it (features/user_campaign.h).
+        // The user × campaign state's pruning relies on it (features/user_state.h).
         return report({error_code::invalid_argument,
                        "stream.allowed_lateness_s must be shorter than stream.ttl_hours"});
     }
@@ -172,7 +173,8 @@ int run_stream(const config::config& cfg, const stream_options& o)
         cfg.redis.host, cfg.redis.port,
         {.ttl = std::chrono::hours(cfg.stream.ttl_hours),
          .request_ttl = std::chrono::hours(26),
-         .requests_prefix = fmt::format("rq:{}:{}:", cfg.stream.group, cfg.kafka.events_topic)});
+         .requests_prefix = fmt::format("rq:{}:{}:", cfg.stream.group, cfg.kafka.events_topic),
+         .user_cache = static_cast<std::size_t>(cfg.stream.user_cache)});
     kafka::producer_settings ps;
     ps.bootstrap = cfg.kafka.bootstrap_servers;
     ps.linger_ms = 5;
@@ -253,7 +255,8 @@ int run_stream(const config::config& cfg, const stream_options& o)
     while (!stopping) {
         if (auto r =
                 (*consumer)->poll_batch(polled, static_cast<std::size_t>(cfg.stream.batch_size),
-                                        std::chrono::milliseconds(200));
+                                        std::chrono::milliseconds(200),
+                                        std::chrono::milliseconds(cfg.stream.batch_linger_ms));
             !r) {
             return report(r.error());
         }
@@ -297,6 +300,7 @@ int run_stream(const config::config& cfg, const stream_options& o)
         if (now - last_report > std::chrono::seconds(2)) {
             last_report = now;
             probe.lag((*consumer)->lag());
+            probe.user_cache(redis_store->user_hits(), redis_store->user_misses());
             log.info("progress", {{"applied", applied}, {"dead_lettered", dead}});
         }
     }

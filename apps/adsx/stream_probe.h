@@ -7,9 +7,11 @@
 //   adsx_stream_freshness_seconds                 event time → visible in Redis
 //   adsx_stream_consumer_lag{partition}           records behind the high watermark
 //   adsx_stream_stale_commits_total               commits refused by the offset CAS
+//   adsx_stream_user_cache_total{result}          user keys served from memory (hit) or read
 #include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "app.h"
 #include <prometheus/counter.h>
@@ -72,6 +74,13 @@ public:
                           .Add({}, prometheus::Histogram::BucketBoundaries{
                                        0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 1, 2.5, 5,
                                        10, 30, 60, 300});
+        auto& cache = prometheus::BuildCounter()
+                          .Name("adsx_stream_user_cache_total")
+                          .Help("User keys of commits served from the worker's memory (hit) or "
+                                "read from Redis (miss)")
+                          .Register(r);
+        _hits = &cache.Add({{"result", "hit"}});
+        _misses = &cache.Add({{"result", "miss"}});
         _lag = &prometheus::BuildGauge()
                     .Name("adsx_stream_consumer_lag")
                     .Help("Records behind the partition's high watermark")
@@ -97,6 +106,12 @@ public:
         }
     }
     void commit(double seconds) { _commit->Observe(seconds); }
+    // The store's running totals.
+    void user_cache(std::size_t hits, std::size_t misses)
+    {
+        _hits->Increment(static_cast<double>(hits - std::exchange(_hits_seen, hits)));
+        _misses->Increment(static_cast<double>(misses - std::exchange(_misses_seen, misses)));
+    }
     void lag(const std::map<int, std::int64_t>& by_partition)
     {
         for (const auto& [p, n] : by_partition) {
@@ -116,6 +131,9 @@ private:
     prometheus::Histogram* _commit = nullptr;
     prometheus::Histogram* _freshness = nullptr;
     prometheus::Family<prometheus::Gauge>* _lag = nullptr;
+    prometheus::Counter* _hits = nullptr;
+    prometheus::Counter* _misses = nullptr;
+    std::size_t _hits_seen = 0, _misses_seen = 0;
 };
 
 }  // namespace adsx::app

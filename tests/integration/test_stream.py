@@ -40,6 +40,7 @@ class Reference:
         self.tiles = defaultdict(lambda: defaultdict(Counter))  # key -> (p, tile) -> counts
         self.maxes = defaultdict(dict)
         self.campaigns = defaultdict(lambda: defaultdict(list))  # user key -> campaign -> events
+        self.own = defaultdict(list)  # user key -> (time, type) of each event
         self.dead = Counter()
         self.applied = 0
 
@@ -96,18 +97,17 @@ class Reference:
         self.keep_max(c, "asof", t)
         if not personalised(e["consent"]):
             return
-        last = {"impression": "last_imp", "click": "last_clk", "conversion": "last_conv"}[typ]
         u = f"u:{e['user_id']}"
-        self.tile(u, "m", e)
-        self.tile(u, "h", e)
-        self.keep_max(u, last, t)
-        self.keep_max(u, "asof", t)
+        self.keep_max(u, "asof", t)  # the user's newest event (in `own`, not a field of its own)
+        self.own[u].append((t, typ))
         self.campaigns[u][e["campaign_id"]].append((t, ad, typ))
 
-    def campaign_fields(self, key: str) -> dict[str, str]:
-        """The user × campaign fields (user_campaign.h): campaigns the user left for more than
-        2 × TTL are gone; of the others, the hour tiles within 26 of the newest and the recency
-        within TTL of the newest, by type, for the campaign and each ad."""
+    def user_fields(self, key: str) -> dict[str, str]:
+        """A user's packed fields (user_state.h). `own`: the newest time by type, the minute
+        tiles within 60 of the newest event and the hour tiles within 26, and the index of the
+        campaigns. Per campaign: campaigns the user left for more than 2 × TTL are gone; of the
+        others, the hour tiles within 26 of the newest and the recency within TTL of the newest,
+        by type, for the campaign and each ad."""
         newest_user = self.maxes[key]["asof"]
         out, index = {}, []
         for c, evs in sorted(self.campaigns[key].items()):
@@ -131,11 +131,29 @@ class Reference:
             )
             per_ad = ",".join(f"{a}:{x[0]}:{x[1]}:{x[2]}" for a, x in sorted(ads.items()))
             out[f"c{c}"] = f"{last[0]}:{last[1]}:{last[2]}|{tiles}|{per_ad}"
-        out["cs"] = ",".join(index)
+        evs = self.own[key]
+        last = [max((t for t, x in evs if x == typ), default=0) for typ in TYPES]
+
+        def own_tiles(p: str) -> str:
+            width, slots = TILES[p]
+            n = defaultdict(Counter)
+            for t, typ in evs:
+                if t // width > newest_user // width - slots:
+                    n[t // width][typ] += 1
+            return ",".join(
+                f"{k}:{c['impression']}:{c['click']}:{c['conversion']}"
+                for k, c in sorted(n.items())
+            )
+
+        out["own"] = (
+            f"{last[0]}:{last[1]}:{last[2]}|{own_tiles('m')}|{own_tiles('h')}|{','.join(index)}"
+        )
         return out
 
     def expected_hash(self, key: str) -> dict[str, str]:
         """The hash the tile-ring rule leaves: per slot, the newest tile and all its counts."""
+        if key.startswith("u:"):
+            return self.user_fields(key)
         out = {f: str(v) for f, v in self.maxes[key].items()}
         newest = {}
         for dim, p, tile in self.tiles[key]:
@@ -144,8 +162,6 @@ class Reference:
         for slot, (dim, p, tile) in newest.items():
             c = self.tiles[key][(dim, p, tile)]
             out[slot] = f"{tile}:{c['impression']}:{c['click']}:{c['conversion']}"
-        if key.startswith("u:"):
-            out.update(self.campaign_fields(key))
         return out
 
 

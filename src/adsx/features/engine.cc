@@ -58,6 +58,7 @@ result<std::int64_t> engine::assign(int partition)
     if (auto ok = settle(_settled, _settled.stale); !ok) {
         return fail(ok.error());
     }
+    _store.forget_owned();
     auto st = _store.load(partition_id(partition));
     if (!st) {
         return fail(st.error());
@@ -73,6 +74,7 @@ void engine::revoke(const std::vector<int>& partitions)
     if (auto ok = settle(_settled, _settled.stale); !ok) {
         _revoke_error = ok.error();
     }
+    _store.forget_owned();
     for (int p : partitions) {
         _owned.erase(p);
     }
@@ -219,6 +221,7 @@ result<void> engine::settle(batch_result& r, std::vector<int>& dropped)
             // Some of its partitions were taken meanwhile: none of it applied, and its records
             // are gone with the poll that brought them. Every partition of it goes back to where
             // the store has it and is read again from there.
+            _store.forget_owned();
             for (std::size_t i = 0; i < f.parts.size(); ++i) {
                 auto st = _store.load(f.parts[i].partition_id);
                 if (!st) {
@@ -312,6 +315,7 @@ result<batch_result> engine::process(const std::vector<raw_message>& messages)
             }
             return out;
         }
+        _store.forget_owned();  // another worker wrote the stale partitions' users
         for (auto i : outcome->stale) {
             const int p = work[i].partition;
             dropped.push_back(p);  // reload and re-seek; rebuild the batch without it

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "adsx/base/strings.h"
-#include "adsx/features/user_campaign.h"
+#include "adsx/features/user_state.h"
 
 namespace adsx::features {
 
@@ -116,18 +116,21 @@ ad_features ad_features_of(const hash_fields& h, std::int64_t as_of_ms)
 
 user_features user_features_of(const hash_fields& h, std::int64_t as_of_ms)
 {
-    const auto minutes = tiles_in(h, minute_tiles);
     user_features f;
     f.as_of_ms = as_of_ms;
-    f.last_5m = window_sum(minutes, minute_tiles, as_of_ms, 5 * minute_ms);
-    f.last_1h = window_sum(minutes, minute_tiles, as_of_ms, 60 * minute_ms);
-    f.last_24h = window_sum(tiles_in(h, hour_tiles), hour_tiles, as_of_ms, 24 * 60 * minute_ms);
+    user_own own;
+    if (auto it = h.find(std::string(own_field)); it != h.end()) {
+        own = parse_user_own(it->second).value_or(user_own{});
+    }
+    f.last_5m = window_sum(own.minutes, minute_tiles, as_of_ms, 5 * minute_ms);
+    f.last_1h = window_sum(own.minutes, minute_tiles, as_of_ms, 60 * minute_ms);
+    f.last_24h = window_sum(own.hours, hour_tiles, as_of_ms, 24 * 60 * minute_ms);
     f.engagement_5m = smoothed_ctr(f.last_5m.clicks, f.last_5m.impressions);
     f.engagement_1h = smoothed_ctr(f.last_1h.clicks, f.last_1h.impressions);
     f.engagement_24h = smoothed_ctr(f.last_24h.clicks, f.last_24h.impressions);
-    f.seconds_since_impression = seconds_since(field_ms(h, "last_imp").value_or(0), as_of_ms);
-    f.seconds_since_click = seconds_since(field_ms(h, "last_clk").value_or(0), as_of_ms);
-    // Campaigns: fields "c{campaign}" (user_campaign.h).
+    f.seconds_since_impression = seconds_since(own.last[0], as_of_ms);
+    f.seconds_since_click = seconds_since(own.last[1], as_of_ms);
+    // Campaigns: fields "c{campaign}" (user_state.h).
     for (const auto& [field, value] : h) {
         std::uint32_t id = 0;
         const auto* end = field.data() + field.size();

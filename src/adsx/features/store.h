@@ -58,6 +58,9 @@ public:
     // Whether the write in flight applied (true when there is none). False: nothing of it was
     // applied (another writer changed a key it read); commit the same batch again.
     [[nodiscard]] virtual result<bool> settle() = 0;
+    // Partitions changed hands (or a commit found one taken): anything the store remembers of
+    // the keys the worker owned may be out of date. Called with no write in flight.
+    virtual void forget_owned() = 0;
 };
 
 }  // namespace adsx::features

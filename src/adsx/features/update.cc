@@ -102,15 +102,9 @@ void batch_update::add(const events::event& e, bool personalised)
     if (!personalised) {
         return;  // no user-level state without personalisation consent
     }
-    const std::string_view last = e.type == event_type::impression ? "last_imp"
-                                  : e.type == event_type::click    ? "last_clk"
-                                                                   : "last_conv";
     _name.assign("u:").append(e.user_id);
     auto& u = key_of(_user, _name);
-    add_tile(u, "", minute_tiles, t, d, _field);
-    add_tile(u, "", hour_tiles, t, d, _field);
-    keep_max(u, last, t);
-    keep_max(u, "asof", t);
+    add_event(u.own, e.type, t);
     auto uc = std::find_if(u.campaigns.begin(), u.campaigns.end(),
                            [&](const auto& x) { return x.first == e.campaign_id; });
     if (uc == u.campaigns.end()) {

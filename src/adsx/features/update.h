@@ -10,25 +10,26 @@
 //   a:{ad}            minute tiles (imp/clk/conv) -> 5-min and 1-h CTR, popularity and trend;
 //                     the same per device (`d:ios:m17`) and per geo (`g:US-CA:m17`)
 //   c:{campaign}      minute and hour tiles
-//   u:{user}          minute and hour tiles -> engagement over 5 min / 1 h / 24 h;
-//                     last_imp, last_clk, last_conv (recency);
-//                     per campaign `c{campaign}`: hour tiles (frequency per hour and day),
-//                     recency for the campaign and each of its ads, packed (user_campaign.h),
-//                     and the index `cs` of those campaigns   [personalisation consent only]
-// Every hash also keeps `asof`: the newest event time it reflects. Ad-level keys count every
-// event, consented or not. (DESIGN §4 names a key per user × campaign, `uc:{user}:{c}`: one
-// key per user costs Redis a third of the commands, see user_campaign.h.)
+//   u:{user}          `own`: minute and hour tiles -> engagement over 5 min / 1 h / 24 h,
+//                     recency (newest impression, click, conversion) and the index of the
+//                     user's campaigns; per campaign `c{campaign}`: hour tiles (frequency per
+//                     hour and day), recency for the campaign and each of its ads
+//                     (user_state.h)   [personalisation consent only]
+// Ad and campaign hashes also keep `asof`, the newest event time they reflect; a user's is
+// the newest of its recency. Ad-level keys count every event, consented or not. (DESIGN §4
+// names a key per user × campaign, `uc:{user}:{c}`, and a field per tile slot: packed, a
+// user's write is one HSET of a few arguments, see user_state.h.)
 //
 // Two kinds of keys, written differently (redis/online_store.h): `shared` keys (ads, campaigns)
-// receive events from every partition, so they are merged inside Redis; `user` keys only from
-// the partition their user is keyed to, so the worker owning it merges them itself.
+// receive events from every partition, so every worker's commit guards them; `user` keys only
+// from the partition their user is keyed to, so only the worker owning it writes them.
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "adsx/events/event.h"
 #include "adsx/features/tiles.h"
-#include "adsx/features/user_campaign.h"
+#include "adsx/features/user_state.h"
 
 namespace adsx::features {
 
@@ -61,8 +62,11 @@ struct key_update
 {
     std::vector<tile_add> tiles;   // one entry per slot field, holding the newest tile
     std::vector<max_field> maxes;  // keep the larger of stored and given
-    // User keys: this batch's delta per campaign, merged into the `c{campaign}` fields.
+    // User keys: this batch's delta of the user's own state (field `own`) and per campaign
+    // (fields `c{campaign}`); their tiles and maxes stay empty.
+    user_own own;
     std::vector<std::pair<std::uint32_t, user_campaign>> campaigns;
+    [[nodiscard]] bool is_user() const noexcept { return !campaigns.empty(); }
 };
 
 using key_updates = std::unordered_map<std::string, key_update>;

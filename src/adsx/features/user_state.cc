@@ -1,4 +1,4 @@
-#include "adsx/features/user_campaign.h"
+#include "adsx/features/user_state.h"
 
 #include <algorithm>
 #include <charconv>
@@ -85,147 +85,69 @@ bool forget_before(recency& r, std::int64_t horizon) noexcept
     return any;
 }
 
-}  // namespace
-
-std::int64_t user_campaign::newest() const noexcept
+// Counts one event of `type` into the tile `tile` of an ascending tile list.
+void count_in(std::vector<tile_value>& tiles, std::int64_t tile, events::event_type type)
 {
-    return *std::max_element(last.begin(), last.end());
-}
-
-void add_event(user_campaign& s, std::uint32_t ad, events::event_type type,
-               std::int64_t event_time_ms)
-{
-    const auto k = static_cast<std::size_t>(type);
-    s.last[k] = std::max(s.last[k], event_time_ms);
-    const auto tile = tile_of(event_time_ms, hour_tiles);
-    auto h = std::lower_bound(s.hours.begin(), s.hours.end(), tile,
+    auto h = std::lower_bound(tiles.begin(), tiles.end(), tile,
                               [](const tile_value& v, std::int64_t t) { return v.tile < t; });
-    if (h == s.hours.end() || h->tile != tile) {
-        h = s.hours.insert(h, {tile, {}});
+    if (h == tiles.end() || h->tile != tile) {
+        h = tiles.insert(h, {tile, {}});
     }
     h->c.impressions += type == events::event_type::impression;
     h->c.clicks += type == events::event_type::click;
     h->c.conversions += type == events::event_type::conversion;
-    auto a = std::lower_bound(s.ads.begin(), s.ads.end(), ad,
-                              [](const ad_recency& v, std::uint32_t id) { return v.ad < id; });
-    if (a == s.ads.end() || a->ad != ad) {
-        a = s.ads.insert(a, {ad, {}});
-    }
-    a->last[k] = std::max(a->last[k], event_time_ms);
 }
 
-void merge(user_campaign& into, const user_campaign& delta, std::int64_t ttl_ms)
+// `into` + `delta` (ascending tile lists), keeping only tiles after `first_tile` (exclusive).
+void merge_tiles(std::vector<tile_value>& into, const std::vector<tile_value>& delta,
+                 std::int64_t first_tile)
 {
-    keep_newer(into.last, delta.last);
-    std::vector<tile_value> hours;
-    hours.reserve(into.hours.size() + delta.hours.size());
-    std::merge(into.hours.begin(), into.hours.end(), delta.hours.begin(), delta.hours.end(),
-               std::back_inserter(hours),
+    std::vector<tile_value> all;
+    all.reserve(into.size() + delta.size());
+    std::merge(into.begin(), into.end(), delta.begin(), delta.end(), std::back_inserter(all),
                [](const tile_value& a, const tile_value& b) { return a.tile < b.tile; });
-    std::vector<ad_recency> ads;
-    ads.reserve(into.ads.size() + delta.ads.size());
-    std::merge(into.ads.begin(), into.ads.end(), delta.ads.begin(), delta.ads.end(),
-               std::back_inserter(ads),
-               [](const ad_recency& a, const ad_recency& b) { return a.ad < b.ad; });
-
-    const auto newest = into.newest();
-    const auto horizon = newest - ttl_ms;
-    const auto first_tile = tile_of(newest, hour_tiles) - hour_tiles.slots;  // exclusive
-    into.hours.clear();
-    for (const auto& h : hours) {
+    into.clear();
+    for (const auto& h : all) {
         if (h.tile <= first_tile) {
             continue;
         }
-        if (!into.hours.empty() && into.hours.back().tile == h.tile) {
-            into.hours.back().c += h.c;
+        if (!into.empty() && into.back().tile == h.tile) {
+            into.back().c += h.c;
         } else {
-            into.hours.push_back(h);
+            into.push_back(h);
         }
     }
-    into.ads.clear();
-    for (auto a : ads) {
-        if (!into.ads.empty() && into.ads.back().ad == a.ad) {
-            keep_newer(into.ads.back().last, a.last);
-        } else {
-            into.ads.push_back(a);
-        }
-    }
-    std::erase_if(into.ads, [&](ad_recency& a) { return !forget_before(a.last, horizon); });
-    (void)forget_before(into.last, horizon);  // the newest itself stays
 }
 
-std::optional<user_campaign> parse_user_campaign(std::string_view v)
+bool parse_tiles(std::string_view list, std::vector<tile_value>& out)
 {
-    user_campaign s;
-    if (!read_ints(v, {&s.last[0], &s.last[1], &s.last[2]}) || v.empty() || v.front() != '|') {
-        return std::nullopt;
-    }
-    v.remove_prefix(1);
-    const auto bar = v.find('|');
-    if (bar == std::string_view::npos) {
-        return std::nullopt;
-    }
-    const bool ok = each_item(v.substr(0, bar),
-                              [&](std::string_view item) {
-                                  auto t = parse_tile(item);
-                                  if (t) {
-                                      s.hours.push_back(*t);
-                                  }
-                                  return t.has_value();
-                              }) &&
-                    each_item(v.substr(bar + 1), [&](std::string_view item) {
-                        std::int64_t ad = 0;
-                        ad_recency a{};
-                        if (!read_ints(item, {&ad, &a.last[0], &a.last[1], &a.last[2]}) ||
-                            !item.empty() || !as_id(ad, a.ad)) {
-                            return false;
-                        }
-                        s.ads.push_back(a);
-                        return true;
-                    });
-    if (!ok) {
-        return std::nullopt;
-    }
-    return s;
+    return each_item(list, [&](std::string_view item) {
+        auto t = parse_tile(item);
+        if (t) {
+            out.push_back(*t);
+        }
+        return t.has_value();
+    });
 }
 
-std::string format_user_campaign(const user_campaign& s)
+void append_tiles(std::string& out, const std::vector<tile_value>& tiles)
 {
-    std::string out;
-    out.reserve(32 + 24 * s.hours.size() + 32 * s.ads.size());
-    auto times = [&](const recency& r) {
-        for (std::size_t i = 0; i < r.size(); ++i) {
-            if (i > 0) {
-                out += ':';
-            }
-            append_int(out, r[i]);
-        }
-    };
-    times(s.last);
-    out += '|';
-    for (std::size_t i = 0; i < s.hours.size(); ++i) {
+    for (std::size_t i = 0; i < tiles.size(); ++i) {
         if (i > 0) {
             out += ',';
         }
-        append_tile(out, s.hours[i]);
+        append_tile(out, tiles[i]);
     }
-    out += '|';
-    for (std::size_t i = 0; i < s.ads.size(); ++i) {
-        if (i > 0) {
-            out += ',';
-        }
-        append_int(out, s.ads[i].ad);
-        out += ':';
-        times(s.ads[i].last);
-    }
-    return out;
 }
 
-std::string campaign_field(std::uint32_t campaign)
+void append_times(std::string& out, const recency& r)
 {
-    std::string f = "c";
-    append_int(f, campaign);
-    return f;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+        if (i > 0) {
+            out += ':';
+        }
+        append_int(out, r[i]);
+    }
 }
 
 std::optional<campaign_index> parse_campaign_index(std::string_view v)
@@ -247,18 +169,180 @@ std::optional<campaign_index> parse_campaign_index(std::string_view v)
     return idx;
 }
 
-std::string format_campaign_index(const campaign_index& idx)
+// Splits "a|b|c…" into exactly `n` parts.
+template <std::size_t N>
+bool split_bars(std::string_view v, std::array<std::string_view, N>& parts)
+{
+    for (std::size_t i = 0; i < N; ++i) {
+        const auto bar = v.find('|');
+        if ((bar == std::string_view::npos) != (i == N - 1)) {
+            return false;
+        }
+        parts[i] = v.substr(0, bar);
+        v.remove_prefix(bar == std::string_view::npos ? v.size() : bar + 1);
+    }
+    return true;
+}
+
+}  // namespace
+
+std::int64_t user_own::newest() const noexcept
+{
+    return *std::max_element(last.begin(), last.end());
+}
+
+void add_event(user_own& s, events::event_type type, std::int64_t event_time_ms)
+{
+    const auto k = static_cast<std::size_t>(type);
+    s.last[k] = std::max(s.last[k], event_time_ms);
+    count_in(s.minutes, tile_of(event_time_ms, minute_tiles), type);
+    count_in(s.hours, tile_of(event_time_ms, hour_tiles), type);
+}
+
+void merge(user_own& into, const user_own& delta)
+{
+    keep_newer(into.last, delta.last);
+    const auto newest = into.newest();
+    merge_tiles(into.minutes, delta.minutes, tile_of(newest, minute_tiles) - minute_tiles.slots);
+    merge_tiles(into.hours, delta.hours, tile_of(newest, hour_tiles) - hour_tiles.slots);
+}
+
+std::optional<user_own> parse_user_own(std::string_view v)
+{
+    user_own s;
+    std::array<std::string_view, 4> parts;
+    if (!split_bars(v, parts)) {
+        return std::nullopt;
+    }
+    auto times = parts[0];
+    if (!read_ints(times, {&s.last[0], &s.last[1], &s.last[2]}) || !times.empty() ||
+        !parse_tiles(parts[1], s.minutes) || !parse_tiles(parts[2], s.hours)) {
+        return std::nullopt;
+    }
+    auto idx = parse_campaign_index(parts[3]);
+    if (!idx) {
+        return std::nullopt;
+    }
+    s.campaigns = std::move(*idx);
+    return s;
+}
+
+std::string format_user_own(const user_own& s)
 {
     std::string out;
-    for (const auto& [c, t] : idx) {
-        if (!out.empty()) {
+    out.reserve(48 + 24 * (s.minutes.size() + s.hours.size()) + 20 * s.campaigns.size());
+    append_times(out, s.last);
+    out += '|';
+    append_tiles(out, s.minutes);
+    out += '|';
+    append_tiles(out, s.hours);
+    out += '|';
+    for (std::size_t i = 0; i < s.campaigns.size(); ++i) {
+        if (i > 0) {
             out += ',';
         }
-        append_int(out, c);
+        append_int(out, s.campaigns[i].first);
         out += ':';
-        append_int(out, t);
+        append_int(out, s.campaigns[i].second);
     }
     return out;
+}
+
+std::int64_t user_campaign::newest() const noexcept
+{
+    return *std::max_element(last.begin(), last.end());
+}
+
+void add_event(user_campaign& s, std::uint32_t ad, events::event_type type,
+               std::int64_t event_time_ms)
+{
+    const auto k = static_cast<std::size_t>(type);
+    s.last[k] = std::max(s.last[k], event_time_ms);
+    count_in(s.hours, tile_of(event_time_ms, hour_tiles), type);
+    auto a = std::lower_bound(s.ads.begin(), s.ads.end(), ad,
+                              [](const ad_recency& v, std::uint32_t id) { return v.ad < id; });
+    if (a == s.ads.end() || a->ad != ad) {
+        a = s.ads.insert(a, {ad, {}});
+    }
+    a->last[k] = std::max(a->last[k], event_time_ms);
+}
+
+void merge(user_campaign& into, const user_campaign& delta, std::int64_t ttl_ms)
+{
+    keep_newer(into.last, delta.last);
+    std::vector<ad_recency> ads;
+    ads.reserve(into.ads.size() + delta.ads.size());
+    std::merge(into.ads.begin(), into.ads.end(), delta.ads.begin(), delta.ads.end(),
+               std::back_inserter(ads),
+               [](const ad_recency& a, const ad_recency& b) { return a.ad < b.ad; });
+
+    const auto newest = into.newest();
+    const auto horizon = newest - ttl_ms;
+    merge_tiles(into.hours, delta.hours, tile_of(newest, hour_tiles) - hour_tiles.slots);
+    into.ads.clear();
+    for (auto a : ads) {
+        if (!into.ads.empty() && into.ads.back().ad == a.ad) {
+            keep_newer(into.ads.back().last, a.last);
+        } else {
+            into.ads.push_back(a);
+        }
+    }
+    std::erase_if(into.ads, [&](ad_recency& a) { return !forget_before(a.last, horizon); });
+    (void)forget_before(into.last, horizon);  // the newest itself stays
+}
+
+std::optional<user_campaign> parse_user_campaign(std::string_view v)
+{
+    user_campaign s;
+    std::array<std::string_view, 3> parts;
+    if (!split_bars(v, parts)) {
+        return std::nullopt;
+    }
+    auto times = parts[0];
+    if (!read_ints(times, {&s.last[0], &s.last[1], &s.last[2]}) || !times.empty() ||
+        !parse_tiles(parts[1], s.hours)) {
+        return std::nullopt;
+    }
+    const bool ok = each_item(parts[2], [&](std::string_view item) {
+        std::int64_t ad = 0;
+        ad_recency a{};
+        if (!read_ints(item, {&ad, &a.last[0], &a.last[1], &a.last[2]}) || !item.empty() ||
+            !as_id(ad, a.ad)) {
+            return false;
+        }
+        s.ads.push_back(a);
+        return true;
+    });
+    if (!ok) {
+        return std::nullopt;
+    }
+    return s;
+}
+
+std::string format_user_campaign(const user_campaign& s)
+{
+    std::string out;
+    out.reserve(32 + 24 * s.hours.size() + 32 * s.ads.size());
+    append_times(out, s.last);
+    out += '|';
+    append_tiles(out, s.hours);
+    out += '|';
+    for (std::size_t i = 0; i < s.ads.size(); ++i) {
+        if (i > 0) {
+            out += ',';
+        }
+        append_int(out, s.ads[i].ad);
+        out += ':';
+        append_times(out, s.ads[i].last);
+    }
+    return out;
+}
+
+std::string campaign_field(std::uint32_t campaign)
+{
+    std::string f = "c";
+    append_int(f, campaign);
+    return f;
 }
 
 void touch(campaign_index& idx, std::uint32_t campaign, std::int64_t newest_ms)

@@ -1,18 +1,23 @@
 #pragma once
-// A user's state for one campaign (frequency capping, recency per user × campaign and
-// user × ad), packed into one field `c{campaign}` of the user's hash `u:{user}`, with an index
-// field `cs` of the campaigns present. One key per user instead of one per user × campaign:
-// a live stream brings about three new campaigns per user, and each key costs Redis a read, a
-// write and a TTL of its own (measured: the user × campaign keys were over half of Redis's time).
+// A user's state in the online store, packed into few fields of the user's hash `u:{user}` so
+// that a batch's write of a user is one HSET of a few arguments (Redis's cost is mostly per
+// argument: parsing, the transaction queue, the AOF):
+//   - `own`: the user's own engagement tiles and recency, and the index of the campaigns
+//     present ("li:lc:lv|minute tiles|hour tiles|campaign:newest,…");
+//   - `c{campaign}`: per campaign the user saw, frequency (hour tiles) and recency for the
+//     campaign and each of its ads ("li:lc:lv|tile:i:c:v,…|ad:li:lc:lv,…"). One field per
+//     campaign rather than a key per user × campaign: a live stream brings about three new
+//     campaigns per user, and each key costs Redis a read, a write and a TTL of its own.
 //
-//   user_campaign s;  add_event(s, ad, type, t);      // a batch's delta
-//   merge(held, s, ttl_ms);  format_user_campaign(held) -> "li:lc:lv|tile:i:c:v,…|ad:li:lc:lv,…"
+//   user_own o;  add_event(o, type, t);  merge(held, o);          // a batch's delta
+//   user_campaign s;  add_event(s, ad, type, t);  merge(held, s, ttl_ms);
 //
-// The rules keep a field bounded and make the state a function of the events alone, whatever
-// the batches they came in (the stream's crash test compares states byte for byte):
-//   - hour tiles: only those within 26 tiles of the campaign's newest (windows up to 24 h);
-//   - recency (the campaign's and each ad's): only times within `ttl` of the campaign's newest
-//     event time; older ones read as never;
+// The rules keep the fields bounded and make the state a function of the events alone,
+// whatever the batches they came in (the stream's crash test compares states byte for byte):
+//   - tiles: only those within their ring's span of the newest event (minute tiles within 60
+//     of it, hour tiles within 26): what any window up to 1 h / 24 h as of the newest reads;
+//   - a campaign's recency (its own and each ad's): only times within `ttl` of the campaign's
+//     newest event time; older ones read as never;
 //   - the whole campaign leaves the hash (`prune`) once the user's newest event is more than
 //     2 × ttl past the campaign's. A later event for it (at most the allowed lateness, which must
 //     be below ttl, behind the user's newest) then finds every older entry beyond the ttl
@@ -58,10 +63,30 @@ void merge(user_campaign& into, const user_campaign& delta, std::int64_t ttl_ms)
 [[nodiscard]] std::string format_user_campaign(const user_campaign& s);
 [[nodiscard]] std::string campaign_field(std::uint32_t campaign);  // "c17"
 
-// The `cs` index: each campaign in the hash and its newest event time, ascending by campaign.
+// The campaign index (in `own`): each campaign in the hash and its newest event time,
+// ascending by campaign.
 using campaign_index = std::vector<std::pair<std::uint32_t, std::int64_t>>;
-[[nodiscard]] std::optional<campaign_index> parse_campaign_index(std::string_view v);
-[[nodiscard]] std::string format_campaign_index(const campaign_index& idx);
+// The user's own state: field `own`.
+struct user_own
+{
+    recency last{};
+    std::vector<tile_value> minutes;  // ascending tile ids
+    std::vector<tile_value> hours;    // ascending tile ids
+    campaign_index campaigns;         // maintained by the store's write (touch, prune)
+    [[nodiscard]] std::int64_t newest() const noexcept;  // the user's `asof`
+    friend bool operator==(const user_own&, const user_own&) = default;
+};
+
+inline constexpr std::string_view own_field = "own";
+
+void add_event(user_own& s, events::event_type type, std::int64_t event_time_ms);
+// Adds `delta`'s recency and tiles into `into` and keeps the tiles within their span of the
+// newest event (its campaign index is left alone).
+void merge(user_own& into, const user_own& delta);
+
+[[nodiscard]] std::optional<user_own> parse_user_own(std::string_view v);
+[[nodiscard]] std::string format_user_own(const user_own& s);
+
 void touch(campaign_index& idx, std::uint32_t campaign, std::int64_t newest_ms);
 // Removes and returns the campaigns whose newest event is more than 2 × ttl before `user_newest`.
 [[nodiscard]] std::vector<std::uint32_t> prune(campaign_index& idx, std::int64_t user_newest_ms,

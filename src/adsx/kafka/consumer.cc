@@ -1,6 +1,9 @@
 #include "adsx/kafka/consumer.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -117,16 +120,28 @@ result<std::unique_ptr<consumer_group>> consumer_group::open(const consumer_sett
 }
 
 result<void> consumer_group::poll_batch(std::vector<message>& out, std::size_t max,
-                                        std::chrono::milliseconds timeout)
+                                        std::chrono::milliseconds timeout,
+                                        std::chrono::milliseconds linger)
 {
+    using clock = std::chrono::steady_clock;
     out.clear();
     _impl->held.clear();
     auto wait = timeout;
+    std::optional<clock::time_point> until;  // the linger's end, from the first message
     while (out.size() < max) {
         message_ptr m(rd_kafka_consumer_poll(_impl->rk.get(), to_ms(wait)));
-        wait = std::chrono::milliseconds(0);  // after the first, take only what is ready
+        if (!until) {
+            until = clock::now() + linger;
+        }
+        // After the first: what is ready, and what comes until the linger ends.
+        wait =
+            std::max(std::chrono::duration_cast<std::chrono::milliseconds>(*until - clock::now()),
+                     std::chrono::milliseconds(0));
         if (!m) {
-            break;
+            if (out.empty() || wait.count() == 0) {
+                break;
+            }
+            continue;
         }
         if (m->err) {
             if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {

@@ -55,10 +55,11 @@ public:
     consumer_group& operator=(consumer_group&&) = delete;
     ~consumer_group();
 
-    // Up to `max` messages, waiting at most `timeout` for the first. The previous batch's views
-    // become invalid.
+    // Up to `max` messages, waiting at most `timeout` for the first, then up to `linger` more
+    // for others (0: only those already fetched). The previous batch's views become invalid.
     [[nodiscard]] result<void> poll_batch(std::vector<message>& out, std::size_t max,
-                                          std::chrono::milliseconds timeout);
+                                          std::chrono::milliseconds timeout,
+                                          std::chrono::milliseconds linger = {});
     // Moves a partition we own to `offset` (after a stale commit).
     [[nodiscard]] result<void> seek(int partition, std::int64_t offset);
     // Partitions currently assigned to this member.

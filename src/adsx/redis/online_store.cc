@@ -1,9 +1,13 @@
 #include "adsx/redis/online_store.h"
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <map>
 
 #include <fmt/format.h>
+
+#include "adsx/base/strings.h"
 
 namespace adsx::redis {
 
@@ -13,44 +17,91 @@ constexpr int max_attempts = 20;
 constexpr std::string_view shared_writes_key = "adsx:stream:shared-writes";
 constexpr std::int64_t hour_ms = 3'600'000;
 
-std::int64_t to_int(const std::string& s, std::int64_t otherwise)
+std::int64_t to_int(std::string_view s, std::int64_t otherwise)
 {
     std::int64_t v = 0;
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     return ec == std::errc{} && end == s.data() + s.size() ? v : otherwise;
 }
 
-void read_fields(resp_writer& w, const features::key_updates& keys, std::string& scratch)
+// Calls f(field) for each field a key's update merges into, in the order write_key expects
+// their stored values: tiles and keep-max fields (ads, campaigns), or `own` and the campaigns'
+// fields (users).
+template <typename F>
+void each_read_field(const features::key_update& u, std::string& scratch, F&& f)
 {
-    for (const auto& [name, u] : keys) {
-        const auto campaigns = u.campaigns.empty() ? 0 : 1 + u.campaigns.size();
-        w.begin(2 + u.tiles.size() + u.maxes.size() + campaigns);
-        w.arg("HMGET");
-        w.arg(name);
-        for (const auto& t : u.tiles) {
-            w.arg(t.field);
-        }
-        for (const auto& m : u.maxes) {
-            w.arg(m.field);
-        }
-        if (campaigns > 0) {
-            w.arg("cs");
-            for (const auto& c : u.campaigns) {
-                scratch = features::campaign_field(c.first);
-                w.arg(scratch);
-            }
+    for (const auto& t : u.tiles) {
+        f(std::string_view(t.field));
+    }
+    for (const auto& m : u.maxes) {
+        f(std::string_view(m.field));
+    }
+    if (u.is_user()) {
+        f(features::own_field);
+        for (const auto& c : u.campaigns) {
+            scratch = features::campaign_field(c.first);
+            f(std::string_view(scratch));
         }
     }
 }
 
-// HSET of what each key's updates change in what was read (the tile-ring rule, keep-max and
-// the user × campaign merge), and an EXPIRE for a key whose `asof` enters a new event-time
-// hour (or that is new): a key's TTL is refreshed at least hourly while it is active, so it
-// expires between ttl − 1 h and ttl after its last event, for a command per key and batch
-// less. Campaigns a user has left for 2 × ttl are deleted from the hash (HDEL). `r` walks the
-// read replies in the order read_fields sent them.
-void write_fields(resp_writer& w, const features::key_updates& keys, const std::vector<reply>& read,
-                  std::size_t& r, std::int64_t ttl)
+std::size_t read_field_count(const features::key_update& u)
+{
+    return u.tiles.size() + u.maxes.size() + (u.is_user() ? 1 + u.campaigns.size() : 0);
+}
+
+void read_key(resp_writer& w, const std::string& name, const features::key_update& u,
+              std::string& scratch)
+{
+    w.begin(2 + read_field_count(u));
+    w.arg("HMGET");
+    w.arg(name);
+    each_read_field(u, scratch, [&](std::string_view f) { w.arg(f); });
+}
+
+// The stored values of the fields each_read_field names, in its order (none: no such field).
+using held_values = std::vector<std::optional<std::string_view>>;
+
+void held_from_reply(const reply& r, held_values& held)
+{
+    held.clear();
+    for (const auto& e : r.elements) {
+        held.emplace_back(e.type == reply::kind::string ? std::optional<std::string_view>(e.str)
+                                                        : std::nullopt);
+    }
+}
+
+// A cached user's field (sorted by name), or none.
+template <typename Fields>
+auto* field_in(Fields& fields, std::string_view name)
+{
+    auto it = std::lower_bound(fields.begin(), fields.end(), name,
+                               [](const auto& f, std::string_view n) { return f.first < n; });
+    return it != fields.end() && it->first == name ? &*it : nullptr;
+}
+
+void set_field(std::vector<std::pair<std::string, std::string>>& fields, std::string_view name,
+               std::string_view value)
+{
+    auto it = std::lower_bound(fields.begin(), fields.end(), name,
+                               [](const auto& f, std::string_view n) { return f.first < n; });
+    if (it != fields.end() && it->first == name) {
+        it->second.assign(value);
+    } else {
+        fields.emplace(it, std::string(name), std::string(value));
+    }
+}
+
+// One key's write: HSET of what its update changes in the stored values `held` (the tile-ring
+// rule, keep-max and the user × campaign merge), and an EXPIRE when the key's `asof` enters a
+// new event-time hour, or it is new, or `refresh` says so: a key's TTL is refreshed at least
+// hourly while it is active, so it expires between ttl − 1 h and ttl after its last event, for
+// a command per key and batch less. Campaigns a user has left for 2 × ttl are deleted from the
+// hash (HDEL). `fields`, when given, gets the same changes (a cached user). Returns whether an
+// EXPIRE was sent.
+bool write_key(resp_writer& w, const std::string& name, const features::key_update& u,
+               const held_values& held, std::int64_t ttl, bool refresh,
+               std::vector<std::pair<std::string, std::string>>* fields)
 {
     struct change
     {
@@ -63,95 +114,110 @@ void write_fields(resp_writer& w, const features::key_updates& keys, const std::
     thread_local std::vector<std::pair<std::string, std::string>> packed;  // field, value
     thread_local std::string text;
     const auto ttl_ms = ttl * 1000;
-    for (const auto& [name, u] : keys) {
-        const auto& held = read.at(r++).elements;
-        changed.clear();
-        packed.clear();
-        std::size_t f = 0;
-        for (const auto& t : u.tiles) {
-            const auto& h = held.at(f++);
-            std::optional<features::tile_value> stored;
-            if (h.type == reply::kind::string) {
-                stored = features::parse_tile(h.str);
-            }
-            if (auto m = features::merge_tile(stored, t.tile, t.delta)) {
-                changed.push_back({t.field, true, *m, 0});
-            }
+    changed.clear();
+    packed.clear();
+    std::size_t f = 0;
+    for (const auto& t : u.tiles) {
+        const auto& h = held.at(f++);
+        std::optional<features::tile_value> stored;
+        if (h) {
+            stored = features::parse_tile(*h);
         }
-        bool refresh_ttl = true;
-        std::int64_t newest = 0;
-        for (const auto& m : u.maxes) {
-            const auto& h = held.at(f++);
-            const auto stored = h.type == reply::kind::string ? to_int(h.str, -1) : -1;
-            if (stored < m.value) {
-                changed.push_back({m.field, false, {}, m.value});
-            }
-            if (m.field == "asof") {
-                newest = std::max(stored, m.value);
-                if (stored >= 0 && stored / hour_ms == m.value / hour_ms) {
-                    refresh_ttl = false;  // refreshed by the write that moved asof into this hour
-                }
-            }
-        }
-        std::vector<std::uint32_t> gone;
-        if (!u.campaigns.empty()) {
-            const auto& h = held.at(f++);
-            auto index = h.type == reply::kind::string ? features::parse_campaign_index(h.str)
-                                                       : features::campaign_index{};
-            if (!index) {
-                index.emplace();  // unreadable: rebuilt from the campaigns written from now on
-            }
-            for (const auto& [campaign, delta] : u.campaigns) {
-                const auto& c = held.at(f++);
-                std::optional<features::user_campaign> state;
-                if (c.type == reply::kind::string) {
-                    state = features::parse_user_campaign(c.str);
-                }
-                if (!state) {
-                    state.emplace();
-                }
-                features::merge(*state, delta, ttl_ms);
-                features::touch(*index, campaign, state->newest());
-                packed.emplace_back(features::campaign_field(campaign),
-                                    features::format_user_campaign(*state));
-            }
-            gone = features::prune(*index, newest, ttl_ms);
-            packed.emplace_back("cs", features::format_campaign_index(*index));
-        }
-        if (!changed.empty() || !packed.empty()) {
-            w.begin(2 + 2 * (changed.size() + packed.size()));
-            w.arg("HSET");
-            w.arg(name);
-            for (const auto& c : changed) {
-                w.arg(c.field);
-                if (c.is_tile) {
-                    text.clear();
-                    features::append_tile(text, c.tile);
-                    w.arg(text);
-                } else {
-                    w.arg(c.value);
-                }
-            }
-            for (const auto& [field, value] : packed) {
-                w.arg(field);
-                w.arg(value);
-            }
-        }
-        if (!gone.empty()) {
-            w.begin(2 + gone.size());
-            w.arg("HDEL");
-            w.arg(name);
-            for (auto c : gone) {
-                w.arg(features::campaign_field(c));
-            }
-        }
-        if (refresh_ttl) {
-            w.begin(3);
-            w.arg("EXPIRE");
-            w.arg(name);
-            w.arg(ttl);
+        if (auto m = features::merge_tile(stored, t.tile, t.delta)) {
+            changed.push_back({t.field, true, *m, 0});
         }
     }
+    bool refresh_ttl = true;
+    for (const auto& m : u.maxes) {
+        const auto& h = held.at(f++);
+        const auto stored = h ? to_int(*h, -1) : -1;
+        if (stored < m.value) {
+            changed.push_back({m.field, false, {}, m.value});
+        }
+        if (m.field == "asof") {
+            if (stored >= 0 && stored / hour_ms == m.value / hour_ms) {
+                refresh_ttl = false;  // refreshed by the write that moved asof into this hour
+            }
+        }
+    }
+    std::vector<std::uint32_t> gone;
+    if (u.is_user()) {
+        const auto& h = held.at(f++);
+        std::optional<features::user_own> own;
+        if (h) {
+            own = features::parse_user_own(*h);  // unreadable: rebuilt from now on
+        }
+        if (!own) {
+            own.emplace();
+        }
+        const auto stored = own->newest();
+        features::merge(*own, u.own);
+        const auto newest = own->newest();
+        if (stored > 0 && stored / hour_ms == newest / hour_ms) {
+            refresh_ttl = false;  // refreshed by the write that moved it into this hour
+        }
+        for (const auto& [campaign, delta] : u.campaigns) {
+            const auto& c = held.at(f++);
+            std::optional<features::user_campaign> state;
+            if (c) {
+                state = features::parse_user_campaign(*c);
+            }
+            if (!state) {
+                state.emplace();
+            }
+            features::merge(*state, delta, ttl_ms);
+            features::touch(own->campaigns, campaign, state->newest());
+            packed.emplace_back(features::campaign_field(campaign),
+                                features::format_user_campaign(*state));
+        }
+        gone = features::prune(own->campaigns, newest, ttl_ms);
+        packed.emplace_back(features::own_field, features::format_user_own(*own));
+    }
+    refresh_ttl = refresh_ttl || refresh;
+    if (!changed.empty() || !packed.empty()) {
+        w.begin(2 + 2 * (changed.size() + packed.size()));
+        w.arg("HSET");
+        w.arg(name);
+        for (const auto& c : changed) {
+            w.arg(c.field);
+            text.clear();
+            if (c.is_tile) {
+                features::append_tile(text, c.tile);
+            } else {
+                append_int(text, c.value);
+            }
+            w.arg(text);
+            if (fields) {
+                set_field(*fields, c.field, text);
+            }
+        }
+        for (auto& [field, value] : packed) {
+            w.arg(field);
+            w.arg(value);
+            if (fields) {
+                set_field(*fields, field, value);
+            }
+        }
+    }
+    if (!gone.empty()) {
+        w.begin(2 + gone.size());
+        w.arg("HDEL");
+        w.arg(name);
+        for (auto c : gone) {
+            const auto field = features::campaign_field(c);
+            w.arg(field);
+            if (fields) {
+                std::erase_if(*fields, [&](const auto& x) { return x.first == field; });
+            }
+        }
+    }
+    if (refresh_ttl) {
+        w.begin(3);
+        w.arg("EXPIRE");
+        w.arg(name);
+        w.arg(ttl);
+    }
+    return refresh_ttl;
 }
 
 }  // namespace
@@ -267,16 +333,24 @@ result<features::commit_outcome> online_store::commit(
         return fail(ok.error());
     }
     const auto& shared = batch.shared_keys();
+    const auto& users = batch.user_keys();
+    const bool caching = _s.user_cache > 0;
     for (int attempt = 0; attempt < max_attempts; ++attempt) {
-        // Step 1: watch the offsets and the shared writes' counter; read the offsets and the
-        // fields this batch merges into.
+        // Step 1: watch the offsets and the shared writes' counter (and the user epoch); read
+        // the offsets and the fields this batch merges into (of users not cached).
+        _now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
         _out.clear();
-        _out.begin(2 + partitions.size());
+        _out.begin(2 + partitions.size() + (caching ? 1 : 0));
         _out.arg("WATCH");
         for (const auto& p : partitions) {
             _out.arg(offset_key(p.partition_id));
         }
         _out.arg(shared_writes_key);
+        if (caching) {
+            _out.arg(user_epoch_key);
+        }
         for (const auto& p : partitions) {
             _out.begin(4);
             _out.arg("HMGET");
@@ -284,10 +358,50 @@ result<features::commit_outcome> online_store::commit(
             _out.arg("next");
             _out.arg("wm");
         }
-        read_fields(_out, shared, _scratch);
-        read_fields(_out, batch.user_keys(), _scratch);
+        if (caching) {
+            _out.begin(2);
+            _out.arg("GET");
+            _out.arg(user_epoch_key);
+        }
+        for (const auto& [name, u] : shared) {
+            read_key(_out, name, u, _scratch);
+        }
+        _cached.clear();
+        for (const auto& [name, u] : users) {
+            if (!caching) {
+                read_key(_out, name, u, _scratch);
+            } else if (find_user(name, _now_ms)) {
+                _cached.push_back(1);
+            } else {
+                _cached.push_back(0);
+                _out.begin(2);
+                _out.arg("HGETALL");
+                _out.arg(name);
+            }
+        }
         if (auto ok = _conn.pipeline(_out, _read); !ok) {
             return fail(ok.error().wrap("reading for a commit"));
+        }
+        if (caching) {
+            const auto& e = _read.at(1 + partitions.size());
+            std::optional<std::string> epoch;
+            if (e.type == reply::kind::string) {
+                epoch = e.str;
+            }
+            if (epoch != _epoch) {
+                // Someone changed user keys behind the stream (or this is the first commit):
+                // nothing remembered holds; read again with nothing cached.
+                _young.clear();
+                _old.clear();
+                _epoch = std::move(epoch);
+                if (std::find(_cached.begin(), _cached.end(), 1) != _cached.end()) {
+                    if (auto r = _conn.command({"UNWATCH"}); !r) {
+                        return fail(r.error());
+                    }
+                    --attempt;  // not a conflict
+                    continue;
+                }
+            }
         }
         features::commit_outcome outcome;
         for (std::size_t i = 0; i < partitions.size(); ++i) {
@@ -340,16 +454,102 @@ result<bool> online_store::settle()
     return written(n);
 }
 
+void online_store::forget_owned()
+{
+    _young.clear();
+    _old.clear();
+    _staged.clear();
+}
+
+const online_store::cached_user* online_store::find_user(const std::string& key,
+                                                         std::int64_t now_ms) const
+{
+    // An entry is used only while its key surely lives (a minute to spare for the write in
+    // flight); the EXPIRE that keeps it alive is sent at least hourly (write()).
+    constexpr std::int64_t margin_ms = 60'000;
+    for (const auto* m : {&_young, &_old}) {
+        if (auto it = m->find(key); it != m->end()) {
+            return it->second.lives_until_ms > now_ms + margin_ms ? &it->second : nullptr;
+        }
+    }
+    return nullptr;
+}
+
+online_store::cached_user online_store::take_user(const std::string& key)
+{
+    for (auto* m : {&_young, &_old}) {
+        if (auto node = m->extract(key)) {
+            return std::move(node.mapped());
+        }
+    }
+    return {};
+}
+
+void online_store::keep_staged()
+{
+    for (auto& [key, entry] : _staged) {
+        if (_young.size() >= std::max<std::size_t>(_s.user_cache / 2, 1)) {
+            _old = std::move(_young);  // the old generation is forgotten
+            _young = {};
+        }
+        _old.erase(key);
+        _young.insert_or_assign(key, std::move(entry));
+    }
+    _staged.clear();
+}
+
 void online_store::write(const std::vector<features::partition_commit>& partitions,
                          const features::batch_update& batch, const std::vector<reply>& read)
 {
     const auto ttl = static_cast<std::int64_t>(_s.ttl.count());
+    const bool caching = _s.user_cache > 0;
+    thread_local held_values held;
     _out.clear();
     _out.begin(1);
     _out.arg("MULTI");
-    std::size_t r = 1 + partitions.size();
-    write_fields(_out, batch.shared_keys(), read, r, ttl);
-    write_fields(_out, batch.user_keys(), read, r, ttl);
+    std::size_t r = 1 + partitions.size() + (caching ? 1 : 0);
+    for (const auto& [name, u] : batch.shared_keys()) {
+        held_from_reply(read.at(r++), held);
+        (void)write_key(_out, name, u, held, ttl, false, nullptr);
+    }
+    _staged.clear();
+    std::size_t k = 0;
+    for (const auto& [name, u] : batch.user_keys()) {
+        if (!caching) {
+            held_from_reply(read.at(r++), held);
+            (void)write_key(_out, name, u, held, ttl, false, nullptr);
+            continue;
+        }
+        // A cached user is taken out of the cache while its write is in flight: back in when
+        // it applied, forgotten (read again next time) when it did not.
+        cached_user entry;
+        bool refresh = false;
+        if (_cached.at(k++)) {
+            ++_hits;
+            entry = take_user(name);
+            // The key's TTL was last set at lives_until − ttl: refresh it hourly.
+            refresh = _now_ms - (entry.lives_until_ms - ttl * 1000) >= hour_ms;
+        } else {
+            ++_misses;
+            const auto& all = read.at(r++).elements;  // HGETALL: field, value, …
+            for (std::size_t i = 0; i + 1 < all.size(); i += 2) {
+                if (!all[i].str.starts_with("b.")) {  // the daily job's, never the stream's
+                    entry.fields.emplace_back(all[i].str, all[i + 1].str);
+                }
+            }
+            std::sort(entry.fields.begin(), entry.fields.end());
+            refresh = true;  // its TTL is unknown: set it, so the cache knows it
+        }
+        held.clear();
+        each_read_field(u, _scratch, [&](std::string_view f) {
+            const auto* v = field_in(entry.fields, f);
+            held.emplace_back(v ? std::optional<std::string_view>(v->second) : std::nullopt);
+        });
+        if (write_key(_out, name, u, held, ttl, refresh, &entry.fields)) {
+            entry.lives_until_ms = _now_ms + ttl * 1000;
+        }
+        _staged.insert_or_assign(name, std::move(entry));
+    }
     // Request ids: one SADD per partition and day, and its set's TTL (a day set is written
     // until its day ends, then must answer clicks for the request window: day + window).
     _sets.clear();
@@ -391,14 +591,17 @@ void online_store::write(const std::vector<features::partition_commit>& partitio
 result<bool> online_store::written(std::size_t commands)
 {
     if (auto ok = _conn.receive(commands, _written); !ok) {
+        forget_owned();  // whether it applied is unknown
         return fail(ok.error().wrap("committing a batch"));
     }
     const auto& exec = _written.back();
     if (exec.type == reply::kind::nil) {
+        _staged.clear();  // nothing applied: its users are read again
         return false;
     }
     for (const auto& e : exec.elements) {
         if (e.type == reply::kind::error) {
+            forget_owned();
             // Redis transactions do not roll back: say loudly that this batch is partial.
             return fail(error_code::internal,
                         "a command of a committed batch failed (the batch is partially applied, "
@@ -406,6 +609,7 @@ result<bool> online_store::written(std::size_t commands)
                             e.str);
         }
     }
+    keep_staged();
     return true;
 }
 

@@ -29,12 +29,26 @@
 // commands only (a script's redis.call costs several times the command it wraps); see
 // bench/stream.py for what it bought.
 //
+// User cache (`user_cache` > 0): the worker remembers the stream fields of the user keys it
+// wrote, so a user it meets again is not read again (step 1 reads only new users, whole, with
+// HGETALL). Sound because only the owning worker writes a user's stream fields; it is dropped
+// when partitions change hands (forget_owned), and an entry is kept only while its key surely
+// lives: the worker knows when it last set the key's TTL (a newly cached key always gets one)
+// and refreshes it at least hourly. What a write changes is applied to the cache only when its
+// EXEC applied. Anything else that changes or deletes a user's stream fields (an erasure) must
+// INCR `adsx:stream:user-epoch`: every commit watches and reads it, and a new value empties the
+// cache. Bounded by two generations: when the young one is full it becomes the old one, and
+// the old one is dropped.
+//
 // Single-node Redis: a transaction spans keys of many hash slots, which Redis Cluster refuses;
 // a cluster deployment would shard the batch by slot with one offset per shard (not built).
 // Not thread-safe: one store per worker thread.
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "adsx/features/store.h"
 #include "adsx/redis/client.h"
@@ -47,7 +61,11 @@ struct online_store_settings
     std::chrono::seconds request_ttl{26 * 3600};  // how long a click may follow its impression
     std::string requests_prefix = "rq:";          // + "{partition}:{day}"; the stream sets
                                                   // "rq:{group}:{topic}:"
+    std::size_t user_cache = 0;                   // users remembered (0: read every commit)
 };
+
+// Whoever changes or deletes user keys' stream fields besides the stream (an erasure) INCRs it.
+inline constexpr std::string_view user_epoch_key = "adsx:stream:user-epoch";
 
 class online_store final : public features::online_store
 {
@@ -62,6 +80,11 @@ public:
         const std::vector<features::partition_commit>& partitions,
         const features::batch_update& batch, bool pipelined) override;
     [[nodiscard]] result<bool> settle() override;
+    void forget_owned() override;
+
+    // Cache statistics: user keys served from memory and read from Redis.
+    [[nodiscard]] std::size_t user_hits() const noexcept { return _hits; }
+    [[nodiscard]] std::size_t user_misses() const noexcept { return _misses; }
 
     [[nodiscard]] connection& conn() noexcept { return _conn; }
 
@@ -75,6 +98,18 @@ private:
     [[nodiscard]] result<bool> written(std::size_t commands);
     [[nodiscard]] result<void> idle() const;  // an error while a write is in flight
 
+    // A user key's stream fields as last written, sorted by field, and until when (wall ms)
+    // the key surely lives.
+    struct cached_user
+    {
+        std::vector<std::pair<std::string, std::string>> fields;
+        std::int64_t lives_until_ms = 0;
+    };
+    using user_map = std::unordered_map<std::string, cached_user>;
+    [[nodiscard]] const cached_user* find_user(const std::string& key, std::int64_t now_ms) const;
+    [[nodiscard]] cached_user take_user(const std::string& key);
+    void keep_staged();  // the write applied: its users' new fields into the cache
+
     connection _conn;
     online_store_settings _s;
     resp_writer _out;             // reused between commits, as are the replies
@@ -82,7 +117,13 @@ private:
     std::vector<reply> _written;  // of step 2
     std::map<std::pair<int, std::int64_t>, std::vector<std::size_t>> _sets;  // request ids by set
     std::string _scratch;
-    std::size_t _in_flight = 0;  // commands of a pipelined write not yet read back
+    std::size_t _in_flight = 0;         // commands of a pipelined write not yet read back
+    user_map _young, _old;              // the user cache's two generations
+    user_map _staged;                   // users of the write in flight, as it leaves them
+    std::vector<char> _cached;          // per user key of the commit (in iteration order): not read
+    std::optional<std::string> _epoch;  // user_epoch_key's value the cache is valid for
+    std::int64_t _now_ms = 0;           // wall time of the commit being built
+    std::size_t _hits = 0, _misses = 0;
 };
 
 [[nodiscard]] std::string offset_key(const std::string& partition_id);

@@ -18,6 +18,7 @@ public:
     std::set<std::pair<int, std::array<std::uint8_t, 16>>> requests;  // partition, id
     std::vector<std::pair<std::size_t, std::size_t>> commits;         // partitions, events
     std::map<std::string, counts> minute_totals;                      // key -> summed deltas
+    std::set<std::string> users;                                      // user keys written
 
     result<partition_state> load(const std::string& id) override
     {
@@ -40,6 +41,12 @@ public:
     int refuse = 0;
     std::optional<std::pair<std::vector<partition_commit>, const batch_update*>> held;
 
+    int forgotten = 0;  // forget_owned() calls
+    void forget_owned() override
+    {
+        EXPECT_FALSE(held) << "forgetting with a write in flight";
+        ++forgotten;
+    }
     result<bool> settle() override
     {
         if (!held) {
@@ -82,6 +89,9 @@ public:
         }
         for (const auto& r : b.requests()) {
             requests.insert({r.partition, r.id.bytes});
+        }
+        for (const auto& [k, u] : b.user_keys()) {
+            users.insert(k);
         }
         for (const auto* keys : {&b.shared_keys(), &b.user_keys()}) {
             for (const auto& [k, u] : *keys) {
@@ -218,6 +228,7 @@ TEST(engine, a_batch_over_many_partitions_is_one_commit_and_a_lost_one_is_droppe
         (void)f.e.assign(p);
     }
     f.store.offsets["features:ad.events:1"].next_offset = 7;  // another worker moved p1 on
+    const int forgotten = f.store.forgotten;
     std::vector<raw_message> all;
     for (int p : {0, 1, 2}) {
         auto b = f.batch(p, 0, {f.json("impression", now - 5000, 10 + p)});
@@ -231,6 +242,7 @@ TEST(engine, a_batch_over_many_partitions_is_one_commit_and_a_lost_one_is_droppe
     EXPECT_EQ(f.store.commits[0], (std::pair<std::size_t, std::size_t>{2, 2}));
     EXPECT_EQ(f.store.minute_totals["a:7"].impressions, 2);  // p1's record not counted
     EXPECT_EQ(f.store.offsets["features:ad.events:1"].next_offset, 7);
+    EXPECT_GT(f.store.forgotten, forgotten);  // p1's users were written by another worker
 }
 
 TEST(engine, click_finds_its_impression_committed_in_an_earlier_batch)
@@ -264,7 +276,9 @@ TEST(engine, no_user_level_keys_for_users_without_consent)
     (void)f.e.assign(0);
     ASSERT_TRUE(f.e.process(f.batch(0, 0, {f.json("impression", now - 1000, 1, 7, "NO")})));
     EXPECT_EQ(f.store.minute_totals["a:7"].impressions, 1);
-    EXPECT_FALSE(f.store.minute_totals.contains("u:k1:aa"));
+    EXPECT_TRUE(f.store.users.empty());
+    ASSERT_TRUE(f.e.process(f.batch(0, 1, {f.json("impression", now - 900, 2, 7, "YES")})));
+    EXPECT_EQ(f.store.users, std::set<std::string>{"u:k1:aa"});
 }
 
 TEST(engine, a_stale_commit_applies_nothing_and_names_the_partition)
@@ -342,6 +356,21 @@ TEST(engine, pipelined_a_refused_write_is_committed_again_once)
     EXPECT_EQ(f.store.offsets["features:ad.events:0"].next_offset, 2);
 }
 
+TEST(engine, assigning_or_revoking_settles_the_write_in_flight_then_forgets_owned_keys)
+{
+    fixture f;
+    f.store.pipelined = true;
+    (void)f.e.assign(0);
+    const int forgotten = f.store.forgotten;
+    ASSERT_TRUE(f.e.process(f.batch(0, 0, {f.json("impression", now - 5000, 1)})));
+    ASSERT_TRUE(f.store.held);
+    f.e.revoke({0});  // the fake store checks that nothing is in flight when forgetting
+    EXPECT_FALSE(f.store.held);
+    EXPECT_EQ(f.store.forgotten, forgotten + 1);
+    (void)f.e.assign(0);
+    EXPECT_EQ(f.store.forgotten, forgotten + 2);
+}
+
 TEST(engine, pipelined_a_write_lost_with_its_partition_is_dropped_and_read_again)
 {
     fixture f;
@@ -358,10 +387,12 @@ TEST(engine, pipelined_a_write_lost_with_its_partition_is_dropped_and_read_again
     std::vector<raw_message> next = f.batch(0, 1, {f.json("impression", now - 4000, 2)});
     auto p1 = f.batch(1, 0, {f.json("impression", now - 4000, 3)});
     next.insert(next.end(), p1.begin(), p1.end());
+    const int forgotten = f.store.forgotten;
     auto r = f.e.process(next);
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->applied, 0u);
     EXPECT_EQ(r->stale, std::vector<int>{0});
+    EXPECT_GT(f.store.forgotten, forgotten);
     auto done = f.e.flush();
     ASSERT_TRUE(done);
     EXPECT_EQ(done->applied, 1u);  // p1's

@@ -90,7 +90,10 @@ TEST(batch_update, combines_per_key_and_tile)
     EXPECT_EQ(a.maxes[0].value, t0 + 60'000);
     EXPECT_TRUE(b.shared_keys().contains("c:3"));
     const auto& u = b.user_keys().at("u:k1:00");
-    EXPECT_EQ(u.tiles.size(), 3u);      // two minute tiles, one hour tile
+    EXPECT_TRUE(u.tiles.empty() && u.maxes.empty());  // all packed: own and per campaign
+    EXPECT_EQ(u.own.minutes.size(), 2u);
+    EXPECT_EQ(u.own.hours.size(), 1u);
+    EXPECT_EQ(u.own.last, (recency{t0 + 60'000, t0 + 5000, 0}));
     ASSERT_EQ(u.campaigns.size(), 1u);  // the campaign's state rides in the user's key
     EXPECT_EQ(u.campaigns[0].first, 3u);
     EXPECT_EQ(b.shared_keys().size() + b.user_keys().size(), 3u);
@@ -188,34 +191,85 @@ TEST(user_campaign, merge_adds_tiles_keeps_newest_times_and_forgets_beyond_the_h
     EXPECT_EQ(held.ads[0].ad, 8u);
 }
 
+TEST(user_own, packs_and_parses_back)
+{
+    user_own s;
+    add_event(s, events::event_type::impression, t0);
+    add_event(s, events::event_type::impression, t0 + 1000);
+    add_event(s, events::event_type::click, t0 + 2 * hour);
+    s.campaigns = {{3, t0}, {4, t0 + 2 * hour}};
+    const auto m = tile_of(t0, minute_tiles);
+    const auto m2 = tile_of(t0 + 2 * hour, minute_tiles);
+    const auto h = tile_of(t0, hour_tiles);
+    const auto text = format_user_own(s);
+    EXPECT_EQ(text, fmt::format("{}:{}:0|{}:2:0:0,{}:0:1:0|{}:2:0:0,{}:0:1:0|3:{},4:{}", t0 + 1000,
+                                t0 + 2 * hour, m, m2, h, h + 2, t0, t0 + 2 * hour));
+    EXPECT_EQ(parse_user_own(text), s);
+    EXPECT_EQ(s.newest(), t0 + 2 * hour);
+    EXPECT_EQ(parse_user_own("0:0:0|||"), user_own{});
+    for (const auto* bad : {"", "0:0:0", "0:0:0||", "0:0:0||||", "0:0|||", "0:0:0|x||",
+                            "0:0:0||1:0:0:0,|", "0:0:0|||1"}) {
+        EXPECT_FALSE(parse_user_own(bad)) << bad;
+    }
+}
+
+TEST(user_own, merge_keeps_only_the_tiles_within_their_span_of_the_newest_event)
+{
+    user_own held;
+    add_event(held, events::event_type::impression, t0);
+    add_event(held, events::event_type::click, t0 + 30 * 60'000);
+    user_own delta;
+    add_event(delta, events::event_type::impression, t0 + 30 * 60'000 + 1);
+    add_event(delta, events::event_type::impression, t0 + 70 * 60'000);  // t0's minute: 70 behind
+    merge(held, delta);
+    ASSERT_EQ(held.minutes.size(), 2u);
+    EXPECT_EQ(held.minutes[0].tile, tile_of(t0 + 30 * 60'000, minute_tiles));
+    EXPECT_EQ(held.minutes[0].c, (counts{1, 1, 0}));
+    EXPECT_EQ(held.last, (recency{t0 + 70 * 60'000, t0 + 30 * 60'000, 0}));
+    EXPECT_FALSE(held.hours.empty());
+    user_own late;  // a minute already beyond the span: dropped
+    add_event(late, events::event_type::click, t0 + 5 * 60'000);
+    merge(held, late);
+    EXPECT_EQ(held.minutes.size(), 2u);
+    EXPECT_EQ(held.last[1], t0 + 30 * 60'000);
+    user_own day;
+    add_event(day, events::event_type::impression, t0 + 27 * hour);  // t0's hour: 27 behind
+    merge(held, day);
+    const auto newest_hour = tile_of(t0 + 27 * hour, hour_tiles);
+    ASSERT_FALSE(held.hours.empty());
+    EXPECT_GT(held.hours.front().tile, newest_hour - hour_tiles.slots);  // t0's hour is gone
+    EXPECT_EQ(held.hours.back().tile, newest_hour);
+    EXPECT_EQ(held.minutes.size(), 1u);
+}
+
 TEST(campaign_index, touches_in_order_and_prunes_campaigns_left_for_twice_the_ttl)
 {
     campaign_index idx;
     touch(idx, 5, t0);
     touch(idx, 2, t0 + hour);
     touch(idx, 5, t0 - hour);  // older: kept newest
-    EXPECT_EQ(format_campaign_index(idx), fmt::format("2:{},5:{}", t0 + hour, t0));
-    EXPECT_EQ(parse_campaign_index(format_campaign_index(idx)), idx);
-    EXPECT_EQ(parse_campaign_index(""), campaign_index{});
-    EXPECT_FALSE(parse_campaign_index("5:1,2:1"));  // not ascending
-    EXPECT_FALSE(parse_campaign_index("5:1,"));
+    user_own o;
+    o.campaigns = idx;
+    EXPECT_EQ(format_user_own(o), fmt::format("0:0:0|||2:{},5:{}", t0 + hour, t0));
+    EXPECT_EQ(parse_user_own(format_user_own(o)), o);
+    EXPECT_FALSE(parse_user_own("0:0:0|||5:1,2:1"));  // not ascending
+    EXPECT_FALSE(parse_user_own("0:0:0|||5:1,"));
     EXPECT_TRUE(prune(idx, t0 + 2 * ttl, ttl).empty());
     EXPECT_EQ(prune(idx, t0 + 2 * ttl + 1, ttl), std::vector<std::uint32_t>{5});
     EXPECT_EQ(idx.size(), 1u);
 }
 
-// The store's write of one user's campaigns, as redis/online_store.cc does it.
+// The store's write of one user, as redis/online_store.cc does it.
 int pruned = 0;
-void write(std::map<std::uint32_t, user_campaign>& hash, campaign_index& idx,
-           std::int64_t& user_newest, const std::map<std::uint32_t, user_campaign>& batch,
-           std::int64_t batch_newest)
+void write(std::map<std::uint32_t, user_campaign>& hash, user_own& own,
+           const std::map<std::uint32_t, user_campaign>& batch, const user_own& batch_own)
 {
-    user_newest = std::max(user_newest, batch_newest);
+    merge(own, batch_own);
     for (const auto& [c, delta] : batch) {
         merge(hash[c], delta, ttl);
-        touch(idx, c, hash[c].newest());
+        touch(own.campaigns, c, hash[c].newest());
     }
-    for (auto c : prune(idx, user_newest, ttl)) {
+    for (auto c : prune(own.campaigns, own.newest(), ttl)) {
         hash.erase(c);
         ++pruned;
     }
@@ -244,22 +298,22 @@ TEST(user_campaign, the_state_depends_on_the_events_not_on_how_they_were_batched
     }
     auto run = [&](std::size_t every) {
         std::map<std::uint32_t, user_campaign> hash, batch;
-        campaign_index idx;
-        std::int64_t newest = 0, batch_newest = 0;
+        user_own own, batch_own;
         for (std::size_t i = 0; i < events_.size(); ++i) {
             const auto& e = events_[i];
             add_event(batch[e.campaign], e.ad, e.type, e.t);
-            batch_newest = std::max(batch_newest, e.t);
+            add_event(batch_own, e.type, e.t);
             if ((i + 1) % every == 0 || i + 1 == events_.size()) {
-                write(hash, idx, newest, batch, batch_newest);
+                write(hash, own, batch, batch_own);
                 batch.clear();
+                batch_own = {};
             }
         }
         std::map<std::uint32_t, std::string> out;
         for (const auto& [c, s] : hash) {
             out[c] = format_user_campaign(s);
         }
-        out[999] = format_campaign_index(idx);
+        out[999] = format_user_own(own);
         return out;
     };
     const auto whole = run(events_.size());
@@ -318,10 +372,15 @@ TEST(read, ad_features_slice_the_last_hour_by_device_and_geo)
 
 TEST(read, user_recency_is_relative_to_as_of_and_absent_when_unknown)
 {
-    hash_fields h{{"last_imp", std::to_string(t0 - 30'000)}};
+    user_own own;
+    add_event(own, events::event_type::impression, t0 - 30'000);
+    add_event(own, events::event_type::impression, t0 - 10 * 60'000);
+    hash_fields h{{"own", format_user_own(own)}};
     auto f = user_features_of(h, t0);
     ASSERT_TRUE(f.seconds_since_impression);
     EXPECT_DOUBLE_EQ(*f.seconds_since_impression, 30.0);
+    EXPECT_EQ(f.last_5m, (counts{1, 0, 0}));
+    EXPECT_EQ(f.last_1h, (counts{2, 0, 0}));
     EXPECT_FALSE(f.seconds_since_click);
     EXPECT_NE(to_json(f).find("\"seconds_since_click\":null"), std::string::npos);
 }
@@ -335,7 +394,7 @@ TEST(read, campaign_frequency_and_recency_come_from_the_packed_fields)
     add_event(old, 9, events::event_type::impression, t0 - 30 * hour);  // beyond 24 h
     hash_fields h{{"c3", format_user_campaign(seen)},
                   {"c4", format_user_campaign(old)},
-                  {"cs", "3:1,4:1"},
+                  {"own", "0:0:0|||3:1,4:1"},
                   {"c5", "garbage"}};
     const auto f = user_features_of(h, t0);
     ASSERT_EQ(f.campaigns.size(), 1u);
