@@ -82,7 +82,7 @@ struct stream_config
 {
     std::string group = "features";  // consumer group of adsx stream workers
     int batch_size = 20000;          // most records per poll batch (one atomic commit)
-    int batch_linger_ms = 25;        // how long a batch waits for more records after its first
+    int batch_linger_ms = 5;         // how long a batch waits for more records after its first
     int allowed_lateness_s = 300;    // behind the watermark by more: dead-lettered as late
     int ttl_hours = 48;              // TTL of every feature key
     int session_timeout_s = 10;      // a silent worker's partitions move on after this
