@@ -34,9 +34,9 @@ struct store
     store(int db, std::size_t user_cache)
     {
         const auto cfg = load_config();
-        auto opened = redis::online_store::open(cfg.redis.host, cfg.redis.port,
-                                                {.requests_prefix = "rq:it:",
-                                                 .user_cache = user_cache});
+        auto opened =
+            redis::online_store::open(cfg.redis.host, cfg.redis.port,
+                                      {.requests_prefix = "rq:it:", .user_cache = user_cache});
         EXPECT_TRUE(opened) << opened.error().message;
         s.emplace(std::move(*opened));
         EXPECT_TRUE(s->conn().command({"SELECT", std::to_string(db)}));
