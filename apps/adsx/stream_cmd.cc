@@ -300,7 +300,8 @@ int run_stream(const config::config& cfg, const stream_options& o)
         if (now - last_report > std::chrono::seconds(2)) {
             last_report = now;
             probe.lag((*consumer)->lag());
-            probe.user_cache(redis_store->user_hits(), redis_store->user_misses());
+            probe.key_cache({redis_store->user_hits(), redis_store->user_misses(),
+                             redis_store->shared_hits(), redis_store->shared_misses()});
             log.info("progress", {{"applied", applied}, {"dead_lettered", dead}});
         }
     }

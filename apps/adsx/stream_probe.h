@@ -7,7 +7,8 @@
 //   adsx_stream_freshness_seconds                 event time → visible in Redis
 //   adsx_stream_consumer_lag{partition}           records behind the high watermark
 //   adsx_stream_stale_commits_total               commits refused by the offset CAS
-//   adsx_stream_user_cache_total{result}          user keys served from memory (hit) or read
+//   adsx_stream_key_cache_total{kind,result}      keys served from memory (hit) or read
+//                                                 whole to be remembered (miss)
 #include <map>
 #include <memory>
 #include <optional>
@@ -75,12 +76,14 @@ public:
                                        0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 1, 2.5, 5,
                                        10, 30, 60, 300});
         auto& cache = prometheus::BuildCounter()
-                          .Name("adsx_stream_user_cache_total")
-                          .Help("User keys of commits served from the worker's memory (hit) or "
-                                "read from Redis (miss)")
+                          .Name("adsx_stream_key_cache_total")
+                          .Help("Keys of commits served from the worker's memory (hit) or "
+                                "read whole from Redis to be remembered (miss), by kind")
                           .Register(r);
-        _hits = &cache.Add({{"result", "hit"}});
-        _misses = &cache.Add({{"result", "miss"}});
+        _cache[0] = &cache.Add({{"kind", "user"}, {"result", "hit"}});
+        _cache[1] = &cache.Add({{"kind", "user"}, {"result", "miss"}});
+        _cache[2] = &cache.Add({{"kind", "shared"}, {"result", "hit"}});
+        _cache[3] = &cache.Add({{"kind", "shared"}, {"result", "miss"}});
         _lag = &prometheus::BuildGauge()
                     .Name("adsx_stream_consumer_lag")
                     .Help("Records behind the partition's high watermark")
@@ -106,11 +109,13 @@ public:
         }
     }
     void commit(double seconds) { _commit->Observe(seconds); }
-    // The store's running totals.
-    void user_cache(std::size_t hits, std::size_t misses)
+    // The store's running totals: user hits, misses, shared hits, misses.
+    void key_cache(const std::array<std::size_t, 4>& now)
     {
-        _hits->Increment(static_cast<double>(hits - std::exchange(_hits_seen, hits)));
-        _misses->Increment(static_cast<double>(misses - std::exchange(_misses_seen, misses)));
+        for (std::size_t i = 0; i < now.size(); ++i) {
+            _cache[i]->Increment(
+                static_cast<double>(now[i] - std::exchange(_cache_seen[i], now[i])));
+        }
     }
     void lag(const std::map<int, std::int64_t>& by_partition)
     {
@@ -131,9 +136,8 @@ private:
     prometheus::Histogram* _commit = nullptr;
     prometheus::Histogram* _freshness = nullptr;
     prometheus::Family<prometheus::Gauge>* _lag = nullptr;
-    prometheus::Counter* _hits = nullptr;
-    prometheus::Counter* _misses = nullptr;
-    std::size_t _hits_seen = 0, _misses_seen = 0;
+    std::array<prometheus::Counter*, 4> _cache{};
+    std::array<std::size_t, 4> _cache_seen{};
 };
 
 }  // namespace adsx::app

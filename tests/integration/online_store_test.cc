@@ -1,7 +1,8 @@
-// The Redis online store's user cache against the real Redis of the local stack (`adsx stack
+// The Redis online store's key cache against the real Redis of the local stack (`adsx stack
 // up` first): a user served from memory is written exactly as if it had been read again, an
-// erasure announced on the user epoch is not undone, and forget_owned() reads users again.
-// Each test works in a Redis database of its own (9 and 10), emptied first.
+// erasure announced on the user epoch is not undone, forget_owned() reads users again, and
+// shared keys are remembered only while no other worker commits. The tests work in Redis
+// databases 9 and 10, emptied first.
 #include <gtest/gtest.h>
 
 #include "adsx/config/config.h"
@@ -25,13 +26,15 @@ config::config load_config()
     return *cfg;
 }
 
-// One store on an emptied database, committing batches of one partition in order.
+// One store (a worker) committing batches of one partition in order.
 struct store
 {
     std::optional<redis::online_store> s;
     features::partition_state at;
+    std::string partition;
 
-    store(int db, std::size_t user_cache)
+    store(int db, std::size_t user_cache, bool empty_first = true, std::string p = "it:0")
+      : partition(std::move(p))
     {
         const auto cfg = load_config();
         auto opened =
@@ -40,7 +43,9 @@ struct store
         EXPECT_TRUE(opened) << opened.error().message;
         s.emplace(std::move(*opened));
         EXPECT_TRUE(s->conn().command({"SELECT", std::to_string(db)}));
-        EXPECT_TRUE(s->conn().command({"FLUSHDB"}));
+        if (empty_first) {
+            EXPECT_TRUE(s->conn().command({"FLUSHDB"}));
+        }
     }
 
     // Commits events (type, time, campaign) of user `user`, pipelined like the stream.
@@ -61,7 +66,7 @@ struct store
             next.next_offset = std::max<std::int64_t>(next.next_offset, 0) + 1;
             next.max_event_time = std::max(next.max_event_time, t);
         }
-        auto out = s->commit({{"it:0", at, next}}, b, true);
+        auto out = s->commit({{partition, at, next}}, b, true);
         ASSERT_TRUE(out) << out.error().message;
         ASSERT_TRUE(out->applied);
         auto landed = s->settle();
@@ -141,6 +146,48 @@ TEST(online_store_user_cache, forgetting_owned_keys_reads_users_again)
     ASSERT_TRUE(own);
     EXPECT_EQ(own->last, (features::recency{t0 + 1000, t0 + 500, 0}));  // theirs kept, not ours
     EXPECT_EQ(own->minutes.at(0).c, (features::counts{1, 1, 0}));
+}
+
+TEST(online_store_key_cache, shared_keys_are_remembered_only_while_no_other_worker_commits)
+{
+    // Workers A (remembering) and B on one database; `ref` replays the same batches in the
+    // same order without remembering anything. Ads and campaigns must come out the same.
+    store a(9, 1000);
+    store b(9, 0, false, "it:1");
+    store ref(10, 0);
+    auto both = [&](store& w, std::string_view user,
+                    std::vector<std::tuple<events::event_type, std::int64_t, std::uint32_t>> evs) {
+        w.commit(user, evs);
+        ref.commit(user, evs);
+    };
+    for (int i = 0; i < 4; ++i) {  // alone: from the third commit on, ads are not read again
+        both(a, "k1:u1", {{impression, t0 + i * 1000, 1}, {impression, t0 + i * 1000 + 1, 2}});
+    }
+    EXPECT_EQ(a.s->shared_hits(), 4u);               // a:10, c:1, a:20, c:2 in the fourth commit
+    both(b, "k1:u2", {{impression, t0 + 5000, 1}});  // another worker writes a:10 and c:1
+    both(a, "k1:u1", {{click, t0 + 6000, 1}});       // finds the counter moved: reads again
+    EXPECT_EQ(a.s->shared_hits(), 4u);
+    both(a, "k1:u1", {{click, t0 + 7000, 2}});
+    both(a, "k1:u1", {{impression, t0 + 8000, 1}, {impression, t0 + 8000, 2}});
+    EXPECT_EQ(a.s->shared_hits(), 4u);  // read whole again (remembering from now on)
+    both(a, "k1:u1", {{impression, t0 + 9000, 1}, {click, t0 + 9001, 2}});
+    EXPECT_EQ(a.s->shared_hits(), 8u);
+    // Another worker commits, then A's next commit has only keys it never saw: read whole,
+    // nothing to read again, but remembered from a commit that was not alone. The next one
+    // writes them read with HMGET; the one after must not trust what was remembered before.
+    both(b, "k1:u2", {{impression, t0 + 10'000, 1}});
+    both(a, "k1:u3", {{impression, t0 + 11'000, 3}});  // a new user too: nothing remembered
+    both(a, "k1:u1", {{impression, t0 + 12'000, 3}});
+    both(a, "k1:u1", {{impression, t0 + 13'000, 3}});
+    both(a, "k1:u1", {{impression, t0 + 14'000, 3}});
+    for (const auto* key : {"a:10", "c:1", "a:20", "c:2", "a:30", "c:3"}) {
+        EXPECT_EQ(a.hash(key), ref.hash(key)) << key;
+    }
+    EXPECT_EQ(features::parse_tile(
+                  a.hash("a:10").at(features::slot_prefix(
+                      features::tile_of(t0, features::minute_tiles), features::minute_tiles)))
+                  ->c,
+              (features::counts{8, 1, 0}));  // B's impressions counted with A's
 }
 
 }  // namespace

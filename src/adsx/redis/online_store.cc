@@ -337,10 +337,12 @@ result<features::commit_outcome> online_store::commit(
     const bool caching = _s.user_cache > 0;
     for (int attempt = 0; attempt < max_attempts; ++attempt) {
         // Step 1: watch the offsets and the shared writes' counter (and the user epoch); read
-        // the offsets and the fields this batch merges into (of users not cached).
+        // the offsets, the counter (and epoch), and the fields this batch merges into, of keys
+        // not remembered (whole, with HGETALL, when they are to be remembered).
         _now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
+        _shared_from_memory = caching && _trust_shared;
         _out.clear();
         _out.begin(2 + partitions.size() + (caching ? 1 : 0));
         _out.arg("WATCH");
@@ -359,48 +361,60 @@ result<features::commit_outcome> online_store::commit(
             _out.arg("wm");
         }
         if (caching) {
-            _out.begin(2);
-            _out.arg("GET");
+            _out.begin(3);
+            _out.arg("MGET");
             _out.arg(user_epoch_key);
-        }
-        for (const auto& [name, u] : shared) {
-            read_key(_out, name, u, _scratch);
+            _out.arg(shared_writes_key);
         }
         _cached.clear();
+        bool shared_remembered = false, users_remembered = false;  // some not read
+        for (const auto& [name, u] : shared) {
+            if (!_shared_from_memory) {
+                read_key(_out, name, u, _scratch);
+            } else {
+                shared_remembered = read_or_remember(name, _shared, nullptr) || shared_remembered;
+            }
+        }
         for (const auto& [name, u] : users) {
             if (!caching) {
                 read_key(_out, name, u, _scratch);
-            } else if (find_user(name, _now_ms)) {
-                _cached.push_back(1);
             } else {
-                _cached.push_back(0);
-                _out.begin(2);
-                _out.arg("HGETALL");
-                _out.arg(name);
+                users_remembered = read_or_remember(name, _young, &_old) || users_remembered;
             }
         }
         if (auto ok = _conn.pipeline(_out, _read); !ok) {
             return fail(ok.error().wrap("reading for a commit"));
         }
         if (caching) {
-            const auto& e = _read.at(1 + partitions.size());
+            const auto& got = _read.at(1 + partitions.size()).elements;
             std::optional<std::string> epoch;
-            if (e.type == reply::kind::string) {
-                epoch = e.str;
+            if (got.at(0).type == reply::kind::string) {
+                epoch = got[0].str;
             }
+            const auto version = got.at(1).type == reply::kind::string ? to_int(got[1].str, -1) : 0;
+            bool again = false;
             if (epoch != _epoch) {
                 // Someone changed user keys behind the stream (or this is the first commit):
-                // nothing remembered holds; read again with nothing cached.
+                // no user remembered holds; read again with none.
                 _young.clear();
                 _old.clear();
                 _epoch = std::move(epoch);
-                if (std::find(_cached.begin(), _cached.end(), 1) != _cached.end()) {
-                    if (auto r = _conn.command({"UNWATCH"}); !r) {
-                        return fail(r.error());
-                    }
-                    --attempt;  // not a conflict
-                    continue;
+                again = users_remembered;
+            }
+            // Shared keys are as this worker left them only if no other commit applied since
+            // its last one: every commit increments the counter.
+            const bool solo = _shared_version && version == *_shared_version;
+            if (!solo) {
+                _shared.clear();
+                again = again || shared_remembered;
+            }
+            _trust_shared = solo;
+            if (again) {
+                if (auto r = _conn.command({"UNWATCH"}); !r) {
+                    return fail(r.error());
                 }
+                --attempt;  // not a conflict
+                continue;
             }
         }
         features::commit_outcome outcome;
@@ -459,43 +473,52 @@ void online_store::forget_owned()
     _young.clear();
     _old.clear();
     _staged.clear();
+    _shared.clear();
+    _staged_shared.clear();
 }
 
-const online_store::cached_user* online_store::find_user(const std::string& key,
-                                                         std::int64_t now_ms) const
+bool online_store::read_or_remember(const std::string& key, const key_map& m, const key_map* old)
 {
     // An entry is used only while its key surely lives (a minute to spare for the write in
     // flight); the EXPIRE that keeps it alive is sent at least hourly (write()).
     constexpr std::int64_t margin_ms = 60'000;
-    for (const auto* m : {&_young, &_old}) {
-        if (auto it = m->find(key); it != m->end()) {
-            return it->second.lives_until_ms > now_ms + margin_ms ? &it->second : nullptr;
+    for (const auto* map : {&m, old}) {
+        if (!map) {
+            continue;
+        }
+        if (auto it = map->find(key); it != map->end()) {
+            if (it->second.lives_until_ms > _now_ms + margin_ms) {
+                _cached.push_back(1);
+                return true;
+            }
+            break;
         }
     }
-    return nullptr;
-}
-
-online_store::cached_user online_store::take_user(const std::string& key)
-{
-    for (auto* m : {&_young, &_old}) {
-        if (auto node = m->extract(key)) {
-            return std::move(node.mapped());
-        }
-    }
-    return {};
+    _cached.push_back(0);
+    _out.begin(2);
+    _out.arg("HGETALL");
+    _out.arg(key);
+    return false;
 }
 
 void online_store::keep_staged()
 {
-    for (auto& [key, entry] : _staged) {
+    for (auto& node : _staged) {
         if (_young.size() >= std::max<std::size_t>(_s.user_cache / 2, 1)) {
             _old = std::move(_young);  // the old generation is forgotten
             _young = {};
         }
-        _old.erase(key);
-        _young.insert_or_assign(key, std::move(entry));
+        _old.erase(node.key());
+        _young.insert(std::move(node));
     }
     _staged.clear();
+    if (_shared.size() + _staged_shared.size() > _s.user_cache) {
+        _shared.clear();  // a catalog of more ads than the cache holds users: start over
+    }
+    for (auto& node : _staged_shared) {
+        _shared.insert(std::move(node));
+    }
+    _staged_shared.clear();
 }
 
 void online_store::write(const std::vector<features::partition_commit>& partitions,
@@ -508,29 +531,30 @@ void online_store::write(const std::vector<features::partition_commit>& partitio
     _out.begin(1);
     _out.arg("MULTI");
     std::size_t r = 1 + partitions.size() + (caching ? 1 : 0);
-    for (const auto& [name, u] : batch.shared_keys()) {
-        held_from_reply(read.at(r++), held);
-        (void)write_key(_out, name, u, held, ttl, false, nullptr);
-    }
-    _staged.clear();
-    std::size_t k = 0;
-    for (const auto& [name, u] : batch.user_keys()) {
-        if (!caching) {
-            held_from_reply(read.at(r++), held);
-            (void)write_key(_out, name, u, held, ttl, false, nullptr);
-            continue;
-        }
-        // A cached user is taken out of the cache while its write is in flight: back in when
-        // it applied, forgotten (read again next time) when it did not.
-        cached_user entry;
+    std::size_t k = 0;  // into _cached
+    // A remembered key is taken out of memory while its write is in flight: back in when it
+    // applied, forgotten (read again next time) when it did not.
+    auto write_remembered = [&](const std::string& name, const features::key_update& u, key_map& m,
+                                key_map* old, std::vector<key_map::node_type>& staged,
+                                std::size_t kind) {
+        key_map::node_type node;
         bool refresh = false;
         if (_cached.at(k++)) {
-            ++_hits;
-            entry = take_user(name);
+            ++_hits.at(kind);
+            node = m.extract(name);
+            if (!node && old) {
+                node = old->extract(name);
+            }
             // The key's TTL was last set at lives_until − ttl: refresh it hourly.
-            refresh = _now_ms - (entry.lives_until_ms - ttl * 1000) >= hour_ms;
+            refresh = _now_ms - (node.mapped().lives_until_ms - ttl * 1000) >= hour_ms;
         } else {
-            ++_misses;
+            ++_misses.at(kind);
+            m.erase(name);  // an entry past its key's life, if any
+            if (old) {
+                old->erase(name);
+            }
+            node = _spare.extract(_spare.try_emplace(name).first);
+            auto& entry = node.mapped();
             const auto& all = read.at(r++).elements;  // HGETALL: field, value, …
             for (std::size_t i = 0; i + 1 < all.size(); i += 2) {
                 if (!all[i].str.starts_with("b.")) {  // the daily job's, never the stream's
@@ -538,17 +562,40 @@ void online_store::write(const std::vector<features::partition_commit>& partitio
                 }
             }
             std::sort(entry.fields.begin(), entry.fields.end());
-            refresh = true;  // its TTL is unknown: set it, so the cache knows it
+            refresh = true;  // its TTL is unknown: set it, so that it is known
         }
+        auto& entry = node.mapped();
         held.clear();
         each_read_field(u, _scratch, [&](std::string_view f) {
             const auto* v = field_in(entry.fields, f);
             held.emplace_back(v ? std::optional<std::string_view>(v->second) : std::nullopt);
         });
+        // write_key reads `held` (views into entry.fields) before it changes entry.fields.
         if (write_key(_out, name, u, held, ttl, refresh, &entry.fields)) {
             entry.lives_until_ms = _now_ms + ttl * 1000;
         }
-        _staged.insert_or_assign(name, std::move(entry));
+        staged.push_back(std::move(node));
+    };
+    _staged.clear();
+    _staged_shared.clear();
+    if (!_shared_from_memory && !batch.shared_keys().empty()) {
+        _shared.clear();  // written without them: what is remembered would fall behind
+    }
+    for (const auto& [name, u] : batch.shared_keys()) {
+        if (_shared_from_memory) {
+            write_remembered(name, u, _shared, nullptr, _staged_shared, 1);
+        } else {
+            held_from_reply(read.at(r++), held);
+            (void)write_key(_out, name, u, held, ttl, false, nullptr);
+        }
+    }
+    for (const auto& [name, u] : batch.user_keys()) {
+        if (caching) {
+            write_remembered(name, u, _young, &_old, _staged, 0);
+        } else {
+            held_from_reply(read.at(r++), held);
+            (void)write_key(_out, name, u, held, ttl, false, nullptr);
+        }
     }
     // Request ids: one SADD per partition and day, and its set's TTL (a day set is written
     // until its day ends, then must answer clicks for the request window: day + window).
@@ -582,7 +629,7 @@ void online_store::write(const std::vector<features::partition_commit>& partitio
         _out.arg(p.next.max_event_time);
     }
     _out.begin(2);
-    _out.arg("INCR");
+    _out.arg("INCR");  // last: its reply is the shared writes' version this commit makes
     _out.arg(shared_writes_key);
     _out.begin(1);
     _out.arg("EXEC");
@@ -596,7 +643,8 @@ result<bool> online_store::written(std::size_t commands)
     }
     const auto& exec = _written.back();
     if (exec.type == reply::kind::nil) {
-        _staged.clear();  // nothing applied: its users are read again
+        _staged.clear();  // nothing applied: its keys are read again
+        _staged_shared.clear();
         return false;
     }
     for (const auto& e : exec.elements) {
@@ -608,6 +656,9 @@ result<bool> online_store::written(std::size_t commands)
                         "its offset advanced): " +
                             e.str);
         }
+    }
+    if (!exec.elements.empty() && exec.elements.back().type == reply::kind::integer) {
+        _shared_version = exec.elements.back().integer;
     }
     keep_staged();
     return true;

@@ -29,20 +29,27 @@
 // commands only (a script's redis.call costs several times the command it wraps); see
 // bench/stream.py for what it bought.
 //
-// User cache (`user_cache` > 0): the worker remembers the stream fields of the user keys it
-// wrote, so a user it meets again is not read again (step 1 reads only new users, whole, with
-// HGETALL). Sound because only the owning worker writes a user's stream fields; it is dropped
-// when partitions change hands (forget_owned), and an entry is kept only while its key surely
-// lives: the worker knows when it last set the key's TTL (a newly cached key always gets one)
-// and refreshes it at least hourly. What a write changes is applied to the cache only when its
-// EXEC applied. Anything else that changes or deletes a user's stream fields (an erasure) must
-// INCR `adsx:stream:user-epoch`: every commit watches and reads it, and a new value empties the
-// cache. Bounded by two generations: when the young one is full it becomes the old one, and
-// the old one is dropped.
+// Key cache (`user_cache` > 0): the worker remembers the stream fields of the keys it wrote,
+// so a key it meets again is not read again (step 1 reads only new ones, whole, with HGETALL).
+//   - Users: sound because only the owning worker writes a user's stream fields; they are
+//     dropped when partitions change hands (forget_owned). Anything else that changes or
+//     deletes a user's stream fields (an erasure) must INCR `adsx:stream:user-epoch`: every
+//     commit watches and reads it, and a new value empties the user cache. Bounded by two
+//     generations: when the young one is full it becomes the old one, and the old one goes.
+//   - Shared keys (ads, campaigns): only while no other worker commits. Step 1 reads the
+//     shared writes' counter; if it still holds the value this worker's last EXEC left (INCR's
+//     reply), no other commit applied since, and the shared keys are as this worker left them.
+//     A commit that finds the counter moved drops them (and reads again if it relied on them);
+//     the next commit reads with HMGET, and the one after remembers again once the counter
+//     holds still. One worker thus never reads them again; several read them as before.
+// An entry is kept only while its key surely lives: the worker knows when it last set the
+// key's TTL (a newly remembered key always gets one) and refreshes it at least hourly. What a
+// write changes is remembered only when its EXEC applied.
 //
 // Single-node Redis: a transaction spans keys of many hash slots, which Redis Cluster refuses;
 // a cluster deployment would shard the batch by slot with one offset per shard (not built).
 // Not thread-safe: one store per worker thread.
+#include <array>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -82,9 +89,11 @@ public:
     [[nodiscard]] result<bool> settle() override;
     void forget_owned() override;
 
-    // Cache statistics: user keys served from memory and read from Redis.
-    [[nodiscard]] std::size_t user_hits() const noexcept { return _hits; }
-    [[nodiscard]] std::size_t user_misses() const noexcept { return _misses; }
+    // Cache statistics: keys served from memory (hits) and read whole to be remembered.
+    [[nodiscard]] std::size_t user_hits() const noexcept { return _hits[0]; }
+    [[nodiscard]] std::size_t user_misses() const noexcept { return _misses[0]; }
+    [[nodiscard]] std::size_t shared_hits() const noexcept { return _hits[1]; }
+    [[nodiscard]] std::size_t shared_misses() const noexcept { return _misses[1]; }
 
     [[nodiscard]] connection& conn() noexcept { return _conn; }
 
@@ -98,17 +107,18 @@ private:
     [[nodiscard]] result<bool> written(std::size_t commands);
     [[nodiscard]] result<void> idle() const;  // an error while a write is in flight
 
-    // A user key's stream fields as last written, sorted by field, and until when (wall ms)
-    // the key surely lives.
-    struct cached_user
+    // A key's stream fields as last written, sorted by field, and until when (wall ms) the
+    // key surely lives.
+    struct cached_key
     {
         std::vector<std::pair<std::string, std::string>> fields;
         std::int64_t lives_until_ms = 0;
     };
-    using user_map = std::unordered_map<std::string, cached_user>;
-    [[nodiscard]] const cached_user* find_user(const std::string& key, std::int64_t now_ms) const;
-    [[nodiscard]] cached_user take_user(const std::string& key);
-    void keep_staged();  // the write applied: its users' new fields into the cache
+    using key_map = std::unordered_map<std::string, cached_key>;
+    // Step 1 for a key that may be remembered (in `m` or `old`): nothing to read if it is
+    // (_cached gets 1, returns true), else HGETALL (0).
+    bool read_or_remember(const std::string& key, const key_map& m, const key_map* old);
+    void keep_staged();  // the write applied: its keys' new fields into memory
 
     connection _conn;
     online_store_settings _s;
@@ -117,13 +127,20 @@ private:
     std::vector<reply> _written;  // of step 2
     std::map<std::pair<int, std::int64_t>, std::vector<std::size_t>> _sets;  // request ids by set
     std::string _scratch;
-    std::size_t _in_flight = 0;         // commands of a pipelined write not yet read back
-    user_map _young, _old;              // the user cache's two generations
-    user_map _staged;                   // users of the write in flight, as it leaves them
-    std::vector<char> _cached;          // per user key of the commit (in iteration order): not read
+    std::size_t _in_flight = 0;               // commands of a pipelined write not yet read back
+    key_map _young, _old;                     // the user cache's two generations
+    std::vector<key_map::node_type> _staged;  // users of the write in flight, as it leaves
+                                              // them (map nodes: no copy of key or fields)
+    key_map _shared;                          // shared keys, while no other worker writes them
+    std::vector<key_map::node_type> _staged_shared;  // shared keys of the write in flight
+    key_map _spare;                                  // makes the nodes of newly remembered keys
+    std::vector<char> _cached;          // per remembered-kind key of the commit, in order: not read
     std::optional<std::string> _epoch;  // user_epoch_key's value the cache is valid for
-    std::int64_t _now_ms = 0;           // wall time of the commit being built
-    std::size_t _hits = 0, _misses = 0;
+    std::optional<std::int64_t> _shared_version;  // the counter after this worker's last commit
+    bool _trust_shared = false;        // the last commit found no other commit since ours
+    bool _shared_from_memory = false;  // this commit's shared keys: remembered or HGETALL
+    std::int64_t _now_ms = 0;          // wall time of the commit being built
+    std::array<std::size_t, 2> _hits{}, _misses{};  // users, shared keys
 };
 
 [[nodiscard]] std::string offset_key(const std::string& partition_id);
