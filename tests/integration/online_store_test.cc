@@ -3,6 +3,7 @@
 // erasure announced on the user epoch is not undone, forget_owned() reads users again, and
 // shared keys are remembered only while no other worker commits. The tests work in Redis
 // databases 9 and 10, emptied first.
+#include "test_config.h"
 #include <gtest/gtest.h>
 
 #include "adsx/config/config.h"
@@ -15,16 +16,7 @@ namespace {
 constexpr std::int64_t t0 = 1'790'000'040'000;
 constexpr std::int64_t minute = 60'000;
 
-config::config load_config()
-{
-    auto env = config::process_env();
-    const char* src = std::getenv("ADSX_SOURCE_DIR");
-    auto path = config::locate({}, env, src ? std::filesystem::path(src) : "");
-    EXPECT_TRUE(path) << path.error().message;
-    auto cfg = config::load(*path, env);
-    EXPECT_TRUE(cfg) << cfg.error().message;
-    return *cfg;
-}
+using integration::load_config;
 
 // One store (a worker) committing batches of one partition in order.
 struct store

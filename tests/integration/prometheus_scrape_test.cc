@@ -6,6 +6,7 @@
 #include <regex>
 #include <thread>
 
+#include "test_config.h"
 #include <gtest/gtest.h>
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
@@ -20,16 +21,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-config::config load_config()
-{
-    auto env = config::process_env();
-    const char* src = std::getenv("ADSX_SOURCE_DIR");
-    auto path = config::locate({}, env, src ? std::filesystem::path(src) : "");
-    EXPECT_TRUE(path) << path.error().message;
-    auto cfg = config::load(*path, env);
-    EXPECT_TRUE(cfg) << cfg.error().message;
-    return *cfg;
-}
+using integration::load_config;
 
 TEST(prometheus_scrape, promql_returns_the_counter_value_we_set)
 {
