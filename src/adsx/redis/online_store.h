@@ -1,20 +1,21 @@
 #pragma once
 // The Redis online store (implements features::online_store): entity hashes with tile rings,
-// recency and as-of fields; per-partition offsets and watermarks in `off:{partition}` hashes;
-// impression request ids in one set per partition and event-time day,
-// `rq:{group}:{topic}:{partition}:{day}` (16-byte members): a batch adds its impressions with
-// one SADD per set, and a click is checked with one SMISMEMBER per set it may be in, instead
-// of a key (and its TTL) per impression.
+// recency and as-of fields (users' packed, features/user_state.h); per-partition offsets and
+// watermarks in `off:{partition}` hashes; impression request ids in one set per partition and
+// event-time day, `rq:{group}:{topic}:{partition}:{day}` (16-byte members): a batch adds its
+// impressions with one SADD per set, and a click is checked with one SMISMEMBER per set it may be
+// in, instead of a key (and its TTL) per impression.
 //
 // A commit is two round trips, atomic through optimistic locking (the second may be left in
 // flight, `pipelined`, while the worker prepares the next batch; settle() reads it back):
 //   1. WATCH the batch's partition offsets and `adsx:stream:shared-writes`, a counter every
-//      commit increments; read the shared keys' fields (ads, campaigns: every partition
-//      writes them) and the user keys' (HMGET). A partition whose stored offset is not the
-//      expected one is stale: nothing is written.
-//   2. Merge here (features::merge_tile, keep-max) and send only plain commands: MULTI; HSET
-//      and EXPIRE per key; request ids; the new offsets and watermarks; INCR of the counter;
-//      EXEC.
+//      commit increments; read the fields the batch merges into (HMGET) of the shared keys
+//      (ads, campaigns: every partition writes them) and the user keys, unless remembered
+//      (key cache, below). A partition whose stored offset is not the expected one is
+//      stale: nothing is written.
+//   2. Merge here (features::merge_tile, keep-max, the packed user fields) and send only plain
+//      commands: MULTI; HSET and EXPIRE per key; request ids; the new offsets and watermarks;
+//      INCR of the counter; EXEC.
 // If a watched key changed in between (another worker committed, or took a partition over)
 // EXEC applies nothing and the commit starts again. The counter stands for the shared keys:
 // watching them instead costs Redis quadratic time in their number (it checks each WATCH
