@@ -30,7 +30,7 @@ int show(const config::config& cfg, const std::string& key, const features_optio
     if (h->empty()) {
         return report({error_code::not_found, fmt::format("no online features for {}", key)});
     }
-    const auto as_of = o.as_of_ms ? o.as_of_ms : features::field_ms(*h, "asof").value_or(0);
+    const auto as_of = o.as_of_ms ? o.as_of_ms : features::newest_ms(*h);
     std::cout << (ad ? features::to_json(features::ad_features_of(*h, as_of))
                      : features::to_json(features::user_features_of(*h, as_of)))
               << "\n";

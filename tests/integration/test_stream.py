@@ -262,3 +262,16 @@ def test_features_equal_an_independent_recomputation_and_bad_records_are_dead_le
         if not k.startswith((b"rq:", b"off:", b"adsx:"))
     }
     assert redis_keys == set(keys), "no key the reference does not expect, none missing"
+
+    # `adsx features user` reads a user's features as of the user's newest event.
+    user = max((k for k in keys if k.startswith("u:")), key=lambda k: len(ref.own[k]))
+    shown = run_adsx("features", "user", user[2:], env=env, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    f = json.loads(shown.stdout)
+    newest = ref.maxes[user]["asof"]
+    assert f["as_of"] == newest
+    assert f["last_24h"]["impressions"] == sum(
+        1
+        for t, typ in ref.own[user]
+        if typ == "impression" and t // 3_600_000 > newest // 3_600_000 - 24  # hour tiles
+    )

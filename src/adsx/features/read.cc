@@ -114,6 +114,19 @@ ad_features ad_features_of(const hash_fields& h, std::int64_t as_of_ms)
     return f;
 }
 
+std::int64_t newest_ms(const hash_fields& h)
+{
+    if (auto asof = field_ms(h, "asof")) {
+        return *asof;
+    }
+    if (auto it = h.find(std::string(own_field)); it != h.end()) {
+        if (auto own = parse_user_own(it->second)) {
+            return own->newest();
+        }
+    }
+    return 0;
+}
+
 user_features user_features_of(const hash_fields& h, std::int64_t as_of_ms)
 {
     user_features f;

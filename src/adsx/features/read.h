@@ -19,6 +19,9 @@ using hash_fields = std::map<std::string, std::string>;
 [[nodiscard]] std::vector<tile_value> tiles_in(const hash_fields& h, tile_spec s,
                                                std::string_view dim = "");
 [[nodiscard]] std::optional<std::int64_t> field_ms(const hash_fields& h, const std::string& f);
+// The newest event time a hash reflects: its `asof` (ads, campaigns), or the newest of a
+// user's `own` recency; 0 when neither is there.
+[[nodiscard]] std::int64_t newest_ms(const hash_fields& h);
 
 struct slice_features
 {

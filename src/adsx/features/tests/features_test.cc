@@ -381,6 +381,9 @@ TEST(read, user_recency_is_relative_to_as_of_and_absent_when_unknown)
     EXPECT_DOUBLE_EQ(*f.seconds_since_impression, 30.0);
     EXPECT_EQ(f.last_5m, (counts{1, 0, 0}));
     EXPECT_EQ(f.last_1h, (counts{2, 0, 0}));
+    EXPECT_EQ(newest_ms(h), t0 - 30'000);  // a user's as-of: the newest in `own`
+    EXPECT_EQ(newest_ms({{"asof", "17"}}), 17);
+    EXPECT_EQ(newest_ms({}), 0);
     EXPECT_FALSE(f.seconds_since_click);
     EXPECT_NE(to_json(f).find("\"seconds_since_click\":null"), std::string::npos);
 }
