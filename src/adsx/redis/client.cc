@@ -1,9 +1,12 @@
 #include "adsx/redis/client.h"
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 namespace adsx::redis {
@@ -190,22 +193,33 @@ result<reply> connection::command_resp(const std::string& resp)
 
 result<void> connection::pipeline(const resp_writer& w, std::vector<reply>& replies)
 {
-    if (redisAppendFormattedCommand(_ctx.get(), w.str().data(), w.str().size()) != REDIS_OK) {
-        return fail(error_code::unavailable, fmt::format("redis {}: {}", _address, _ctx->errstr));
+    if (auto ok = send(w); !ok) {
+        return ok;
     }
     return read_replies(w.commands(), replies);
 }
 
 result<void> connection::send(const resp_writer& w)
 {
-    if (redisAppendFormattedCommand(_ctx.get(), w.str().data(), w.str().size()) != REDIS_OK) {
-        return fail(error_code::unavailable, fmt::format("redis {}: {}", _address, _ctx->errstr));
-    }
-    for (int done = 0; !done;) {  // blocking socket: returns when all of it is written
+    // Written from the writer's buffer, not copied into hiredis's first (a batch's transaction
+    // is megabytes). Whatever hiredis still holds goes out first, to keep the order.
+    for (int done = 0; !done;) {
         if (redisBufferWrite(_ctx.get(), &done) != REDIS_OK) {
             return fail(error_code::unavailable,
                         fmt::format("redis {}: {}", _address, _ctx->errstr));
         }
+    }
+    std::string_view left = w.str();
+    while (!left.empty()) {  // blocking socket
+        const auto n = ::send(_ctx->fd, left.data(), left.size(), MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return fail(error_code::unavailable,
+                        fmt::format("redis {}: {}", _address, std::strerror(errno)));
+        }
+        left.remove_prefix(static_cast<std::size_t>(n));
     }
     return {};
 }

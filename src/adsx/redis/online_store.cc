@@ -431,17 +431,18 @@ result<features::commit_outcome> online_store::commit(
             }
             return outcome;
         }
-        write(partitions, batch, _read);
-        if (auto ok = _conn.send(_out); !ok) {
-            return fail(ok.error().wrap("committing a batch"));
+        auto sent = write(partitions, batch, _read);
+        if (!sent) {
+            forget_owned();  // the connection broke mid-transaction
+            return fail(sent.error().wrap("committing a batch"));
         }
         if (pipelined) {
-            _in_flight = _out.commands();
+            _in_flight = *sent;
             outcome.applied = true;
             outcome.pending = true;
             return outcome;
         }
-        auto applied = written(_out.commands());
+        auto applied = written(*sent);
         if (!applied) {
             return fail(applied.error());
         }
@@ -521,8 +522,9 @@ void online_store::keep_staged()
     _staged_shared.clear();
 }
 
-void online_store::write(const std::vector<features::partition_commit>& partitions,
-                         const features::batch_update& batch, const std::vector<reply>& read)
+result<std::size_t> online_store::write(const std::vector<features::partition_commit>& partitions,
+                                        const features::batch_update& batch,
+                                        const std::vector<reply>& read)
 {
     const auto ttl = static_cast<std::int64_t>(_s.ttl.count());
     const bool caching = _s.user_cache > 0;
@@ -530,6 +532,22 @@ void online_store::write(const std::vector<features::partition_commit>& partitio
     _out.clear();
     _out.begin(1);
     _out.arg("MULTI");
+    // The transaction goes out in parts while it is encoded: Redis parses and queues one part
+    // while the next is encoded, instead of waiting for all of it (nothing applies before EXEC).
+    constexpr std::size_t part_bytes = 256 * 1024;
+    std::size_t sent = 0;
+    std::optional<error> broken;
+    auto send_part = [&] {
+        if (_out.str().size() < part_bytes || broken) {
+            return;
+        }
+        if (auto ok = _conn.send(_out); !ok) {
+            broken = ok.error();
+            return;
+        }
+        sent += _out.commands();
+        _out.clear();
+    };
     std::size_t r = 1 + partitions.size() + (caching ? 1 : 0);
     std::size_t k = 0;  // into _cached
     // A remembered key is taken out of memory while its write is in flight: back in when it
@@ -575,6 +593,7 @@ void online_store::write(const std::vector<features::partition_commit>& partitio
             entry.lives_until_ms = _now_ms + ttl * 1000;
         }
         staged.push_back(std::move(node));
+        send_part();
     };
     _staged.clear();
     _staged_shared.clear();
@@ -587,6 +606,7 @@ void online_store::write(const std::vector<features::partition_commit>& partitio
         } else {
             held_from_reply(read.at(r++), held);
             (void)write_key(_out, name, u, held, ttl, false, nullptr);
+            send_part();
         }
     }
     for (const auto& [name, u] : batch.user_keys()) {
@@ -595,6 +615,7 @@ void online_store::write(const std::vector<features::partition_commit>& partitio
         } else {
             held_from_reply(read.at(r++), held);
             (void)write_key(_out, name, u, held, ttl, false, nullptr);
+            send_part();
         }
     }
     // Request ids: one SADD per partition and day, and its set's TTL (a day set is written
@@ -633,6 +654,13 @@ void online_store::write(const std::vector<features::partition_commit>& partitio
     _out.arg(shared_writes_key);
     _out.begin(1);
     _out.arg("EXEC");
+    if (broken) {
+        return fail(*broken);
+    }
+    if (auto ok = _conn.send(_out); !ok) {
+        return fail(ok.error());
+    }
+    return sent + _out.commands();
 }
 
 result<bool> online_store::written(std::size_t commands)

@@ -15,7 +15,8 @@
 //      stale: nothing is written.
 //   2. Merge here (features::merge_tile, keep-max, the packed user fields) and send only plain
 //      commands: MULTI; HSET and EXPIRE per key; request ids; the new offsets and watermarks;
-//      INCR of the counter; EXEC.
+//      INCR of the counter; EXEC. The transaction goes out in parts while it is encoded, so
+//      Redis parses and queues one part while the worker encodes the next.
 // If a watched key changed in between (another worker committed, or took a partition over)
 // EXEC applies nothing and the commit starts again. The counter stands for the shared keys:
 // watching them instead costs Redis quadratic time in their number (it checks each WATCH
@@ -100,9 +101,11 @@ public:
 
 private:
     online_store(connection c, online_store_settings s) : _conn(std::move(c)), _s(s) {}
-    // Step 2 of a commit: encodes the transaction into _out.
-    void write(const std::vector<features::partition_commit>& partitions,
-               const features::batch_update& batch, const std::vector<reply>& read);
+    // Step 2 of a commit: encodes the transaction and sends it (in parts, through _out);
+    // returns how many commands were sent, whose replies written() reads.
+    [[nodiscard]] result<std::size_t> write(
+        const std::vector<features::partition_commit>& partitions,
+        const features::batch_update& batch, const std::vector<reply>& read);
     // Reads the transaction's replies: false when EXEC found a watched key changed (nothing
     // applied).
     [[nodiscard]] result<bool> written(std::size_t commands);
