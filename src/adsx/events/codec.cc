@@ -120,8 +120,12 @@ constexpr std::array<std::string_view, f_count> field_names = {
     "advertiser_id",  "request_id", "device",     "geo",        "placement", "slot",  "bid",
     "price",          "revenue",    "experiment", "arm",        "consent",   "ip",    "user_agent"};
 
-int field_index(std::string_view key) noexcept
+// `expected`: where the key most likely is (encoders write the fields in one order), tried first.
+int field_index(std::string_view key, std::size_t expected) noexcept
 {
+    if (expected < field_names.size() && field_names[expected] == key) {
+        return static_cast<int>(expected);
+    }
     for (std::size_t i = 0; i < field_names.size(); ++i) {
         if (field_names[i] == key) {
             return static_cast<int>(i);
@@ -294,8 +298,9 @@ std::optional<problem> decoder::decode(std::string_view json, event& out)
         return problem{reason::malformed_json, {}};
     }
     std::uint32_t seen = 0;
+    int f = -1;
     for (auto [key, v] : obj) {
-        int f = field_index(key);
+        f = field_index(key, static_cast<std::size_t>(f + 1));
         if (f < 0) {
             return problem{reason::invalid_value, key};
         }
@@ -304,9 +309,9 @@ std::optional<problem> decoder::decode(std::string_view json, event& out)
         }
         seen |= 1u << f;
     }
-    for (int f = 0; f < static_cast<int>(f_count); ++f) {
-        if (!(seen & (1u << f))) {
-            return problem{reason::missing_field, field_names[static_cast<std::size_t>(f)]};
+    for (std::size_t i = 0; i < f_count; ++i) {
+        if (!(seen & (1u << i))) {
+            return problem{reason::missing_field, field_names[i]};
         }
     }
     return std::nullopt;

@@ -84,18 +84,14 @@ void batch_update::add(const events::event& e, bool personalised)
     _max_event_time = std::max(_max_event_time, t);
 
     // Names are built in scratch strings: a key or field is allocated only when new.
-    _name.assign("a:");
-    append_int(_name, e.ad_id);
-    auto& a = key_of(_shared, _name);
+    auto& a = shared_key("a:", e.ad_id, _ads);
     add_tile(a, "", minute_tiles, t, d, _field);
     _dim.assign("d:").append(events::name(e.device)).append(":");
     add_tile(a, _dim, minute_tiles, t, d, _field);
     _dim.assign("g:").append(e.geo).append(":");
     add_tile(a, _dim, minute_tiles, t, d, _field);
     keep_max(a, "asof", t);
-    _name.assign("c:");
-    append_int(_name, e.campaign_id);
-    auto& c = key_of(_shared, _name);
+    auto& c = shared_key("c:", e.campaign_id, _campaigns);
     add_tile(c, "", minute_tiles, t, d, _field);
     add_tile(c, "", hour_tiles, t, d, _field);
     keep_max(c, "asof", t);
@@ -113,8 +109,22 @@ void batch_update::add(const events::event& e, bool personalised)
     add_event(uc->second, e.ad_id, e.type, t);
 }
 
+key_update& batch_update::shared_key(std::string_view prefix, std::uint32_t id,
+                                     std::unordered_map<std::uint32_t, key_update*>& index)
+{
+    auto [it, added] = index.try_emplace(id, nullptr);
+    if (added) {
+        _name.assign(prefix);
+        append_int(_name, id);
+        it->second = &key_of(_shared, _name);  // a node's address outlives rehashing
+    }
+    return *it->second;
+}
+
 void batch_update::clear()
 {
+    _ads.clear();
+    _campaigns.clear();
     _shared.clear();
     _user.clear();
     _requests.clear();

@@ -74,6 +74,12 @@ using key_updates = std::unordered_map<std::string, key_update>;
 class batch_update
 {
 public:
+    batch_update() = default;
+    batch_update(const batch_update&) = delete;  // its id indexes point into its own keys
+    batch_update& operator=(const batch_update&) = delete;
+    batch_update(batch_update&&) noexcept = default;
+    batch_update& operator=(batch_update&&) noexcept = default;
+
     void add(const events::event& e, bool personalised);
     // Impression request ids this batch introduces (clicks and conversions refer to them).
     void remember_request(int partition, const events::event& impression)
@@ -89,8 +95,14 @@ public:
     void clear();
 
 private:
+    // Finds (or adds) the shared key `prefix` + id, through an index by id: an event names
+    // its ad and campaign by number, and a number is cheaper to hash than the key's name.
+    key_update& shared_key(std::string_view prefix, std::uint32_t id,
+                           std::unordered_map<std::uint32_t, key_update*>& index);
+
     key_updates _shared;
     key_updates _user;
+    std::unordered_map<std::uint32_t, key_update*> _ads, _campaigns;  // into _shared's nodes
     std::vector<request_ref> _requests;
     std::size_t _events = 0;
     std::int64_t _max_event_time = 0;

@@ -133,11 +133,13 @@ result<void> consumer_group::poll_batch(std::vector<message>& out, std::size_t m
         if (!until) {
             until = clock::now() + linger;
         }
-        // After the first: what is ready, and what comes until the linger ends.
-        wait =
-            std::max(std::chrono::duration_cast<std::chrono::milliseconds>(*until - clock::now()),
-                     std::chrono::milliseconds(0));
+        // After the first: what is ready (no wait, and no clock read while records keep
+        // coming), then what comes until the linger ends.
+        wait = std::chrono::milliseconds(0);
         if (!m) {
+            wait = std::max(
+                std::chrono::duration_cast<std::chrono::milliseconds>(*until - clock::now()),
+                std::chrono::milliseconds(0));
             if (out.empty() || wait.count() == 0) {
                 break;
             }
