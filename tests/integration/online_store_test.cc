@@ -130,7 +130,6 @@ TEST(online_store_user_cache, forgetting_owned_keys_reads_users_again)
     // Meanwhile another worker owned the partition and wrote the user.
     features::user_own theirs;
     features::add_event(theirs, click, t0 + 500);
-    theirs.campaigns = {{1, t0}};
     ASSERT_TRUE(s.s->conn().command({"HSET", "u:k1:u1", "own", features::format_user_own(theirs)}));
     s.s->forget_owned();
     s.commit("k1:u1", {{impression, t0 + 1000, 1}});
@@ -138,6 +137,27 @@ TEST(online_store_user_cache, forgetting_owned_keys_reads_users_again)
     ASSERT_TRUE(own);
     EXPECT_EQ(own->last, (features::recency{t0 + 1000, t0 + 500, 0}));  // theirs kept, not ours
     EXPECT_EQ(own->minutes.at(0).c, (features::counts{1, 1, 0}));
+}
+
+TEST(online_store, prunes_campaigns_it_finds_in_the_hash_not_only_those_it_wrote)
+{
+    // The campaign index is not stored: a worker that did not write the user derives it from
+    // the campaign fields it reads, with or without remembering users.
+    constexpr std::int64_t ttl_ms = 48 * 3600 * 1000;
+    for (std::size_t cache : {0, 1000}) {
+        store first(9, 0);
+        first.commit("k1:u1", {{impression, t0, 1}, {impression, t0 + 1000, 2}});
+        store other(9, cache, false, "it:1");  // another partition's worker (after a rebalance)
+        other.commit("k1:u1", {{impression, t0 + 2 * ttl_ms + 500, 3}});  // c1 left > 2 × ttl
+        auto h = other.hash("u:k1:u1");
+        EXPECT_FALSE(h.contains("c1")) << "cache " << cache;
+        EXPECT_TRUE(h.contains("c2")) << "cache " << cache;  // 2 × ttl − 500 ms: stays
+        EXPECT_TRUE(h.contains("c3")) << "cache " << cache;
+        other.commit("k1:u1", {{impression, t0 + 2 * ttl_ms + 1500, 3}});  // now c2 too
+        h = other.hash("u:k1:u1");
+        EXPECT_FALSE(h.contains("c2")) << "cache " << cache;
+        EXPECT_EQ(features::parse_user_own(h.at("own"))->last[0], t0 + 2 * ttl_ms + 1500);
+    }
 }
 
 TEST(online_store_key_cache, shared_keys_are_remembered_only_while_no_other_worker_commits)

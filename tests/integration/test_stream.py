@@ -104,17 +104,16 @@ class Reference:
 
     def user_fields(self, key: str) -> dict[str, str]:
         """A user's packed fields (user_state.h). `own`: the newest time by type, the minute
-        tiles within 60 of the newest event and the hour tiles within 26, and the index of the
-        campaigns. Per campaign: campaigns the user left for more than 2 × TTL are gone; of the
-        others, the hour tiles within 26 of the newest and the recency within TTL of the newest,
-        by type, for the campaign and each ad."""
+        tiles within 60 of the newest event and the hour tiles within 26. Per campaign:
+        campaigns the user left for more than 2 × TTL are gone; of the others, the hour tiles
+        within 26 of the newest and the recency within TTL of the newest, by type, for the
+        campaign and each ad."""
         newest_user = self.maxes[key]["asof"]
-        out, index = {}, []
+        out = {}
         for c, evs in sorted(self.campaigns[key].items()):
             newest = max(t for t, _, _ in evs)
             if newest < newest_user - 2 * TTL_MS:
                 continue
-            index.append(f"{c}:{newest}")
             width, slots = TILES["h"]
             hours = defaultdict(Counter)
             last, ads = [0, 0, 0], defaultdict(lambda: [0, 0, 0])
@@ -145,9 +144,7 @@ class Reference:
                 for k, c in sorted(n.items())
             )
 
-        out["own"] = (
-            f"{last[0]}:{last[1]}:{last[2]}|{own_tiles('m')}|{own_tiles('h')}|{','.join(index)}"
-        )
+        out["own"] = f"{last[0]}:{last[1]}:{last[2]}|{own_tiles('m')}|{own_tiles('h')}"
         return out
 
     def expected_hash(self, key: str) -> dict[str, str]:

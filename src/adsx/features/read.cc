@@ -145,10 +145,8 @@ user_features user_features_of(const hash_fields& h, std::int64_t as_of_ms)
     f.seconds_since_click = seconds_since(own.last[1], as_of_ms);
     // Campaigns: fields "c{campaign}" (user_state.h).
     for (const auto& [field, value] : h) {
-        std::uint32_t id = 0;
-        const auto* end = field.data() + field.size();
-        if (field.size() < 2 || field[0] != 'c' ||
-            std::from_chars(field.data() + 1, end, id).ptr != end) {
+        const auto id = campaign_of_field(field);
+        if (!id) {
             continue;
         }
         auto s = parse_user_campaign(value);
@@ -161,7 +159,7 @@ user_features user_features_of(const hash_fields& h, std::int64_t as_of_ms)
         c.seconds_since_impression = seconds_since(s->last[0], as_of_ms);
         c.seconds_since_click = seconds_since(s->last[1], as_of_ms);
         if (c.last_24h.impressions + c.last_24h.clicks + c.last_24h.conversions > 0) {
-            f.campaigns[id] = c;
+            f.campaigns[*id] = c;
         }
     }
     return f;

@@ -11,9 +11,9 @@
 //                     the same per device (`d:ios:m17`) and per geo (`g:US-CA:m17`)
 //   c:{campaign}      minute and hour tiles
 //   u:{user}          `own`: minute and hour tiles -> engagement over 5 min / 1 h / 24 h,
-//                     recency (newest impression, click, conversion) and the index of the
-//                     user's campaigns; per campaign `c{campaign}`: hour tiles (frequency per
-//                     hour and day), recency for the campaign and each of its ads
+//                     recency (newest impression, click, conversion); per campaign
+//                     `c{campaign}`: hour tiles (frequency per hour and day), recency for the
+//                     campaign and each of its ads
 //                     (user_state.h)   [personalisation consent only]
 // Ad and campaign hashes also keep `asof`, the newest event time they reflect; a user's is
 // the newest of its recency. Ad-level keys count every event, consented or not. (DESIGN §4

@@ -150,25 +150,6 @@ void append_times(std::string& out, const recency& r)
     }
 }
 
-std::optional<campaign_index> parse_campaign_index(std::string_view v)
-{
-    campaign_index idx;
-    const bool ok = each_item(v, [&](std::string_view item) {
-        std::int64_t c = 0;
-        std::int64_t t = 0;
-        std::uint32_t campaign = 0;
-        if (!read_ints(item, {&c, &t}) || !item.empty() || !as_id(c, campaign)) {
-            return false;
-        }
-        idx.emplace_back(campaign, t);
-        return true;
-    });
-    if (!ok || !std::is_sorted(idx.begin(), idx.end())) {
-        return std::nullopt;
-    }
-    return idx;
-}
-
 // Splits "a|b|c…" into exactly `n` parts.
 template <std::size_t N>
 bool split_bars(std::string_view v, std::array<std::string_view, N>& parts)
@@ -210,7 +191,10 @@ void merge(user_own& into, const user_own& delta)
 std::optional<user_own> parse_user_own(std::string_view v)
 {
     user_own s;
-    std::array<std::string_view, 4> parts;
+    if (std::count(v.begin(), v.end(), '|') == 3) {
+        v = v.substr(0, v.rfind('|'));  // written with the campaign index, which is now derived
+    }
+    std::array<std::string_view, 3> parts;
     if (!split_bars(v, parts)) {
         return std::nullopt;
     }
@@ -219,32 +203,18 @@ std::optional<user_own> parse_user_own(std::string_view v)
         !parse_tiles(parts[1], s.minutes) || !parse_tiles(parts[2], s.hours)) {
         return std::nullopt;
     }
-    auto idx = parse_campaign_index(parts[3]);
-    if (!idx) {
-        return std::nullopt;
-    }
-    s.campaigns = std::move(*idx);
     return s;
 }
 
 std::string format_user_own(const user_own& s)
 {
     std::string out;
-    out.reserve(48 + 24 * (s.minutes.size() + s.hours.size()) + 20 * s.campaigns.size());
+    out.reserve(48 + 24 * (s.minutes.size() + s.hours.size()));
     append_times(out, s.last);
     out += '|';
     append_tiles(out, s.minutes);
     out += '|';
     append_tiles(out, s.hours);
-    out += '|';
-    for (std::size_t i = 0; i < s.campaigns.size(); ++i) {
-        if (i > 0) {
-            out += ',';
-        }
-        append_int(out, s.campaigns[i].first);
-        out += ':';
-        append_int(out, s.campaigns[i].second);
-    }
     return out;
 }
 
@@ -343,6 +313,29 @@ std::string campaign_field(std::uint32_t campaign)
     std::string f = "c";
     append_int(f, campaign);
     return f;
+}
+
+std::optional<std::uint32_t> campaign_of_field(std::string_view field)
+{
+    std::int64_t c = 0;
+    std::uint32_t campaign = 0;
+    if (field.size() < 2 || field[0] != 'c' || field[1] < '0' || field[1] > '9') {
+        return std::nullopt;
+    }
+    field.remove_prefix(1);
+    if (!read_ints(field, {&c}) || !field.empty() || !as_id(c, campaign)) {
+        return std::nullopt;
+    }
+    return campaign;
+}
+
+std::optional<std::int64_t> campaign_newest(std::string_view value)
+{
+    recency last{};
+    if (!read_ints(value, {&last[0], &last[1], &last[2]}) || !value.starts_with('|')) {
+        return std::nullopt;
+    }
+    return *std::max_element(last.begin(), last.end());
 }
 
 void touch(campaign_index& idx, std::uint32_t campaign, std::int64_t newest_ms)

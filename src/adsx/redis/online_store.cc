@@ -97,11 +97,13 @@ void set_field(std::vector<std::pair<std::string, std::string>>& fields, std::st
 // new event-time hour, or it is new, or `refresh` says so: a key's TTL is refreshed at least
 // hourly while it is active, so it expires between ttl − 1 h and ttl after its last event, for
 // a command per key and batch less. Campaigns a user has left for 2 × ttl are deleted from the
-// hash (HDEL). `fields`, when given, gets the same changes (a cached user). Returns whether an
+// hash (HDEL). `fields`, when given, gets the same changes (a cached key); a user's
+// `campaigns`, its campaign index, is kept up to date (touch, prune). Returns whether an
 // EXPIRE was sent.
 bool write_key(resp_writer& w, const std::string& name, const features::key_update& u,
                const held_values& held, std::int64_t ttl, bool refresh,
-               std::vector<std::pair<std::string, std::string>>* fields)
+               std::vector<std::pair<std::string, std::string>>* fields,
+               features::campaign_index* campaigns)
 {
     struct change
     {
@@ -166,11 +168,11 @@ bool write_key(resp_writer& w, const std::string& name, const features::key_upda
                 state.emplace();
             }
             features::merge(*state, delta, ttl_ms);
-            features::touch(own->campaigns, campaign, state->newest());
+            features::touch(*campaigns, campaign, state->newest());
             packed.emplace_back(features::campaign_field(campaign),
                                 features::format_user_campaign(*state));
         }
-        gone = features::prune(own->campaigns, newest, ttl_ms);
+        gone = features::prune(*campaigns, newest, ttl_ms);
         packed.emplace_back(features::own_field, features::format_user_own(*own));
     }
     refresh_ttl = refresh_ttl || refresh;
@@ -376,11 +378,8 @@ result<features::commit_outcome> online_store::commit(
             }
         }
         for (const auto& [name, u] : users) {
-            if (!caching) {
-                read_key(_out, name, u, _scratch);
-            } else {
-                users_remembered = read_or_remember(name, _young, &_old) || users_remembered;
-            }
+            // Read whole (HGETALL) unless remembered: pruning needs each campaign's newest.
+            users_remembered = read_or_remember(name, _young, &_old) || users_remembered;
         }
         if (auto ok = _conn.pipeline(_out, _read); !ok) {
             return fail(ok.error().wrap("reading for a commit"));
@@ -504,6 +503,9 @@ bool online_store::read_or_remember(const std::string& key, const key_map& m, co
 
 void online_store::keep_staged()
 {
+    if (_s.user_cache == 0) {
+        _staged.clear();  // read whole again next time
+    }
     for (auto& node : _staged) {
         if (_young.size() >= std::max<std::size_t>(_s.user_cache / 2, 1)) {
             _old = std::move(_young);  // the old generation is forgotten
@@ -580,6 +582,15 @@ result<std::size_t> online_store::write(const std::vector<features::partition_co
                 }
             }
             std::sort(entry.fields.begin(), entry.fields.end());
+            entry.campaigns.clear();
+            for (const auto& [field, value] : entry.fields) {
+                const auto c = features::campaign_of_field(field);
+                const auto newest = c ? features::campaign_newest(value) : std::nullopt;
+                if (newest) {  // an unreadable one is rebuilt by its next event
+                    entry.campaigns.emplace_back(*c, *newest);
+                }
+            }
+            std::sort(entry.campaigns.begin(), entry.campaigns.end());
             refresh = true;  // its TTL is unknown: set it, so that it is known
         }
         auto& entry = node.mapped();
@@ -589,7 +600,7 @@ result<std::size_t> online_store::write(const std::vector<features::partition_co
             held.emplace_back(v ? std::optional<std::string_view>(v->second) : std::nullopt);
         });
         // write_key reads `held` (views into entry.fields) before it changes entry.fields.
-        if (write_key(_out, name, u, held, ttl, refresh, &entry.fields)) {
+        if (write_key(_out, name, u, held, ttl, refresh, &entry.fields, &entry.campaigns)) {
             entry.lives_until_ms = _now_ms + ttl * 1000;
         }
         staged.push_back(std::move(node));
@@ -605,18 +616,12 @@ result<std::size_t> online_store::write(const std::vector<features::partition_co
             write_remembered(name, u, _shared, nullptr, _staged_shared, 1);
         } else {
             held_from_reply(read.at(r++), held);
-            (void)write_key(_out, name, u, held, ttl, false, nullptr);
+            (void)write_key(_out, name, u, held, ttl, false, nullptr, nullptr);
             send_part();
         }
     }
     for (const auto& [name, u] : batch.user_keys()) {
-        if (caching) {
-            write_remembered(name, u, _young, &_old, _staged, 0);
-        } else {
-            held_from_reply(read.at(r++), held);
-            (void)write_key(_out, name, u, held, ttl, false, nullptr);
-            send_part();
-        }
+        write_remembered(name, u, _young, &_old, _staged, 0);
     }
     // Request ids: one SADD per partition and day, and its set's TTL (a day set is written
     // until its day ends, then must answer clicks for the request window: day + window).

@@ -10,9 +10,10 @@
 // flight, `pipelined`, while the worker prepares the next batch; settle() reads it back):
 //   1. WATCH the batch's partition offsets and `adsx:stream:shared-writes`, a counter every
 //      commit increments; read the fields the batch merges into (HMGET) of the shared keys
-//      (ads, campaigns: every partition writes them) and the user keys, unless remembered
-//      (key cache, below). A partition whose stored offset is not the expected one is
-//      stale: nothing is written.
+//      (ads, campaigns: every partition writes them), and the user keys whole (HGETALL: the
+//      campaign index that pruning needs is derived from all the campaign fields,
+//      features/user_state.h), unless remembered (key cache, below). A partition whose stored
+//      offset is not the expected one is stale: nothing is written.
 //   2. Merge here (features::merge_tile, keep-max, the packed user fields) and send only plain
 //      commands: MULTI; HSET and EXPIRE per key; request ids; the new offsets and watermarks;
 //      INCR of the counter; EXEC. The transaction goes out in parts while it is encoded, so
@@ -116,6 +117,7 @@ private:
     struct cached_key
     {
         std::vector<std::pair<std::string, std::string>> fields;
+        features::campaign_index campaigns;  // a user's, derived from its campaign fields
         std::int64_t lives_until_ms = 0;
     };
     using key_map = std::unordered_map<std::string, cached_key>;
