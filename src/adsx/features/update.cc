@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
 
 #include <fmt/format.h>
 
@@ -32,8 +33,9 @@ void add_tile(key_update& k, std::string_view dim, tile_spec s, std::int64_t t, 
     scratch.assign(dim);
     scratch += s.prefix;
     append_int(scratch, slot_of(id, s));
+    const auto hash = std::hash<std::string>{}(scratch);
     for (auto& a : k.tiles) {
-        if (a.field != scratch) {
+        if (a.field_hash != hash || a.field != scratch) {
             continue;
         }
         if (a.tile == id) {
@@ -44,7 +46,7 @@ void add_tile(key_update& k, std::string_view dim, tile_spec s, std::int64_t t, 
         }
         return;
     }
-    k.tiles.push_back({scratch, id, d});
+    k.tiles.push_back({scratch, id, d, hash});
 }
 
 void keep_max(key_update& k, std::string_view field, std::int64_t v)

@@ -50,6 +50,7 @@ struct tile_add
     std::string field;  // the slot's field, e.g. "m17" or "d:ios:m17"
     std::int64_t tile;
     counts delta;
+    std::size_t field_hash = 0;  // of `field`: a hot ad's fields are looked up per event
 };
 
 struct max_field
