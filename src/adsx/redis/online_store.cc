@@ -339,8 +339,9 @@ result<features::commit_outcome> online_store::commit(
     const bool caching = _s.user_cache > 0;
     for (int attempt = 0; attempt < max_attempts; ++attempt) {
         // Step 1: watch the offsets and the shared writes' counter (and the user epoch); read
-        // the offsets, the counter (and epoch), and the fields this batch merges into, of keys
-        // not remembered (whole, with HGETALL, when they are to be remembered).
+        // the offsets, the counter (and epoch), and what this batch merges into of keys not
+        // remembered: users whole (HGETALL), shared keys whole when they are to be remembered,
+        // else only the fields merged into (HMGET).
         _now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
