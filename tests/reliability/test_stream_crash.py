@@ -54,14 +54,20 @@ def differences(state: dict, reference: dict, most: int = 3) -> str:
     return "\n".join(out)
 
 
-def stream_env(topic: str, group: str, dlq: str) -> dict[str, str]:
-    return dict(
+def stream_env(topic: str, group: str, dlq: str, small_batches: bool = False) -> dict[str, str]:
+    env = dict(
         os.environ,
         ADSX_KAFKA__EVENTS_TOPIC=topic,
         ADSX_STREAM__GROUP=group,
         ADSX_KAFKA__DLQ_TOPIC=dlq,
         ADSX_METRICS__PORT="0",
     )
+    if small_batches:
+        # Many small commits, so that a worker is still at work when it is killed (with 20k
+        # batches one worker can finish the topic before the first kill), and a killed worker's
+        # place in the group is given up sooner.
+        env.update(ADSX_STREAM__BATCH_SIZE="500", ADSX_STREAM__SESSION_TIMEOUT_S="6")
+    return env
 
 
 def start(env: dict[str, str]) -> subprocess.Popen:
@@ -72,6 +78,32 @@ def start(env: dict[str, str]) -> subprocess.Popen:
         stderr=subprocess.DEVNULL,
         text=True,
     )
+
+
+def consumed(env: dict[str, str]) -> int:
+    """Records the group's stored offsets are past, over all partitions."""
+    pattern = f"off:{env['ADSX_STREAM__GROUP']}:{env['ADSX_KAFKA__EVENTS_TOPIC']}:*"
+    return sum(max(int(R.hget(k, "next") or 0), 0) for k in R.scan_iter(pattern))
+
+
+def progress_past(n: int, p: subprocess.Popen, env: dict[str, str]) -> int:
+    """Waits until the worker has committed past `n` records; returns where it got."""
+    deadline = time.monotonic() + 120
+    while (now := consumed(env)) <= n:
+        assert p.poll() is None, "the worker exited"
+        assert time.monotonic() < deadline, f"no commit past {n} records in 120 s"
+        time.sleep(0.05)
+    return now
+
+
+def kill_at_work(p: subprocess.Popen, env: dict[str, str], rng: random.Random) -> None:
+    """SIGKILL once the worker has committed something, at a random point after that, and
+    before it finished the topic."""
+    progress_past(consumed(env), p, env)
+    time.sleep(rng.uniform(0.0, 0.5))
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert consumed(env) < EVENTS, "the worker had finished the topic when it was killed"
 
 
 @pytest.fixture(scope="module")
@@ -111,14 +143,10 @@ def reference(topic):
 
 def test_sigkill_five_times_then_resume_gives_the_identical_state(topic, reference):
     R.flushdb()
-    env = stream_env(topic, f"crash-{uuid.uuid4().hex[:6]}", topic + ".dlq")
+    env = stream_env(topic, f"crash-{uuid.uuid4().hex[:6]}", topic + ".dlq", small_batches=True)
     rng = random.Random(7)
     for _ in range(5):
-        p = start(env)
-        time.sleep(rng.uniform(1.5, 4.0))
-        assert p.poll() is None, "killed a worker that had already finished"
-        p.send_signal(signal.SIGKILL)
-        p.wait()
+        kill_at_work(start(env), env, rng)
     final = start(env)
     out, _ = final.communicate(timeout=900)
     assert final.returncode == 0, out
@@ -128,11 +156,9 @@ def test_sigkill_five_times_then_resume_gives_the_identical_state(topic, referen
 
 def test_two_workers_and_a_killed_one_still_give_the_identical_state(topic, reference):
     R.flushdb()
-    env = stream_env(topic, f"pair-{uuid.uuid4().hex[:6]}", topic + ".dlq")
+    env = stream_env(topic, f"pair-{uuid.uuid4().hex[:6]}", topic + ".dlq", small_batches=True)
     a, b = start(env), start(env)
-    time.sleep(4)  # both own partitions and are committing
-    a.send_signal(signal.SIGKILL)  # its partitions move to b in a rebalance
-    a.wait()
+    kill_at_work(a, env, random.Random(11))  # its partitions move to b in a rebalance
     out, _ = b.communicate(timeout=900)
     assert b.returncode == 0, out
     state = snapshot()

@@ -22,6 +22,7 @@ struct consumer_group::impl
     handle_ptr rk;
     std::vector<message_ptr> held;  // keeps the current batch's payloads alive
     bool closed = false;
+    bool joined = false;
 
     static std::vector<int> partitions(const rd_kafka_topic_partition_list_t* l)
     {
@@ -37,6 +38,7 @@ struct consumer_group::impl
         static const auto log = adsx::log::get("kafka");
         const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(h), "COOPERATIVE") == 0;
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+            joined = true;
             for (int i = 0; i < l->cnt; ++i) {
                 auto next = on_assign(l->elems[i].partition);
                 l->elems[i].offset = next < 0 ? RD_KAFKA_OFFSET_BEGINNING : next;
@@ -237,12 +239,25 @@ result<std::map<int, std::pair<std::int64_t, std::int64_t>>> consumer_group::top
     return out;
 }
 
+bool consumer_group::joined() const
+{
+    return _impl->joined;
+}
+
 void consumer_group::close()
 {
     if (_impl && !_impl->closed) {
         _impl->closed = true;
         _impl->held.clear();
         rd_kafka_consumer_close(_impl->rk.get());
+        if (!_impl->joined) {
+            // librdkafka before 2.3.0 (Debian 12 has 2.0.2) aborts destroying a
+            // cooperative-sticky consumer that never got an assignment: the assignor's state
+            // is still null and its destructor asserts (librdkafka issue #4312). Such a
+            // consumer owns nothing and has left the group; its handle is left to the
+            // process's exit instead.
+            (void)_impl->rk.release();
+        }
     }
 }
 
