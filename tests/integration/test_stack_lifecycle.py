@@ -1,12 +1,13 @@
 """`adsx stack up|down|status` on a second, isolated stack (own var dir and ports), driven
 through the real binary exactly as a user runs it. The tests run in file order: up, up again,
-status, down, taken port, purge."""
+status, down, up again, taken port, purge."""
 
 import os
 import pathlib
 import socket
 
 import pytest
+import redis
 from conftest import BUILD_DIR, run_adsx
 
 VAR = BUILD_DIR / "it-stack" / "var"
@@ -104,6 +105,9 @@ def test_status_prints_state_address_and_version_of_each_service():
 
 
 def test_down_stops_every_process_it_started_and_keeps_data():
+    # Redis keeps no append-only file: what it holds must be in the snapshot written on the
+    # way down (the next test starts it again).
+    redis.Redis(port=PORTS["redis"]).set("it:kept", "yes")
     before = pids()
     r = run_adsx("stack", "down", env=stack_env())
     assert r.returncode == 0, r.stdout + r.stderr
@@ -115,6 +119,14 @@ def test_down_stops_every_process_it_started_and_keeps_data():
     status = run_adsx("stack", "status", env=stack_env())
     assert status.returncode == 1
     assert status.stdout.count("stopped") == len(SERVICES), status.stdout
+
+
+def test_up_again_has_what_redis_held_before_down():
+    r = run_adsx("stack", "up", env=stack_env())
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert redis.Redis(port=PORTS["redis"]).get("it:kept") == b"yes"
+    r = run_adsx("stack", "down", env=stack_env())
+    assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_taken_port_fails_clearly_before_starting_anything():

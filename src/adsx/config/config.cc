@@ -288,6 +288,9 @@ const std::vector<field>& fields()
         text_field("redis", "max_memory", "maxmemory of the local Redis", &c::redis,
                    &redis_config::max_memory,
                    [](const c& x) { return non_empty(x.redis.max_memory); }),
+        int_field("redis", "snapshot_s",
+                  "seconds between the local Redis's snapshots (RDB) while it is written",
+                  &c::redis, &redis_config::snapshot_s, 1, 86'400),
 
         bool_field("postgres", "managed", "start a local PostgreSQL cluster", &c::postgres,
                    &postgres_config::managed),

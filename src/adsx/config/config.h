@@ -56,6 +56,7 @@ struct redis_config
     std::string host = "127.0.0.1";
     int port = 6379;
     std::string max_memory = "2gb";
+    int snapshot_s = 300;  // the local Redis writes a snapshot (RDB) this often while written
 };
 
 struct postgres_config
