@@ -22,7 +22,7 @@ struct consumer_group::impl
     handle_ptr rk;
     std::vector<message_ptr> held;  // keeps the current batch's payloads alive
     bool closed = false;
-    bool joined = false;
+    bool joined = false;  // an assignment came (possibly empty): see close()
 
     static std::vector<int> partitions(const rd_kafka_topic_partition_list_t* l)
     {
@@ -237,11 +237,6 @@ result<std::map<int, std::pair<std::int64_t, std::int64_t>>> consumer_group::top
         out[p] = {lo, hi};
     }
     return out;
-}
-
-bool consumer_group::joined() const
-{
-    return _impl->joined;
 }
 
 void consumer_group::close()

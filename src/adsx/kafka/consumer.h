@@ -70,9 +70,6 @@ public:
     // Low and high watermark of every partition of the topic, asked of the brokers.
     [[nodiscard]] result<std::map<int, std::pair<std::int64_t, std::int64_t>>> topic_watermarks(
         std::chrono::milliseconds timeout) const;
-    // Whether the group has given this member an assignment yet (possibly an empty one): until
-    // then it has not joined, and the partitions it would own may still be behind.
-    [[nodiscard]] bool joined() const;
     // Leaves the group cleanly (revokes, then closes).
     void close();
 

@@ -159,9 +159,9 @@ service redis_service(const config::config& cfg)
         // Persistence is a snapshot (RDB) every [redis] snapshot_s, not an append-only file.
         // The online store is derived from Kafka, and every stream commit writes its
         // partitions' offsets in the same transaction as the features: any snapshot is a
-        // consistent point to resume from, and after a crash the worker re-reads the rest
-        // from Kafka (stale partitions are reloaded and re-sought, as after an AOF's lost
-        // last second). An AOF bought only a shorter replay, and on 2 cores it cost the stream
+        // consistent point to resume from. After a Redis crash the worker stops on its failed
+        // commit; started again, it resumes from the snapshot's offsets and re-reads the rest
+        // from Kafka. An AOF bought only a shorter replay, and on 2 cores it cost the stream
         // a quarter of Redis's CPU and, with its rewrites (a fork and a full dump whenever it
         // grew 4×: one to three in a 20 s run at 50k events/s), most of the freshness tail
         // (paired runs at 50k/s: p99 1–2.5 s with it, 0.25–0.4 s without).
