@@ -158,13 +158,18 @@ def histogram_quantile(text: str, name: str, q: float) -> float:
     return buckets_quantile(histogram_buckets(text, name), q)
 
 
+def redis_info(section: str, field: str) -> int:
+    """One integer of Redis's INFO."""
+    info = subprocess.run(
+        ["redis-cli", "INFO", section], check=True, capture_output=True, text=True
+    ).stdout
+    return int(re.search(rf"^{field}:(\d+)", info, re.M).group(1))
+
+
 def redis_forks() -> int:
     """Redis's forks so far: each a snapshot (or an AOF rewrite) dumping the whole dataset in a
     child process, which takes a core away from everything else on the machine for a while."""
-    info = subprocess.run(
-        ["redis-cli", "INFO", "stats"], check=True, capture_output=True, text=True
-    ).stdout
-    return int(re.search(r"^total_forks:(\d+)", info, re.M).group(1))
+    return redis_info("stats", "total_forks")
 
 
 def freshness(topic: str, rate: int) -> dict:
@@ -211,6 +216,7 @@ def freshness(topic: str, rate: int) -> dict:
     time.sleep(2)
     text = scrape()
     forks = redis_forks() - forks_before
+    memory_mb = redis_info("memory", "used_memory") / 1e6  # the run's keys (flushed before it)
     worker.send_signal(signal.SIGTERM)
     worker.wait(timeout=30)
     return {
@@ -220,6 +226,7 @@ def freshness(topic: str, rate: int) -> dict:
         "window_s": WINDOW_S,
         "window_p99_ms": windows,
         "redis_forks": forks,
+        "redis_used_mb": memory_mb,
     }
 
 
@@ -285,7 +292,8 @@ def main() -> None:
             f"freshness at {f['rate']:,}/s: p50 {f['p50_ms']:.0f} ms, p99 {f['p99_ms']:.0f} ms "
             "(goal p99 <= 250 ms at 50k/s); "
             f"p99 per {f['window_s']} s window: median {statistics.median(w):.0f} ms, "
-            f"worst {max(w):.0f} ms; {f['redis_forks']} Redis snapshot(s) during the run"
+            f"worst {max(w):.0f} ms; {f['redis_forks']} Redis snapshot(s) during the run; "
+            f"Redis used {f['redis_used_mb']:.0f} MB at the end"
         )
     path = write_result(
         "stream",

@@ -68,10 +68,10 @@ public:
     {
         return _inner.load(id);
     }
-    result<std::vector<bool>> known_requests(
-        const std::vector<features::request_ref>& refs) override
+    result<std::vector<std::string>> load_requests(const std::string& id, features::follow_kind k,
+                                                   std::int64_t first, std::int64_t last) override
     {
-        return _inner.known_requests(refs);
+        return _inner.load_requests(id, k, first, last);
     }
     // A pipelined commit's latency runs from its start to its settling.
     result<features::commit_outcome> commit(const std::vector<features::partition_commit>& parts,
@@ -169,12 +169,10 @@ int run_stream(const config::config& cfg, const stream_options& o)
                        "stream.allowed_lateness_s must be shorter than stream.ttl_hours"});
     }
     auto catalog = load_catalog(cfg);
-    auto redis_store = redis::online_store::open(
-        cfg.redis.host, cfg.redis.port,
-        {.ttl = std::chrono::hours(cfg.stream.ttl_hours),
-         .request_ttl = std::chrono::hours(26),
-         .requests_prefix = fmt::format("rq:{}:{}:", cfg.stream.group, cfg.kafka.events_topic),
-         .user_cache = static_cast<std::size_t>(cfg.stream.user_cache)});
+    auto redis_store =
+        redis::online_store::open(cfg.redis.host, cfg.redis.port,
+                                  {.ttl = std::chrono::hours(cfg.stream.ttl_hours),
+                                   .user_cache = static_cast<std::size_t>(cfg.stream.user_cache)});
     kafka::producer_settings ps;
     ps.bootstrap = cfg.kafka.bootstrap_servers;
     ps.linger_ms = 5;
@@ -200,7 +198,9 @@ int run_stream(const config::config& cfg, const stream_options& o)
         {.topic = cfg.kafka.events_topic,
          .group = cfg.stream.group,
          .allowed_lateness_ms = std::int64_t{cfg.stream.allowed_lateness_s} * 1000,
-         .max_future_ms = 5 * 60'000});
+         .max_future_ms = 5 * 60'000,
+         .click_window_ms = std::int64_t{cfg.stream.click_window_s} * 1000,
+         .conversion_window_ms = std::int64_t{cfg.stream.conversion_window_s} * 1000});
     std::string assign_error;
     auto consumer = kafka::consumer_group::open(
         {cfg.kafka.bootstrap_servers,

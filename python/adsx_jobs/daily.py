@@ -2,8 +2,11 @@
 
   .venv/bin/python -m adsx_jobs.daily --date 2026-11-25
 
-Events used: the lake's (contract-valid) events up to the end of D, without orphans (clicks and
-conversions whose request has no impression in the lake). Windows: "7d" = the days D-6 .. D;
+Events used: the lake's (contract-valid) events up to the end of D, without orphans: a click
+counts if an impression of its request came in the minutes from that of (click − [stream]
+click_window_s) to the click's, a conversion if a counted click of its request came in the hours
+from that of (conversion − conversion_window_s) to its own; the stream engine's rule
+(src/adsx/features/request_log.h), so that both count the same events. Windows: "7d" = the days D-6 .. D;
 lifetime = everything up to D. CTRs are smoothed as online (src/adsx/features/tiles.h:
 (clicks + 3) / (impressions + 200)); CVR = conversions / clicks (null without clicks).
 
@@ -40,6 +43,8 @@ from adsx_jobs.spark import session
 
 PRIOR_CTR, PRIOR_WEIGHT = 0.015, 200.0
 DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+MINUTE_MS = 60_000
 
 
 def smoothed_ctr(clicks, impressions):
@@ -68,31 +73,47 @@ DAILY_COLUMNS = [
 BROADCAST_REQUESTS = 2_000_000
 
 
-def events_until(spark, lake: str, day: dt.date, columns: list[str] = DAILY_COLUMNS) -> DataFrame:
-    """The lake's events up to the end of `day` (only `columns`), orphans removed: clicks and
-    conversions whose request has no impression in the lake.
+def events_until(
+    spark, cfg, lake: str, day: dt.date, columns: list[str] = DAILY_COLUMNS
+) -> DataFrame:
+    """The lake's events up to the end of `day` (only `columns`), orphans removed (the rule in
+    the module's docstring).
 
     Follow-ups are a few per cent of the events, so the orphan test runs on them: their
     requests are matched against the impressions' (one pass over request_id), and the few
-    requests that match are broadcast to the pass that filters. No event is shuffled."""
+    impressions that match are broadcast to the pass that checks the clicks' windows. No event
+    is shuffled."""
     e = (
         spark.read.parquet(f"{lake}/events")
         .where(F.col("event_date") <= F.lit(day.isoformat()).cast("date"))
         .select(*columns)
     )
-    is_imp = F.col("event_type") == "impression"
-    asked = e.where(~is_imp).select("request_id").distinct().persist()
+    t = F.col("event_type")
+    asked = e.where(t != "impression").select("request_id").distinct().persist()
     small = asked.count() <= BROADCAST_REQUESTS
     hint = F.broadcast if small else (lambda df: df)
-    answered = (
-        e.where(is_imp)
-        .select("request_id")
-        .join(hint(asked), "request_id", "left_semi")
-        .distinct()
-        .persist()
+
+    def follows(later: DataFrame, earlier: DataFrame, window_ms: int, width_ms: int) -> DataFrame:
+        """`later`'s events with one of `earlier` of the same request in their window."""
+        bucket = F.floor(F.col("event_time") / width_ms)
+        before = earlier.select(F.col("request_id").alias("_r"), bucket.alias("_b")).distinct()
+        first = F.floor((F.col("event_time") - window_ms) / width_ms)
+        return later.join(
+            hint(before),
+            (F.col("request_id") == F.col("_r")) & F.col("_b").between(first, bucket),
+            "left_semi",
+        )
+
+    stream = cfg["stream"]
+    impressions = e.where(t == "impression")
+    asked_impressions = impressions.join(hint(asked), "request_id", "left_semi")
+    clicks = follows(
+        e.where(t == "click"), asked_impressions, stream["click_window_s"] * 1000, MINUTE_MS
+    ).persist()
+    conversions = follows(
+        e.where(t == "conversion"), clicks, stream["conversion_window_s"] * 1000, HOUR_MS
     )
-    linked = e.where(~is_imp).join(hint(answered), "request_id", "left_semi")
-    return e.where(is_imp).unionByName(linked)
+    return impressions.unionByName(clicks).unionByName(conversions)
 
 
 def views(spark, cfg, lake: str, day: dt.date) -> dict[str, DataFrame]:
@@ -102,7 +123,7 @@ def views(spark, cfg, lake: str, day: dt.date) -> dict[str, DataFrame]:
         dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp() * 1000
     )
     start_ms = end_ms - 7 * DAY_MS
-    all_events = events_until(spark, lake, day)
+    all_events = events_until(spark, cfg, lake, day)
     t = F.col("event_type")
     in_week = F.col("event_time") >= start_ms
     today = F.col("event_time") >= end_ms - DAY_MS

@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     spark = session(cfg, "adsx-training-set")
     horizon = args.last + dt.timedelta(days=args.conversion_window_h // 24 + 2)
     e = events_until(
-        spark, lake, horizon, DAILY_COLUMNS + ["placement", "slot", "bid", "experiment", "arm"]
+        spark, cfg, lake, horizon, DAILY_COLUMNS + ["placement", "slot", "bid", "experiment", "arm"]
     )
     imps, unfinished = labelled(
         e, args.first, args.last, args.click_window_min * MINUTE, args.conversion_window_h * HOUR

@@ -30,8 +30,7 @@ struct store
     {
         const auto cfg = load_config();
         auto opened =
-            redis::online_store::open(cfg.redis.host, cfg.redis.port,
-                                      {.requests_prefix = "rq:it:", .user_cache = user_cache});
+            redis::online_store::open(cfg.redis.host, cfg.redis.port, {.user_cache = user_cache});
         EXPECT_TRUE(opened) << opened.error().message;
         s.emplace(std::move(*opened));
         EXPECT_TRUE(s->conn().command({"SELECT", std::to_string(db)}));
@@ -42,7 +41,8 @@ struct store
 
     // Commits events (type, time, campaign) of user `user`, pipelined like the stream.
     void commit(std::string_view user,
-                std::vector<std::tuple<events::event_type, std::int64_t, std::uint32_t>> evs)
+                std::vector<std::tuple<events::event_type, std::int64_t, std::uint32_t>> evs,
+                features::log_writes requests = {})
     {
         features::batch_update b;
         features::partition_state next = at;
@@ -58,7 +58,7 @@ struct store
             next.next_offset = std::max<std::int64_t>(next.next_offset, 0) + 1;
             next.max_event_time = std::max(next.max_event_time, t);
         }
-        auto out = s->commit({{partition, at, next}}, b, true);
+        auto out = s->commit({{partition, at, next, std::move(requests)}}, b, true);
         ASSERT_TRUE(out) << out.error().message;
         ASSERT_TRUE(out->applied);
         auto landed = s->settle();
@@ -76,6 +76,52 @@ struct store
 };
 
 using enum events::event_type;
+
+TEST(online_store, request_logs_are_appended_read_back_and_unlinked_with_their_commits)
+{
+    store w(7, 0);
+    features::request_log log;
+    events::uuid a;
+    a.bytes[3] = 1;
+    log.stage(features::follow_kind::impression, t0, features::fingerprint(a));
+    w.commit("k1:u1", {{impression, t0, 1}}, log.pending(t0));
+    log.keep(t0);
+    events::uuid b;
+    b.bytes[3] = 2;
+    log.stage(features::follow_kind::impression, t0 + 1000, features::fingerprint(b));
+    log.stage(features::follow_kind::click, t0 + 2000, features::fingerprint(a));
+    w.commit("k1:u1", {{impression, t0 + 1000, 1}, {click, t0 + 2000, 1}}, log.pending(t0 + 2000));
+    log.keep(t0 + 2000);
+
+    const auto m = t0 / minute;
+    auto back = w.s->load_requests(w.partition, features::follow_kind::impression, m - 1, m + 1);
+    ASSERT_TRUE(back) << back.error().message;
+    ASSERT_EQ(back->size(), 3u);
+    EXPECT_TRUE(back->at(0).empty());
+    EXPECT_EQ(back->at(1).size(), 16u);  // two batches' fingerprints appended
+    EXPECT_TRUE(back->at(2).empty());
+    features::request_log read;
+    read.load(features::follow_kind::impression, m, back->at(1));
+    EXPECT_TRUE(
+        read.follows(features::follow_kind::impression, t0 + 5000, features::fingerprint(a)));
+    EXPECT_TRUE(
+        read.follows(features::follow_kind::impression, t0 + 5000, features::fingerprint(b)));
+    const auto key = redis::request_log_key(w.partition, features::follow_kind::impression, m);
+    auto ttl = w.s->conn().command({"TTL", key});
+    ASSERT_TRUE(ttl);
+    EXPECT_GT(ttl->integer, 47 * 3600);  // the features' TTL
+
+    // Two hours on, the impressions' minute is left behind and unlinked; the click's hour stays.
+    const auto later = t0 + 2 * 3'600'000;
+    w.commit("k1:u1", {{impression, later, 1}}, log.pending(later));
+    auto gone = w.s->conn().command({"EXISTS", key});
+    ASSERT_TRUE(gone);
+    EXPECT_EQ(gone->integer, 0);
+    auto clicks = w.s->load_requests(w.partition, features::follow_kind::click, t0 / 3'600'000,
+                                     t0 / 3'600'000);
+    ASSERT_TRUE(clicks);
+    EXPECT_EQ(clicks->at(0).size(), 8u);
+}
 
 TEST(online_store_user_cache, a_user_served_from_memory_is_written_as_if_read_again)
 {

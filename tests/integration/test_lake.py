@@ -22,6 +22,26 @@ from conftest import SOURCE_DIR, consume, delete_topic, personalised, psql, run_
 SCHEMA = json.loads((SOURCE_DIR / "schemas" / "ad_event.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 EVENTS = int(os.environ.get("ADSX_IT_LAKE_EVENTS", "40000"))
+CLICK_WINDOW_MS, CONVERSION_WINDOW_MS = 3_600_000, 86_400_000  # [stream] *_window_s
+
+
+def without_orphans(select: str) -> str:
+    """SQL: the events of `select` without orphans. A click counts with an impression of its
+    request in the minutes from that of (click − click window) to its own; a conversion with a
+    counted click of its request in the hours from that of (conversion − conversion window) to
+    its own. Written from the rule as python/adsx_jobs/daily.py states it, not from its code."""
+    return f"""
+        WITH s AS ({select}),
+        c AS (SELECT * FROM s x WHERE x.event_type = 'click' AND EXISTS (
+            SELECT 1 FROM s i WHERE i.event_type = 'impression' AND i.request_id = x.request_id
+            AND i.event_time // 60000 BETWEEN (x.event_time - {CLICK_WINDOW_MS}) // 60000
+                                          AND x.event_time // 60000))
+        SELECT * FROM s WHERE event_type = 'impression'
+        UNION ALL SELECT * FROM c
+        UNION ALL SELECT * FROM s v WHERE v.event_type = 'conversion' AND EXISTS (
+            SELECT 1 FROM c WHERE c.request_id = v.request_id
+            AND c.event_time // 3600000 BETWEEN (v.event_time - {CONVERSION_WINDOW_MS}) // 3600000
+                                            AND v.event_time // 3600000)"""
 
 
 def contract_valid(value: str, now_ms: int) -> bool:
@@ -152,10 +172,7 @@ def test_daily_features_equal_an_independent_computation_and_rerun_replaces(name
 
     # The reference, in DuckDB over the lake: orphans out, 7 days up to the end of the day.
     db.execute(f"""
-        CREATE VIEW ev AS SELECT * FROM lake WHERE event_time < {end_ms} AND (
-            event_type = 'impression' OR request_id IN (
-                SELECT request_id FROM lake WHERE event_type = 'impression'
-                AND event_time < {end_ms}));
+        CREATE VIEW ev AS {without_orphans(f"SELECT * FROM lake WHERE event_time < {end_ms}")};
         CREATE VIEW week AS SELECT * FROM ev WHERE event_time >= {end_ms} - 7 * 86400000;
     """)
     out = f"{names['lake']}/features"
@@ -274,16 +291,15 @@ def test_online_minute_tiles_equal_the_lake(names, generated):
     delete_topic(names["topic"] + ".dlq")
 
     db = duckdb.connect()
+    events = (
+        f"SELECT * FROM read_parquet('{names['lake']}/events/**/*.parquet', hive_partitioning=true)"
+    )
     lake = db.execute(
-        f"""WITH e AS (SELECT * FROM read_parquet('{names["lake"]}/events/**/*.parquet',
-                                                  hive_partitioning=true))
-            SELECT ad_id, event_time // 60000 AS tile,
+        f"""SELECT ad_id, event_time // 60000 AS tile,
                    count(*) FILTER (event_type = 'impression'),
                    count(*) FILTER (event_type = 'click'),
                    count(*) FILTER (event_type = 'conversion')
-            FROM e WHERE event_type = 'impression' OR request_id IN (
-                SELECT request_id FROM e WHERE event_type = 'impression')
-            GROUP BY ALL"""
+            FROM ({without_orphans(events)}) GROUP BY ALL"""
     ).fetchall()
     offline = {(ad, tile): (i, c, v) for ad, tile, i, c, v in lake}
     compared = 0
@@ -339,9 +355,8 @@ def test_training_set_is_point_in_time_correct_and_would_leak_if_joined_naively(
         assert db.execute(f"SELECT count(*) FROM ts WHERE {col} >= event_time").fetchone() == (0,)
 
     # Labels and features, recomputed: orphans out, events strictly before the impression.
-    db.execute("""
-        CREATE VIEW ev AS SELECT * FROM lake WHERE event_type = 'impression'
-            OR request_id IN (SELECT request_id FROM lake WHERE event_type = 'impression');
+    db.execute(f"""
+        CREATE VIEW ev AS {without_orphans("SELECT * FROM lake")};
         CREATE VIEW ref AS SELECT i.event_id,
             (SELECT count(*) > 0 FROM lake c WHERE c.request_id = i.request_id
                AND c.event_type = 'click' AND c.event_time - i.event_time BETWEEN 0 AND 1800000)

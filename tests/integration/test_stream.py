@@ -31,6 +31,12 @@ EVENTS = int(os.environ.get("ADSX_IT_STREAM_EVENTS", "100000"))
 LATENESS_MS = 300_000
 TILES = {"m": (60_000, 60), "h": (3_600_000, 26)}
 TTL_MS = 48 * 3_600_000  # stream.ttl_hours
+# A click follows an impression of its request, a conversion a click of it: within these
+# windows (stream.click_window_s, conversion_window_s), rounded out to minutes and hours.
+FOLLOWS = {
+    "click": ("impression", 3_600_000, 60_000),
+    "conversion": ("click", 86_400_000, 3_600_000),
+}
 TYPES = ("impression", "click", "conversion")
 
 
@@ -44,7 +50,7 @@ class Reference:
         self.dead = Counter()
         self.applied = 0
 
-    def reject(self, key: str, e: dict, wm: list[int], seen: set[str]) -> str | None:
+    def reject(self, key: str, e: dict, wm: list[int], seen: dict) -> str | None:
         if e["event_time"] > self.now + 300_000:
             return "future_timestamp"
         if e["event_type"] != "conversion" and e["revenue"] != 0:
@@ -56,12 +62,17 @@ class Reference:
         if wm[0] > 0 and e["event_time"] < wm[0] - LATENESS_MS:
             return "late"
         wm[0] = max(wm[0], e["event_time"])
-        if e["event_type"] != "impression" and e["request_id"] not in seen:
-            return "orphan_event"
+        if e["event_type"] in FOLLOWS:
+            kind, window, width = FOLLOWS[e["event_type"]]
+            t = e["event_time"]
+            buckets = {u // width for u in seen[kind].get(e["request_id"], ())}
+            if not any((t - window) // width <= b <= t // width for b in buckets):
+                return "orphan_event"
         return None
 
     def partition(self, records: list[tuple[str, str]]) -> None:
-        wm, seen = [0], set()
+        wm = [0]
+        seen = {"impression": defaultdict(list), "click": defaultdict(list)}  # request -> times
         for key, value in records:
             try:
                 e = json.loads(value)
@@ -73,8 +84,8 @@ class Reference:
             if why:
                 self.dead[why] += 1
                 continue
-            if e["event_type"] == "impression":
-                seen.add(e["request_id"])
+            if e["event_type"] in seen:
+                seen[e["event_type"]][e["request_id"]].append(e["event_time"])
             self.apply(e)
 
     def tile(self, key: str, p: str, e: dict, dim: str = "") -> None:

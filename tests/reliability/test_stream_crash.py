@@ -23,9 +23,10 @@ R = redis.Redis(host="127.0.0.1", port=int(os.environ.get("ADSX_REDIS__PORT", "6
 
 
 def snapshot() -> dict:
-    """Every feature key's hash, and the impression request-id sets (their keys without the
-    consumer group, `rq:{group}:{topic}:{partition}:{day}`); offsets excluded: they are per
-    consumer group."""
+    """Every feature key's hash, and the request logs' fingerprints, sorted (batches append
+    them in runs, which crashes cut differently; keys without the consumer group,
+    `rq:{group}:{topic}:{partition}:{i|c}:{bucket}`); offsets excluded: they are per consumer
+    group."""
     keys = [k for k in R.scan_iter(count=10_000) if not k.startswith((b"off:", b"adsx:"))]
     pipe = R.pipeline(transaction=False)
     for k in keys:
@@ -33,9 +34,13 @@ def snapshot() -> dict:
     types = pipe.execute()
     pipe = R.pipeline(transaction=False)
     for k, t in zip(keys, types, strict=True):
-        {b"hash": pipe.hgetall, b"set": pipe.smembers}.get(t, pipe.get)(k)
+        {b"hash": pipe.hgetall}.get(t, pipe.get)(k)
     names = [b"rq:" + k.split(b":", 2)[2] if k.startswith(b"rq:") else k for k in keys]
-    return dict(zip(names, pipe.execute(), strict=True))
+    values = [
+        sorted(v[i : i + 8] for i in range(0, len(v), 8)) if k.startswith(b"rq:") else v
+        for k, v in zip(keys, pipe.execute(), strict=True)
+    ]
+    return dict(zip(names, values, strict=True))
 
 
 def differences(state: dict, reference: dict, most: int = 3) -> str:

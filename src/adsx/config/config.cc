@@ -340,6 +340,12 @@ const std::vector<field>& fields()
         int_field("stream", "user_cache",
                   "users whose keys a worker remembers between commits instead of reading them",
                   &c::stream, &stream_config::user_cache, 0, 100'000'000),
+        int_field("stream", "click_window_s",
+                  "seconds after its impression a click still counts (older: orphan)", &c::stream,
+                  &stream_config::click_window_s, 60, 7 * 86'400),
+        int_field("stream", "conversion_window_s",
+                  "seconds after its click a conversion still counts (older: orphan)", &c::stream,
+                  &stream_config::conversion_window_s, 3600, 30 * 86'400),
 
         text_field("spark", "master", "Spark master URL of the PySpark jobs", &c::spark,
                    &spark_config::master, [](const c& x) { return non_empty(x.spark.master); }),

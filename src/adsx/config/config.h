@@ -88,6 +88,10 @@ struct stream_config
     int ttl_hours = 48;              // TTL of every feature key
     int session_timeout_s = 10;      // a silent worker's partitions move on after this
     int user_cache = 200000;         // users whose keys a worker remembers (0: reads every time)
+    // How long after its impression a click counts, and after its click a conversion
+    // (features/request_log.h; the lake's daily job uses the same).
+    int click_window_s = 3600;
+    int conversion_window_s = 86400;
 };
 
 // Read by the PySpark jobs (python/adsx_jobs/config.py); validated here with the rest.

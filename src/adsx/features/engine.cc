@@ -1,29 +1,11 @@
 #include "adsx/features/engine.h"
 
 #include <algorithm>
-#include <cstring>
-#include <unordered_set>
 
 #include "adsx/base/strings.h"
 #include "adsx/events/validate.h"
 
 namespace adsx::features {
-
-namespace {
-
-struct uuid_hash
-{
-    std::size_t operator()(const events::uuid& u) const noexcept
-    {
-        std::uint64_t a;
-        std::uint64_t b;
-        std::memcpy(&a, u.bytes.data(), 8);
-        std::memcpy(&b, u.bytes.data() + 8, 8);
-        return static_cast<std::size_t>(a ^ (b * 0x9e3779b97f4a7c15ULL));
-    }
-};
-
-}  // namespace
 
 struct engine::partition_work
 {
@@ -31,8 +13,6 @@ struct engine::partition_work
     partition_state expected;
     partition_state running;
     std::int64_t last_offset = -1;
-    std::unordered_set<events::uuid, uuid_hash> impressions;  // request ids seen in this batch
-    std::vector<std::size_t> deferred;  // clicks/conversions whose impression is not in the batch
 };
 
 engine::engine(online_store& store, dead_letter_sink& dlq, ad_known_fn ad_known,
@@ -59,12 +39,40 @@ result<std::int64_t> engine::assign(int partition)
         return fail(ok.error());
     }
     _store.forget_owned();
-    auto st = _store.load(partition_id(partition));
+    if (auto ok = reload(partition); !ok) {
+        return fail(ok.error());
+    }
+    return _owned[partition].next_offset;
+}
+
+result<void> engine::reload(int partition)
+{
+    const auto id = partition_id(partition);
+    auto st = _store.load(id);
     if (!st) {
         return fail(st.error());
     }
     _owned[partition] = *st;
-    return st->next_offset;
+    auto& log =
+        _logs
+            .insert_or_assign(partition, request_log({.click_ms = _s.click_window_ms,
+                                                      .conversion_ms = _s.conversion_window_ms,
+                                                      .lateness_ms = _s.allowed_lateness_ms}))
+            .first->second;
+    if (st->next_offset < 0) {
+        return {};  // never consumed: nothing logged
+    }
+    for (auto k : {follow_kind::impression, follow_kind::click}) {
+        const auto [first, last] = log.kept(k, st->max_event_time);
+        auto blobs = _store.load_requests(id, k, first, last);
+        if (!blobs) {
+            return fail(blobs.error().wrap("reading the request log of " + id));
+        }
+        for (std::size_t i = 0; i < blobs->size(); ++i) {
+            log.load(k, first + static_cast<std::int64_t>(i), (*blobs)[i]);
+        }
+    }
+    return {};
 }
 
 void engine::revoke(const std::vector<int>& partitions)
@@ -77,6 +85,7 @@ void engine::revoke(const std::vector<int>& partitions)
     _store.forget_owned();
     for (int p : partitions) {
         _owned.erase(p);
+        _logs.erase(p);
     }
 }
 
@@ -117,39 +126,23 @@ void engine::dead_letter(const raw_message& m, const events::problem& p, batch_r
     out.push_back({std::string(m.key), std::move(v)});
 }
 
-result<void> engine::resolve_orphans(std::vector<partition_work>& work,
-                                     const std::vector<raw_message>& messages, batch_result& r,
-                                     std::vector<features::dead_letter>& dlq)
+bool engine::follows(const events::event& e, request_log& log)
 {
-    std::vector<request_ref> ids;
-    std::vector<std::pair<partition_work*, std::size_t>> who;
-    events::event e;
-    for (auto& w : work) {
-        for (auto i : w.deferred) {
-            (void)_decoder.decode(messages[i].value, e);  // decoded fine in the first pass
-            ids.push_back({w.partition, e.event_time_ms, e.request_id});
-            who.emplace_back(&w, i);
-        }
+    const auto fp = fingerprint(e.request_id);
+    switch (e.type) {
+        case events::event_type::impression:
+            log.stage(follow_kind::impression, e.event_time_ms, fp);
+            return true;
+        case events::event_type::click:
+            if (!log.follows(follow_kind::impression, e.event_time_ms, fp)) {
+                return false;
+            }
+            log.stage(follow_kind::click, e.event_time_ms, fp);
+            return true;
+        case events::event_type::conversion:
+            return log.follows(follow_kind::click, e.event_time_ms, fp);
     }
-    if (ids.empty()) {
-        return {};
-    }
-    auto known = _store.known_requests(ids);
-    if (!known) {
-        return fail(known.error());
-    }
-    for (std::size_t k = 0; k < ids.size(); ++k) {
-        auto [w, i] = who[k];
-        if (!(*known)[k]) {
-            dead_letter(messages[i], {events::reason::orphan_event, "request_id"}, r, dlq);
-            continue;
-        }
-        (void)_decoder.decode(messages[i].value, e);
-        batch().add(e, _personalised(e.consent));
-        r.event_times.push_back(e.event_time_ms);
-        ++r.applied;
-    }
-    return {};
+    return false;
 }
 
 void engine::build(const std::vector<raw_message>& messages, const std::vector<int>& dropped,
@@ -157,6 +150,9 @@ void engine::build(const std::vector<raw_message>& messages, const std::vector<i
                    std::vector<features::dead_letter>& dlq)
 {
     batch().clear();
+    for (auto& [p, log] : _logs) {
+        log.drop_staged();  // of an earlier attempt at this batch
+    }
     std::map<int, std::size_t> index;
     events::event e;
     for (std::size_t i = 0; i < messages.size(); ++i) {
@@ -184,13 +180,9 @@ void engine::build(const std::vector<raw_message>& messages, const std::vector<i
             dead_letter(m, *p, r, dlq);
             continue;
         }
-        if (e.type != events::event_type::impression && !w.impressions.contains(e.request_id)) {
-            w.deferred.push_back(i);
+        if (!follows(e, _logs.at(m.partition))) {
+            dead_letter(m, {events::reason::orphan_event, "request_id"}, r, dlq);
             continue;
-        }
-        if (e.type == events::event_type::impression) {
-            w.impressions.insert(e.request_id);
-            batch().remember_request(m.partition, e);
         }
         batch().add(e, _personalised(e.consent));
         r.event_times.push_back(e.event_time_ms);
@@ -223,11 +215,9 @@ result<void> engine::settle(batch_result& r, std::vector<int>& dropped)
             // the store has it and is read again from there.
             _store.forget_owned();
             for (std::size_t i = 0; i < f.parts.size(); ++i) {
-                auto st = _store.load(f.parts[i].partition_id);
-                if (!st) {
-                    return fail(st.error());
+                if (auto ok = reload(f.partitions[i]); !ok) {
+                    return fail(ok.error());
                 }
-                _owned[f.partitions[i]] = *st;
                 dropped.push_back(f.partitions[i]);
             }
             return {};
@@ -270,9 +260,6 @@ result<batch_result> engine::process(const std::vector<raw_message>& messages)
         if (dropped.size() != before) {
             continue;  // built on a write that did not apply: again, without its partitions
         }
-        if (auto ok = resolve_orphans(work, messages, r, dlq); !ok) {
-            return fail(ok.error());
-        }
         if (!dead_letters_written) {
             // Dead letters are durable before the commit they precede; a rebuilt batch after a
             // lost partition has the same ones (fewer), so they are written once.
@@ -293,7 +280,8 @@ result<batch_result> engine::process(const std::vector<raw_message>& messages)
         for (const auto& w : work) {
             f.parts.push_back({partition_id(w.partition),
                                w.expected,
-                               {w.last_offset + 1, w.running.max_event_time}});
+                               {w.last_offset + 1, w.running.max_event_time},
+                               _logs.at(w.partition).pending(w.running.max_event_time)});
             f.partitions.push_back(w.partition);
         }
         auto outcome = _store.commit(f.parts, batch(), true);
@@ -303,6 +291,7 @@ result<batch_result> engine::process(const std::vector<raw_message>& messages)
         if (outcome->applied) {
             for (std::size_t i = 0; i < work.size(); ++i) {
                 _owned[work[i].partition] = f.parts[i].next;
+                _logs.at(work[i].partition).keep(f.parts[i].next.max_event_time);
             }
             out.stale.insert(out.stale.end(), dropped.begin(), dropped.end());
             if (outcome->pending) {
@@ -319,11 +308,9 @@ result<batch_result> engine::process(const std::vector<raw_message>& messages)
         for (auto i : outcome->stale) {
             const int p = work[i].partition;
             dropped.push_back(p);  // reload and re-seek; rebuild the batch without it
-            auto st = _store.load(f.parts[i].partition_id);
-            if (!st) {
-                return fail(st.error());
+            if (auto ok = reload(p); !ok) {
+                return fail(ok.error());
             }
-            _owned[p] = *st;
         }
         if (outcome->stale.empty()) {
             return fail(error_code::internal,

@@ -1,8 +1,9 @@
 #pragma once
 // The stream engine's per-batch logic, pure (ports injected): decode and validate each record,
-// check it against the catalog, the partition's watermark and (for clicks and conversions) a
-// known impression, dead-letter what fails with its reason, combine the rest into feature
-// updates, and commit each partition's batch atomically with its offset and watermark.
+// check it against the catalog, the partition's watermark and (for clicks and conversions) the
+// impression or click it follows (request_log.h), dead-letter what fails with its reason, combine
+// the rest into feature updates, and commit each partition's batch atomically with its offset and
+// watermark.
 //
 //   engine e(store, dlq, ad_known, personalised, now_ms, settings);
 //   e.assign(p);                                   // reads where p stands
@@ -24,11 +25,14 @@
 // Order of checks (the lake's recomputation follows the same): schema/decoding, values and
 // future timestamps, the message key (must be the user id: user keys are written by the one
 // worker owning the user's partition, see redis/online_store.h), catalog, lateness (event time <
-// watermark − allowed lateness), then orphans. The watermark is the newest event time that passed
-// the checks before the orphan check, stored with the offset so a restart resumes with the same
-// watermark. Dead letters are written and flushed before the commit: after a crash they may repeat
-// (at-least-once, each carries its source partition and offset), the features never do. Not
-// thread-safe: one engine per worker.
+// watermark − allowed lateness), then orphans: a click without an impression of its request,
+// or a conversion without a click of it, in its window (request_log.h), in the partition's
+// order (a click may follow its impression in the same batch). The watermark is the newest
+// event time that passed the checks before the orphan check, stored with the offset so a
+// restart resumes with the same watermark; the partition's request log is read back with it. Dead
+// letters are written and flushed before the commit: after a crash they may repeat (at-least-once,
+// each carries its source partition and offset), the features never do. Not thread-safe: one engine
+// per worker.
 #include <array>
 #include <functional>
 #include <map>
@@ -37,6 +41,7 @@
 #include <vector>
 
 #include "adsx/events/codec.h"
+#include "adsx/features/request_log.h"
 #include "adsx/features/store.h"
 
 namespace adsx::features {
@@ -69,6 +74,8 @@ struct engine_settings
     std::string group = "features";
     std::int64_t allowed_lateness_ms = 5 * 60'000;
     std::int64_t max_future_ms = 5 * 60'000;
+    std::int64_t click_window_ms = 3'600'000;        // request_log.h
+    std::int64_t conversion_window_ms = 86'400'000;  // request_log.h
 };
 
 struct batch_result
@@ -106,10 +113,11 @@ private:
                                                        partition_state& running);
     void dead_letter(const raw_message& m, const events::problem& p, batch_result& r,
                      std::vector<features::dead_letter>& out);
-    [[nodiscard]] result<void> resolve_orphans(std::vector<partition_work>& work,
-                                               const std::vector<raw_message>& messages,
-                                               batch_result& r,
-                                               std::vector<features::dead_letter>& dlq);
+    // Whether a click or conversion follows what it must in `log` (an impression is staged
+    // there for its clicks, a click for its conversions).
+    [[nodiscard]] static bool follows(const events::event& e, request_log& log);
+    // Reads where partition p stands, and its request log, from the store.
+    [[nodiscard]] result<void> reload(int partition);
     // One attempt over the records of owned partitions not in `dropped` (the store not used).
     void build(const std::vector<raw_message>& messages, const std::vector<int>& dropped,
                std::vector<partition_work>& work, batch_result& r,
@@ -134,6 +142,7 @@ private:
     engine_settings _s;
     events::decoder _decoder;
     std::map<int, partition_state> _owned;  // where each partition stands once sent writes apply
+    std::map<int, request_log> _logs;       // of the owned partitions, as sent writes leave them
     // Two batches: one being built, the other possibly in flight. Reused: their maps keep
     // their buckets between batches.
     std::array<batch_update, 2> _batches;

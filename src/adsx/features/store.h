@@ -2,7 +2,8 @@
 // The online store as the stream engine needs it (a port; the Redis adapter in src/adsx/redis
 // implements it, tests use a fake). Exactly-once effect: a poll batch is applied in one atomic
 // step together with the offsets of the partitions it covers, as a compare-and-set on the
-// offsets the worker holds for them. A worker that lost a partition in a rebalance (its stored
+// offsets the worker holds for them. The partitions' request logs (request_log.h) are written
+// in the same step. A worker that lost a partition in a rebalance (its stored
 // offset moved on) is told which: it drops that partition's records, rebuilds the batch from
 // the rest and commits again; nothing is counted twice.
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "adsx/base/error.h"
+#include "adsx/features/request_log.h"
 #include "adsx/features/update.h"
 
 namespace adsx::features {
@@ -29,6 +31,7 @@ struct partition_commit
     std::string partition_id;
     partition_state expected;
     partition_state next;
+    log_writes requests;  // its request log's (request_log.h)
 };
 
 // Applied, or nothing written and the partitions whose stored state is not `expected`.
@@ -44,11 +47,11 @@ class online_store
 public:
     virtual ~online_store() = default;
     [[nodiscard]] virtual result<partition_state> load(const std::string& partition_id) = 0;
-    // For each click or conversion (its partition, event time and request id): whether an
-    // impression with that request id was committed earlier on that partition, at most the
-    // store's request window (26 h) before it.
-    [[nodiscard]] virtual result<std::vector<bool>> known_requests(
-        const std::vector<request_ref>& followups) = 0;
+    // A partition's request log of one kind, buckets first..last (at most a few hundred):
+    // each bucket's bytes as committed, empty where there are none.
+    [[nodiscard]] virtual result<std::vector<std::string>> load_requests(
+        const std::string& partition_id, follow_kind kind, std::int64_t first,
+        std::int64_t last) = 0;
     // `pipelined`: the store may return once the write is sent, before it is acknowledged
     // (outcome.pending), so that the worker prepares the next batch while the store applies
     // this one; settle() must come before any other call.

@@ -129,7 +129,6 @@ void batch_update::clear()
     _campaigns.clear();
     _shared.clear();
     _user.clear();
-    _requests.clear();
     _events = 0;
     _max_event_time = 0;
 }

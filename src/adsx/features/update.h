@@ -33,18 +33,6 @@
 
 namespace adsx::features {
 
-// An impression's request id, remembered for the clicks and conversions that will refer to it:
-// per partition (a click is keyed by the same user, so it arrives on the impression's partition)
-// and event-time day, so the store can keep one set per partition and day.
-struct request_ref
-{
-    int partition;
-    std::int64_t event_time_ms;
-    events::uuid id;
-};
-
-inline constexpr std::int64_t day_ms = 86'400'000;
-
 struct tile_add
 {
     std::string field;  // the slot's field, e.g. "m17" or "d:ios:m17"
@@ -82,15 +70,9 @@ public:
     batch_update& operator=(batch_update&&) noexcept = default;
 
     void add(const events::event& e, bool personalised);
-    // Impression request ids this batch introduces (clicks and conversions refer to them).
-    void remember_request(int partition, const events::event& impression)
-    {
-        _requests.push_back({partition, impression.event_time_ms, impression.request_id});
-    }
 
     [[nodiscard]] const key_updates& shared_keys() const noexcept { return _shared; }
     [[nodiscard]] const key_updates& user_keys() const noexcept { return _user; }
-    [[nodiscard]] const std::vector<request_ref>& requests() const noexcept { return _requests; }
     [[nodiscard]] std::size_t events() const noexcept { return _events; }
     [[nodiscard]] std::int64_t max_event_time() const noexcept { return _max_event_time; }
     void clear();
@@ -104,7 +86,6 @@ private:
     key_updates _shared;
     key_updates _user;
     std::unordered_map<std::uint32_t, key_update*> _ads, _campaigns;  // into _shared's nodes
-    std::vector<request_ref> _requests;
     std::size_t _events = 0;
     std::int64_t _max_event_time = 0;
     std::string _name, _dim, _field;  // scratch for key and field names

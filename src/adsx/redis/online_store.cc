@@ -229,19 +229,11 @@ std::string offset_key(const std::string& partition_id)
     return "off:" + partition_id;
 }
 
-std::string request_set_key(std::string_view prefix, int partition, std::int64_t day)
+std::string request_log_key(const std::string& partition_id, features::follow_kind k,
+                            std::int64_t bucket)
 {
-    return fmt::format("{}{}:{}", prefix, partition, day);
+    return fmt::format("rq:{}:{}:{}", partition_id, features::kind_tag(k), bucket);
 }
-
-namespace {
-
-std::string_view bytes_of(const events::uuid& id)
-{
-    return {reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size()};
-}
-
-}  // namespace
 
 result<online_store> online_store::open(const std::string& host, int port, online_store_settings s)
 {
@@ -269,53 +261,32 @@ result<features::partition_state> online_store::load(const std::string& partitio
     return st;
 }
 
-result<std::vector<bool>> online_store::known_requests(
-    const std::vector<features::request_ref>& followups)
+result<std::vector<std::string>> online_store::load_requests(const std::string& partition_id,
+                                                             features::follow_kind kind,
+                                                             std::int64_t first, std::int64_t last)
 {
     if (auto ok = idle(); !ok) {
         return fail(ok.error());
     }
-    // Each follow-up is looked for in the day sets its impression may be in: from the day of
-    // (its time − the request window) to its own day.
-    const auto window_ms = static_cast<std::int64_t>(_s.request_ttl.count()) * 1000;
-    std::map<std::pair<int, std::int64_t>, std::vector<std::size_t>> sets;
-    for (std::size_t i = 0; i < followups.size(); ++i) {
-        const auto& f = followups[i];
-        for (auto day = (f.event_time_ms - window_ms) / features::day_ms;
-             day <= f.event_time_ms / features::day_ms; ++day) {
-            sets[{f.partition, day}].push_back(i);
-        }
+    std::vector<std::string> out;
+    if (last < first) {
+        return out;
     }
-    std::vector<bool> known(followups.size(), false);
-    if (sets.empty()) {
-        return known;
+    std::vector<std::string> args{"MGET"};
+    for (auto b = first; b <= last; ++b) {
+        args.push_back(request_log_key(partition_id, kind, b));
     }
-    resp_writer out;
-    for (const auto& [set, members] : sets) {
-        out.begin(2 + members.size());
-        out.arg("SMISMEMBER");
-        out.arg(request_set_key(_s.requests_prefix, set.first, set.second));
-        for (auto i : members) {
-            out.arg(bytes_of(followups[i].id));
-        }
+    auto r = _conn.command(args);
+    if (!r) {
+        return fail(r.error().wrap("reading a request log"));
     }
-    std::vector<reply> replies;
-    if (auto ok = _conn.pipeline(out, replies); !ok) {
-        return fail(ok.error().wrap("looking up impression request ids"));
+    if (r->type != reply::kind::array || r->elements.size() + 1 != args.size()) {
+        return fail(error_code::internal, "MGET of a request log: unexpected reply");
     }
-    std::size_t r = 0;
-    for (const auto& [set, members] : sets) {
-        const auto& found = replies.at(r++);
-        if (found.type == reply::kind::error) {
-            return fail(error_code::internal, "SMISMEMBER: " + found.str);
-        }
-        for (std::size_t k = 0; k < members.size(); ++k) {
-            if (found.elements.at(k).integer == 1) {
-                known[members[k]] = true;
-            }
-        }
+    for (auto& e : r->elements) {
+        out.push_back(e.type == reply::kind::string ? std::move(e.str) : std::string{});
     }
-    return known;
+    return out;
 }
 
 result<void> online_store::idle() const
@@ -624,27 +595,27 @@ result<std::size_t> online_store::write(const std::vector<features::partition_co
     for (const auto& [name, u] : batch.user_keys()) {
         write_remembered(name, u, _young, &_old, _staged, 0);
     }
-    // Request ids: one SADD per partition and day, and its set's TTL (a day set is written
-    // until its day ends, then must answer clicks for the request window: day + window).
-    _sets.clear();
-    for (std::size_t i = 0; i < batch.requests().size(); ++i) {
-        const auto& q = batch.requests()[i];
-        _sets[{q.partition, q.event_time_ms / features::day_ms}].push_back(i);
-    }
-    const auto set_ttl =
-        static_cast<std::int64_t>(_s.request_ttl.count()) + features::day_ms / 1000;
-    for (const auto& [set, members] : _sets) {
-        const auto key = request_set_key(_s.requests_prefix, set.first, set.second);
-        _out.begin(2 + members.size());
-        _out.arg("SADD");
-        _out.arg(key);
-        for (auto i : members) {
-            _out.arg(bytes_of(batch.requests()[i].id));
+    // Request logs: each bucket's new fingerprints appended (its TTL refreshed), the buckets
+    // the watermark left behind unlinked.
+    for (const auto& p : partitions) {
+        for (const auto& a : p.requests.appends) {
+            const auto key = request_log_key(p.partition_id, a.kind, a.bucket);
+            _out.begin(3);
+            _out.arg("APPEND");
+            _out.arg(key);
+            _out.arg(a.bytes);
+            _out.begin(3);
+            _out.arg("EXPIRE");
+            _out.arg(key);
+            _out.arg(ttl);
         }
-        _out.begin(3);
-        _out.arg("EXPIRE");
-        _out.arg(key);
-        _out.arg(set_ttl);
+        if (!p.requests.deletes.empty()) {
+            _out.begin(1 + p.requests.deletes.size());
+            _out.arg("UNLINK");
+            for (const auto& d : p.requests.deletes) {
+                _out.arg(request_log_key(p.partition_id, d.kind, d.bucket));
+            }
+        }
     }
     for (const auto& p : partitions) {
         _out.begin(6);

@@ -1,10 +1,11 @@
 #pragma once
 // The Redis online store (implements features::online_store): entity hashes with tile rings,
 // recency and as-of fields (users' packed, features/user_state.h); per-partition offsets and
-// watermarks in `off:{partition}` hashes; impression request ids in one set per partition and
-// event-time day, `rq:{group}:{topic}:{partition}:{day}` (16-byte members): a batch adds its
-// impressions with one SADD per set, and a click is checked with one SMISMEMBER per set it may be
-// in, instead of a key (and its TTL) per impression.
+// watermarks in `off:{partition}` hashes; the partitions' request logs (features/request_log.h)
+// in strings `rq:{partition}:{i|c}:{bucket}` of 8-byte fingerprints, which a commit APPENDs to
+// and UNLINKs once its watermark leaves them behind (their TTL, the features', only collects
+// what a partition nobody consumes any more leaves). `{partition}` is the engine's partition id,
+// `{group}:{topic}:{number}`.
 //
 // A commit is two round trips, atomic through optimistic locking (the second may be left in
 // flight, `pipelined`, while the worker prepares the next batch; settle() reads it back):
@@ -15,7 +16,7 @@
 //      features/user_state.h), unless remembered (key cache, below). A partition whose stored
 //      offset is not the expected one is stale: nothing is written.
 //   2. Merge here (features::merge_tile, keep-max, the packed user fields) and send only plain
-//      commands: MULTI; HSET and EXPIRE per key; request ids; the new offsets and watermarks;
+//      commands: MULTI; HSET and EXPIRE per key; request logs; the new offsets and watermarks;
 //      INCR of the counter; EXEC. The transaction goes out in parts while it is encoded, so
 //      Redis parses and queues one part while the worker encodes the next.
 // If a watched key changed in between (another worker committed, or took a partition over)
@@ -67,11 +68,8 @@ namespace adsx::redis {
 
 struct online_store_settings
 {
-    std::chrono::seconds ttl{48 * 3600};          // every feature key
-    std::chrono::seconds request_ttl{26 * 3600};  // how long a click may follow its impression
-    std::string requests_prefix = "rq:";          // + "{partition}:{day}"; the stream sets
-                                                  // "rq:{group}:{topic}:"
-    std::size_t user_cache = 0;                   // users remembered (0: read every commit)
+    std::chrono::seconds ttl{48 * 3600};  // every feature key (and request log)
+    std::size_t user_cache = 0;           // users remembered (0: read every commit)
 };
 
 // Whoever changes or deletes user keys' stream fields besides the stream (an erasure) INCRs it.
@@ -84,8 +82,10 @@ public:
                                                    online_store_settings s);
 
     [[nodiscard]] result<features::partition_state> load(const std::string& partition_id) override;
-    [[nodiscard]] result<std::vector<bool>> known_requests(
-        const std::vector<features::request_ref>& followups) override;
+    [[nodiscard]] result<std::vector<std::string>> load_requests(const std::string& partition_id,
+                                                                 features::follow_kind kind,
+                                                                 std::int64_t first,
+                                                                 std::int64_t last) override;
     [[nodiscard]] result<features::commit_outcome> commit(
         const std::vector<features::partition_commit>& partitions,
         const features::batch_update& batch, bool pipelined) override;
@@ -131,7 +131,6 @@ private:
     resp_writer _out;             // reused between commits, as are the replies
     std::vector<reply> _read;     // of step 1
     std::vector<reply> _written;  // of step 2
-    std::map<std::pair<int, std::int64_t>, std::vector<std::size_t>> _sets;  // request ids by set
     std::string _scratch;
     std::size_t _in_flight = 0;               // commands of a pipelined write not yet read back
     key_map _young, _old;                     // the user cache's two generations
@@ -150,7 +149,8 @@ private:
 };
 
 [[nodiscard]] std::string offset_key(const std::string& partition_id);
-// The set holding a partition's impression request ids of one event-time day.
-[[nodiscard]] std::string request_set_key(std::string_view prefix, int partition, std::int64_t day);
+// A partition's request log bucket.
+[[nodiscard]] std::string request_log_key(const std::string& partition_id, features::follow_kind k,
+                                          std::int64_t bucket);
 
 }  // namespace adsx::redis

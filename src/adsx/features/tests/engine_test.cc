@@ -1,5 +1,6 @@
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -15,22 +16,26 @@ class fake_store : public online_store
 {
 public:
     std::map<std::string, partition_state> offsets;
-    std::set<std::pair<int, std::array<std::uint8_t, 16>>> requests;  // partition, id
-    std::vector<std::pair<std::size_t, std::size_t>> commits;         // partitions, events
-    std::map<std::string, counts> minute_totals;                      // key -> summed deltas
-    std::set<std::string> users;                                      // user keys written
+    std::map<std::tuple<std::string, follow_kind, std::int64_t>, std::string> logs;  // buckets
+    int log_reads = 0;                                         // load_requests() calls
+    std::vector<std::pair<std::size_t, std::size_t>> commits;  // partitions, events
+    std::map<std::string, counts> minute_totals;               // key -> summed deltas
+    std::set<std::string> users;                               // user keys written
 
     result<partition_state> load(const std::string& id) override
     {
         EXPECT_FALSE(held) << "a read with a write in flight";
         return offsets[id];
     }
-    result<std::vector<bool>> known_requests(const std::vector<request_ref>& refs) override
+    result<std::vector<std::string>> load_requests(const std::string& id, follow_kind k,
+                                                   std::int64_t first, std::int64_t last) override
     {
         EXPECT_FALSE(held) << "a read with a write in flight";
-        std::vector<bool> out;
-        for (const auto& r : refs) {
-            out.push_back(requests.contains({r.partition, r.id.bytes}));
+        ++log_reads;
+        std::vector<std::string> out;
+        for (auto b = first; b <= last; ++b) {
+            auto it = logs.find({id, k, b});
+            out.push_back(it == logs.end() ? std::string{} : it->second);
         }
         return out;
     }
@@ -86,9 +91,12 @@ public:
     {
         for (const auto& p : parts) {
             offsets[p.partition_id] = p.next;
-        }
-        for (const auto& r : b.requests()) {
-            requests.insert({r.partition, r.id.bytes});
+            for (const auto& a : p.requests.appends) {
+                logs[{p.partition_id, a.kind, a.bucket}] += a.bytes;
+            }
+            for (const auto& d : p.requests.deletes) {
+                logs.erase({p.partition_id, d.kind, d.bucket});
+            }
         }
         for (const auto& [k, u] : b.user_keys()) {
             users.insert(k);
@@ -256,6 +264,88 @@ TEST(engine, click_finds_its_impression_committed_in_an_earlier_batch)
     EXPECT_TRUE(f.sink.written.empty());
 }
 
+TEST(engine, a_click_counts_within_the_click_window_rounded_out_to_minutes)
+{
+    fixture f;
+    (void)f.e.assign(0);
+    const std::int64_t t0 = (now - 3 * 3'600'000) / 60'000 * 60'000;  // a minute's start
+    auto r = f.e.process(
+        f.batch(0, 0,
+                {f.json("impression", t0 + 59'000, 1), f.json("impression", t0 + 59'000, 2),
+                 // 60 min 59 s after: its window's first minute is t0's
+                 f.json("click", t0 + 3'600'000 + 58'000, 1),
+                 // 61 min after: its window starts a minute later
+                 f.json("click", t0 + 3'600'000 + 60'000, 2)}));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->applied, 3u);
+    ASSERT_EQ(f.sink.written.size(), 1u);
+    EXPECT_EQ(reason_of(f.sink.written[0]), "orphan_event");
+    EXPECT_NE(f.sink.written[0].value.find("\"offset\":3"), std::string::npos);
+}
+
+TEST(engine, a_conversion_counts_only_after_a_click_of_its_request_within_its_window)
+{
+    fixture f;
+    (void)f.e.assign(0);
+    const std::int64_t t0 = now - 30 * 3'600'000;
+    auto r = f.e.process(f.batch(0, 0,
+                                 {f.json("impression", t0, 1), f.json("impression", t0, 2),
+                                  f.json("impression", t0, 3), f.json("click", t0 + 1000, 1),
+                                  f.json("click", t0 + 1000, 3),
+                                  f.json("conversion", t0 + 3'600'000, 1),     // its click: fine
+                                  f.json("conversion", t0 + 3'600'000, 2)}));  // never clicked
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->applied, 6u);
+    // 26 h after its click: outside the 24 h window (the impression's buckets are gone by now).
+    auto late = f.e.process(f.batch(0, 7, {f.json("conversion", t0 + 26 * 3'600'000, 3)}));
+    ASSERT_TRUE(late);
+    EXPECT_EQ(late->applied, 0u);
+    ASSERT_EQ(f.sink.written.size(), 2u);
+    for (const auto& d : f.sink.written) {
+        EXPECT_EQ(reason_of(d), "orphan_event");
+    }
+}
+
+TEST(engine, a_worker_taking_a_partition_over_reads_its_request_log_back)
+{
+    fixture f;
+    (void)f.e.assign(0);
+    ASSERT_TRUE(f.e.process(f.batch(0, 0, {f.json("impression", now - 5000, 9)})));
+    ASSERT_EQ(f.store.logs.size(), 1u);  // the impression's minute
+    engine other{f.store,
+                 f.sink,
+                 [](std::uint32_t) { return true; },
+                 [](std::string_view) { return true; },
+                 [] { return now; },
+                 engine_settings{}};
+    const int reads = f.store.log_reads;
+    ASSERT_EQ(*other.assign(0), 1);
+    EXPECT_EQ(f.store.log_reads, reads + 2);  // impressions and clicks
+    auto r = other.process(f.batch(0, 1, {f.json("click", now - 4000, 9)}));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->applied, 1u);
+    EXPECT_TRUE(f.sink.written.empty());
+}
+
+TEST(engine, the_watermark_deletes_the_request_log_buckets_it_leaves_behind)
+{
+    fixture f;
+    (void)f.e.assign(0);
+    const std::int64_t t0 = now - 40 * 3'600'000;
+    ASSERT_TRUE(
+        f.e.process(f.batch(0, 0, {f.json("impression", t0, 1), f.json("click", t0 + 1000, 1)})));
+    EXPECT_EQ(f.store.logs.size(), 2u);  // an impression minute, a click hour
+    // 2 h on (window 1 h + lateness 5 min): the impression's minute goes, the click's hour stays.
+    ASSERT_TRUE(f.e.process(f.batch(0, 2, {f.json("impression", t0 + 2 * 3'600'000, 2)})));
+    EXPECT_EQ(f.store.logs.size(), 2u);
+    EXPECT_FALSE(
+        f.store.logs.contains({"features:ad.events:0", follow_kind::impression, t0 / 60'000}));
+    // 26 h on: the click's hour goes too.
+    ASSERT_TRUE(f.e.process(f.batch(0, 3, {f.json("impression", t0 + 26 * 3'600'000, 3)})));
+    ASSERT_EQ(f.store.logs.size(), 1u);
+    EXPECT_EQ(std::get<2>(f.store.logs.begin()->first), (t0 + 26 * 3'600'000) / 60'000);
+}
+
 TEST(engine, events_behind_the_watermark_beyond_lateness_are_late)
 {
     fixture f;
@@ -326,7 +416,8 @@ TEST(engine, pipelined_a_write_is_reported_when_it_lands_and_the_next_batch_is_b
     ASSERT_TRUE(r1) << r1.error().message;
     EXPECT_EQ(r1->applied, 0u);  // sent, not yet acknowledged
     EXPECT_TRUE(f.store.held);
-    // The click's impression is in the write in flight: settled before the orphan check.
+    // The click's impression is in the write in flight: the request log has it since it was
+    // sent.
     auto r2 = f.e.process(f.batch(0, 1, {f.json("click", now - 4000, 1)}));
     ASSERT_TRUE(r2) << r2.error().message;
     EXPECT_EQ(r2->applied, 1u);  // the impression
