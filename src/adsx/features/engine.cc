@@ -291,7 +291,7 @@ result<batch_result> engine::process(const std::vector<raw_message>& messages)
         if (outcome->applied) {
             for (std::size_t i = 0; i < work.size(); ++i) {
                 _owned[work[i].partition] = f.parts[i].next;
-                _logs.at(work[i].partition).keep(f.parts[i].next.max_event_time);
+                _logs.at(work[i].partition).keep(f.parts[i].requests);
             }
             out.stale.insert(out.stale.end(), dropped.begin(), dropped.end());
             if (outcome->pending) {

@@ -71,8 +71,9 @@ bool request_log::bucket::contains(std::uint64_t fp) const
 {
     for (std::size_t r = 0; r < runs.size(); ++r) {
         const auto begin = ids.begin() + static_cast<std::ptrdiff_t>(runs[r]);
-        const auto end =
-            r + 1 < runs.size() ? ids.begin() + static_cast<std::ptrdiff_t>(runs[r + 1]) : ids.end();
+        const auto end = r + 1 < runs.size()
+                             ? ids.begin() + static_cast<std::ptrdiff_t>(runs[r + 1])
+                             : ids.end();
         if (std::binary_search(begin, end, fp)) {
             return true;
         }
@@ -107,13 +108,16 @@ void request_log::load(follow_kind k, std::int64_t b, std::string_view bytes)
 
 void request_log::stage(follow_kind k, std::int64_t t, std::uint64_t fp)
 {
-    _staged[index(k)].emplace(fp, t);
+    auto& s = _staged[index(k)];
+    s.ids.push_back(fp);
+    s.times.push_back(t);
 }
 
 void request_log::drop_staged()
 {
     for (auto& s : _staged) {
-        s.clear();
+        s.ids.clear();
+        s.times.clear();
     }
 }
 
@@ -122,48 +126,44 @@ bool request_log::follows(follow_kind k, std::int64_t t, std::uint64_t fp) const
     const auto width = bucket_ms(k);
     const auto first = floor_div(t - window(k), width);
     const auto last = floor_div(t, width);
-    auto [from, to] = _staged[index(k)].equal_range(fp);
-    for (; from != to; ++from) {
-        const auto b = floor_div(from->second, width);
-        if (b >= first && b <= last) {
-            return true;
-        }
-    }
     const auto& kept = _kept[index(k)];
     for (auto it = kept.lower_bound(first); it != kept.end() && it->first <= last; ++it) {
         if (it->second.contains(fp)) {
             return true;
         }
     }
-    return false;
-}
-
-std::map<std::int64_t, std::vector<std::uint64_t>> request_log::staged_by_bucket(
-    follow_kind k) const
-{
-    std::map<std::int64_t, std::vector<std::uint64_t>> out;
-    for (const auto& [fp, t] : _staged[index(k)]) {
-        out[floor_div(t, bucket_ms(k))].push_back(fp);
+    const auto& s = _staged[index(k)];
+    for (std::size_t i = 0; i < s.ids.size(); ++i) {
+        if (s.ids[i] == fp) {
+            const auto b = floor_div(s.times[i], width);
+            if (b >= first && b <= last) {
+                return true;
+            }
+        }
     }
-    return out;
+    return false;
 }
 
 log_writes request_log::pending(std::int64_t wm) const
 {
     log_writes w;
+    std::vector<std::pair<std::int64_t, std::uint64_t>> by_bucket;
     for (auto k : {follow_kind::impression, follow_kind::click}) {
         const auto first = kept(k, wm).first;
-        for (auto& [b, ids] : staged_by_bucket(k)) {
-            if (b < first) {
-                continue;  // left behind by this very commit
+        const auto& s = _staged[index(k)];
+        by_bucket.clear();
+        for (std::size_t i = 0; i < s.ids.size(); ++i) {
+            const auto b = floor_div(s.times[i], bucket_ms(k));
+            if (b >= first) {  // else left behind by this very commit
+                by_bucket.emplace_back(b, s.ids[i]);
             }
-            std::sort(ids.begin(), ids.end());
-            w.appends.push_back({k, b, {}});
-            auto& out = w.appends.back().bytes;
-            out.reserve(8 * ids.size());
-            for (auto id : ids) {
-                append_le(out, id);
+        }
+        std::sort(by_bucket.begin(), by_bucket.end());
+        for (std::size_t i = 0; i < by_bucket.size(); ++i) {
+            if (i == 0 || by_bucket[i].first != by_bucket[i - 1].first) {
+                w.appends.push_back({k, by_bucket[i].first, {}});
             }
+            append_le(w.appends.back().bytes, by_bucket[i].second);
         }
         const auto& held = _kept[index(k)];
         for (auto it = held.begin(); it != held.end() && it->first < first; ++it) {
@@ -173,18 +173,18 @@ log_writes request_log::pending(std::int64_t wm) const
     return w;
 }
 
-void request_log::keep(std::int64_t wm)
+void request_log::keep(const log_writes& w)
 {
-    for (auto k : {follow_kind::impression, follow_kind::click}) {
-        const auto first = kept(k, wm).first;
-        for (auto& [b, ids] : staged_by_bucket(k)) {
-            if (b >= first) {
-                std::sort(ids.begin(), ids.end());
-                _kept[index(k)][b].add_run(ids);
-            }
+    std::vector<std::uint64_t> ids;
+    for (const auto& a : w.appends) {
+        ids.clear();
+        for (std::size_t i = 0; i + 8 <= a.bytes.size(); i += 8) {
+            ids.push_back(read_le(a.bytes.data() + i));
         }
-        auto& held = _kept[index(k)];
-        held.erase(held.begin(), held.lower_bound(first));
+        _kept[index(a.kind)][a.bucket].add_run(ids);  // sorted by pending()
+    }
+    for (const auto& d : w.deletes) {
+        _kept[index(d.kind)].erase(d.bucket);
     }
     drop_staged();
 }

@@ -27,13 +27,12 @@
 //   log.stage(follow_kind::impression, t, fingerprint(id));  // this batch's
 //   log.follows(follow_kind::impression, t_click, fingerprint(id));
 //   auto w = log.pending(wm);  // what the commit appends and deletes; then
-//   log.keep(wm);              // once the commit is sent
+//   log.keep(w);               // once the commit is sent
 #include <array>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -100,10 +99,11 @@ public:
     [[nodiscard]] bool follows(follow_kind k, std::int64_t t, std::uint64_t fp) const;
 
     // What a commit that takes the partition's watermark to `wm` writes: the staged ids,
-    // per bucket, and the buckets the watermark leaves behind.
+    // per bucket (sorted), and the buckets the watermark leaves behind.
     [[nodiscard]] log_writes pending(std::int64_t wm) const;
-    // The commit was sent: the staged ids join their buckets and the buckets left behind go.
-    void keep(std::int64_t wm);
+    // The commit of `w` (this log's pending()) was sent: its ids join their buckets, the
+    // buckets left behind go, nothing stays staged.
+    void keep(const log_writes& w);
 
     [[nodiscard]] std::size_t size() const noexcept;  // fingerprints kept
 
@@ -123,13 +123,17 @@ private:
     {
         return static_cast<std::size_t>(k);
     }
-    // This batch's ids of a kind by bucket, in the order staged.
-    [[nodiscard]] std::map<std::int64_t, std::vector<std::uint64_t>> staged_by_bucket(
-        follow_kind k) const;
+    // This batch's ids of one kind, in the order staged (found by a scan: only a follow-up
+    // whose predecessor is in its own batch, or an orphan, looks there).
+    struct staged
+    {
+        std::vector<std::uint64_t> ids;
+        std::vector<std::int64_t> times;
+    };
 
     follow_windows _w;
     std::array<buckets, 2> _kept;
-    std::array<std::unordered_multimap<std::uint64_t, std::int64_t>, 2> _staged;  // fp → time
+    std::array<staged, 2> _staged;
 };
 
 }  // namespace adsx::features

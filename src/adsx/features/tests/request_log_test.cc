@@ -47,7 +47,7 @@ TEST(request_log, kept_ids_are_found_across_many_runs_and_buckets)
             const int n = batch * 20 + i;
             log.stage(follow_kind::impression, t0 + n * 1000, fingerprint(id(n)));
         }
-        log.keep(t0 + batch * 20'000);
+        log.keep(log.pending(t0 + batch * 20'000));
     }
     EXPECT_EQ(log.size(), 1000u);
     for (int n = 0; n < 1000; ++n) {
@@ -81,7 +81,7 @@ TEST(request_log, the_watermark_retires_buckets_older_than_window_and_lateness)
     request_log log({.click_ms = hour, .conversion_ms = 24 * hour, .lateness_ms = 5 * minute});
     log.stage(follow_kind::impression, t0, fingerprint(id(1)));
     log.stage(follow_kind::click, t0, fingerprint(id(1)));
-    log.keep(t0);
+    log.keep(log.pending(t0));
     const auto [first, last] = log.kept(follow_kind::impression, t0 + hour + 5 * minute);
     EXPECT_EQ(first, t0 / minute);
     EXPECT_EQ(last, (t0 + hour + 5 * minute) / minute);
@@ -90,7 +90,7 @@ TEST(request_log, the_watermark_retires_buckets_older_than_window_and_lateness)
     ASSERT_EQ(w.deletes.size(), 1u);
     EXPECT_EQ(w.deletes[0].kind, follow_kind::impression);
     EXPECT_EQ(w.deletes[0].bucket, t0 / minute);
-    log.keep(t0 + hour + 6 * minute);
+    log.keep(log.pending(t0 + hour + 6 * minute));
     EXPECT_EQ(log.size(), 1u);  // the click stays for a day
     EXPECT_TRUE(log.follows(follow_kind::click, t0 + 20 * hour, fingerprint(id(1))));
 }
