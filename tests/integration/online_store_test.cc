@@ -58,12 +58,18 @@ struct store
             next.next_offset = std::max<std::int64_t>(next.next_offset, 0) + 1;
             next.max_event_time = std::max(next.max_event_time, t);
         }
-        auto out = s->commit({{partition, at, next, std::move(requests)}}, b, true);
-        ASSERT_TRUE(out) << out.error().message;
-        ASSERT_TRUE(out->applied);
-        auto landed = s->settle();
-        ASSERT_TRUE(landed) << landed.error().message;
-        ASSERT_TRUE(*landed);
+        // As the engine does: a write refused at EXEC (a watched key changed) is committed
+        // again, reading afresh.
+        bool landed = false;
+        for (int attempt = 0; attempt < 3 && !landed; ++attempt) {
+            auto out = s->commit({{partition, at, next, requests}}, b, true);
+            ASSERT_TRUE(out) << out.error().message;
+            ASSERT_TRUE(out->applied);
+            auto settled = s->settle();
+            ASSERT_TRUE(settled) << settled.error().message;
+            landed = *settled;
+        }
+        ASSERT_TRUE(landed);
         at = next;
     }
 
@@ -84,14 +90,16 @@ TEST(online_store, request_logs_are_appended_read_back_and_unlinked_with_their_c
     events::uuid a;
     a.bytes[3] = 1;
     log.stage(features::follow_kind::impression, t0, features::fingerprint(a));
-    w.commit("k1:u1", {{impression, t0, 1}}, log.pending(t0));
-    log.keep(t0);
+    auto first = log.pending(t0);
+    w.commit("k1:u1", {{impression, t0, 1}}, first);
+    log.keep(first);
     events::uuid b;
     b.bytes[3] = 2;
     log.stage(features::follow_kind::impression, t0 + 1000, features::fingerprint(b));
     log.stage(features::follow_kind::click, t0 + 2000, features::fingerprint(a));
-    w.commit("k1:u1", {{impression, t0 + 1000, 1}, {click, t0 + 2000, 1}}, log.pending(t0 + 2000));
-    log.keep(t0 + 2000);
+    auto second = log.pending(t0 + 2000);
+    w.commit("k1:u1", {{impression, t0 + 1000, 1}, {click, t0 + 2000, 1}}, second);
+    log.keep(second);
 
     const auto m = t0 / minute;
     auto back = w.s->load_requests(w.partition, features::follow_kind::impression, m - 1, m + 1);
@@ -167,6 +175,32 @@ TEST(online_store_user_cache, an_erasure_announced_on_the_user_epoch_is_not_undo
     s.commit("k1:u1", {{impression, t0 + 3000, 1}});
     own = features::parse_user_own(s.hash("u:k1:u1").at("own"));
     EXPECT_EQ(own->minutes.at(0).c.impressions, 2);
+}
+
+TEST(online_store, a_user_erased_between_a_commits_read_and_write_is_not_written_back)
+{
+    for (std::size_t cache : {0, 1000}) {
+        std::optional<redis::connection> other;
+        bool erase = false;
+        store s(9, cache);
+        s.s->between_read_and_write([&] {
+            if (std::exchange(erase, false)) {  // an erasure from another client
+                ASSERT_TRUE(other->command({"DEL", "u:k1:u1"}));
+                ASSERT_TRUE(other->command({"INCR", std::string(redis::user_epoch_key)}));
+            }
+        });
+        const auto cfg = load_config();
+        other.emplace(
+            *redis::connection::open(cfg.redis.host, cfg.redis.port, std::chrono::seconds(5)));
+        ASSERT_TRUE(other->command({"SELECT", "9"}));
+        s.commit("k1:u1", {{impression, t0, 1}, {impression, t0 + 1000, 1}});
+        erase = true;
+        s.commit("k1:u1", {{impression, t0 + 2000, 1}});
+        auto own = features::parse_user_own(s.hash("u:k1:u1").at("own"));
+        ASSERT_TRUE(own);
+        ASSERT_EQ(own->minutes.size(), 1u) << "cache " << cache;
+        EXPECT_EQ(own->minutes[0].c.impressions, 1) << "cache " << cache;  // after the erasure
+    }
 }
 
 TEST(online_store_user_cache, forgetting_owned_keys_reads_users_again)

@@ -309,24 +309,22 @@ result<features::commit_outcome> online_store::commit(
     const auto& users = batch.user_keys();
     const bool caching = _s.user_cache > 0;
     for (int attempt = 0; attempt < max_attempts; ++attempt) {
-        // Step 1: watch the offsets and the shared writes' counter (and the user epoch); read
-        // the offsets, the counter (and epoch), and what this batch merges into of keys not
-        // remembered: users whole (HGETALL), shared keys whole when they are to be remembered,
+        // Step 1: watch the offsets, the shared writes' counter and the user epoch; read the
+        // offsets (with the cache: the counter and epoch), and what this batch merges into of keys
+        // not remembered: users whole (HGETALL), shared keys whole when they are to be remembered,
         // else only the fields merged into (HMGET).
         _now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
         _shared_from_memory = caching && _trust_shared;
         _out.clear();
-        _out.begin(2 + partitions.size() + (caching ? 1 : 0));
+        _out.begin(3 + partitions.size());
         _out.arg("WATCH");
         for (const auto& p : partitions) {
             _out.arg(offset_key(p.partition_id));
         }
         _out.arg(shared_writes_key);
-        if (caching) {
-            _out.arg(user_epoch_key);
-        }
+        _out.arg(user_epoch_key);
         for (const auto& p : partitions) {
             _out.begin(4);
             _out.arg("HMGET");
@@ -401,6 +399,9 @@ result<features::commit_outcome> online_store::commit(
                 return fail(r.error());
             }
             return outcome;
+        }
+        if (_between) {
+            _between();
         }
         auto sent = write(partitions, batch, _read);
         if (!sent) {

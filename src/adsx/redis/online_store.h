@@ -9,12 +9,13 @@
 //
 // A commit is two round trips, atomic through optimistic locking (the second may be left in
 // flight, `pipelined`, while the worker prepares the next batch; settle() reads it back):
-//   1. WATCH the batch's partition offsets and `adsx:stream:shared-writes`, a counter every
-//      commit increments; read the fields the batch merges into (HMGET) of the shared keys
-//      (ads, campaigns: every partition writes them), and the user keys whole (HGETALL: the
-//      campaign index that pruning needs is derived from all the campaign fields,
-//      features/user_state.h), unless remembered (key cache, below). A partition whose stored
-//      offset is not the expected one is stale: nothing is written.
+//   1. WATCH the batch's partition offsets, `adsx:stream:shared-writes`, a counter every
+//      commit increments, and `adsx:stream:user-epoch`, which an erasure increments (so that
+//      a user erased between this read and the EXEC is not written back); read the fields the batch
+//      merges into (HMGET) of the shared keys (ads, campaigns: every partition writes them), and
+//      the user keys whole (HGETALL: the campaign index that pruning needs is derived from all the
+//      campaign fields, features/user_state.h), unless remembered (key cache, below). A partition
+//      whose stored offset is not the expected one is stale: nothing is written.
 //   2. Merge here (features::merge_tile, keep-max, the packed user fields) and send only plain
 //      commands: MULTI; HSET and EXPIRE per key; request logs; the new offsets and watermarks;
 //      INCR of the counter; EXEC. The transaction goes out in parts while it is encoded, so
@@ -55,6 +56,7 @@
 // Not thread-safe: one store per worker thread.
 #include <array>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -99,6 +101,9 @@ public:
     [[nodiscard]] std::size_t shared_misses() const noexcept { return _misses[1]; }
 
     [[nodiscard]] connection& conn() noexcept { return _conn; }
+    // Tests: `f` runs between each commit's read (step 1) and its write, to interleave
+    // another client.
+    void between_read_and_write(std::function<void()> f) { _between = std::move(f); }
 
 private:
     online_store(connection c, online_store_settings s) : _conn(std::move(c)), _s(s) {}
@@ -146,6 +151,7 @@ private:
     bool _shared_from_memory = false;  // this commit's shared keys: remembered or HGETALL
     std::int64_t _now_ms = 0;          // wall time of the commit being built
     std::array<std::size_t, 2> _hits{}, _misses{};  // users, shared keys
+    std::function<void()> _between;                 // tests' hook, see between_read_and_write
 };
 
 [[nodiscard]] std::string offset_key(const std::string& partition_id);
