@@ -28,6 +28,16 @@ std::uint64_t read_le(const char* p) noexcept
     return v;
 }
 
+// The fingerprints of stored bytes, in their order, into `out` (cleared first).
+void read_ids(std::string_view bytes, std::vector<std::uint64_t>& out)
+{
+    out.clear();
+    out.reserve(bytes.size() / 8);
+    for (std::size_t i = 0; i + 8 <= bytes.size(); i += 8) {
+        out.push_back(read_le(bytes.data() + i));
+    }
+}
+
 }  // namespace
 
 std::string_view kind_tag(follow_kind k) noexcept
@@ -98,10 +108,7 @@ void request_log::load(follow_kind k, std::int64_t b, std::string_view bytes)
         return;
     }
     std::vector<std::uint64_t> ids;
-    ids.reserve(bytes.size() / 8);
-    for (std::size_t i = 0; i + 8 <= bytes.size(); i += 8) {
-        ids.push_back(read_le(bytes.data() + i));
-    }
+    read_ids(bytes, ids);
     std::sort(ids.begin(), ids.end());
     _kept[index(k)][b].add_run(ids);
 }
@@ -177,10 +184,7 @@ void request_log::keep(const log_writes& w)
 {
     std::vector<std::uint64_t> ids;
     for (const auto& a : w.appends) {
-        ids.clear();
-        for (std::size_t i = 0; i + 8 <= a.bytes.size(); i += 8) {
-            ids.push_back(read_le(a.bytes.data() + i));
-        }
+        read_ids(a.bytes, ids);
         _kept[index(a.kind)][a.bucket].add_run(ids);  // sorted by pending()
     }
     for (const auto& d : w.deletes) {

@@ -76,7 +76,6 @@ struct log_writes
 {
     std::vector<log_bucket> appends;
     std::vector<log_bucket> deletes;
-    [[nodiscard]] bool empty() const noexcept { return appends.empty() && deletes.empty(); }
 };
 
 // One partition's logs (both kinds). Not thread-safe.
