@@ -114,11 +114,12 @@ class Reference:
         self.campaigns[u][e["campaign_id"]].append((t, ad, typ))
 
     def user_fields(self, key: str) -> dict[str, str]:
-        """A user's packed fields (user_state.h). `own`: the newest time by type, the minute
-        tiles within 60 of the newest event and the hour tiles within 26. Per campaign:
-        campaigns the user left for more than 2 × TTL are gone; of the others, the hour tiles
-        within 26 of the newest and the recency within TTL of the newest, by type, for the
-        campaign and each ad."""
+        """A user's fields (user_state.h). `own`: the newest time by type. Tile blocks `mb{p}`
+        (10 minutes each, 7 fields) and `hb{p}` (6 hours, 6 fields): per field, the newest block
+        of the user's events that falls in it, with all its tiles. Per campaign: campaigns the
+        user left for more than 2 × TTL are gone; of the others, the hour tiles within 26 of the
+        newest and the recency within TTL of the newest, by type, for the campaign and each
+        ad."""
         newest_user = self.maxes[key]["asof"]
         out = {}
         for c, evs in sorted(self.campaigns[key].items()):
@@ -144,18 +145,23 @@ class Reference:
         evs = self.own[key]
         last = [max((t for t, x in evs if x == typ), default=0) for typ in TYPES]
 
-        def own_tiles(p: str) -> str:
-            width, slots = TILES[p]
-            n = defaultdict(Counter)
-            for t, typ in evs:
-                if t // width > newest_user // width - slots:
-                    n[t // width][typ] += 1
-            return ",".join(
-                f"{k}:{c['impression']}:{c['click']}:{c['conversion']}"
-                for k, c in sorted(n.items())
-            )
-
-        out["own"] = f"{last[0]}:{last[1]}:{last[2]}|{own_tiles('m')}|{own_tiles('h')}"
+        for p, per_block, ring in (("m", 10, 7), ("h", 6, 6)):
+            width = TILES[p][0]
+            newest = {}  # field -> the newest block in it
+            for t, _ in evs:
+                block = t // width // per_block
+                field = f"{p}b{block % ring}"
+                newest[field] = max(newest.get(field, block), block)
+            for field, block in newest.items():
+                n = defaultdict(Counter)
+                for t, typ in evs:
+                    if t // width // per_block == block:
+                        n[t // width][typ] += 1
+                out[field] = ",".join(
+                    f"{k}:{c['impression']}:{c['click']}:{c['conversion']}"
+                    for k, c in sorted(n.items())
+                )
+        out["own"] = f"{last[0]}:{last[1]}:{last[2]}"
         return out
 
     def expected_hash(self, key: str) -> dict[str, str]:

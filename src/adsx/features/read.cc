@@ -67,6 +67,21 @@ std::vector<tile_value> tiles_in(const hash_fields& h, tile_spec s, std::string_
     return out;
 }
 
+std::vector<tile_value> tiles_in(const hash_fields& h, const tile_blocks& b)
+{
+    std::vector<tile_value> out;
+    for (int p = 0; p < b.ring; ++p) {
+        auto it = h.find(block_field(p, b));
+        if (it == h.end()) {
+            continue;
+        }
+        if (auto tiles = parse_block(it->second)) {
+            out.insert(out.end(), tiles->begin(), tiles->end());
+        }
+    }
+    return out;
+}
+
 std::optional<std::int64_t> field_ms(const hash_fields& h, const std::string& f)
 {
     auto it = h.find(f);
@@ -135,9 +150,10 @@ user_features user_features_of(const hash_fields& h, std::int64_t as_of_ms)
     if (auto it = h.find(std::string(own_field)); it != h.end()) {
         own = parse_user_own(it->second).value_or(user_own{});
     }
-    f.last_5m = window_sum(own.minutes, minute_tiles, as_of_ms, 5 * minute_ms);
-    f.last_1h = window_sum(own.minutes, minute_tiles, as_of_ms, 60 * minute_ms);
-    f.last_24h = window_sum(own.hours, hour_tiles, as_of_ms, 24 * 60 * minute_ms);
+    const auto minutes = tiles_in(h, minute_blocks);
+    f.last_5m = window_sum(minutes, minute_tiles, as_of_ms, 5 * minute_ms);
+    f.last_1h = window_sum(minutes, minute_tiles, as_of_ms, 60 * minute_ms);
+    f.last_24h = window_sum(tiles_in(h, hour_blocks), hour_tiles, as_of_ms, 24 * 60 * minute_ms);
     f.engagement_5m = smoothed_ctr(f.last_5m.clicks, f.last_5m.impressions);
     f.engagement_1h = smoothed_ctr(f.last_1h.clicks, f.last_1h.impressions);
     f.engagement_24h = smoothed_ctr(f.last_24h.clicks, f.last_24h.impressions);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "adsx/features/tiles.h"
+#include "adsx/features/user_state.h"
 
 namespace adsx::features {
 
@@ -18,6 +19,8 @@ using hash_fields = std::map<std::string, std::string>;
 // The tiles of one granularity held in a hash; `dim` selects a slice's ("d:ios:", "g:US-CA:").
 [[nodiscard]] std::vector<tile_value> tiles_in(const hash_fields& h, tile_spec s,
                                                std::string_view dim = "");
+// A user's tiles of one granularity, from its tile blocks (user_state.h).
+[[nodiscard]] std::vector<tile_value> tiles_in(const hash_fields& h, const tile_blocks& b);
 [[nodiscard]] std::optional<std::int64_t> field_ms(const hash_fields& h, const std::string& f);
 // The newest event time a hash reflects: its `asof` (ads, campaigns), or the newest of a
 // user's `own` recency; 0 when neither is there.

@@ -103,6 +103,8 @@ void batch_update::add(const events::event& e, bool personalised)
     _name.assign("u:").append(e.user_id);
     auto& u = key_of(_user, _name);
     add_event(u.own, e.type, t);
+    add_event(u.blocks, minute_blocks, e.type, t);
+    add_event(u.blocks, hour_blocks, e.type, t);
     auto uc = std::find_if(u.campaigns.begin(), u.campaigns.end(),
                            [&](const auto& x) { return x.first == e.campaign_id; });
     if (uc == u.campaigns.end()) {

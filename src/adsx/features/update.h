@@ -10,15 +10,15 @@
 //   a:{ad}            minute tiles (imp/clk/conv) -> 5-min and 1-h CTR, popularity and trend;
 //                     the same per device (`d:ios:m17`) and per geo (`g:US-CA:m17`)
 //   c:{campaign}      minute and hour tiles
-//   u:{user}          `own`: minute and hour tiles -> engagement over 5 min / 1 h / 24 h,
-//                     recency (newest impression, click, conversion); per campaign
-//                     `c{campaign}`: hour tiles (frequency per hour and day), recency for the
-//                     campaign and each of its ads
+//   u:{user}          `own`: recency (newest impression, click, conversion); `mb{p}`, `hb{p}`:
+//                     minute and hour tiles in blocks -> engagement over 5 min / 1 h / 24 h;
+//                     per campaign `c{campaign}`: hour tiles (frequency per hour and day),
+//                     recency for the campaign and each of its ads
 //                     (user_state.h)   [personalisation consent only]
 // Ad and campaign hashes also keep `asof`, the newest event time they reflect; a user's is
 // the newest of its recency. Ad-level keys count every event, consented or not. (DESIGN §4
 // names a key per user × campaign, `uc:{user}:{c}`, and a field per tile slot: packed, a
-// user's write is one HSET of a few arguments, see user_state.h.)
+// user's write is one HSET of a few small arguments, see user_state.h.)
 //
 // Two kinds of keys, written differently (redis/online_store.h): `shared` keys (ads, campaigns)
 // receive events from every partition, so every worker's commit guards them; `user` keys only
@@ -51,9 +51,11 @@ struct key_update
 {
     std::vector<tile_add> tiles;   // one entry per slot field, holding the newest tile
     std::vector<max_field> maxes;  // keep the larger of stored and given
-    // User keys: this batch's delta of the user's own state (field `own`) and per campaign
-    // (fields `c{campaign}`); their tiles and maxes stay empty.
+    // User keys: this batch's delta of the user's recency (field `own`), tile blocks (fields
+    // `mb{p}`, `hb{p}`) and per campaign (fields `c{campaign}`); their tiles and maxes stay
+    // empty.
     user_own own;
+    std::vector<block_add> blocks;
     std::vector<std::pair<std::uint32_t, user_campaign>> campaigns;
     [[nodiscard]] bool is_user() const noexcept { return !campaigns.empty(); }
 };

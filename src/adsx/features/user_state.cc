@@ -176,31 +176,20 @@ void add_event(user_own& s, events::event_type type, std::int64_t event_time_ms)
 {
     const auto k = static_cast<std::size_t>(type);
     s.last[k] = std::max(s.last[k], event_time_ms);
-    count_in(s.minutes, tile_of(event_time_ms, minute_tiles), type);
-    count_in(s.hours, tile_of(event_time_ms, hour_tiles), type);
 }
 
 void merge(user_own& into, const user_own& delta)
 {
     keep_newer(into.last, delta.last);
-    const auto newest = into.newest();
-    merge_tiles(into.minutes, delta.minutes, tile_of(newest, minute_tiles) - minute_tiles.slots);
-    merge_tiles(into.hours, delta.hours, tile_of(newest, hour_tiles) - hour_tiles.slots);
 }
 
 std::optional<user_own> parse_user_own(std::string_view v)
 {
     user_own s;
-    if (std::count(v.begin(), v.end(), '|') == 3) {
-        v = v.substr(0, v.rfind('|'));  // written with the campaign index, which is now derived
+    if (const auto bar = v.find('|'); bar != std::string_view::npos) {
+        v = v.substr(0, bar);  // an earlier version's tiles, now in blocks of their own
     }
-    std::array<std::string_view, 3> parts;
-    if (!split_bars(v, parts)) {
-        return std::nullopt;
-    }
-    auto times = parts[0];
-    if (!read_ints(times, {&s.last[0], &s.last[1], &s.last[2]}) || !times.empty() ||
-        !parse_tiles(parts[1], s.minutes) || !parse_tiles(parts[2], s.hours)) {
+    if (!read_ints(v, {&s.last[0], &s.last[1], &s.last[2]}) || !v.empty()) {
         return std::nullopt;
     }
     return s;
@@ -209,12 +198,63 @@ std::optional<user_own> parse_user_own(std::string_view v)
 std::string format_user_own(const user_own& s)
 {
     std::string out;
-    out.reserve(48 + 24 * (s.minutes.size() + s.hours.size()));
     append_times(out, s.last);
-    out += '|';
-    append_tiles(out, s.minutes);
-    out += '|';
-    append_tiles(out, s.hours);
+    return out;
+}
+
+std::string block_field(std::int64_t block, const tile_blocks& b)
+{
+    std::string f{b.tiles.prefix, 'b'};
+    append_int(f, block % b.ring);
+    return f;
+}
+
+void add_event(std::vector<block_add>& adds, const tile_blocks& b, events::event_type type,
+               std::int64_t event_time_ms)
+{
+    const auto tile = tile_of(event_time_ms, b.tiles);
+    const auto block = tile / b.per_block;
+    auto field = block_field(block, b);
+    auto a = std::find_if(adds.begin(), adds.end(),
+                          [&](const block_add& x) { return x.field == field; });
+    if (a == adds.end()) {
+        a = adds.insert(a, {std::move(field), block, b.per_block, {}});
+    } else if (a->block > block) {
+        return;  // superseded: the batch has a newer block for this field
+    } else if (a->block < block) {
+        a->block = block;
+        a->tiles.clear();
+    }
+    count_in(a->tiles, tile, type);
+}
+
+std::optional<std::vector<tile_value>> parse_block(std::string_view v)
+{
+    std::vector<tile_value> tiles;
+    if (!parse_tiles(v, tiles)) {
+        return std::nullopt;
+    }
+    return tiles;
+}
+
+std::optional<std::string> merge_block(std::optional<std::string_view> held, const block_add& add)
+{
+    std::vector<tile_value> tiles;
+    if (held) {
+        if (auto stored = parse_block(*held); stored && !stored->empty()) {
+            const auto block = stored->front().tile / add.per_block;
+            if (block > add.block) {
+                return std::nullopt;
+            }
+            if (block == add.block) {
+                tiles = std::move(*stored);
+            }
+        }
+    }
+    merge_tiles(tiles, add.tiles, std::numeric_limits<std::int64_t>::min());
+    std::string out;
+    out.reserve(20 * tiles.size());
+    append_tiles(out, tiles);
     return out;
 }
 

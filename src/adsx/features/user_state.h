@@ -1,24 +1,35 @@
 #pragma once
-// A user's state in the online store, packed into few fields of the user's hash `u:{user}` so
-// that a batch's write of a user is one HSET of a few arguments (Redis's cost is mostly per
-// argument: parsing, the transaction queue, the AOF):
-//   - `own`: the user's own engagement tiles and recency ("li:lc:lv|minute tiles|hour tiles");
+// A user's state in the online store, in few fields of the user's hash `u:{user}`, each write
+// of a user the same small size however long the user has been active:
+//   - `own`: the user's recency ("li:lc:lv": newest impression, click, conversion);
+//   - `mb{p}`, `hb{p}`: the user's engagement tiles in blocks (below);
 //   - `c{campaign}`: per campaign the user saw, frequency (hour tiles) and recency for the
 //     campaign and each of its ads ("li:lc:lv|tile:i:c:v,…|ad:li:lc:lv,…"). One field per
 //     campaign rather than a key per user × campaign: a live stream brings about three new
 //     campaigns per user, and each key costs Redis a read, a write and a TTL of its own.
+// Blocks: field `mb{p}` holds the minute tiles ("tile:i:c:v,…") of one aligned block of 10
+// minutes, `hb{p}` the hour tiles of one block of 6 hours, p = block % ring. The tile ring's
+// rule (tiles.h) at block granularity: a newer block resets the field, an add for an older one
+// than it holds is dropped. 7 minute blocks hold any 60 consecutive minutes, 6 hour blocks any
+// 26 hours: what windows up to 1 h / 24 h as of the user's newest event read. A field per tile,
+// as ads have, costs Redis ~70 B a field once a hash outgrows its compact encoding (86 fields a
+// user). One packed field of all tiles, as `own` was before, grows with the user's history: a
+// user active every minute of the last hour and every hour of the day held 86 tiles there
+// (1.6 kB), and parsing, merging and formatting it took ~10 µs a write, 15 times a new
+// user's; blocks take ~1 µs at any age.
 // Which campaigns a hash holds, and each one's newest event (what `prune` needs), is not
 // stored: the writer derives that index from the campaign fields (campaign_newest) and keeps
 // it with the user in memory. Stored in `own`, it was rewritten with every event of the user,
 // and it grows with the user's campaigns: a fifth of Redis's CPU in the stream benchmark.
 //
-//   user_own o;  add_event(o, type, t);  merge(held, o);          // a batch's delta
+//   user_own o;  add_event(o, type, t);  merge(held, o);          // a batch's recency
+//   std::vector<block_add> b;  add_event(b, minute_blocks, type, t);  merge_block(held, b[0]);
 //   user_campaign s;  add_event(s, ad, type, t);  merge(held, s, ttl_ms);
 //
 // The rules keep the fields bounded and make the state a function of the events alone,
 // whatever the batches they came in (the stream's crash test compares states byte for byte):
-//   - tiles: only those within their ring's span of the newest event (minute tiles within 60
-//     of it, hour tiles within 26): what any window up to 1 h / 24 h as of the newest reads;
+//   - blocks: the ring rule above;
+//   - a campaign's hour tiles: only those within 26 of its newest event;
 //   - a campaign's recency (its own and each ad's): only times within `ttl` of the campaign's
 //     newest event time; older ones read as never;
 //   - the whole campaign leaves the hash (`prune`) once the user's newest event is more than
@@ -75,12 +86,10 @@ void merge(user_campaign& into, const user_campaign& delta, std::int64_t ttl_ms)
 // The campaign index: each campaign in the hash and its newest event time, ascending by
 // campaign (derived from the campaign fields; maintained by the store's write: touch, prune).
 using campaign_index = std::vector<std::pair<std::uint32_t, std::int64_t>>;
-// The user's own state: field `own`.
+// The user's recency: field `own`.
 struct user_own
 {
     recency last{};
-    std::vector<tile_value> minutes;                     // ascending tile ids
-    std::vector<tile_value> hours;                       // ascending tile ids
     [[nodiscard]] std::int64_t newest() const noexcept;  // the user's `asof`
     friend bool operator==(const user_own&, const user_own&) = default;
 };
@@ -88,12 +97,43 @@ struct user_own
 inline constexpr std::string_view own_field = "own";
 
 void add_event(user_own& s, events::event_type type, std::int64_t event_time_ms);
-// Adds `delta`'s recency and tiles into `into` and keeps the tiles within their span of the
-// newest event.
-void merge(user_own& into, const user_own& delta);
+void merge(user_own& into, const user_own& delta);  // the newer time of each type
 
+// "li:lc:lv". Also reads what earlier versions wrote ("li:lc:lv|minute tiles|hour tiles",
+// perhaps with a fourth part): their tiles are ignored.
 [[nodiscard]] std::optional<user_own> parse_user_own(std::string_view v);
 [[nodiscard]] std::string format_user_own(const user_own& s);
+
+// A ring of tile blocks (above).
+struct tile_blocks
+{
+    tile_spec tiles;
+    int per_block;  // tiles per block
+    int ring;       // fields
+};
+inline constexpr tile_blocks minute_blocks{minute_tiles, 10, 7};
+inline constexpr tile_blocks hour_blocks{hour_tiles, 6, 6};
+
+// A batch's tiles of one block field: the newest block the batch has for the field.
+struct block_add
+{
+    std::string field;  // "mb3"
+    std::int64_t block;
+    int per_block;
+    std::vector<tile_value> tiles;  // ascending
+    friend bool operator==(const block_add&, const block_add&) = default;
+};
+
+[[nodiscard]] std::string block_field(std::int64_t block, const tile_blocks& b);  // "mb3"
+// Counts one event into the batch's block adds (the ring rule within the batch).
+void add_event(std::vector<block_add>& adds, const tile_blocks& b, events::event_type type,
+               std::int64_t event_time_ms);
+// The field's value after `add` ("tile:i:c:v,…"), given what it holds (none: nothing, or
+// unreadable); none when it holds a newer block (the add is dropped).
+[[nodiscard]] std::optional<std::string> merge_block(std::optional<std::string_view> held,
+                                                     const block_add& add);
+// A block field's tiles (ascending), none when unreadable.
+[[nodiscard]] std::optional<std::vector<tile_value>> parse_block(std::string_view v);
 
 void touch(campaign_index& idx, std::uint32_t campaign, std::int64_t newest_ms);
 // Removes and returns the campaigns whose newest event is more than 2 × ttl before `user_newest`.

@@ -25,8 +25,8 @@ std::int64_t to_int(std::string_view s, std::int64_t otherwise)
 }
 
 // Calls f(field) for each field a key's update merges into, in the order write_key expects
-// their stored values: tiles and keep-max fields (ads, campaigns), or `own` and the campaigns'
-// fields (users).
+// their stored values: tiles and keep-max fields (ads, campaigns), or `own`, the tile blocks'
+// and the campaigns' fields (users).
 template <typename F>
 void each_read_field(const features::key_update& u, std::string& scratch, F&& f)
 {
@@ -38,6 +38,9 @@ void each_read_field(const features::key_update& u, std::string& scratch, F&& f)
     }
     if (u.is_user()) {
         f(features::own_field);
+        for (const auto& b : u.blocks) {
+            f(std::string_view(b.field));
+        }
         for (const auto& c : u.campaigns) {
             scratch = features::campaign_field(c.first);
             f(std::string_view(scratch));
@@ -47,7 +50,8 @@ void each_read_field(const features::key_update& u, std::string& scratch, F&& f)
 
 std::size_t read_field_count(const features::key_update& u)
 {
-    return u.tiles.size() + u.maxes.size() + (u.is_user() ? 1 + u.campaigns.size() : 0);
+    return u.tiles.size() + u.maxes.size() +
+           (u.is_user() ? 1 + u.blocks.size() + u.campaigns.size() : 0);
 }
 
 void read_key(resp_writer& w, const std::string& name, const features::key_update& u,
@@ -157,6 +161,11 @@ bool write_key(resp_writer& w, const std::string& name, const features::key_upda
         const auto newest = own->newest();
         if (stored > 0 && stored / hour_ms == newest / hour_ms) {
             refresh_ttl = false;  // refreshed by the write that moved it into this hour
+        }
+        for (const auto& b : u.blocks) {
+            if (auto v = features::merge_block(held.at(f++), b)) {
+                packed.emplace_back(b.field, std::move(*v));
+            }
         }
         for (const auto& [campaign, delta] : u.campaigns) {
             const auto& c = held.at(f++);

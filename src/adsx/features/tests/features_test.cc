@@ -90,9 +90,14 @@ TEST(batch_update, combines_per_key_and_tile)
     EXPECT_EQ(a.maxes[0].value, t0 + 60'000);
     EXPECT_TRUE(b.shared_keys().contains("c:3"));
     const auto& u = b.user_keys().at("u:k1:00");
-    EXPECT_TRUE(u.tiles.empty() && u.maxes.empty());  // all packed: own and per campaign
-    EXPECT_EQ(u.own.minutes.size(), 2u);
-    EXPECT_EQ(u.own.hours.size(), 1u);
+    EXPECT_TRUE(u.tiles.empty() && u.maxes.empty());  // packed: own, blocks, per campaign
+    const auto m = tile_of(t0, minute_tiles);
+    const auto h = tile_of(t0, hour_tiles);
+    EXPECT_EQ(
+        u.blocks,
+        (std::vector<block_add>{
+            {block_field(m / 10, minute_blocks), m / 10, 10, {{m, {2, 1, 0}}, {m + 1, {1, 0, 0}}}},
+            {block_field(h / 6, hour_blocks), h / 6, 6, {{h, {3, 1, 0}}}}}));
     EXPECT_EQ(u.own.last, (recency{t0 + 60'000, t0 + 5000, 0}));
     ASSERT_EQ(u.campaigns.size(), 1u);  // the campaign's state rides in the user's key
     EXPECT_EQ(u.campaigns[0].first, 3u);
@@ -191,56 +196,114 @@ TEST(user_campaign, merge_adds_tiles_keeps_newest_times_and_forgets_beyond_the_h
     EXPECT_EQ(held.ads[0].ad, 8u);
 }
 
-TEST(user_own, packs_and_parses_back)
+TEST(user_own, packs_recency_and_reads_what_earlier_versions_wrote)
 {
     user_own s;
     add_event(s, events::event_type::impression, t0);
     add_event(s, events::event_type::impression, t0 + 1000);
     add_event(s, events::event_type::click, t0 + 2 * hour);
-    const auto m = tile_of(t0, minute_tiles);
-    const auto m2 = tile_of(t0 + 2 * hour, minute_tiles);
-    const auto h = tile_of(t0, hour_tiles);
     const auto text = format_user_own(s);
-    EXPECT_EQ(text, fmt::format("{}:{}:0|{}:2:0:0,{}:0:1:0|{}:2:0:0,{}:0:1:0", t0 + 1000,
-                                t0 + 2 * hour, m, m2, h, h + 2));
+    EXPECT_EQ(text, fmt::format("{}:{}:0", t0 + 1000, t0 + 2 * hour));
     EXPECT_EQ(parse_user_own(text), s);
     EXPECT_EQ(s.newest(), t0 + 2 * hour);
-    EXPECT_EQ(parse_user_own("0:0:0||"), user_own{});
-    // Written before the campaign index left `own`: read, the index ignored.
-    EXPECT_EQ(parse_user_own(text + "|3:1,4:2"), s);
-    for (const auto* bad : {"", "0:0:0", "0:0:0|", "0:0:0||||", "0:0||", "0:0:0|x|",
-                            "0:0:0||1:0:0:0,", "0:0:0|||1|"}) {
+    // Earlier versions packed the tiles (and before that a campaign index) after the recency.
+    EXPECT_EQ(parse_user_own(text + "|29833334:2:0:0|497222:2:0:0"), s);
+    EXPECT_EQ(parse_user_own(text + "|||3:1,4:2"), s);
+    for (const auto* bad : {"", "0:0", "0:0:0:0", "0:0:x", "0:0|", "|0:0:0"}) {
         EXPECT_FALSE(parse_user_own(bad)) << bad;
     }
 }
 
-TEST(user_own, merge_keeps_only_the_tiles_within_their_span_of_the_newest_event)
+TEST(tile_blocks, a_batch_keeps_the_newest_block_per_field)
 {
-    user_own held;
-    add_event(held, events::event_type::impression, t0);
-    add_event(held, events::event_type::click, t0 + 30 * 60'000);
-    user_own delta;
-    add_event(delta, events::event_type::impression, t0 + 30 * 60'000 + 1);
-    add_event(delta, events::event_type::impression, t0 + 70 * 60'000);  // t0's minute: 70 behind
-    merge(held, delta);
-    ASSERT_EQ(held.minutes.size(), 2u);
-    EXPECT_EQ(held.minutes[0].tile, tile_of(t0 + 30 * 60'000, minute_tiles));
-    EXPECT_EQ(held.minutes[0].c, (counts{1, 1, 0}));
-    EXPECT_EQ(held.last, (recency{t0 + 70 * 60'000, t0 + 30 * 60'000, 0}));
-    EXPECT_FALSE(held.hours.empty());
-    user_own late;  // a minute already beyond the span: dropped
-    add_event(late, events::event_type::click, t0 + 5 * 60'000);
-    merge(held, late);
-    EXPECT_EQ(held.minutes.size(), 2u);
-    EXPECT_EQ(held.last[1], t0 + 30 * 60'000);
-    user_own day;
-    add_event(day, events::event_type::impression, t0 + 27 * hour);  // t0's hour: 27 behind
-    merge(held, day);
-    const auto newest_hour = tile_of(t0 + 27 * hour, hour_tiles);
-    ASSERT_FALSE(held.hours.empty());
-    EXPECT_GT(held.hours.front().tile, newest_hour - hour_tiles.slots);  // t0's hour is gone
-    EXPECT_EQ(held.hours.back().tile, newest_hour);
-    EXPECT_EQ(held.minutes.size(), 1u);
+    std::vector<block_add> adds;
+    const auto m = tile_of(t0, minute_tiles);  // 29833334: block 2983333, field mb{2983333 % 7}
+    add_event(adds, minute_blocks, events::event_type::impression, t0);
+    add_event(adds, minute_blocks, events::event_type::click, t0 + 60'000);
+    add_event(adds, minute_blocks, events::event_type::impression, t0 + 6 * 60'000);  // next block
+    ASSERT_EQ(adds.size(), 2u);
+    EXPECT_EQ(adds[0].field, "mb" + std::to_string(m / 10 % 7));
+    EXPECT_EQ(adds[0].tiles, (std::vector<tile_value>{{m, {1, 0, 0}}, {m + 1, {0, 1, 0}}}));
+    EXPECT_EQ(adds[1].block, m / 10 + 1);
+    // 70 minutes later the same field: the older block is superseded, and stays so.
+    add_event(adds, minute_blocks, events::event_type::impression, t0 + 70 * 60'000);
+    add_event(adds, minute_blocks, events::event_type::click, t0 + 2 * 60'000);
+    ASSERT_EQ(adds.size(), 2u);
+    EXPECT_EQ(adds[0].block, m / 10 + 7);
+    EXPECT_EQ(adds[0].tiles, (std::vector<tile_value>{{m + 70, {1, 0, 0}}}));
+}
+
+TEST(tile_blocks, a_field_keeps_the_newest_block_whatever_the_order)
+{
+    const auto m = tile_of(t0, minute_tiles);
+    auto one = [&](std::int64_t t, events::event_type type = events::event_type::impression) {
+        std::vector<block_add> adds;
+        add_event(adds, minute_blocks, type, t);
+        return adds.at(0);
+    };
+    const auto held = *merge_block(std::nullopt, one(t0));
+    EXPECT_EQ(held, fmt::format("{}:1:0:0", m));
+    // The same block: tiles merged in order.
+    EXPECT_EQ(merge_block(held, one(t0 + 60'000, events::event_type::click)),
+              fmt::format("{}:1:0:0,{}:0:1:0", m, m + 1));
+    EXPECT_EQ(merge_block(held, one(t0 - 60'000)), fmt::format("{}:1:0:0,{}:1:0:0", m - 1, m));
+    // A newer block for the field resets it; an older one is dropped.
+    EXPECT_EQ(merge_block(held, one(t0 + 70 * 60'000)), fmt::format("{}:1:0:0", m + 70));
+    EXPECT_FALSE(merge_block(fmt::format("{}:1:0:0", m + 70), one(t0)));
+    // Unreadable: rebuilt from the add.
+    EXPECT_EQ(merge_block("garbage", one(t0)), held);
+    EXPECT_EQ(parse_block(held), (std::vector<tile_value>{{m, {1, 0, 0}}}));
+    EXPECT_EQ(parse_block(""), std::vector<tile_value>{});
+    EXPECT_FALSE(parse_block("1:2:3"));
+}
+
+TEST(tile_blocks, the_ring_holds_every_tile_a_window_reads)
+{
+    // A user active every minute for 30 hours: at each step, the blocks hold all 60 minutes
+    // and all 26 hours up to the newest event, whichever field each write touched.
+    std::map<std::string, std::string> fields;
+    for (int minute = 0; minute < 30 * 60; ++minute) {
+        const auto t = t0 + minute * 60'000;
+        for (const auto* b : {&minute_blocks, &hour_blocks}) {
+            std::vector<block_add> adds;
+            add_event(adds, *b, events::event_type::impression, t);
+            for (const auto& a : adds) {
+                auto it = fields.find(a.field);
+                auto v = merge_block(
+                    it == fields.end() ? std::nullopt : std::optional<std::string_view>(it->second),
+                    a);
+                ASSERT_TRUE(v);
+                fields[a.field] = *v;
+            }
+        }
+        if (minute % 37 != 0) {
+            continue;
+        }
+        auto all = [&](const tile_blocks& b) {
+            std::vector<tile_value> tiles;
+            for (const auto& [f, v] : fields) {
+                const auto parsed = parse_block(v);
+                if (f[0] == b.tiles.prefix && parsed) {
+                    tiles.insert(tiles.end(), parsed->begin(), parsed->end());
+                }
+            }
+            return tiles;
+        };
+        const auto in_hour = std::min(minute + 1, 60);
+        EXPECT_EQ(window_sum(all(minute_blocks), minute_tiles, t, hour).impressions, in_hour);
+        EXPECT_EQ(window_sum(all(minute_blocks), minute_tiles, t, 5 * 60'000).impressions,
+                  std::min(minute + 1, 5));
+        // 24 h: the minutes of the last 24 hour tiles (t0 is 40 s into its hour's tile).
+        const auto hours = window_sum(all(hour_blocks), hour_tiles, t, 24 * hour).impressions;
+        const auto first =
+            std::max<std::int64_t>(tile_of(t, hour_tiles) - 23, tile_of(t0, hour_tiles));
+        std::int64_t expected = 0;
+        for (int i = 0; i <= minute; ++i) {
+            expected += tile_of(t0 + i * 60'000, hour_tiles) >= first;
+        }
+        EXPECT_EQ(hours, expected) << minute;
+        EXPECT_LE(fields.size(), 13u);
+    }
 }
 
 TEST(campaign_index, touches_in_order_and_prunes_campaigns_left_for_twice_the_ttl)
@@ -273,10 +336,20 @@ TEST(campaign_index, is_derived_from_the_campaign_fields)
 
 // The store's write of one user, as redis/online_store.cc does it.
 int pruned = 0;
-void write(std::map<std::uint32_t, user_campaign>& hash, user_own& own, campaign_index& idx,
-           const std::map<std::uint32_t, user_campaign>& batch, const user_own& batch_own)
+void write(std::map<std::uint32_t, user_campaign>& hash, user_own& own,
+           std::map<std::string, std::string>& blocks, campaign_index& idx,
+           const std::map<std::uint32_t, user_campaign>& batch, const user_own& batch_own,
+           const std::vector<block_add>& batch_blocks)
 {
     merge(own, batch_own);
+    for (const auto& b : batch_blocks) {
+        auto it = blocks.find(b.field);
+        if (auto v = merge_block(it == blocks.end() ? std::nullopt
+                                                    : std::optional<std::string_view>(it->second),
+                                 b)) {
+            blocks[b.field] = *v;
+        }
+    }
     for (const auto& [c, delta] : batch) {
         merge(hash[c], delta, ttl);
         touch(idx, c, hash[c].newest());
@@ -311,25 +384,30 @@ TEST(user_campaign, the_state_depends_on_the_events_not_on_how_they_were_batched
     auto run = [&](std::size_t every) {
         std::map<std::uint32_t, user_campaign> hash, batch;
         user_own own, batch_own;
+        std::map<std::string, std::string> blocks;
+        std::vector<block_add> batch_blocks;
         campaign_index idx;
         for (std::size_t i = 0; i < events_.size(); ++i) {
             const auto& e = events_[i];
             add_event(batch[e.campaign], e.ad, e.type, e.t);
             add_event(batch_own, e.type, e.t);
+            add_event(batch_blocks, minute_blocks, e.type, e.t);
+            add_event(batch_blocks, hour_blocks, e.type, e.t);
             if ((i + 1) % every == 0 || i + 1 == events_.size()) {
-                write(hash, own, idx, batch, batch_own);
+                write(hash, own, blocks, idx, batch, batch_own, batch_blocks);
                 batch.clear();
                 batch_own = {};
+                batch_blocks.clear();
             }
         }
-        std::map<std::uint32_t, std::string> out;
+        std::map<std::string, std::string> out = blocks;
         campaign_index derived;  // what a worker that did not write the user reads
         for (const auto& [c, s] : hash) {
-            out[c] = format_user_campaign(s);
-            derived.emplace_back(c, *campaign_newest(out[c]));
+            out[campaign_field(c)] = format_user_campaign(s);
+            derived.emplace_back(c, *campaign_newest(out[campaign_field(c)]));
         }
         EXPECT_EQ(idx, derived);
-        out[999] = format_user_own(own);
+        out["own"] = format_user_own(own);
         return out;
     };
     const auto whole = run(events_.size());
@@ -389,14 +467,23 @@ TEST(read, ad_features_slice_the_last_hour_by_device_and_geo)
 TEST(read, user_recency_is_relative_to_as_of_and_absent_when_unknown)
 {
     user_own own;
-    add_event(own, events::event_type::impression, t0 - 30'000);
-    add_event(own, events::event_type::impression, t0 - 10 * 60'000);
-    hash_fields h{{"own", format_user_own(own)}};
+    std::vector<block_add> blocks;
+    hash_fields h;
+    for (const auto t : {t0 - 30'000, t0 - 10 * 60'000, t0 - 2 * hour}) {
+        add_event(own, events::event_type::impression, t);
+        add_event(blocks, minute_blocks, events::event_type::impression, t);
+        add_event(blocks, hour_blocks, events::event_type::impression, t);
+    }
+    for (const auto& b : blocks) {
+        h[b.field] = *merge_block(std::nullopt, b);
+    }
+    h["own"] = format_user_own(own);
     auto f = user_features_of(h, t0);
     ASSERT_TRUE(f.seconds_since_impression);
     EXPECT_DOUBLE_EQ(*f.seconds_since_impression, 30.0);
     EXPECT_EQ(f.last_5m, (counts{1, 0, 0}));
     EXPECT_EQ(f.last_1h, (counts{2, 0, 0}));
+    EXPECT_EQ(f.last_24h, (counts{3, 0, 0}));
     EXPECT_EQ(newest_ms(h), t0 - 30'000);  // a user's as-of: the newest in `own`
     EXPECT_EQ(newest_ms({{"asof", "17"}}), 17);
     EXPECT_EQ(newest_ms({}), 0);
