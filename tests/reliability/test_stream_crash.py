@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 from conftest import ADSX_BIN, delete_topic, run_adsx  # noqa: E402
 
 EVENTS = int(os.environ.get("ADSX_IT_CRASH_EVENTS", "150000"))
+PARTITIONS = int(os.environ.get("ADSX_KAFKA__EVENTS_PARTITIONS", "12"))  # as `generate` makes it
 R = redis.Redis(host="127.0.0.1", port=int(os.environ.get("ADSX_REDIS__PORT", "6379")))
 
 
@@ -87,29 +88,45 @@ def start(env: dict[str, str]) -> subprocess.Popen:
 
 
 def consumed(env: dict[str, str]) -> int:
-    """Records the group's stored offsets are past, over all partitions."""
-    pattern = f"off:{env['ADSX_STREAM__GROUP']}:{env['ADSX_KAFKA__EVENTS_TOPIC']}:*"
-    return sum(max(int(R.hget(k, "next") or 0), 0) for k in R.scan_iter(pattern))
+    """Records the group's stored offsets are past, over all partitions. One round trip, by
+    key name: a SCAN for the offset keys walks the whole keyspace (10^5 feature keys here),
+    which made the kill points late by tens of thousands of records."""
+    prefix = f"off:{env['ADSX_STREAM__GROUP']}:{env['ADSX_KAFKA__EVENTS_TOPIC']}"
+    pipe = R.pipeline(transaction=False)
+    for partition in range(PARTITIONS):
+        pipe.hget(f"{prefix}:{partition}", "next")
+    return sum(max(int(n or 0), 0) for n in pipe.execute())
 
 
-def progress_past(n: int, p: subprocess.Popen, env: dict[str, str]) -> int:
+def progress_past(n: int, p: subprocess.Popen, env: dict[str, str], poll_s: float = 0.05) -> int:
     """Waits until the worker has committed past `n` records; returns where it got."""
     deadline = time.monotonic() + 120
     while (now := consumed(env)) <= n:
         assert p.poll() is None, "the worker exited"
         assert time.monotonic() < deadline, f"no commit past {n} records in 120 s"
-        time.sleep(0.05)
+        time.sleep(poll_s)
     return now
 
 
-def kill_at_work(p: subprocess.Popen, env: dict[str, str], rng: random.Random) -> None:
-    """SIGKILL once the worker has committed something, at a random point after that, and
-    before it finished the topic."""
-    progress_past(consumed(env), p, env)
-    time.sleep(rng.uniform(0.0, 0.5))
+def kill_past(target: int, p: subprocess.Popen, env: dict[str, str], rng: random.Random) -> None:
+    """SIGKILL once the worker has committed past `target` records, a random few milliseconds
+    later (so at any point of a batch: decoding, writing, waiting for EXEC's reply), and
+    before it finished the topic. The point is chosen by progress, not by wall time: a worker
+    at 150k records/s finishes this topic within a second, so a kill after a random sleep
+    could come after the end (it did, once, in CI)."""
+    progress_past(target, p, env, poll_s=0.002)
+    time.sleep(rng.uniform(0.0, 0.02))
     p.send_signal(signal.SIGKILL)
     p.wait()
     assert consumed(env) < EVENTS, "the worker had finished the topic when it was killed"
+
+
+def kill_targets(kills: int, rng: random.Random) -> list[int]:
+    """One kill point in each of the first `kills` of `kills + 1` equal slices of the topic,
+    at a random place in its first half: the last slice and a half are margin, so that the
+    worker is still at work when the signal arrives."""
+    size = EVENTS // (kills + 1)
+    return [i * size + rng.randrange(size // 2) for i in range(kills)]
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +168,8 @@ def test_sigkill_five_times_then_resume_gives_the_identical_state(topic, referen
     R.flushdb()
     env = stream_env(topic, f"crash-{uuid.uuid4().hex[:6]}", topic + ".dlq", small_batches=True)
     rng = random.Random(7)
-    for _ in range(5):
-        kill_at_work(start(env), env, rng)
+    for target in kill_targets(5, rng):
+        kill_past(target, start(env), env, rng)
     final = start(env)
     out, _ = final.communicate(timeout=900)
     assert final.returncode == 0, out
@@ -164,7 +181,8 @@ def test_two_workers_and_a_killed_one_still_give_the_identical_state(topic, refe
     R.flushdb()
     env = stream_env(topic, f"pair-{uuid.uuid4().hex[:6]}", topic + ".dlq", small_batches=True)
     a, b = start(env), start(env)
-    kill_at_work(a, env, random.Random(11))  # its partitions move to b in a rebalance
+    rng = random.Random(11)
+    kill_past(kill_targets(1, rng)[0], a, env, rng)  # its partitions move to b in a rebalance
     out, _ = b.communicate(timeout=900)
     assert b.returncode == 0, out
     state = snapshot()
@@ -188,11 +206,11 @@ def test_redis_back_at_an_earlier_snapshot_then_resume_gives_the_identical_state
     R.flushdb()
     env = stream_env(topic, f"rewind-{uuid.uuid4().hex[:6]}", topic + ".dlq", small_batches=True)
     p = start(env)
-    at_snapshot = progress_past(0, p, env)
+    progress_past(0, p, env)
     saved = R.eval(DUMP_ALL, 0)
-    progress_past(at_snapshot, p, env)  # the worker commits more after the snapshot
-    # Redis "crashes" and comes back with the snapshot; the worker's connection would be gone.
-    kill_at_work(p, env, random.Random(13))
+    # The worker commits more after the snapshot; then Redis "crashes" and comes back with the
+    # snapshot, and the worker's connection would be gone.
+    kill_past(consumed(env), p, env, random.Random(13))
     R.flushdb()
     pipe = R.pipeline(transaction=True)
     for k, ttl, dumped in zip(saved[::3], saved[1::3], saved[2::3], strict=True):
