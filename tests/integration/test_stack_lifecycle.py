@@ -1,6 +1,6 @@
 """`adsx stack up|down|status` on a second, isolated stack (own var dir and ports), driven
 through the real binary exactly as a user runs it. The tests run in file order: up, up again,
-status, down, up again, taken port, purge."""
+status, Redis settings, down, up again, taken port, purge."""
 
 import os
 import pathlib
@@ -102,6 +102,25 @@ def test_status_prints_state_address_and_version_of_each_service():
     assert rows["postgres"][3].startswith("15.")
     assert rows["prometheus"][3].startswith("2.")
     assert all(rows[s][4] == str(pids()[s]) for s in SERVICES)
+
+
+def test_redis_runs_with_the_settings_the_readme_promises():
+    """Snapshots every [redis] snapshot_s, uncompressed; no append-only file; users' hashes
+    kept as listpacks; bounded memory that refuses writes rather than evicting features
+    (src/adsx/stack/services.cc says why each)."""
+    r = redis.Redis(port=PORTS["redis"], decode_responses=True)
+    got = {k: r.config_get(k)[k] for k in EXPECTED_REDIS}
+    assert got == EXPECTED_REDIS
+
+
+EXPECTED_REDIS = {
+    "save": "300 1",
+    "rdbcompression": "no",
+    "appendonly": "no",
+    "hash-max-listpack-value": "1024",
+    "maxmemory": str(2 * 1024**3),
+    "maxmemory-policy": "noeviction",
+}
 
 
 def test_down_stops_every_process_it_started_and_keeps_data():
