@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -32,7 +34,9 @@ import uuid
 from common import (
     ADSX,
     BOOTSTRAP,
+    ROOT,
     alternate,
+    cpu_and_rss,
     kafka_java,
     measure,
     median_of,
@@ -172,6 +176,18 @@ def redis_forks() -> int:
     return redis_info("stats", "total_forks")
 
 
+def stack_pid(service: str) -> int:
+    """The local stack's process for a service (`adsx stack up` writes its pid file)."""
+    var = pathlib.Path(os.environ.get("ADSX_STACK__VAR_DIR", ROOT / "var"))
+    return int((var / "run" / f"{service}.pid").read_text())
+
+
+def children_cpu_s() -> float:
+    """CPU seconds of this script's children that have exited and been waited for."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def freshness(topic: str, rate: int) -> dict:
     subprocess.run(["redis-cli", "FLUSHDB"], check=True, capture_output=True)
     e = env(topic, f"live-{uuid.uuid4().hex[:6]}")
@@ -194,7 +210,12 @@ def freshness(topic: str, rate: int) -> dict:
     # Also p99 per window of WINDOW_S seconds (the histogram's difference between scrapes):
     # whether the tail is spread out or comes in spikes, and how many snapshots (a fork and a
     # full dump by Redis) the run had.
+    # And the cores each process used over the run: the worker, Redis and the broker share
+    # the machine with the generator, so freshness is as much a question of what is left.
     forks_before = redis_forks()
+    pids = {"worker": worker.pid, "redis": stack_pid("redis"), "broker": stack_pid("kafka")}
+    cpu_before = {k: cpu_and_rss(p)[0] for k, p in pids.items()}
+    gen_before, cpu_started = children_cpu_s(), time.monotonic()
     gen = subprocess.Popen(
         [ADSX, "generate", "--events", str(rate * LIVE_SECONDS), "--rate", str(rate)],
         env=e,
@@ -213,6 +234,9 @@ def freshness(topic: str, rate: int) -> dict:
             windows.append(buckets_quantile(diff, 0.99) * 1000)
         prev = now
     assert gen.returncode == 0, gen.returncode
+    took = time.monotonic() - cpu_started
+    cores = {k: (cpu_and_rss(p)[0] - cpu_before[k]) / took for k, p in pids.items()}
+    cores["generator"] = (children_cpu_s() - gen_before) / took
     time.sleep(2)
     text = scrape()
     forks = redis_forks() - forks_before
@@ -227,6 +251,7 @@ def freshness(topic: str, rate: int) -> dict:
         "window_p99_ms": windows,
         "redis_forks": forks,
         "redis_used_mb": memory_mb,
+        "cores": cores,
     }
 
 
@@ -294,6 +319,12 @@ def main() -> None:
             f"p99 per {f['window_s']} s window: median {statistics.median(w):.0f} ms, "
             f"worst {max(w):.0f} ms; {f['redis_forks']} Redis snapshot(s) during the run; "
             f"Redis used {f['redis_used_mb']:.0f} MB at the end"
+        )
+        print(
+            "  cores used (of "
+            f"{os.cpu_count()}): "
+            + ", ".join(f"{k} {v:.2f}" for k, v in f["cores"].items())
+            + f"; together {sum(f['cores'].values()):.2f}"
         )
     path = write_result(
         "stream",
