@@ -176,10 +176,11 @@ def redis_forks() -> int:
     return redis_info("stats", "total_forks")
 
 
-def stack_pid(service: str) -> int:
-    """The local stack's process for a service (`adsx stack up` writes its pid file)."""
-    var = pathlib.Path(os.environ.get("ADSX_STACK__VAR_DIR", ROOT / "var"))
-    return int((var / "run" / f"{service}.pid").read_text())
+def broker_pid() -> dict[str, int]:
+    """The local broker's process, when `adsx stack up` started it (its pid file); none for a
+    broker elsewhere."""
+    pid_file = pathlib.Path(os.environ.get("ADSX_STACK__VAR_DIR", ROOT / "var")) / "run/kafka.pid"
+    return {"broker": int(pid_file.read_text())} if pid_file.exists() else {}
 
 
 def children_cpu_s() -> float:
@@ -213,7 +214,7 @@ def freshness(topic: str, rate: int) -> dict:
     # And the cores each process used over the run: the worker, Redis and the broker share
     # the machine with the generator, so freshness is as much a question of what is left.
     forks_before = redis_forks()
-    pids = {"worker": worker.pid, "redis": stack_pid("redis"), "broker": stack_pid("kafka")}
+    pids = {"worker": worker.pid, "redis": redis_info("server", "process_id"), **broker_pid()}
     cpu_before = {k: cpu_and_rss(p)[0] for k, p in pids.items()}
     gen_before, cpu_started = children_cpu_s(), time.monotonic()
     gen = subprocess.Popen(
