@@ -27,6 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "adsx/base/hash_index.h"
 #include "adsx/events/event.h"
 #include "adsx/features/tiles.h"
 #include "adsx/features/user_state.h"
@@ -50,6 +51,7 @@ struct max_field
 struct key_update
 {
     std::vector<tile_add> tiles;   // one entry per slot field, holding the newest tile
+    hash_index tile_index;         // into tiles, by field, once a hot key has many
     std::vector<max_field> maxes;  // keep the larger of stored and given
     // User keys: this batch's delta of the user's recency (field `own`), tile blocks (fields
     // `mb{p}`, `hb{p}`) and per campaign (fields `c{campaign}`); their tiles and maxes stay
