@@ -75,27 +75,6 @@ void held_from_reply(const reply& r, held_values& held)
     }
 }
 
-// A cached user's field (sorted by name), or none.
-template <typename Fields>
-auto* field_in(Fields& fields, std::string_view name)
-{
-    auto it = std::lower_bound(fields.begin(), fields.end(), name,
-                               [](const auto& f, std::string_view n) { return f.first < n; });
-    return it != fields.end() && it->first == name ? &*it : nullptr;
-}
-
-void set_field(std::vector<std::pair<std::string, std::string>>& fields, std::string_view name,
-               std::string_view value)
-{
-    auto it = std::lower_bound(fields.begin(), fields.end(), name,
-                               [](const auto& f, std::string_view n) { return f.first < n; });
-    if (it != fields.end() && it->first == name) {
-        it->second.assign(value);
-    } else {
-        fields.emplace(it, std::string(name), std::string(value));
-    }
-}
-
 // One key's write: HSET of what its update changes in the stored values `held` (the tile-ring
 // rule, keep-max and the user × campaign merge), and an EXPIRE when the key's `asof` enters a
 // new event-time hour, or it is new, or `refresh` says so: a key's TTL is refreshed at least
@@ -105,8 +84,7 @@ void set_field(std::vector<std::pair<std::string, std::string>>& fields, std::st
 // `campaigns`, its campaign index, is kept up to date (touch, prune). Returns whether an
 // EXPIRE was sent.
 bool write_key(resp_writer& w, const std::string& name, const features::key_update& u,
-               const held_values& held, std::int64_t ttl, bool refresh,
-               std::vector<std::pair<std::string, std::string>>* fields,
+               const held_values& held, std::int64_t ttl, bool refresh, field_list* fields,
                features::campaign_index* campaigns)
 {
     struct change
@@ -199,14 +177,14 @@ bool write_key(resp_writer& w, const std::string& name, const features::key_upda
             }
             w.arg(text);
             if (fields) {
-                set_field(*fields, c.field, text);
+                fields->set(c.field, text);
             }
         }
         for (auto& [field, value] : packed) {
             w.arg(field);
             w.arg(value);
             if (fields) {
-                set_field(*fields, field, value);
+                fields->set(field, value);
             }
         }
     }
@@ -218,7 +196,7 @@ bool write_key(resp_writer& w, const std::string& name, const features::key_upda
             const auto field = features::campaign_field(c);
             w.arg(field);
             if (fields) {
-                std::erase_if(*fields, [&](const auto& x) { return x.first == field; });
+                fields->erase(field);
             }
         }
     }
@@ -459,24 +437,26 @@ void online_store::forget_owned()
     _staged_shared.clear();
 }
 
-bool online_store::read_or_remember(const std::string& key, const key_map& m, const key_map* old)
+bool online_store::read_or_remember(const std::string& key, key_map& m, key_map* old)
 {
     // An entry is used only while its key surely lives (a minute to spare for the write in
-    // flight); the EXPIRE that keeps it alive is sent at least hourly (write()).
+    // flight); the EXPIRE that keeps it alive is sent at least hourly (write()). One past
+    // that is dropped here, so that the write finds the key in no map.
     constexpr std::int64_t margin_ms = 60'000;
-    for (const auto* map : {&m, old}) {
+    for (auto* map : {&m, old}) {
         if (!map) {
             continue;
         }
         if (auto it = map->find(key); it != map->end()) {
             if (it->second.lives_until_ms > _now_ms + margin_ms) {
-                _cached.push_back(1);
+                _cached.push_back(map == &m ? kept::in_map : kept::in_old);
                 return true;
             }
+            map->erase(it);
             break;
         }
     }
-    _cached.push_back(0);
+    _cached.push_back(kept::no);
     _out.begin(2);
     _out.arg("HGETALL");
     _out.arg(key);
@@ -493,8 +473,7 @@ void online_store::keep_staged()
             _old = std::move(_young);  // the old generation is forgotten
             _young = {};
         }
-        _old.erase(node.key());
-        _young.insert(std::move(node));
+        _young.insert(std::move(node));  // in no map since write() took it out
     }
     _staged.clear();
     if (_shared.size() + _staged_shared.size() > _s.user_cache) {
@@ -541,29 +520,22 @@ result<std::size_t> online_store::write(const std::vector<features::partition_co
                                 std::size_t kind) {
         key_map::node_type node;
         bool refresh = false;
-        if (_cached.at(k++)) {
+        const auto where = _cached.at(k++);
+        if (where != kept::no) {
             ++_hits.at(kind);
-            node = m.extract(name);
-            if (!node && old) {
-                node = old->extract(name);
-            }
+            node = (where == kept::in_old ? *old : m).extract(name);
             // The key's TTL was last set at lives_until − ttl: refresh it hourly.
             refresh = _now_ms - (node.mapped().lives_until_ms - ttl * 1000) >= hour_ms;
         } else {
             ++_misses.at(kind);
-            m.erase(name);  // an entry past its key's life, if any
-            if (old) {
-                old->erase(name);
-            }
             node = _spare.extract(_spare.try_emplace(name).first);
             auto& entry = node.mapped();
             const auto& all = read.at(r++).elements;  // HGETALL: field, value, …
             for (std::size_t i = 0; i + 1 < all.size(); i += 2) {
                 if (!all[i].str.starts_with("b.")) {  // the daily job's, never the stream's
-                    entry.fields.emplace_back(all[i].str, all[i + 1].str);
+                    entry.fields.add(all[i].str, all[i + 1].str);
                 }
             }
-            std::sort(entry.fields.begin(), entry.fields.end());
             entry.campaigns.clear();
             for (const auto& [field, value] : entry.fields) {
                 const auto c = features::campaign_of_field(field);
@@ -578,8 +550,8 @@ result<std::size_t> online_store::write(const std::vector<features::partition_co
         auto& entry = node.mapped();
         held.clear();
         each_read_field(u, _scratch, [&](std::string_view f) {
-            const auto* v = field_in(entry.fields, f);
-            held.emplace_back(v ? std::optional<std::string_view>(v->second) : std::nullopt);
+            const auto* v = entry.fields.find(f);
+            held.emplace_back(v ? std::optional<std::string_view>(*v) : std::nullopt);
         });
         // write_key reads `held` (views into entry.fields) before it changes entry.fields.
         if (write_key(_out, name, u, held, ttl, refresh, &entry.fields, &entry.campaigns)) {

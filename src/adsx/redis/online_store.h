@@ -65,6 +65,7 @@
 
 #include "adsx/features/store.h"
 #include "adsx/redis/client.h"
+#include "adsx/redis/field_list.h"
 
 namespace adsx::redis {
 
@@ -121,14 +122,21 @@ private:
     // key surely lives.
     struct cached_key
     {
-        std::vector<std::pair<std::string, std::string>> fields;
+        field_list fields;
         features::campaign_index campaigns;  // a user's, derived from its campaign fields
         std::int64_t lives_until_ms = 0;
     };
     using key_map = std::unordered_map<std::string, cached_key>;
+    enum class kept : std::uint8_t
+    {
+        no,
+        in_map,
+        in_old
+    };  // where step 1 found a key
     // Step 1 for a key that may be remembered (in `m` or `old`): nothing to read if it is
-    // (_cached gets 1, returns true), else HGETALL (0).
-    bool read_or_remember(const std::string& key, const key_map& m, const key_map* old);
+    // (_cached gets which map, returns true), else HGETALL (kept::no; an entry past its
+    // key's life is dropped). Each key is then in at most one map until write() takes it out.
+    bool read_or_remember(const std::string& key, key_map& m, key_map* old);
     void keep_staged();  // the write applied: its keys' new fields into memory
 
     connection _conn;
@@ -144,7 +152,7 @@ private:
     key_map _shared;                          // shared keys, while no other worker writes them
     std::vector<key_map::node_type> _staged_shared;  // shared keys of the write in flight
     key_map _spare;                                  // makes the nodes of newly remembered keys
-    std::vector<char> _cached;          // per remembered-kind key of the commit, in order: not read
+    std::vector<kept> _cached;          // per remembered-kind key of the commit, in order: not read
     std::optional<std::string> _epoch;  // user_epoch_key's value the cache is valid for
     std::optional<std::int64_t> _shared_version;  // the counter after this worker's last commit
     bool _trust_shared = false;        // the last commit found no other commit since ours

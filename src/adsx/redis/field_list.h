@@ -1,0 +1,46 @@
+#pragma once
+// A remembered hash's fields (online_store's key cache): name → value, in the order they came.
+// Small lists (a user's few fields) are scanned; a list that grows past a few dozen (an ad's
+// hundreds of minute × device and geo slots) is found through a hash index, so that a write
+// costs about one probe per field whatever the hash's size.
+//
+//   field_list f;
+//   f.set("m17", "29930519:17:0:0");
+//   if (const auto* v = f.find("m17")) { ... }
+//
+// Values returned by find() are invalidated by the next set(), add() or erase(). Not thread-safe.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "adsx/base/hash_index.h"
+
+namespace adsx::redis {
+
+class field_list
+{
+public:
+    using field = std::pair<std::string, std::string>;
+
+    [[nodiscard]] const std::string* find(std::string_view name) const;
+    void set(std::string_view name, std::string_view value);
+    // A field known to be absent (the fields of one HGETALL reply).
+    void add(std::string name, std::string value);
+    bool erase(std::string_view name);
+
+    [[nodiscard]] auto begin() const noexcept { return _fields.begin(); }
+    [[nodiscard]] auto end() const noexcept { return _fields.end(); }
+    [[nodiscard]] std::size_t size() const noexcept { return _fields.size(); }
+
+private:
+    [[nodiscard]] std::optional<std::uint32_t> position(std::string_view name) const;
+    void index_all();
+
+    std::vector<field> _fields;
+    hash_index _index;  // into _fields, once they are many
+};
+
+}  // namespace adsx::redis
