@@ -38,7 +38,13 @@ const std::string* field_list::find(std::string_view name) const
 
 void field_list::set(std::string_view name, std::string_view value)
 {
-    if (const auto at = position(name)) {
+    set_at(position(name), name, value);
+}
+
+void field_list::set_at(std::optional<std::uint32_t> at, std::string_view name,
+                        std::string_view value)
+{
+    if (at) {
         _fields[*at].second.assign(value);
     } else {
         add(std::string(name), std::string(value));

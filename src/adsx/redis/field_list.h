@@ -27,6 +27,12 @@ public:
 
     [[nodiscard]] const std::string* find(std::string_view name) const;
     void set(std::string_view name, std::string_view value);
+    // The same in two steps, for a caller that reads fields and then writes them: where a
+    // field is (positions stay valid through set_at and add, not erase), then its new value
+    // at that position, or added when it had none.
+    [[nodiscard]] std::optional<std::uint32_t> position(std::string_view name) const;
+    [[nodiscard]] const std::string& value(std::uint32_t at) const { return _fields[at].second; }
+    void set_at(std::optional<std::uint32_t> at, std::string_view name, std::string_view value);
     // A field known to be absent (the fields of one HGETALL reply).
     void add(std::string name, std::string value);
     bool erase(std::string_view name);
@@ -36,7 +42,6 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return _fields.size(); }
 
 private:
-    [[nodiscard]] std::optional<std::uint32_t> position(std::string_view name) const;
     void index_all();
 
     std::vector<field> _fields;

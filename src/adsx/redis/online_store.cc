@@ -75,49 +75,66 @@ void held_from_reply(const reply& r, held_values& held)
     }
 }
 
+// A remembered key's fields, where each_read_field's fields are in them (none: absent), and a
+// user's campaign index.
+struct cached_fields
+{
+    field_list& fields;
+    const std::vector<std::optional<std::uint32_t>>& at;
+    features::campaign_index& campaigns;
+};
+
 // One key's write: HSET of what its update changes in the stored values `held` (the tile-ring
 // rule, keep-max and the user × campaign merge), and an EXPIRE when the key's `asof` enters a
 // new event-time hour, or it is new, or `refresh` says so: a key's TTL is refreshed at least
 // hourly while it is active, so it expires between ttl − 1 h and ttl after its last event, for
 // a command per key and batch less. Campaigns a user has left for 2 × ttl are deleted from the
-// hash (HDEL). `fields`, when given, gets the same changes (a cached key); a user's
-// `campaigns`, its campaign index, is kept up to date (touch, prune). Returns whether an
-// EXPIRE was sent.
+// hash (HDEL). `cache`, when given, gets the same changes (a remembered key), its campaign
+// index included (touch, prune; users are always remembered, if only for one commit).
+// Returns whether an EXPIRE was sent.
 bool write_key(resp_writer& w, const std::string& name, const features::key_update& u,
-               const held_values& held, std::int64_t ttl, bool refresh, field_list* fields,
-               features::campaign_index* campaigns)
+               const held_values& held, std::int64_t ttl, bool refresh, cached_fields* cache)
 {
     struct change
     {
+        std::size_t read;  // its place in held
         std::string_view field;
         bool is_tile;
         features::tile_value tile;
         std::int64_t value;
     };
+    struct packed_field
+    {
+        std::size_t read;
+        std::string field;
+        std::string value;
+    };
     thread_local std::vector<change> changed;
-    thread_local std::vector<std::pair<std::string, std::string>> packed;  // field, value
+    thread_local std::vector<packed_field> packed;
     thread_local std::string text;
     const auto ttl_ms = ttl * 1000;
     changed.clear();
     packed.clear();
     std::size_t f = 0;
     for (const auto& t : u.tiles) {
-        const auto& h = held.at(f++);
+        const auto& h = held.at(f);
         std::optional<features::tile_value> stored;
         if (h) {
             stored = features::parse_tile(*h);
         }
         if (auto m = features::merge_tile(stored, t.tile, t.delta)) {
-            changed.push_back({t.field, true, *m, 0});
+            changed.push_back({f, t.field, true, *m, 0});
         }
+        ++f;
     }
     bool refresh_ttl = true;
     for (const auto& m : u.maxes) {
-        const auto& h = held.at(f++);
+        const auto& h = held.at(f);
         const auto stored = h ? to_int(*h, -1) : -1;
         if (stored < m.value) {
-            changed.push_back({m.field, false, {}, m.value});
+            changed.push_back({f, m.field, false, {}, m.value});
         }
+        ++f;
         if (m.field == "asof") {
             if (stored >= 0 && stored / hour_ms == m.value / hour_ms) {
                 refresh_ttl = false;  // refreshed by the write that moved asof into this hour
@@ -126,6 +143,7 @@ bool write_key(resp_writer& w, const std::string& name, const features::key_upda
     }
     std::vector<std::uint32_t> gone;
     if (u.is_user()) {
+        const auto own_read = f;
         const auto& h = held.at(f++);
         std::optional<features::user_own> own;
         if (h) {
@@ -140,12 +158,15 @@ bool write_key(resp_writer& w, const std::string& name, const features::key_upda
         if (stored > 0 && stored / hour_ms == newest / hour_ms) {
             refresh_ttl = false;  // refreshed by the write that moved it into this hour
         }
+        auto& campaigns = cache->campaigns;
         for (const auto& b : u.blocks) {
-            if (auto v = features::merge_block(held.at(f++), b)) {
-                packed.emplace_back(b.field, std::move(*v));
+            if (auto v = features::merge_block(held.at(f), b)) {
+                packed.push_back({f, b.field, std::move(*v)});
             }
+            ++f;
         }
         for (const auto& [campaign, delta] : u.campaigns) {
+            const auto read = f;
             const auto& c = held.at(f++);
             std::optional<features::user_campaign> state;
             if (c) {
@@ -155,12 +176,13 @@ bool write_key(resp_writer& w, const std::string& name, const features::key_upda
                 state.emplace();
             }
             features::merge(*state, delta, ttl_ms);
-            features::touch(*campaigns, campaign, state->newest());
-            packed.emplace_back(features::campaign_field(campaign),
-                                features::format_user_campaign(*state));
+            features::touch(campaigns, campaign, state->newest());
+            packed.push_back(
+                {read, features::campaign_field(campaign), features::format_user_campaign(*state)});
         }
-        gone = features::prune(*campaigns, newest, ttl_ms);
-        packed.emplace_back(features::own_field, features::format_user_own(*own));
+        gone = features::prune(campaigns, newest, ttl_ms);
+        packed.push_back(
+            {own_read, std::string(features::own_field), features::format_user_own(*own)});
     }
     refresh_ttl = refresh_ttl || refresh;
     if (!changed.empty() || !packed.empty()) {
@@ -176,15 +198,15 @@ bool write_key(resp_writer& w, const std::string& name, const features::key_upda
                 append_int(text, c.value);
             }
             w.arg(text);
-            if (fields) {
-                fields->set(c.field, text);
+            if (cache) {
+                cache->fields.set_at(cache->at[c.read], c.field, text);
             }
         }
-        for (auto& [field, value] : packed) {
-            w.arg(field);
-            w.arg(value);
-            if (fields) {
-                fields->set(field, value);
+        for (const auto& p : packed) {
+            w.arg(p.field);
+            w.arg(p.value);
+            if (cache) {
+                cache->fields.set_at(cache->at[p.read], p.field, p.value);
             }
         }
     }
@@ -195,8 +217,8 @@ bool write_key(resp_writer& w, const std::string& name, const features::key_upda
         for (auto c : gone) {
             const auto field = features::campaign_field(c);
             w.arg(field);
-            if (fields) {
-                fields->erase(field);
+            if (cache) {
+                cache->fields.erase(field);  // after the sets: it moves positions
             }
         }
     }
@@ -492,6 +514,7 @@ result<std::size_t> online_store::write(const std::vector<features::partition_co
     const auto ttl = static_cast<std::int64_t>(_s.ttl.count());
     const bool caching = _s.user_cache > 0;
     thread_local held_values held;
+    thread_local std::vector<std::optional<std::uint32_t>> held_at;  // held's fields in the entry
     _out.clear();
     _out.begin(1);
     _out.arg("MULTI");
@@ -549,12 +572,16 @@ result<std::size_t> online_store::write(const std::vector<features::partition_co
         }
         auto& entry = node.mapped();
         held.clear();
+        held_at.clear();
         each_read_field(u, _scratch, [&](std::string_view f) {
-            const auto* v = entry.fields.find(f);
-            held.emplace_back(v ? std::optional<std::string_view>(*v) : std::nullopt);
+            const auto at = entry.fields.position(f);
+            held.emplace_back(at ? std::optional<std::string_view>(entry.fields.value(*at))
+                                 : std::nullopt);
+            held_at.push_back(at);
         });
         // write_key reads `held` (views into entry.fields) before it changes entry.fields.
-        if (write_key(_out, name, u, held, ttl, refresh, &entry.fields, &entry.campaigns)) {
+        cached_fields cache{entry.fields, held_at, entry.campaigns};
+        if (write_key(_out, name, u, held, ttl, refresh, &cache)) {
             entry.lives_until_ms = _now_ms + ttl * 1000;
         }
         staged.push_back(std::move(node));
@@ -570,7 +597,7 @@ result<std::size_t> online_store::write(const std::vector<features::partition_co
             write_remembered(name, u, _shared, nullptr, _staged_shared, 1);
         } else {
             held_from_reply(read.at(r++), held);
-            (void)write_key(_out, name, u, held, ttl, false, nullptr, nullptr);
+            (void)write_key(_out, name, u, held, ttl, false, nullptr);
             send_part();
         }
     }

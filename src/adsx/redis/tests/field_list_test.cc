@@ -1,8 +1,8 @@
-#include <gtest/gtest.h>
-
 #include <map>
 #include <random>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "adsx/redis/field_list.h"
 
