@@ -65,10 +65,11 @@ def env(topic: str, group: str) -> dict[str, str]:
     )
 
 
-def ours(topic: str) -> dict:
+def ours(topic: str, binary: str = ADSX) -> dict:
+    """One worker through the whole topic from an empty Redis and a new group."""
     subprocess.run(["redis-cli", "FLUSHDB"], check=True, capture_output=True)
     m = measure(
-        [ADSX, "stream", "--until-idle", "2"], env=env(topic, f"bench-{uuid.uuid4().hex[:6]}")
+        [binary, "stream", "--until-idle", "2"], env=env(topic, f"bench-{uuid.uuid4().hex[:6]}")
     )
     n, secs, rate = re.search(
         r"processed (\d+) records: .* in ([\d.]+) s \((\d+) records/s\)", m.stdout
@@ -256,14 +257,23 @@ def freshness(topic: str, rate: int) -> dict:
     }
 
 
-def main() -> None:
+def backlog_topic(binary: str = ADSX, days: int = 0) -> str:
+    """A new topic of EVENTS records at a live stream's event-time density (GEN_RATE), or with
+    `days`, spread over that many days of event time (as a worker that has run for hours sees
+    it: hot ads with hundreds of minute x device and geo slots)."""
     topic = f"bench.stream.{uuid.uuid4().hex[:6]}"
+    span = ["--days", str(days)] if days else ["--rate", str(GEN_RATE)]
     subprocess.run(
-        [ADSX, "generate", "--events", str(EVENTS), "--seed", "5", "--rate", str(GEN_RATE)],
+        [binary, "generate", "--events", str(EVENTS), "--seed", "5", *span],
         env=env(topic, "unused"),
         check=True,
         capture_output=True,
     )
+    return topic
+
+
+def main() -> None:
+    topic = backlog_topic()
     runs = alternate(
         RUNS,
         lambda _: ours(topic),

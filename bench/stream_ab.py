@@ -1,0 +1,96 @@
+"""Two builds of `adsx stream` side by side: alternated runs of one worker through the same
+backlog topic (bench/stream.py's), each pair's records/s and CPU per record, and their medians.
+
+A change to the stream engine moves the worker by 5-15%, less than this shared machine swings
+between runs (consumer-perf-test's own speed ranged 226k-453k/s over four days), so only runs
+paired in time show it. CPU per record (the worker's user + system time, librdkafka's threads
+included) is steadier than records/s, which also depends on what Redis and the broker get.
+
+  .venv/bin/python bench/stream_ab.py BASELINE_ADSX CANDIDATE_ADSX
+
+BENCH_STREAM_EVENTS (500000) records, BENCH_RUNS (5) pairs; the topic is produced by the
+candidate at bench/stream.py's live density (5 s of event time for 500k records), or with
+BENCH_AB_DAYS=N over N days of event time, where hot keys hold hundreds of slots as they do
+after hours of live traffic: some changes show on one and not the other.
+Writes bench/results/stream_ab.json.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+
+from common import table, topic_cmd, write_result
+from stream import EVENTS, RUNS, backlog_topic, ours
+
+
+def main() -> None:
+    if len(sys.argv) != 3:
+        print("usage: bench/stream_ab.py BASELINE_ADSX CANDIDATE_ADSX", file=sys.stderr)
+        sys.exit(2)
+    baseline, candidate = sys.argv[1], sys.argv[2]
+    days = int(os.environ.get("BENCH_AB_DAYS", "0"))
+    topic = backlog_topic(candidate, days)
+    pairs = []
+    try:
+        for i in range(RUNS):
+            pair = {"baseline": ours(topic, baseline), "candidate": ours(topic, candidate)}
+            pairs.append(pair)
+            b, c = pair["baseline"], pair["candidate"]
+            print(
+                f"pair {i + 1}/{RUNS}: baseline {b['records_per_s']:,.0f}/s "
+                f"{b['cpu_us_per_record']:.2f} µs, candidate {c['records_per_s']:,.0f}/s "
+                f"{c['cpu_us_per_record']:.2f} µs",
+                flush=True,
+            )
+    finally:
+        for t in (topic, topic + ".dlq"):
+            topic_cmd("--delete", "--if-exists", "--topic", t)
+
+    def med(side: str, key: str) -> float:
+        return statistics.median(p[side][key] for p in pairs)
+
+    cpu_ratio = med("candidate", "cpu_us_per_record") / med("baseline", "cpu_us_per_record")
+    rate_ratio = med("candidate", "records_per_s") / med("baseline", "records_per_s")
+    cheaper = sum(
+        p["candidate"]["cpu_us_per_record"] < p["baseline"]["cpu_us_per_record"] for p in pairs
+    )
+    span = f"{days} days" if days else "a live stream's density"
+    print(f"\nstream A/B: {EVENTS:,} records over {span}, one worker, {RUNS} alternated pairs")
+    print(
+        table(
+            ["build", "records/s (median)", "CPU µs/record (median)", "peak RSS MB (median)"],
+            [
+                [
+                    f"{side}: {path}",
+                    f"{med(side, 'records_per_s'):,.0f}",
+                    f"{med(side, 'cpu_us_per_record'):.2f}",
+                    f"{med(side, 'peak_rss_mb'):.0f}",
+                ]
+                for side, path in (("baseline", baseline), ("candidate", candidate))
+            ],
+        )
+    )
+    print(
+        f"candidate / baseline: CPU per record {cpu_ratio:.3f} (lower in {cheaper} of {RUNS} "
+        f"pairs), records/s {rate_ratio:.3f}"
+    )
+    path = write_result(
+        "stream_ab",
+        {
+            "events": EVENTS,
+            "days": days,
+            "baseline": baseline,
+            "candidate": candidate,
+            "pairs": pairs,
+            "cpu_ratio": cpu_ratio,
+            "rate_ratio": rate_ratio,
+            "candidate_cheaper_pairs": cheaper,
+        },
+    )
+    print(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()
