@@ -152,8 +152,8 @@ private:
     key_map _shared;                          // shared keys, while no other worker writes them
     std::vector<key_map::node_type> _staged_shared;  // shared keys of the write in flight
     key_map _spare;                                  // makes the nodes of newly remembered keys
-    std::vector<kept> _cached;          // per remembered-kind key of the commit, in order: not read
-    std::optional<std::string> _epoch;  // user_epoch_key's value the cache is valid for
+    std::vector<kept> _cached;  // per remembered-kind key of the commit, in order: where found
+    std::optional<std::string> _epoch;            // user_epoch_key's value the cache is valid for
     std::optional<std::int64_t> _shared_version;  // the counter after this worker's last commit
     bool _trust_shared = false;        // the last commit found no other commit since ours
     bool _shared_from_memory = false;  // this commit's shared keys: remembered or HGETALL
