@@ -10,6 +10,10 @@
 //
 // Positions are the caller's business: after removing or reordering elements, clear() and
 // insert them again. Copyable and movable; not thread-safe.
+//
+// Most lists a caller keeps are short, and a scan of a few elements is cheaper than hashing and
+// probing: scan_or_index<N> (below) scans while the list has fewer than N elements and builds
+// its hash_index when the list reaches N.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -89,6 +93,67 @@ private:
 
     std::vector<slot> _slots;  // a power of two, at most half full
     std::size_t _count = 0;
+};
+
+// Positions in a caller's vector of `count` elements: scanned while fewer than `From`, found
+// through a hash_index from then on. The caller passes its element count to each call, and
+// hashes lazily: `hash()` (the sought name's) and `hash_of(i)` (element i's) are called only
+// once the list is indexed.
+//
+//   scan_or_index<16> index;
+//   auto at = index.find(items.size(), [&] { return h(name); },
+//                        [&](std::uint32_t i) { return items[i].name == name; });
+//   if (!at) { items.push_back(...); index.appended(items.size(), element_hash); }
+template <std::size_t From>
+class scan_or_index
+{
+    static_assert(From > 0, "an empty list has nothing to index");
+
+public:
+    template <typename Hash, typename Same>
+    [[nodiscard]] std::optional<std::uint32_t> find(std::size_t count, Hash&& hash,
+                                                    Same&& same) const
+    {
+        if (indexed()) {
+            return _index.find(hash(), same);
+        }
+        for (std::uint32_t i = 0; i < count; ++i) {
+            if (same(i)) {
+                return i;
+            }
+        }
+        return std::nullopt;
+    }
+
+    // The caller appended an element: the list now has `count`, the new one last.
+    template <typename HashOf>
+    void appended(std::size_t count, HashOf&& hash_of)
+    {
+        if (indexed()) {
+            const auto last = static_cast<std::uint32_t>(count - 1);
+            _index.insert(hash_of(last), last);
+        } else if (count >= From) {
+            reindex(count, hash_of);
+        }
+    }
+
+    // After the caller removed or reordered elements (or cleared them: count 0).
+    template <typename HashOf>
+    void reindex(std::size_t count, HashOf&& hash_of)
+    {
+        _index.clear();
+        if (count < From) {
+            return;
+        }
+        for (std::uint32_t i = 0; i < count; ++i) {
+            _index.insert(hash_of(i), i);
+        }
+    }
+
+    [[nodiscard]] bool indexed() const noexcept { return _index.size() > 0; }
+
+private:
+    hash_index _index;
 };
 
 }  // namespace adsx

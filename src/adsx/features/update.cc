@@ -22,23 +22,14 @@ key_update& key_of(key_updates& keys, const std::string& name)
     return keys.try_emplace(name).first->second;  // copies the name only for a new key
 }
 
-// A key's tiles are found by a scan while few, through its index once many (a hot ad in a
-// large batch spans hundreds of minute × device and geo slots).
-constexpr std::size_t index_tiles_from = 8;
-
 tile_add* tile_in(key_update& k, const std::string& field, std::size_t hash)
 {
-    if (k.tile_index.size() > 0) {
-        auto at =
-            k.tile_index.find(hash, [&](std::uint32_t i) { return k.tiles[i].field == field; });
-        return at ? &k.tiles[*at] : nullptr;
-    }
-    for (auto& a : k.tiles) {
-        if (a.field_hash == hash && a.field == field) {
-            return &a;
-        }
-    }
-    return nullptr;
+    auto at = k.tile_index.find(
+        k.tiles.size(), [&] { return hash; },
+        [&](std::uint32_t i) {
+            return k.tiles[i].field_hash == hash && k.tiles[i].field == field;
+        });
+    return at ? &k.tiles[*at] : nullptr;
 }
 
 // The ring rule applied within the batch: one entry per slot field, holding the newest tile.
@@ -63,13 +54,7 @@ void add_tile(key_update& k, std::string_view dim, tile_spec s, std::int64_t t, 
         return;
     }
     k.tiles.push_back({scratch, id, d, hash});
-    if (k.tile_index.size() > 0) {
-        k.tile_index.insert(hash, static_cast<std::uint32_t>(k.tiles.size() - 1));
-    } else if (k.tiles.size() >= index_tiles_from) {
-        for (std::uint32_t i = 0; i < k.tiles.size(); ++i) {
-            k.tile_index.insert(k.tiles[i].field_hash, i);
-        }
-    }
+    k.tile_index.appended(k.tiles.size(), [&](std::uint32_t i) { return k.tiles[i].field_hash; });
 }
 
 void keep_max(key_update& k, std::string_view field, std::int64_t v)

@@ -50,8 +50,10 @@ struct max_field
 
 struct key_update
 {
-    std::vector<tile_add> tiles;   // one entry per slot field, holding the newest tile
-    hash_index tile_index;         // into tiles, by field, once a hot key has many
+    std::vector<tile_add> tiles;  // one entry per slot field, holding the newest tile
+    // Into tiles, by field: a hot ad in a large batch spans hundreds of minute × device and
+    // geo slots; a scan is cheaper below 8.
+    scan_or_index<8> tile_index;
     std::vector<max_field> maxes;  // keep the larger of stored and given
     // User keys: this batch's delta of the user's recency (field `own`), tile blocks (fields
     // `mb{p}`, `hb{p}`) and per campaign (fields `c{campaign}`); their tiles and maxes stay

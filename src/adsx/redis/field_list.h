@@ -4,11 +4,14 @@
 // hundreds of minute × device and geo slots) is found through a hash index, so that a write
 // costs about one probe per field whatever the hash's size.
 //
-//   field_list f;
-//   f.set("m17", "29930519:17:0:0");
-//   if (const auto* v = f.find("m17")) { ... }
+// The list is read and then written by position, so that a field is looked up once:
 //
-// Values returned by find() are invalidated by the next set(), add() or erase(). Not thread-safe.
+//   field_list f;
+//   const auto at = f.position("m17");        // nullopt: not there
+//   if (at) { use(f.value(*at)); }
+//   f.set_at(at, "m17", "29930519:17:0:0");   // assigns at `at`, or adds the field
+//
+// Positions stay valid through set_at and add, not erase. Not thread-safe.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -25,11 +28,7 @@ class field_list
 public:
     using field = std::pair<std::string, std::string>;
 
-    [[nodiscard]] const std::string* find(std::string_view name) const;
-    void set(std::string_view name, std::string_view value);
-    // The same in two steps, for a caller that reads fields and then writes them: where a
-    // field is (positions stay valid through set_at and add, not erase), then its new value
-    // at that position, or added when it had none.
+    // Where a field is; its value; its new value at that position, or added when it had none.
     [[nodiscard]] std::optional<std::uint32_t> position(std::string_view name) const;
     [[nodiscard]] const std::string& value(std::uint32_t at) const { return _fields[at].second; }
     void set_at(std::optional<std::uint32_t> at, std::string_view name, std::string_view value);
@@ -42,10 +41,9 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return _fields.size(); }
 
 private:
-    void index_all();
-
     std::vector<field> _fields;
-    hash_index _index;  // into _fields, once they are many
+    // Into _fields: below 16 a scan touches fewer cache lines than hashing and probing.
+    scan_or_index<16> _index;
 };
 
 }  // namespace adsx::redis

@@ -77,5 +77,73 @@ TEST(hash_index, clear_forgets_everything)
     EXPECT_EQ(n.find("m1"), 0u);
 }
 
+// A list through scan_or_index, counting the hashes it asks for (none while it scans).
+struct short_list
+{
+    std::vector<std::string> items;
+    scan_or_index<4> index;
+    mutable int hashed = 0;
+
+    std::size_t hash(const std::string& s) const
+    {
+        ++hashed;
+        return std::hash<std::string>{}(s);
+    }
+    std::optional<std::uint32_t> find(const std::string& n) const
+    {
+        return index.find(
+            items.size(), [&] { return hash(n); }, [&](std::uint32_t i) { return items[i] == n; });
+    }
+    void add(const std::string& n)
+    {
+        items.push_back(n);
+        index.appended(items.size(), [&](std::uint32_t i) { return hash(items[i]); });
+    }
+};
+
+TEST(scan_or_index, scans_below_its_threshold_and_indexes_from_it)
+{
+    short_list l;
+    EXPECT_FALSE(l.find("a"));
+    for (const char* s : {"a", "b", "c"}) {
+        l.add(s);
+    }
+    EXPECT_FALSE(l.index.indexed());
+    EXPECT_EQ(l.find("c"), 2u);
+    EXPECT_FALSE(l.find("d"));
+    EXPECT_EQ(l.hashed, 0);  // a scan hashes nothing
+
+    l.add("d");  // the fourth: every element indexed
+    EXPECT_TRUE(l.index.indexed());
+    EXPECT_EQ(l.hashed, 4);
+    for (int i = 0; i < 100; ++i) {
+        l.add("e" + std::to_string(i));
+    }
+    EXPECT_EQ(l.hashed, 104);  // one hash per element added after
+    EXPECT_EQ(l.find("a"), 0u);
+    EXPECT_EQ(l.find("d"), 3u);
+    EXPECT_EQ(l.find("e99"), 103u);
+    EXPECT_FALSE(l.find("e100"));
+}
+
+TEST(scan_or_index, reindex_follows_removals_across_the_threshold)
+{
+    short_list l;
+    for (const char* s : {"a", "b", "c", "d", "e"}) {
+        l.add(s);
+    }
+    auto rehash = [&](std::uint32_t i) { return l.hash(l.items[i]); };
+    l.items.erase(l.items.begin());  // "b".."e": positions moved
+    l.index.reindex(l.items.size(), rehash);
+    EXPECT_TRUE(l.index.indexed());
+    EXPECT_EQ(l.find("e"), 3u);
+    EXPECT_FALSE(l.find("a"));
+    l.items.pop_back();  // three left: back to scanning
+    l.index.reindex(l.items.size(), rehash);
+    EXPECT_FALSE(l.index.indexed());
+    EXPECT_EQ(l.find("d"), 2u);
+    EXPECT_FALSE(l.find("e"));
+}
+
 }  // namespace
 }  // namespace adsx

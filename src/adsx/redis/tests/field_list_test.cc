@@ -1,6 +1,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <string_view>
 
 #include <gtest/gtest.h>
 
@@ -9,20 +10,33 @@
 namespace adsx::redis {
 namespace {
 
+// A field's value, or null when absent; and a field set whether present or not: the read and
+// the write the online store does, through positions.
+const std::string* find(const field_list& f, std::string_view name)
+{
+    const auto at = f.position(name);
+    return at ? &f.value(*at) : nullptr;
+}
+
+void set(field_list& f, std::string_view name, std::string_view value)
+{
+    f.set_at(f.position(name), name, value);
+}
+
 TEST(field_list, set_find_and_erase_on_a_small_list)
 {
     field_list f;
-    EXPECT_EQ(f.find("own"), nullptr);
-    f.set("own", "1:2:3");
-    f.set("mb5", "x");
-    f.set("own", "4:5:6");
-    ASSERT_NE(f.find("own"), nullptr);
-    EXPECT_EQ(*f.find("own"), "4:5:6");
+    EXPECT_EQ(find(f, "own"), nullptr);
+    set(f, "own", "1:2:3");
+    set(f, "mb5", "x");
+    set(f, "own", "4:5:6");
+    ASSERT_NE(find(f, "own"), nullptr);
+    EXPECT_EQ(*find(f, "own"), "4:5:6");
     EXPECT_EQ(f.size(), 2u);
     EXPECT_TRUE(f.erase("own"));
     EXPECT_FALSE(f.erase("own"));
-    EXPECT_EQ(f.find("own"), nullptr);
-    EXPECT_EQ(*f.find("mb5"), "x");
+    EXPECT_EQ(find(f, "own"), nullptr);
+    EXPECT_EQ(*find(f, "mb5"), "x");
 }
 
 // Random sets and erases across the size where the index starts, against a std::map.
@@ -37,14 +51,14 @@ TEST(field_list, agrees_with_a_map_through_growth_and_erasure)
             EXPECT_EQ(f.erase(name), want.erase(name) == 1) << step;
         } else {
             const auto value = std::to_string(step);
-            f.set(name, value);
+            set(f, name, value);
             want[name] = value;
         }
         if (step % 97 == 0) {
             ASSERT_EQ(f.size(), want.size()) << step;
             for (const auto& [n, v] : want) {
-                ASSERT_NE(f.find(n), nullptr) << n;
-                ASSERT_EQ(*f.find(n), v) << n;
+                ASSERT_NE(find(f, n), nullptr) << n;
+                ASSERT_EQ(*find(f, n), v) << n;
             }
             std::map<std::string, std::string> listed(f.begin(), f.end());
             ASSERT_EQ(listed, want) << step;
@@ -59,9 +73,32 @@ TEST(field_list, add_takes_the_fields_of_a_reply)
     for (int i = 0; i < 40; ++i) {
         f.add("m" + std::to_string(i), std::to_string(i * i));
     }
-    EXPECT_EQ(*f.find("m39"), "1521");
-    EXPECT_EQ(*f.find("m0"), "0");
-    EXPECT_EQ(f.find("m40"), nullptr);
+    EXPECT_EQ(*find(f, "m39"), "1521");
+    EXPECT_EQ(*find(f, "m0"), "0");
+    EXPECT_EQ(find(f, "m40"), nullptr);
+}
+
+// The online store reads a key's fields, adds new ones, then assigns at the positions it read.
+TEST(field_list, positions_stay_valid_through_adds)
+{
+    for (int n : {3, 40}) {  // scanned and indexed
+        field_list f;
+        for (int i = 0; i < n; ++i) {
+            f.add("m" + std::to_string(i), "old");
+        }
+        const auto first = f.position("m0");
+        const auto last = f.position("m" + std::to_string(n - 1));
+        ASSERT_TRUE(first && last);
+        for (int i = n; i < n + 30; ++i) {
+            f.set_at(std::nullopt, "m" + std::to_string(i), "added");
+        }
+        f.set_at(first, "m0", "new");
+        f.set_at(last, "m" + std::to_string(n - 1), "new");
+        EXPECT_EQ(*find(f, "m0"), "new") << n;
+        EXPECT_EQ(*find(f, "m" + std::to_string(n - 1)), "new") << n;
+        EXPECT_EQ(*find(f, "m" + std::to_string(n + 29)), "added") << n;
+        EXPECT_EQ(f.size(), static_cast<std::size_t>(n + 30)) << n;
+    }
 }
 
 }  // namespace
