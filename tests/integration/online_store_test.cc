@@ -208,6 +208,43 @@ TEST(online_store, a_user_erased_between_a_commits_read_and_write_is_not_written
     }
 }
 
+// Remembered entries are updated in place by the write; when its EXEC is refused (here: another
+// client touches the watched offset, leaving its value), the retry must read them again rather
+// than count the refused write twice. Users and shared keys, against a store without a cache.
+TEST(online_store_user_cache, a_refused_write_leaves_nothing_remembered_of_itself)
+{
+    store s(9, 1000);
+    store ref(10, 0);
+    const auto cfg = load_config();
+    auto other = redis::connection::open(cfg.redis.host, cfg.redis.port, std::chrono::seconds(5));
+    ASSERT_TRUE(other);
+    ASSERT_TRUE(other->command({"SELECT", "9"}));
+    bool touch = false;
+    s.s->between_read_and_write([&] {
+        if (std::exchange(touch, false)) {
+            auto next = other->command({"HGET", redis::offset_key("it:0"), "next"});
+            ASSERT_TRUE(next);
+            ASSERT_TRUE(other->command({"HSET", redis::offset_key("it:0"), "next", next->str}));
+        }
+    });
+    for (int i = 0; i < 4; ++i) {  // the fourth finds the ad and campaign in memory
+        s.commit("k1:u1", {{impression, t0 + i * 1000, 1}});
+        ref.commit("k1:u1", {{impression, t0 + i * 1000, 1}});
+    }
+    const auto hits = std::pair{s.s->user_hits(), s.s->shared_hits()};
+    EXPECT_EQ(hits, std::pair(std::size_t{3}, std::size_t{2}));
+    touch = true;
+    s.commit("k1:u1", {{click, t0 + 5000, 1}});  // refused once, then read whole again
+    ref.commit("k1:u1", {{click, t0 + 5000, 1}});
+    EXPECT_EQ(s.s->user_misses(), 2u);
+    for (const auto* key : {"u:k1:u1", "a:10", "c:1"}) {
+        EXPECT_EQ(s.hash(key), ref.hash(key)) << key;
+    }
+    EXPECT_EQ(minute_counts(s.hash("u:k1:u1")), (features::counts{4, 1, 0}));
+    s.commit("k1:u1", {{impression, t0 + 6000, 1}});  // and remembered again after it
+    EXPECT_EQ(s.s->user_hits(), 5u);                  // 3, the refused attempt, this one
+}
+
 TEST(online_store_user_cache, forgetting_owned_keys_reads_users_again)
 {
     store s(9, 1000);

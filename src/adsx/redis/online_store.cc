@@ -452,6 +452,7 @@ result<bool> online_store::settle()
 
 void online_store::forget_owned()
 {
+    _cached.clear();  // pointed into the maps
     _young.clear();
     _old.clear();
     _staged.clear();
@@ -469,20 +470,39 @@ bool online_store::read_or_remember(const std::string& key, key_map& m, key_map*
         if (!map) {
             continue;
         }
-        if (auto it = map->find(key); it != map->end()) {
-            if (it->second.lives_until_ms > _now_ms + margin_ms) {
-                _cached.push_back(map == &m ? kept::in_map : kept::in_old);
-                return true;
-            }
+        auto it = map->find(key);
+        if (it == map->end()) {
+            continue;
+        }
+        if (it->second.lives_until_ms <= _now_ms + margin_ms) {
             map->erase(it);
             break;
         }
+        if (map == old) {
+            // Back into the young generation (no rotation until the write applied: the
+            // entries of this commit must stay where _cached points).
+            it = m.insert(old->extract(it)).position;
+        }
+        _cached.push_back(&it->second);
+        return true;
     }
-    _cached.push_back(kept::no);
+    _cached.push_back(nullptr);
     _out.begin(2);
     _out.arg("HGETALL");
     _out.arg(key);
     return false;
+}
+
+void online_store::forget_written()
+{
+    for (auto* entry : _cached) {
+        if (entry) {
+            entry->lives_until_ms = 0;  // past its life: dropped and read again when next met
+        }
+    }
+    _cached.clear();
+    _staged.clear();
+    _staged_shared.clear();
 }
 
 void online_store::keep_staged()
@@ -490,12 +510,13 @@ void online_store::keep_staged()
     if (_s.user_cache == 0) {
         _staged.clear();  // read whole again next time
     }
+    _cached.clear();  // the write's remembered entries are right as they are
     for (auto& node : _staged) {
         if (_young.size() >= std::max<std::size_t>(_s.user_cache / 2, 1)) {
             _old = std::move(_young);  // the old generation is forgotten
             _young = {};
         }
-        _young.insert(std::move(node));  // in no map since write() took it out
+        _young.insert(std::move(node));  // new: read whole by this write
     }
     _staged.clear();
     if (_shared.size() + _staged_shared.size() > _s.user_cache) {
@@ -536,23 +557,22 @@ result<std::size_t> online_store::write(const std::vector<features::partition_co
     };
     std::size_t r = 1 + partitions.size() + (caching ? 1 : 0);
     std::size_t k = 0;  // into _cached
-    // A remembered key is taken out of memory while its write is in flight: back in when it
-    // applied, forgotten (read again next time) when it did not.
-    auto write_remembered = [&](const std::string& name, const features::key_update& u, key_map& m,
-                                key_map* old, std::vector<key_map::node_type>& staged,
-                                std::size_t kind) {
-        key_map::node_type node;
+    // A remembered key's entry is updated where it is, as the write leaves the key: kept when
+    // the write applied, marked past its life (read again next time) when it did not
+    // (forget_written). A key read whole is remembered only once the write applied (staged).
+    auto write_remembered = [&](const std::string& name, const features::key_update& u,
+                                std::vector<key_map::node_type>& staged, std::size_t kind) {
         bool refresh = false;
-        const auto where = _cached.at(k++);
-        if (where != kept::no) {
+        cached_key* remembered = _cached.at(k++);
+        if (remembered) {
             ++_hits.at(kind);
-            node = (where == kept::in_old ? *old : m).extract(name);
             // The key's TTL was last set at lives_until − ttl: refresh it hourly.
-            refresh = _now_ms - (node.mapped().lives_until_ms - ttl * 1000) >= hour_ms;
+            refresh = _now_ms - (remembered->lives_until_ms - ttl * 1000) >= hour_ms;
         } else {
             ++_misses.at(kind);
-            node = _spare.extract(_spare.try_emplace(name).first);
-            auto& entry = node.mapped();
+            staged.push_back(_spare.extract(_spare.try_emplace(name).first));
+            remembered = &staged.back().mapped();
+            auto& entry = *remembered;
             const auto& all = read.at(r++).elements;  // HGETALL: field, value, …
             for (std::size_t i = 0; i + 1 < all.size(); i += 2) {
                 if (!all[i].str.starts_with("b.")) {  // the daily job's, never the stream's
@@ -570,7 +590,7 @@ result<std::size_t> online_store::write(const std::vector<features::partition_co
             std::sort(entry.campaigns.begin(), entry.campaigns.end());
             refresh = true;  // its TTL is unknown: set it, so that it is known
         }
-        auto& entry = node.mapped();
+        auto& entry = *remembered;
         held.clear();
         held_at.clear();
         each_read_field(u, _scratch, [&](std::string_view f) {
@@ -584,7 +604,6 @@ result<std::size_t> online_store::write(const std::vector<features::partition_co
         if (write_key(_out, name, u, held, ttl, refresh, &cache)) {
             entry.lives_until_ms = _now_ms + ttl * 1000;
         }
-        staged.push_back(std::move(node));
         send_part();
     };
     _staged.clear();
@@ -594,7 +613,7 @@ result<std::size_t> online_store::write(const std::vector<features::partition_co
     }
     for (const auto& [name, u] : batch.shared_keys()) {
         if (_shared_from_memory) {
-            write_remembered(name, u, _shared, nullptr, _staged_shared, 1);
+            write_remembered(name, u, _staged_shared, 1);
         } else {
             held_from_reply(read.at(r++), held);
             (void)write_key(_out, name, u, held, ttl, false, nullptr);
@@ -602,7 +621,7 @@ result<std::size_t> online_store::write(const std::vector<features::partition_co
         }
     }
     for (const auto& [name, u] : batch.user_keys()) {
-        write_remembered(name, u, _young, &_old, _staged, 0);
+        write_remembered(name, u, _staged, 0);
     }
     // Request logs: each bucket's new fingerprints appended (its TTL refreshed), the buckets
     // the watermark left behind unlinked.
@@ -657,8 +676,7 @@ result<bool> online_store::written(std::size_t commands)
     }
     const auto& exec = _written.back();
     if (exec.type == reply::kind::nil) {
-        _staged.clear();  // nothing applied: its keys are read again
-        _staged_shared.clear();
+        forget_written();  // nothing applied: its keys are read again
         return false;
     }
     for (const auto& e : exec.elements) {

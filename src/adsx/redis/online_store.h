@@ -48,8 +48,10 @@
 //     the next commit reads with HMGET, and the one after remembers again once the counter
 //     holds still. One worker thus never reads them again; several read them as before.
 // An entry is kept only while its key surely lives: the worker knows when it last set the
-// key's TTL (a newly remembered key always gets one) and refreshes it at least hourly. What a
-// write changes is remembered only when its EXEC applied.
+// key's TTL (a newly remembered key always gets one) and refreshes it at least hourly. A write
+// updates remembered entries in place (one lookup per key and commit); if its EXEC did not
+// apply, they are marked past their life, so that they are read again. A key read whole is
+// remembered only once its EXEC applied.
 //
 // Single-node Redis: a transaction spans keys of many hash slots, which Redis Cluster refuses;
 // a cluster deployment would shard the batch by slot with one offset per shard (not built).
@@ -118,8 +120,7 @@ private:
     [[nodiscard]] result<bool> written(std::size_t commands);
     [[nodiscard]] result<void> idle() const;  // an error while a write is in flight
 
-    // A key's stream fields as last written, sorted by field, and until when (wall ms) the
-    // key surely lives.
+    // A key's stream fields as last written, and until when (wall ms) the key surely lives.
     struct cached_key
     {
         field_list fields;
@@ -127,17 +128,14 @@ private:
         std::int64_t lives_until_ms = 0;
     };
     using key_map = std::unordered_map<std::string, cached_key>;
-    enum class kept : std::uint8_t
-    {
-        no,
-        in_map,
-        in_old
-    };  // where step 1 found a key
     // Step 1 for a key that may be remembered (in `m` or `old`): nothing to read if it is
-    // (_cached gets which map, returns true), else HGETALL (kept::no; an entry past its
-    // key's life is dropped). Each key is then in at most one map until write() takes it out.
+    // (_cached gets its entry, moved into `m` if it was in `old`; returns true), else HGETALL
+    // (_cached gets null; an entry past its key's life is dropped).
     bool read_or_remember(const std::string& key, key_map& m, key_map* old);
-    void keep_staged();  // the write applied: its keys' new fields into memory
+    // The write did not apply: the remembered entries it updated (_cached) are marked past
+    // their life, and the keys it read whole (staged) are not remembered.
+    void forget_written();
+    void keep_staged();  // the write applied: the keys it read whole into memory
 
     connection _conn;
     online_store_settings _s;
@@ -147,12 +145,14 @@ private:
     std::string _scratch;
     std::size_t _in_flight = 0;               // commands of a pipelined write not yet read back
     key_map _young, _old;                     // the user cache's two generations
-    std::vector<key_map::node_type> _staged;  // users of the write in flight, as it leaves
-                                              // them (map nodes: no copy of key or fields)
+    std::vector<key_map::node_type> _staged;  // users the write in flight read whole, as it
+                                              // leaves them (map nodes: no copy on keeping)
     key_map _shared;                          // shared keys, while no other worker writes them
-    std::vector<key_map::node_type> _staged_shared;  // shared keys of the write in flight
+    std::vector<key_map::node_type> _staged_shared;  // shared keys it read whole
     key_map _spare;                                  // makes the nodes of newly remembered keys
-    std::vector<kept> _cached;  // per remembered-kind key of the commit, in order: where found
+    // Per remembered-kind key of the commit, in order: its entry (null: read whole). Valid
+    // until the commit's write is settled; nothing rotates or clears the maps before that.
+    std::vector<cached_key*> _cached;
     std::optional<std::string> _epoch;            // user_epoch_key's value the cache is valid for
     std::optional<std::int64_t> _shared_version;  // the counter after this worker's last commit
     bool _trust_shared = false;        // the last commit found no other commit since ours
