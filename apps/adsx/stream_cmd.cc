@@ -207,7 +207,14 @@ int run_stream(const config::config& cfg, const stream_options& o)
          cfg.stream.group,
          cfg.kafka.events_topic,
          {{"session.timeout.ms", std::to_string(cfg.stream.session_timeout_s * 1000)},
-          {"heartbeat.interval.ms", "1000"}}},
+          {"heartbeat.interval.ms", "1000"},
+          // Once the records fetched ahead reach this, librdkafka (2.0, Debian 12's) stops
+          // fetching and looks again only at its next once-a-second check: a buffer that the
+          // worker drains faster than that leaves it idle until then (a 64 MB one cost a backlog
+          // ~25% of its time). So it holds about a second of the worker's fastest rate; a live
+          // worker, keeping up, holds little of it.
+          {"queued.max.messages.kbytes",
+           std::to_string(std::int64_t{cfg.stream.prefetch_mb} * 1024)}}},
         [&](int p) -> std::int64_t {
             auto next = engine.assign(p);
             if (!next) {

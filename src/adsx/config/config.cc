@@ -340,6 +340,9 @@ const std::vector<field>& fields()
         int_field("stream", "user_cache",
                   "users whose keys a worker remembers between commits instead of reading them",
                   &c::stream, &stream_config::user_cache, 0, 100'000'000),
+        int_field("stream", "prefetch_mb",
+                  "megabytes of records the consumer fetches ahead of the worker", &c::stream,
+                  &stream_config::prefetch_mb, 1, 2047),  // librdkafka's limit: 2 GB
         int_field("stream", "click_window_s",
                   "seconds after its impression a click still counts (older: orphan)", &c::stream,
                   &stream_config::click_window_s, 60, 7 * 86'400),

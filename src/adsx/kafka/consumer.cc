@@ -97,6 +97,9 @@ result<std::unique_ptr<consumer_group>> consumer_group::open(const consumer_sett
         {"fetch.min.bytes", "65536"},
         {"fetch.wait.max.ms", "50"},
         {"queued.max.messages.kbytes", "65536"},
+        // The bytes limit alone bounds the fetched-ahead records: a count limit would bind first
+        // for small records (100k by default, ~55 MB of ours).
+        {"queued.min.messages", "10000000"},
     };
     for (const auto& [k, v] : s.extra) {
         conf[k] = v;
