@@ -12,6 +12,9 @@ BENCH_STREAM_EVENTS (500000) records, BENCH_RUNS (5) pairs; the topic is produce
 candidate at bench/stream.py's live density (5 s of event time for 500k records), or with
 BENCH_AB_DAYS=N over N days of event time, where hot keys hold hundreds of slots as they do
 after hours of live traffic: some changes show on one and not the other.
+Both builds read the same config (config/adsx.toml, or $ADSX_CONFIG); a build older than a key
+in it refuses the key ("unknown key"): give it a wrapper script that sets ADSX_CONFIG to a copy
+of the config without that key, placed in config/ so that its relative paths still hold.
 Writes bench/results/stream_ab.json.
 """
 
