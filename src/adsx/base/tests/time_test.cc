@@ -1,0 +1,54 @@
+// Proves the time vocabulary: the named durations, to_ms of chrono durations, and that the
+// manual clock moves only when told (what tests of windows and pacing rely on).
+#include <gtest/gtest.h>
+
+#include "adsx/base/ids.h"
+#include "adsx/base/time.h"
+
+namespace adsx {
+namespace {
+
+TEST(time, durations_are_in_milliseconds)
+{
+    EXPECT_EQ(minute_ms, 60'000);
+    EXPECT_EQ(hour_ms, 3'600'000);
+    EXPECT_EQ(day_ms, 86'400'000);
+    EXPECT_EQ(to_ms(std::chrono::hours(48)), 48 * hour_ms);
+    EXPECT_EQ(to_ms(std::chrono::seconds(300)), 5 * minute_ms);
+}
+
+TEST(time, manual_clock_moves_only_when_told)
+{
+    manual_clock c(1'000);
+    EXPECT_EQ(c.now_ms(), 1'000);
+    c.advance(minute_ms);
+    EXPECT_EQ(c.now_ms(), 61'000);
+    c.set(5);
+    EXPECT_EQ(c.now_ms(), 5);
+    const clock& port = c;
+    EXPECT_EQ(port.now_ms(), 5);
+}
+
+TEST(time, system_clock_is_the_wall_clock)
+{
+    const auto before = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    const auto now = system_clock::instance().now_ms();
+    EXPECT_GE(now, before);
+    EXPECT_LT(now - before, 60'000);
+    EXPECT_GE(wall_ms(), now);
+}
+
+TEST(ids, kinds_do_not_mix_and_compare_by_value)
+{
+    static_assert(!std::is_convertible_v<ad_id, campaign_id>);
+    static_assert(!std::is_convertible_v<std::uint32_t, ad_id>);
+    EXPECT_EQ(ad_id{3}, ad_id{3});
+    EXPECT_LT(ad_id{2}, ad_id{3});
+    EXPECT_EQ(std::hash<ad_id>{}(ad_id{7}), std::hash<std::uint32_t>{}(7));
+    EXPECT_EQ(user_id("k1:ab").value, "k1:ab");
+}
+
+}  // namespace
+}  // namespace adsx

@@ -1,0 +1,81 @@
+#pragma once
+// Time vocabulary. Event time, tile ids and every time stored in Redis or on the wire are
+// int64 milliseconds since the Unix epoch (UTC), so the durations modules need are named here
+// once; and the wall clock is a port, so that windows, pacing and ages are tested with a
+// manual clock instead of sleeping.
+//
+//   const adsx::clock& c = adsx::system_clock::instance();
+//   if (e.event_time_ms > c.now_ms() + 5 * adsx::minute_ms) { ... }
+//
+//   adsx::manual_clock t(1'700'000'000'000);   // tests
+//   t.advance(adsx::hour_ms);
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+namespace adsx {
+
+inline constexpr std::int64_t second_ms = 1'000;
+inline constexpr std::int64_t minute_ms = 60 * second_ms;
+inline constexpr std::int64_t hour_ms = 60 * minute_ms;
+inline constexpr std::int64_t day_ms = 24 * hour_ms;
+
+// Milliseconds of a std::chrono duration (seconds, hours, …), for config values given in s/h.
+template <class Rep, class Period>
+[[nodiscard]] constexpr std::int64_t to_ms(std::chrono::duration<Rep, Period> d) noexcept
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+// The wall clock as a port. Implementations are thread-safe.
+class clock
+{
+public:
+    clock() = default;
+    clock(const clock&) = delete;
+    clock& operator=(const clock&) = delete;
+    clock(clock&&) = delete;
+    clock& operator=(clock&&) = delete;
+    virtual ~clock() = default;
+    // Milliseconds since the Unix epoch.
+    [[nodiscard]] virtual std::int64_t now_ms() const noexcept = 0;
+};
+
+// std::chrono::system_clock. One process-wide instance; stateless.
+class system_clock final : public clock
+{
+public:
+    [[nodiscard]] std::int64_t now_ms() const noexcept override
+    {
+        return to_ms(std::chrono::system_clock::now().time_since_epoch());
+    }
+    [[nodiscard]] static const system_clock& instance() noexcept
+    {
+        static const system_clock c;
+        return c;
+    }
+};
+
+// A clock that moves only when told to (tests). set/advance may race with now_ms safely.
+class manual_clock final : public clock
+{
+public:
+    explicit manual_clock(std::int64_t start_ms = 0) noexcept : _now(start_ms) {}
+    [[nodiscard]] std::int64_t now_ms() const noexcept override
+    {
+        return _now.load(std::memory_order_relaxed);
+    }
+    void set(std::int64_t ms) noexcept { _now.store(ms, std::memory_order_relaxed); }
+    void advance(std::int64_t ms) noexcept { _now.fetch_add(ms, std::memory_order_relaxed); }
+
+private:
+    std::atomic<std::int64_t> _now;
+};
+
+// The wall clock's now in ms: for code that has no clock to be given (apps' summaries).
+[[nodiscard]] inline std::int64_t wall_ms() noexcept
+{
+    return system_clock::instance().now_ms();
+}
+
+}  // namespace adsx
