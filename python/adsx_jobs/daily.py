@@ -6,9 +6,10 @@ Events used: the lake's (contract-valid) events up to the end of D, without orph
 counts if an impression of its request came in the minutes from that of (click − [stream]
 click_window_s) to the click's, a conversion if a counted click of its request came in the hours
 from that of (conversion − conversion_window_s) to its own; the stream engine's rule
-(src/adsx/features/request_log.h), so that both count the same events. Windows: "7d" = the days D-6 .. D;
-lifetime = everything up to D. CTRs are smoothed as online (src/adsx/features/tiles.h:
-(clicks + 3) / (impressions + 200)); CVR = conversions / clicks (null without clicks).
+(src/adsx/features/request_log.h; bucket widths from schemas/online_store.json), so that both
+count the same events. Windows: "7d" = the days D-6 .. D; lifetime = everything up to D. CTRs
+are smoothed as online (the prior of schemas/online_store.json: (clicks + 3) / (impressions +
+200)); CVR = conversions / clicks (null without clicks).
 
 Feature views (one row per key, each with date and as_of_ms = the end of D):
   user          7-day impressions, clicks, ctr, conversions, cvr, revenue; lifetime value;
@@ -37,18 +38,15 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from adsx_jobs import config as adsx_config
-from adsx_jobs import events, pg
+from adsx_jobs import contracts, events, pg
+from adsx_jobs.contracts import smoothed_ctr
 from adsx_jobs.quality import check, gate
 from adsx_jobs.spark import session
 
-PRIOR_CTR, PRIOR_WEIGHT = 0.015, 200.0
 DAY_MS = 86_400_000
-HOUR_MS = 3_600_000
-MINUTE_MS = 60_000
-
-
-def smoothed_ctr(clicks, impressions):
-    return (clicks + F.lit(PRIOR_CTR * PRIOR_WEIGHT)) / (impressions + F.lit(PRIOR_WEIGHT))
+LAYOUT = contracts.online_store()
+IMPRESSION_BUCKET_MS = LAYOUT["request_logs"]["impression_bucket_ms"]
+CLICK_BUCKET_MS = LAYOUT["request_logs"]["click_bucket_ms"]
 
 
 def with_rates(df: DataFrame) -> DataFrame:
@@ -108,10 +106,13 @@ def events_until(
     impressions = e.where(t == "impression")
     asked_impressions = impressions.join(hint(asked), "request_id", "left_semi")
     clicks = follows(
-        e.where(t == "click"), asked_impressions, stream["click_window_s"] * 1000, MINUTE_MS
+        e.where(t == "click"),
+        asked_impressions,
+        stream["click_window_s"] * 1000,
+        IMPRESSION_BUCKET_MS,
     ).persist()
     conversions = follows(
-        e.where(t == "conversion"), clicks, stream["conversion_window_s"] * 1000, HOUR_MS
+        e.where(t == "conversion"), clicks, stream["conversion_window_s"] * 1000, CLICK_BUCKET_MS
     )
     return impressions.unionByName(clicks).unionByName(conversions)
 

@@ -12,6 +12,8 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from adsx_jobs import contracts
+
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 MAX_FUTURE_MS = 5 * 60_000  # as the stream engine
 
@@ -83,9 +85,10 @@ def reason(e: str = "e") -> Column:
 
 def personalised(consent_column: str) -> Column:
     """Whether a TCF v2 consent string allows personalisation, as the C++ side decides
-    (src/adsx/privacy): PurposesConsent bits 1, 3 and 4, at bit offset 152 of the core string
-    (byte 19: mask 0xB0). The core is base64url without padding."""
+    (src/adsx/privacy): the PurposesConsent bits of schemas/online_store.json's purposes, in
+    the core string (base64url without padding)."""
+    byte, mask = contracts.personalisation_mask()
     core = f"split({consent_column}, '[.]')[0]"
     padded = f"rpad(translate({core}, '-_', '+/'), cast(ceil(length({core}) / 4) * 4 as int), '=')"
-    byte19 = F.conv(F.hex(F.substring(F.unbase64(F.expr(padded)), 20, 1)), 16, 10).cast("int")
-    return byte19.bitwiseAND(0xB0) == 0xB0
+    value = F.conv(F.hex(F.substring(F.unbase64(F.expr(padded)), byte + 1, 1)), 16, 10)
+    return value.cast("int").bitwiseAND(mask) == mask

@@ -23,6 +23,7 @@ import time
 import redis
 
 from adsx_jobs import config as adsx_config
+from adsx_jobs import contracts
 from adsx_jobs.spark import session
 
 # KEYS[1] the entity hash; ARGV[1] the as-of field, ARGV[2] the new as-of, ARGV[3] the TTL,
@@ -35,17 +36,24 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1
 """
 
+# Key and field names: schemas/online_store.json, which the stream engine reads too.
+_KEYS, _FIELDS = contracts.online_store()["keys"], contracts.online_store()["fields"]
+_B = _FIELDS["batch"]
 # view -> (key of a row, field prefix of a row, columns that are keys rather than features)
 LAYOUT = {
-    "user": (lambda r: f"u:{r['user_id']}", lambda r: "b.", {"user_id"}),
-    "ad": (lambda r: f"a:{r['ad_id']}", lambda r: "b.", {"ad_id", "campaign_id"}),
-    "campaign": (lambda r: f"c:{r['campaign_id']}", lambda r: "b.", {"campaign_id"}),
+    "user": (lambda r: f"{_KEYS['user']}{r['user_id']}", lambda r: _B, {"user_id"}),
+    "ad": (lambda r: f"{_KEYS['ad']}{r['ad_id']}", lambda r: _B, {"ad_id", "campaign_id"}),
+    "campaign": (lambda r: f"{_KEYS['campaign']}{r['campaign_id']}", lambda r: _B, {"campaign_id"}),
     "ad_device": (
-        lambda r: f"a:{r['ad_id']}",
-        lambda r: f"b.d:{r['device']}:",
+        lambda r: f"{_KEYS['ad']}{r['ad_id']}",
+        lambda r: f"{_B}{_FIELDS['device_slice']}{r['device']}:",
         {"ad_id", "device"},
     ),
-    "ad_geo": (lambda r: f"a:{r['ad_id']}", lambda r: f"b.g:{r['geo']}:", {"ad_id", "geo"}),
+    "ad_geo": (
+        lambda r: f"{_KEYS['ad']}{r['ad_id']}",
+        lambda r: f"{_B}{_FIELDS['geo_slice']}{r['geo']}:",
+        {"ad_id", "geo"},
+    ),
 }
 
 

@@ -33,6 +33,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from adsx_jobs import config as adsx_config
+from adsx_jobs import contracts
 from adsx_jobs.spark import follow, kafka_stream, session
 
 EVENT = T.StructType(
@@ -42,7 +43,7 @@ EVENT = T.StructType(
         T.StructField("ad_id", T.LongType()),
     ]
 )
-PRIOR_CTR, PRIOR_WEIGHT = 0.015, 200.0  # src/adsx/features/tiles.h smoothed_ctr
+PRIOR_CTR, PRIOR_WEIGHT = contracts.ctr_prior()  # schemas/online_store.json, as online
 
 
 def windows(events: DataFrame, lateness_s: int, max_future_ms: int) -> DataFrame:

@@ -38,11 +38,13 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from adsx_jobs import config as adsx_config
+from adsx_jobs import contracts
 from adsx_jobs import events as contract
 from adsx_jobs.daily import DAILY_COLUMNS, events_until
 from adsx_jobs.spark import session
 
-MINUTE, HOUR, DAY = 60_000, 3_600_000, 86_400_000
+# The tile widths of the stream engine's windows (schemas/online_store.json).
+MINUTE, HOUR = contracts.tile_width_ms("minute"), contracts.tile_width_ms("hour")
 BATCH_VIEWS = {
     "user": ["user_id"],
     "ad": ["ad_id"],

@@ -72,10 +72,10 @@ struct engine_settings
 {
     std::string topic = "ad.events";
     std::string group = "features";
-    std::int64_t allowed_lateness_ms = 5 * 60'000;
-    std::int64_t max_future_ms = 5 * 60'000;
-    std::int64_t click_window_ms = 3'600'000;        // request_log.h
-    std::int64_t conversion_window_ms = 86'400'000;  // request_log.h
+    std::int64_t allowed_lateness_ms = 5 * minute_ms;
+    std::int64_t max_future_ms = 5 * minute_ms;
+    std::int64_t click_window_ms = hour_ms;      // request_log.h
+    std::int64_t conversion_window_ms = day_ms;  // request_log.h
 };
 
 struct batch_result

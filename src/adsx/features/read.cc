@@ -4,13 +4,12 @@
 #include <cstdio>
 
 #include "adsx/base/strings.h"
+#include "adsx/base/time.h"
 #include "adsx/features/user_state.h"
 
 namespace adsx::features {
 
 namespace {
-
-constexpr std::int64_t minute_ms = 60'000;
 
 std::int64_t to_int(const std::string& s)
 {
@@ -105,17 +104,19 @@ ad_features ad_features_of(const hash_fields& h, std::int64_t as_of_ms)
     f.trend = before.impressions ? static_cast<double>(f.last_5m.impressions) /
                                        static_cast<double>(before.impressions)
                                  : 0.0;
-    // Slices: fields "d:{device}:m{slot}" and "g:{geo}:m{slot}".
+    // Slices: fields "d:{device}:m{slot}" and "g:{geo}:m{slot}" (schemas/online_store.json).
     for (const auto& [field, value] : h) {
-        const bool device = field.starts_with("d:");
-        if (!device && !field.starts_with("g:")) {
+        const bool device = field.starts_with(store_layout::fields_device_slice);
+        const auto& prefix =
+            device ? store_layout::fields_device_slice : store_layout::fields_geo_slice;
+        if (!device && !field.starts_with(prefix)) {
             continue;
         }
-        const auto end = field.find(':', 2);
+        const auto end = field.find(':', prefix.size());
         if (end == std::string::npos) {
             continue;
         }
-        const auto name = field.substr(2, end - 2);
+        const auto name = field.substr(prefix.size(), end - prefix.size());
         auto& slices = device ? f.by_device : f.by_geo;
         if (slices.contains(name)) {
             continue;
@@ -131,7 +132,7 @@ ad_features ad_features_of(const hash_fields& h, std::int64_t as_of_ms)
 
 std::int64_t newest_ms(const hash_fields& h)
 {
-    if (auto asof = field_ms(h, "asof")) {
+    if (auto asof = field_ms(h, std::string(store_layout::fields_asof))) {
         return *asof;
     }
     if (auto it = h.find(std::string(own_field)); it != h.end()) {

@@ -36,6 +36,8 @@
 #include <utility>
 #include <vector>
 
+#include "adsx/base/store_layout.h"
+#include "adsx/base/time.h"
 #include "adsx/events/event.h"
 
 namespace adsx::features {
@@ -49,15 +51,16 @@ enum class follow_kind : std::uint8_t
 
 struct follow_windows
 {
-    std::int64_t click_ms = 3'600'000;        // an impression → its click
-    std::int64_t conversion_ms = 86'400'000;  // a click → its conversion
-    std::int64_t lateness_ms = 300'000;       // the engine's allowed lateness
+    std::int64_t click_ms = hour_ms;           // an impression → its click
+    std::int64_t conversion_ms = day_ms;       // a click → its conversion
+    std::int64_t lateness_ms = 5 * minute_ms;  // the engine's allowed lateness
 };
 
 // Bucket width: a minute for impressions, an hour for clicks.
 [[nodiscard]] constexpr std::int64_t bucket_ms(follow_kind k) noexcept
 {
-    return k == follow_kind::impression ? 60'000 : 3'600'000;
+    return k == follow_kind::impression ? store_layout::request_logs_impression_bucket_ms
+                                        : store_layout::request_logs_click_bucket_ms;
 }
 // "i" or "c": the kind's part of its store keys.
 [[nodiscard]] std::string_view kind_tag(follow_kind k) noexcept;

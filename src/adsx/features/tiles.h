@@ -1,6 +1,8 @@
 #pragma once
 // Time tiles: the one rule by which windowed counts are kept online (Redis, by `adsx stream`)
-// and recomputed offline (the lake jobs reuse it, so online and offline agree).
+// and recomputed offline (the lake jobs reuse it, so online and offline agree). The widths,
+// slot counts, field prefixes and the CTR prior are schemas/online_store.json's, which the
+// PySpark jobs read too.
 //
 // A tile is the interval [id·width, (id+1)·width) of event time. Each entity keeps a ring of
 // `slots` tiles per granularity: tile `id` lives in slot `id % slots`, tagged with its id. A
@@ -17,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "adsx/base/store_layout.h"
+
 namespace adsx::features {
 
 struct tile_spec
@@ -26,8 +30,14 @@ struct tile_spec
     int slots;
 };
 
-inline constexpr tile_spec minute_tiles{'m', 60'000, 60};
-inline constexpr tile_spec hour_tiles{'h', 3'600'000, 26};
+static_assert(store_layout::tiles_minute_prefix.size() == 1 &&
+              store_layout::tiles_hour_prefix.size() == 1);
+inline constexpr tile_spec minute_tiles{store_layout::tiles_minute_prefix[0],
+                                        store_layout::tiles_minute_width_ms,
+                                        static_cast<int>(store_layout::tiles_minute_slots)};
+inline constexpr tile_spec hour_tiles{store_layout::tiles_hour_prefix[0],
+                                      store_layout::tiles_hour_width_ms,
+                                      static_cast<int>(store_layout::tiles_hour_slots)};
 
 [[nodiscard]] constexpr std::int64_t tile_of(std::int64_t event_time_ms, tile_spec s) noexcept
 {
@@ -77,7 +87,9 @@ void append_tile(std::string& out, const tile_value& v);
                                 std::int64_t as_of_ms, std::int64_t window_ms) noexcept;
 
 // CTR with a Beta prior (prior_ctr, prior_weight pseudo-impressions): stable for small counts.
-[[nodiscard]] double smoothed_ctr(std::int64_t clicks, std::int64_t impressions,
-                                  double prior_ctr = 0.015, double prior_weight = 200) noexcept;
+[[nodiscard]] double smoothed_ctr(
+    std::int64_t clicks, std::int64_t impressions,
+    double prior_ctr = store_layout::smoothed_ctr_prior_ctr,
+    double prior_weight = static_cast<double>(store_layout::smoothed_ctr_prior_weight)) noexcept;
 
 }  // namespace adsx::features

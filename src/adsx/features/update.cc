@@ -72,15 +72,15 @@ void keep_max(key_update& k, std::string_view field, std::int64_t v)
 
 std::string ad_key(std::uint32_t ad)
 {
-    return fmt::format("a:{}", ad);
+    return fmt::format("{}{}", store_layout::keys_ad, ad);
 }
 std::string campaign_key(std::uint32_t campaign)
 {
-    return fmt::format("c:{}", campaign);
+    return fmt::format("{}{}", store_layout::keys_campaign, campaign);
 }
 std::string user_key(std::string_view user)
 {
-    return fmt::format("u:{}", user);
+    return fmt::format("{}{}", store_layout::keys_user, user);
 }
 
 void batch_update::add(const events::event& e, bool personalised)
@@ -94,21 +94,21 @@ void batch_update::add(const events::event& e, bool personalised)
     _max_event_time = std::max(_max_event_time, t);
 
     // Names are built in scratch strings: a key or field is allocated only when new.
-    auto& a = shared_key("a:", e.ad_id, _ads);
+    auto& a = shared_key(store_layout::keys_ad, e.ad_id, _ads);
     add_tile(a, "", minute_tiles, t, d, _field);
-    _dim.assign("d:").append(events::name(e.device)).append(":");
+    _dim.assign(store_layout::fields_device_slice).append(events::name(e.device)).append(":");
     add_tile(a, _dim, minute_tiles, t, d, _field);
-    _dim.assign("g:").append(e.geo).append(":");
+    _dim.assign(store_layout::fields_geo_slice).append(e.geo).append(":");
     add_tile(a, _dim, minute_tiles, t, d, _field);
-    keep_max(a, "asof", t);
-    auto& c = shared_key("c:", e.campaign_id, _campaigns);
+    keep_max(a, store_layout::fields_asof, t);
+    auto& c = shared_key(store_layout::keys_campaign, e.campaign_id, _campaigns);
     add_tile(c, "", minute_tiles, t, d, _field);
     add_tile(c, "", hour_tiles, t, d, _field);
-    keep_max(c, "asof", t);
+    keep_max(c, store_layout::fields_asof, t);
     if (!personalised) {
         return;  // no user-level state without personalisation consent
     }
-    _name.assign("u:").append(e.user_id);
+    _name.assign(store_layout::keys_user).append(e.user_id);
     auto& u = key_of(_user, _name);
     add_event(u.own, e.type, t);
     add_event(u.blocks, minute_blocks, e.type, t);

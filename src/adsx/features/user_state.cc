@@ -204,7 +204,7 @@ std::string format_user_own(const user_own& s)
 
 std::string block_field(std::int64_t block, const tile_blocks& b)
 {
-    std::string f{b.tiles.prefix, 'b'};
+    std::string f(b.prefix);
     append_int(f, block % b.ring);
     return f;
 }
@@ -350,7 +350,7 @@ std::string format_user_campaign(const user_campaign& s)
 
 std::string campaign_field(std::uint32_t campaign)
 {
-    std::string f = "c";
+    std::string f(store_layout::fields_campaign);
     append_int(f, campaign);
     return f;
 }
@@ -359,10 +359,12 @@ std::optional<std::uint32_t> campaign_of_field(std::string_view field)
 {
     std::int64_t c = 0;
     std::uint32_t campaign = 0;
-    if (field.size() < 2 || field[0] != 'c' || field[1] < '0' || field[1] > '9') {
+    const auto prefix = store_layout::fields_campaign;
+    if (!field.starts_with(prefix) || field.size() == prefix.size() || field[prefix.size()] < '0' ||
+        field[prefix.size()] > '9') {
         return std::nullopt;
     }
-    field.remove_prefix(1);
+    field.remove_prefix(prefix.size());
     if (!read_ints(field, {&c}) || !field.empty() || !as_id(c, campaign)) {
         return std::nullopt;
     }

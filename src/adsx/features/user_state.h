@@ -94,7 +94,7 @@ struct user_own
     friend bool operator==(const user_own&, const user_own&) = default;
 };
 
-inline constexpr std::string_view own_field = "own";
+inline constexpr std::string_view own_field = store_layout::fields_own;
 
 void add_event(user_own& s, events::event_type type, std::int64_t event_time_ms);
 void merge(user_own& into, const user_own& delta);  // the newer time of each type
@@ -108,11 +108,17 @@ void merge(user_own& into, const user_own& delta);  // the newer time of each ty
 struct tile_blocks
 {
     tile_spec tiles;
-    int per_block;  // tiles per block
-    int ring;       // fields
+    std::string_view prefix;  // of the block fields: "mb", "hb"
+    int per_block;            // tiles per block
+    int ring;                 // fields
 };
-inline constexpr tile_blocks minute_blocks{minute_tiles, 10, 7};
-inline constexpr tile_blocks hour_blocks{hour_tiles, 6, 6};
+inline constexpr tile_blocks minute_blocks{
+    minute_tiles, store_layout::user_blocks_minute_prefix,
+    static_cast<int>(store_layout::user_blocks_minute_per_block),
+    static_cast<int>(store_layout::user_blocks_minute_ring)};
+inline constexpr tile_blocks hour_blocks{hour_tiles, store_layout::user_blocks_hour_prefix,
+                                         static_cast<int>(store_layout::user_blocks_hour_per_block),
+                                         static_cast<int>(store_layout::user_blocks_hour_ring)};
 
 // A batch's tiles of one block field: the newest block the batch has for the field.
 struct block_add

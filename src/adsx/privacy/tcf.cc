@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "adsx/base/store_layout.h"
 #include "adsx/privacy/bits.h"
 
 namespace adsx::privacy {
@@ -338,8 +339,14 @@ result<tc_consent> decode_tc_string(std::string_view tc_string)
 
 bool allows_personalisation(const tc_consent& c) noexcept
 {
-    // Bit i is purpose i + 1: purposes 1 (store/access), 3 (build profile), 4 (use profile).
-    return c.purposes_consent[0] && c.purposes_consent[2] && c.purposes_consent[3];
+    // Bit i is purpose i + 1; the purposes are schemas/online_store.json's (1 store/access,
+    // 3 build a profile, 4 use it), which the PySpark jobs read too.
+    for (const auto purpose : store_layout::consent_personalisation_purposes) {
+        if (!c.purposes_consent[static_cast<std::size_t>(purpose - 1)]) {
+            return false;
+        }
+    }
+    return true;
 }
 
 bool has_vendor_consent(const tc_consent& c, int vendor_id) noexcept

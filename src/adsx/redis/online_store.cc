@@ -8,14 +8,14 @@
 #include <fmt/format.h>
 
 #include "adsx/base/strings.h"
+#include "adsx/base/time.h"
 
 namespace adsx::redis {
 
 namespace {
 
 constexpr int max_attempts = 20;
-constexpr std::string_view shared_writes_key = "adsx:stream:shared-writes";
-constexpr std::int64_t hour_ms = 3'600'000;
+constexpr std::string_view shared_writes_key = store_layout::keys_shared_writes;
 
 std::int64_t to_int(std::string_view s, std::int64_t otherwise)
 {
@@ -235,13 +235,14 @@ bool write_key(resp_writer& w, const std::string& name, const features::key_upda
 
 std::string offset_key(const std::string& partition_id)
 {
-    return "off:" + partition_id;
+    return std::string(store_layout::keys_partition_offsets) + partition_id;
 }
 
 std::string request_log_key(const std::string& partition_id, features::follow_kind k,
                             std::int64_t bucket)
 {
-    return fmt::format("rq:{}:{}:{}", partition_id, features::kind_tag(k), bucket);
+    return fmt::format("{}{}:{}:{}", store_layout::keys_request_log, partition_id,
+                       features::kind_tag(k), bucket);
 }
 
 result<online_store> online_store::open(const std::string& host, int port, online_store_settings s)
@@ -322,9 +323,7 @@ result<features::commit_outcome> online_store::commit(
         // offsets (with the cache: the counter and epoch), and what this batch merges into of keys
         // not remembered: users whole (HGETALL), shared keys whole when they are to be remembered,
         // else only the fields merged into (HMGET).
-        _now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+        _now_ms = wall_ms();
         _shared_from_memory = caching && _trust_shared;
         _out.clear();
         _out.begin(3 + partitions.size());
@@ -465,7 +464,7 @@ bool online_store::read_or_remember(const std::string& key, key_map& m, key_map*
     // An entry is used only while its key surely lives (a minute to spare for the write in
     // flight); the EXPIRE that keeps it alive is sent at least hourly (write()). One past
     // that is dropped here, so that the write finds the key in no map.
-    constexpr std::int64_t margin_ms = 60'000;
+    constexpr std::int64_t margin_ms = minute_ms;
     for (auto* map : {&m, old}) {
         if (!map) {
             continue;
@@ -575,7 +574,7 @@ result<std::size_t> online_store::write(const std::vector<features::partition_co
             auto& entry = *remembered;
             const auto& all = read.at(r++).elements;  // HGETALL: field, value, …
             for (std::size_t i = 0; i + 1 < all.size(); i += 2) {
-                if (!all[i].str.starts_with("b.")) {  // the daily job's, never the stream's
+                if (!all[i].str.starts_with(store_layout::fields_batch)) {  // the daily job's
                     entry.fields.add(all[i].str, all[i + 1].str);
                 }
             }

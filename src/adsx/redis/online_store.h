@@ -65,6 +65,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "adsx/base/store_layout.h"
 #include "adsx/features/store.h"
 #include "adsx/redis/client.h"
 #include "adsx/redis/field_list.h"
@@ -78,7 +79,7 @@ struct online_store_settings
 };
 
 // Whoever changes or deletes user keys' stream fields besides the stream (an erasure) INCRs it.
-inline constexpr std::string_view user_epoch_key = "adsx:stream:user-epoch";
+inline constexpr std::string_view user_epoch_key = adsx::store_layout::keys_user_epoch;
 
 class online_store final : public features::online_store
 {

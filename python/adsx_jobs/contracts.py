@@ -1,0 +1,57 @@
+"""Contracts the Python jobs share with the C++ side, read from the one file each under
+schemas/ (the C++ build generates its constants from the same files):
+
+  online_store()   schemas/online_store.json: Redis key and field names, the tile rule's widths,
+                   the smoothed-CTR prior, the request logs' buckets, the consent purposes
+
+  layout = online_store()
+  layout["keys"]["user"]            # "u:"
+  smoothed_ctr(clicks, impressions) # a Spark column, the prior as online
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(os.environ.get("ADSX_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+SCHEMAS = ROOT / "schemas"
+
+
+@cache
+def online_store() -> dict[str, Any]:
+    with open(SCHEMAS / "online_store.json") as f:
+        return json.load(f)
+
+
+def tile_width_ms(granularity: str) -> int:
+    """The width of a "minute" or "hour" tile (the tile rule, src/adsx/features/tiles.h)."""
+    return int(online_store()["tiles"][granularity]["width_ms"])
+
+
+def ctr_prior() -> tuple[float, float]:
+    """(prior CTR, prior weight) of every smoothed CTR, online and offline."""
+    p = online_store()["smoothed_ctr"]
+    return float(p["prior_ctr"]), float(p["prior_weight"])
+
+
+def smoothed_ctr(clicks, impressions):
+    """(clicks + prior_ctr · weight) / (impressions + weight), as Spark columns."""
+    from pyspark.sql import functions as F
+
+    prior, weight = ctr_prior()
+    return (clicks + F.lit(prior * weight)) / (impressions + F.lit(weight))
+
+
+def personalisation_mask() -> tuple[int, int]:
+    """(byte index, mask) of the PurposesConsent bits that allow personalisation in a TCF v2
+    core string's bytes: PurposesConsent starts at bit 152 of the core, purpose p at bit
+    152 + p − 1 (most significant bit first). The purposes must share one byte."""
+    bits = [152 + p - 1 for p in online_store()["consent"]["personalisation_purposes"]]
+    byte = bits[0] // 8
+    if any(b // 8 != byte for b in bits):
+        raise ValueError("personalisation purposes span bytes; personalised() reads one")
+    return byte, sum(0x80 >> (b % 8) for b in bits)
