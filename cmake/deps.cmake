@@ -14,6 +14,8 @@ find_package(simdjson REQUIRED)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
+# The event contract's patterns (schemas/ad_event.schema.json), JIT-compiled.
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 # The adsx binary's allocator: the stream engine builds and drops millions of small strings and
 # vectors a second, where glibc's malloc took a quarter of its CPU (bench/stream.py: 5.1 -> 4.0
 # CPU s per 500k records). Off under sanitizers, which bring their own.

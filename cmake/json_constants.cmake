@@ -66,3 +66,27 @@ function(_adsx_json_members obj prefix out)
   endforeach()
   set(${out} "${result}" PARENT_SCOPE)
 endfunction()
+
+# adsx_embed_text(<file> <header> <namespace> <name>)
+#
+# Generates a header holding a file's text as `inline constexpr std::string_view <name>`, at
+# configure time (CMake re-runs when the file changes): the binary carries the contract it was
+# built with (schemas/ad_event.schema.json) and needs no file at run time.
+function(adsx_embed_text file header namespace name)
+  file(READ ${file} text)
+  if(text MATCHES "\\)json\"")
+    message(FATAL_ERROR "${file} contains the raw-string delimiter )json\"")
+  endif()
+  file(RELATIVE_PATH source ${PROJECT_SOURCE_DIR} ${file})
+  file(CONFIGURE OUTPUT ${header} CONTENT "#pragma once
+// Generated from ${source} by cmake/json_constants.cmake: edit that file, not this one.
+#include <string_view>
+
+namespace ${namespace} {
+
+inline constexpr std::string_view ${name} = R\"json(${text})json\";
+
+}  // namespace ${namespace}
+" @ONLY)
+  set_property(DIRECTORY ${PROJECT_SOURCE_DIR} APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${file})
+endfunction()

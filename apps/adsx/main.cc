@@ -45,6 +45,7 @@ int main(int argc, char** argv)
     adsx::app::add_generate_command(root, ctx, run);
     adsx::app::add_stream_command(root, ctx, run);
     adsx::app::add_features_command(root, ctx, run);
+    adsx::app::add_events_commands(root, ctx, run);
     adsx::app::add_db_commands(root, ctx, run);
     adsx::app::add_model_commands(root, ctx, run);
 

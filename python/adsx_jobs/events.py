@@ -1,12 +1,25 @@
-"""The ad event contract (schemas/ad_event.schema.json) for Spark: the schema to parse the Kafka
-values with, and the first rule each record breaks (null when it keeps them all), with the same
-reason names as the C++ decoder and validator (src/adsx/events) where Spark can tell them apart.
+"""The ad event contract for Spark, built from schemas/ad_event.schema.json, the only definition
+of it (the C++ validator of `adsx stream` is built from the same file; its description gives the
+order in which rules decide a record's verdict, and tests/integration/test_event_agreement.py
+holds the two equal on a fuzzed corpus).
 
-Spark's JSON reader turns a missing field and a field of the wrong type alike into null, so
-both are `missing_or_wrong_type` here; a record that is not JSON at all is `malformed_json`.
+  d = source.select(events.decoded(F.col("value")).alias("d"))   # the parsed members
+  d.withColumn("reason", events.verdict("d"))                       # null when valid
+  d.select(*events.columns("d"))                                    # typed event columns
+
+Spark's JSON reader is more lenient than the contract (it ignores trailing bytes, repeated
+members and numbers out of range, replaces invalid UTF-8, and reads any token as a string), so
+the verdict is built from: the members as text (one strict parse into a map), the record with
+its strings blanked (a regular expression), and, only for the rare record that needs it, typed
+re-parses that tell a JSON string from a number, boolean, object or array with the same text.
+All built-in SQL functions: nothing runs in Python per record.
 """
 
 from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
@@ -14,73 +27,218 @@ from pyspark.sql import types as T
 
 from adsx_jobs import contracts
 
-UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-MAX_FUTURE_MS = 5 * 60_000  # as the stream engine
-
-SCHEMA = T.StructType(
-    [
-        T.StructField("schema_version", T.LongType()),
-        T.StructField("event_id", T.StringType()),
-        T.StructField("event_type", T.StringType()),
-        T.StructField("event_time", T.LongType()),
-        T.StructField("user_id", T.StringType()),
-        T.StructField("ad_id", T.LongType()),
-        T.StructField("campaign_id", T.LongType()),
-        T.StructField("advertiser_id", T.LongType()),
-        T.StructField("request_id", T.StringType()),
-        T.StructField("device", T.StringType()),
-        T.StructField("geo", T.StringType()),
-        T.StructField("placement", T.StringType()),
-        T.StructField("slot", T.LongType()),
-        T.StructField("bid", T.DoubleType()),
-        T.StructField("price", T.DoubleType()),
-        T.StructField("revenue", T.DoubleType()),
-        T.StructField("experiment", T.StringType()),
-        T.StructField("arm", T.StringType()),
-        T.StructField("consent", T.StringType()),
-        T.StructField("ip", T.StringType()),
-        T.StructField("user_agent", T.StringType()),
-    ]
+# The strictest JSON the reader accepts: RFC 8259, no extensions.
+STRICT = {
+    "mode": "PERMISSIVE",
+    "allowComments": "false",
+    "allowUnquotedFieldNames": "false",
+    "allowSingleQuotes": "false",
+    "allowNumericLeadingZeros": "false",
+    "allowNonNumericNumbers": "false",
+    "allowBackslashEscapingAnyCharacter": "false",
+    "allowUnquotedControlChars": "false",
+}
+# A JSON string token (runs matched possessively: Java's regex engine recurses per repetition
+# of an alternation, and a long string would overflow its stack), and the text of a number.
+STRING = r'"(?:[^"\\\x00-\x1f]++|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*+"'
+NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+INTEGER = r"^-?(?:0|[1-9][0-9]*)$"
+WS = r"[ \t\n\r]*"
+# A \u escape of a UTF-16 surrogate that is not part of a high-low pair (the C++ parser refuses
+# those; Java's reader takes them). An escape is a backslash preceded by an even number of them.
+LONE_SURROGATE = (
+    r"(?<!\\)(?:\\\\)*\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})(?<!\\)(?:\\\\)*\\u[dD][c-fC-F][0-9a-fA-F]{2}"
 )
-NULLABLE = {"experiment", "arm"}
-REQUIRED = [f.name for f in SCHEMA.fields if f.name not in NULLABLE]
+INT64 = (-(2**63), 2**63 - 1)
+UINT64_MAX = 2**64 - 1
+# Spark's types of the schema's JSON types.
+SPARK_TYPES = {"string": T.StringType(), "integer": T.LongType(), "number": T.DoubleType()}
 
 
-def parse(value: Column) -> Column:
-    """The event struct of a Kafka value (binary); null when it is not a JSON object."""
-    return F.from_json(value.cast("string"), SCHEMA, {"mode": "PERMISSIVE"})
+@cache
+def schema() -> dict[str, Any]:
+    with open(contracts.SCHEMAS / "ad_event.schema.json") as f:
+        return json.load(f)
 
 
-def reason(e: str = "e") -> Column:
-    """The first contract rule the parsed event `e` breaks, or null."""
-    c = lambda name: F.col(f"{e}.{name}")  # noqa: E731
-    all_null = F.lit(True)
-    for name in REQUIRED:
-        all_null = all_null & c(name).isNull()
-    rules: list[tuple[Column, str]] = [(F.col(e).isNull() | all_null, "malformed_json")]
-    rules += [(c(name).isNull(), "missing_or_wrong_type") for name in REQUIRED]
-    now_ms = F.unix_millis(F.current_timestamp())
-    rules += [
-        (c("schema_version") != 1, "invalid_value"),
-        (~c("event_type").isin("impression", "click", "conversion"), "unknown_event_type"),
-        (~c("event_id").rlike(UUID) | ~c("request_id").rlike(UUID), "invalid_value"),
-        (c("event_time") < 0, "invalid_value"),
-        (c("event_time") > now_ms + MAX_FUTURE_MS, "future_timestamp"),
-        (~c("user_id").rlike(r"^[a-z0-9]{1,8}:[0-9a-f]{32}$"), "invalid_value"),
-        ((c("ad_id") < 1) | (c("campaign_id") < 1) | (c("advertiser_id") < 1), "invalid_value"),
-        (~c("device").isin("ios", "android", "desktop", "ctv"), "invalid_value"),
-        (~c("geo").rlike(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"), "invalid_value"),
-        ((F.length(c("placement")) < 1) | (F.length(c("placement")) > 64), "invalid_value"),
-        ((c("slot") < 1) | (c("slot") > 10), "invalid_value"),
-        ((c("bid") < 0) | (c("price") < 0) | (c("revenue") < 0), "negative_amount"),
-        ((c("event_type") != "conversion") & (c("revenue") != 0), "invalid_value"),
-        (F.length(c("consent")) < 1, "invalid_value"),
-        (F.length(c("user_agent")) > 64, "invalid_value"),
-    ]
+def properties() -> list[tuple[str, dict[str, Any]]]:
+    """The schema's properties in order, each with its rules."""
+    return list(schema()["properties"].items())
+
+
+def json_types(rules: dict[str, Any]) -> tuple[str, bool]:
+    """A property's JSON type and whether it may be null."""
+    t = rules["type"]
+    types = [t] if isinstance(t, str) else list(t)
+    nullable = "null" in types
+    types = [x for x in types if x != "null"]
+    if len(types) != 1 or types[0] not in SPARK_TYPES:
+        raise ValueError(f"unsupported type {t!r} in ad_event.schema.json")
+    return types[0], nullable
+
+
+def java_pattern(p: str) -> str:
+    """An ECMA-262 pattern as a Java one: '$' matches only at the end, as ECMA's does (Java's
+    also matches before a final line break)."""
+    if "$" in p[:-1]:
+        raise ValueError(f"pattern {p!r}: '$' only as the last character is supported")
+    return p[:-1] + r"\z" if p.endswith("$") else p
+
+
+# -- decoding --------------------------------------------------------------------------------
+
+
+def decoded(value: Column) -> Column:
+    """What the verdict and the event columns are computed from, as one struct: the raw bytes,
+    the text, the members as text (`m`, null when the record is not a JSON object), each
+    property's text (`v`, null when absent or JSON null: looked up once, a map lookup scans its
+    keys) and the record with every string blanked."""
+    text = value.cast("string")
+    m = F.from_json(text, T.MapType(T.StringType(), T.StringType()), STRICT)
+    return F.struct(
+        value.alias("raw"),
+        text.alias("text"),
+        m.alias("m"),
+        F.struct(*[m[name].alias(name) for name, _ in properties()]).alias("v"),
+        F.regexp_replace(text, STRING, '""').alias("blank"),
+    )
+
+
+def _malformed(d: str) -> Column:
+    """Whether the record is not one JSON object as the contract reads JSON."""
+    raw, text, m, blank = (F.col(f"{d}.{x}") for x in ("raw", "text", "m", "blank"))
+    # Invalid UTF-8 does not survive decoding (Java replaces it).
+    bad_utf8 = F.encode(F.decode(raw, "UTF-8"), "UTF-8") != raw
+    # One value, no trailing bytes, nesting within the limit: with strings blanked, a flat
+    # object has no brackets inside; else innermost brackets are folded to 0, once per level.
+    flat = blank.rlike(rf"^{WS}\{{[^{{}}\[\]]*\}}{WS}$")
+    folded = blank
+    for _ in range(schema()["x-adsx-max-depth"]):
+        folded = F.regexp_replace(folded, r"\{[^{}\[\]]*\}|\[[^{}\[\]]*\]", "0")
+    one_value = F.when(flat, True).otherwise(folded.rlike(rf"^{WS}0{WS}$"))
+    # A repeated member: the map keeps both.
+    repeated = F.size(F.array_distinct(F.map_keys(m))) != F.size(m)
+    # Numbers the C++ parser refuses: integers outside [-2^63, 2^64 - 1], doubles that overflow.
+    # Only a long digit run or a 3-digit exponent can be one.
+    out_of_range = F.when(
+        blank.rlike(r"[0-9]{19}|[eE][+-]?[0-9]{3}"),
+        F.exists(
+            F.regexp_extract_all(blank, F.lit(f"({NUMBER})"), 1),
+            lambda n: F.when(
+                n.rlike(INTEGER),
+                (F.length(n) > 21)
+                | ~n.cast("decimal(21,0)").between(
+                    F.lit(str(INT64[0])).cast("decimal(21,0)"),
+                    F.lit(str(UINT64_MAX)).cast("decimal(21,0)"),
+                ),
+            ).otherwise(F.isnull(n.cast("double")) | (F.abs(n.cast("double")) == float("inf"))),
+        ),
+    ).otherwise(False)
+    lone_surrogate = F.when(text.contains("\\u"), text.rlike(LONE_SURROGATE)).otherwise(False)
+    return m.isNull() | bad_utf8 | ~one_value | repeated | out_of_range | lone_surrogate
+
+
+def _is_string(d: str, name: str) -> Column:
+    """Whether member `name` (present, not null) is a JSON string. Its text tells, unless a
+    string could have it too (a number's, true, false, or an object's or array's JSON): then a
+    typed parse of the record decides (it fails for a string)."""
+    v = F.col(f"{d}.v.{name}")
+    text = F.col(f"{d}.text")
+
+    def typed(t: T.DataType) -> Column:
+        return F.from_json(text, T.StructType([T.StructField(name, t)]), STRICT)[name].isNull()
+
+    return (
+        F.when(v.rlike(f"^{NUMBER}$"), typed(T.DoubleType()))
+        .when(v.isin("true", "false"), typed(T.BooleanType()))
+        .when(v.startswith("{"), typed(T.MapType(T.StringType(), T.StringType())))
+        .when(v.startswith("["), typed(T.ArrayType(T.StringType())))
+        .otherwise(True)
+    )
+
+
+def _type_ok(d: str, name: str, json_type: str) -> Column:
+    v = F.col(f"{d}.v.{name}")
+    if json_type == "string":
+        return _is_string(d, name)
+    if json_type == "integer":
+        fits = (F.length(v) <= 18) | v.cast("decimal(20,0)").between(
+            F.lit(INT64[0]), F.lit(INT64[1])
+        )
+        return v.rlike(INTEGER) & fits & ~_is_string(d, name)
+    return v.rlike(f"^{NUMBER}$") & ~_is_string(d, name)
+
+
+def _value_ok(v: Column, json_type: str, rules: dict[str, Any]) -> Column:
+    ok = F.lit(True)
+    if json_type == "string":
+        if "enum" in rules:
+            ok = ok & v.isin(*rules["enum"])
+        if "minLength" in rules:
+            ok = ok & (F.length(v) >= rules["minLength"])
+        if "maxLength" in rules:
+            ok = ok & (F.length(v) <= rules["maxLength"])
+        if "pattern" in rules:
+            ok = ok & v.rlike(java_pattern(rules["pattern"]))
+        return ok
+    x = v.cast("bigint") if json_type == "integer" else v.cast("double")
+    if "const" in rules:
+        ok = ok & (x == F.lit(rules["const"]))
+    if "minimum" in rules:
+        ok = ok & (x >= F.lit(rules["minimum"]))
+    if "maximum" in rules:
+        ok = ok & (x <= F.lit(rules["maximum"]))
+    return ok
+
+
+def _record_rules(d: str, max_future_ms: int) -> list[tuple[Column, str]]:
+    """The schema's x-adsx-record-rules, each as (broken, reason), in order."""
+    m = F.col(f"{d}.v")
+    implemented = {
+        "future_timestamp": lambda: (
+            m["event_time"].cast("bigint")
+            > F.unix_millis(F.current_timestamp()) + F.lit(max_future_ms)
+        ),
+        "revenue_only_on_conversions": lambda: (
+            (m["event_type"] != "conversion") & (m["revenue"].cast("double") != 0)
+        ),
+    }
+    out = []
+    for r in schema()["x-adsx-record-rules"]:
+        if r["rule"] not in implemented:
+            raise ValueError(f"ad_event.schema.json: record rule {r['rule']!r} is not implemented")
+        out.append((implemented[r["rule"]](), r["reason"]))
+    return out
+
+
+def verdict(d: str = "d", max_future_ms: int = 300_000) -> Column:
+    """The reason the record in struct column `d` (decoded()) breaks the contract, or null: the
+    first rule broken, in the schema's order (its description)."""
+    m = F.col(f"{d}.m")
+    rules: list[tuple[Column, str]] = [(_malformed(d), "malformed_json")]
+    for name, p in properties():
+        json_type, nullable = json_types(p)
+        v = F.col(f"{d}.v.{name}")
+        rules.append((~F.map_contains_key(m, name), "missing_field"))
+        null_ok = F.lit(nullable)
+        rules.append((v.isNull() & ~null_ok, "wrong_type"))
+        rules.append((v.isNotNull() & ~_type_ok(d, name, json_type), "wrong_type"))
+        reason = p.get("x-adsx-reason", "invalid_value")
+        rules.append((v.isNotNull() & ~_value_ok(v, json_type, p), reason))
+    known = F.array(*[F.lit(name) for name, _ in properties()])
+    rules.append((F.size(F.array_except(F.map_keys(m), known)) > 0, "invalid_value"))
+    rules += _record_rules(d, max_future_ms)
     out = F.lit(None).cast("string")
     for broken, name in reversed(rules):
         out = F.when(broken, F.lit(name)).otherwise(out)
     return out
+
+
+def columns(d: str = "d") -> list[Column]:
+    """The event's members as typed columns, named as in the schema (valid records only)."""
+    v = F.col(f"{d}.v")
+    return [v[name].cast(SPARK_TYPES[json_types(p)[0]]).alias(name) for name, p in properties()]
 
 
 def personalised(consent_column: str) -> Column:

@@ -37,20 +37,25 @@ from adsx_jobs.spark import follow, kafka_stream, session
 ANALYTICS_KEY = ["minute", "ad_id", "campaign_id", "experiment", "arm", "device", "geo"]
 
 
-def decoded(source: DataFrame) -> DataFrame:
-    return source.select(
-        events.parse(F.col("value")).alias("e"),
-        F.col("value").cast("string").alias("raw"),
-        F.col("partition").alias("kafka_partition"),
-        F.col("offset").alias("kafka_offset"),
-    ).withColumn("reason", events.reason("e"))
+def decoded(source: DataFrame, max_future_ms: int) -> DataFrame:
+    """Each record with its contract verdict (`reason`, null when valid): the rules of
+    schemas/ad_event.schema.json, as `adsx stream` applies them (adsx_jobs.events)."""
+    return (
+        source.select(
+            events.decoded(F.col("value")).alias("d"),
+            F.col("partition").alias("kafka_partition"),
+            F.col("offset").alias("kafka_offset"),
+        )
+        .withColumn("reason", events.verdict("d", max_future_ms))
+        .withColumn("raw", F.col("d.raw"))  # the bytes as received, valid UTF-8 or not
+    )
 
 
 def valid_events(d: DataFrame) -> DataFrame:
     ts = F.timestamp_millis(F.col("event_time"))
     return (
         d.where(F.col("reason").isNull())
-        .select("e.*", "kafka_partition", "kafka_offset")
+        .select(*events.columns("d"), "kafka_partition", "kafka_offset")
         .withColumn("ingested_at", F.current_timestamp())
         .withColumn("event_date", F.date_format(ts, "yyyy-MM-dd"))
         .withColumn("event_hour", F.hour(ts))
@@ -143,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     spark = session(cfg, "adsx-lake")
     source = kafka_stream(spark, cfg, args.topic, args.max_offsets_per_trigger)
-    d = decoded(source)
+    d = decoded(source, cfg["events"]["max_future_s"] * 1000)
 
     def trigger(w):
         return w.trigger(availableNow=True) if args.available_now else w

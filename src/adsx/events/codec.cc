@@ -1,7 +1,13 @@
 #include "adsx/events/codec.h"
 
+#include <algorithm>
 #include <charconv>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
 
+#include <fmt/format.h>
 #include <simdjson.h>
 
 #include "adsx/base/strings.h"
@@ -89,6 +95,8 @@ namespace {
 // to the best kernel the CPU has (haswell, icelake).
 namespace dom = simdjson::dom;
 
+// The event's members, in the order the encoder writes them; the contract's properties must be
+// these, in this order (binds()).
 enum field_bit : std::uint32_t
 {
     f_schema_version,
@@ -136,153 +144,259 @@ int field_index(std::string_view key, std::size_t expected) noexcept
 
 using maybe_problem = std::optional<problem>;
 
+std::string_view field_name(int f)
+{
+    return field_names[static_cast<std::size_t>(f)];
+}
+
 maybe_problem type_error(int f)
 {
-    return problem{reason::wrong_type, field_names[static_cast<std::size_t>(f)]};
+    return problem{reason::wrong_type, field_name(f)};
 }
 
-maybe_problem bad_value(int f)
+// The property's value reason unless `ok`.
+maybe_problem unless(bool ok, int f, const property_rules& p)
 {
-    return problem{reason::invalid_value, field_names[static_cast<std::size_t>(f)]};
+    return ok ? std::nullopt : maybe_problem(problem{p.value_reason, field_name(f)});
 }
 
-// Reads a string, or null when `nullable`.
-maybe_problem read_string(dom::element v, int f, std::string_view& out, bool nullable = false)
+maybe_problem read_string(dom::element v, int f, const property_rules& p, std::string_view& out)
 {
-    if (nullable && v.is_null()) {
+    if (p.nullable && v.is_null()) {
         out = {};
         return std::nullopt;
     }
-    std::string_view s;
-    if (v.get_string().get(s)) {
+    if (v.get_string().get(out)) {
         return type_error(f);
     }
-    out = s;
-    return std::nullopt;
+    return unless(p.holds(out), f, p);
 }
 
 template <class Int>
-maybe_problem read_int(dom::element v, int f, Int& out, std::int64_t lo, std::int64_t hi)
+maybe_problem read_int(dom::element v, int f, const property_rules& p, Int& out)
 {
     std::int64_t i = 0;
     if (v.get_int64().get(i)) {
         return type_error(f);
     }
-    if (i < lo || i > hi) {
-        return bad_value(f);
-    }
-    out = static_cast<Int>(i);
-    return std::nullopt;
+    out = static_cast<Int>(i);  // binds() made sure the contract's range fits Int
+    return unless(p.holds(i), f, p);
 }
 
-maybe_problem read_amount(dom::element v, int f, double& out)
+maybe_problem read_number(dom::element v, int f, const property_rules& p, double& out)
 {
     if (v.get_double().get(out)) {
         return type_error(f);
     }
-    if (out < 0) {
-        return problem{reason::negative_amount, field_names[static_cast<std::size_t>(f)]};
-    }
-    return std::nullopt;
+    return unless(p.holds(out), f, p);
 }
 
-maybe_problem read_uuid(dom::element v, int f, uuid& out)
+maybe_problem read_uuid(dom::element v, int f, const property_rules& p, uuid& out)
 {
     std::string_view s;
-    if (auto p = read_string(v, f, s)) {
-        return p;
+    if (auto problem = read_string(v, f, p, s)) {
+        return problem;
     }
     auto id = parse_uuid(s);
     if (!id) {
-        return bad_value(f);
+        return problem{p.value_reason, field_name(f)};
     }
     out = *id;
     return std::nullopt;
 }
 
-maybe_problem read_enum_fields(dom::element v, int f, event& e)
+// event_type and device: the contract's enum names the C++ enum's values (binds()).
+maybe_problem read_enum(dom::element v, int f, const property_rules& p, event& e)
 {
     std::string_view s;
-    if (auto p = read_string(v, f, s)) {
-        return p;
+    if (auto problem = read_string(v, f, p, s)) {
+        return problem;
     }
     if (f == f_event_type) {
-        auto t = parse_event_type(s);
-        if (!t) {
-            return problem{reason::unknown_event_type, "event_type"};
-        }
-        e.type = *t;
+        e.type = *parse_event_type(s);
     } else {
-        auto d = parse_device(s);
-        if (!d) {
-            return bad_value(f);
-        }
-        e.device = *d;
+        e.device = *parse_device(s);
     }
     return std::nullopt;
 }
 
-constexpr std::int64_t max_id = 0xffffffffLL;
-
-maybe_problem read_field(int f, dom::element v, event& e)
+maybe_problem read_field(int f, dom::element v, const property_rules& p, event& e)
 {
     int ignored_version = 0;
     switch (f) {
         case f_schema_version:
-            return read_int(v, f, ignored_version, schema_version, schema_version);
+            return read_int(v, f, p, ignored_version);
         case f_event_id:
-            return read_uuid(v, f, e.event_id);
+            return read_uuid(v, f, p, e.event_id);
         case f_event_type:
         case f_device:
-            return read_enum_fields(v, f, e);
+            return read_enum(v, f, p, e);
         case f_event_time:
-            return read_int(v, f, e.event_time_ms, 0, INT64_MAX);
+            return read_int(v, f, p, e.event_time_ms);
         case f_user_id:
-            return read_string(v, f, e.user_id);
+            return read_string(v, f, p, e.user_id);
         case f_ad_id:
-            return read_int(v, f, e.ad_id, 1, max_id);
+            return read_int(v, f, p, e.ad_id);
         case f_campaign_id:
-            return read_int(v, f, e.campaign_id, 1, max_id);
+            return read_int(v, f, p, e.campaign_id);
         case f_advertiser_id:
-            return read_int(v, f, e.advertiser_id, 1, max_id);
+            return read_int(v, f, p, e.advertiser_id);
         case f_request_id:
-            return read_uuid(v, f, e.request_id);
+            return read_uuid(v, f, p, e.request_id);
         case f_geo:
-            return read_string(v, f, e.geo);
+            return read_string(v, f, p, e.geo);
         case f_placement:
-            return read_string(v, f, e.placement);
+            return read_string(v, f, p, e.placement);
         case f_slot:
-            return read_int(v, f, e.slot, 1, 10);
+            return read_int(v, f, p, e.slot);
         case f_bid:
-            return read_amount(v, f, e.bid);
+            return read_number(v, f, p, e.bid);
         case f_price:
-            return read_amount(v, f, e.price);
+            return read_number(v, f, p, e.price);
         case f_revenue:
-            return read_amount(v, f, e.revenue);
+            return read_number(v, f, p, e.revenue);
         case f_experiment:
-            return read_string(v, f, e.experiment, true);
+            return read_string(v, f, p, e.experiment);
         case f_arm:
-            return read_string(v, f, e.arm, true);
+            return read_string(v, f, p, e.arm);
         case f_consent:
-            return read_string(v, f, e.consent);
+            return read_string(v, f, p, e.consent);
         case f_ip:
-            return read_string(v, f, e.ip);
+            return read_string(v, f, p, e.ip);
         case f_user_agent:
-            return read_string(v, f, e.user_agent);
+            return read_string(v, f, p, e.user_agent);
         default:
-            return bad_value(f);
+            return type_error(f);
     }
+}
+
+// The range an integer member holds.
+std::pair<std::int64_t, std::int64_t> member_range(int f)
+{
+    switch (f) {
+        case f_event_time:
+            return {INT64_MIN, INT64_MAX};
+        case f_ad_id:
+        case f_campaign_id:
+        case f_advertiser_id:
+            return {0, 0xffffffffLL};
+        default:
+            return {INT_MIN, INT_MAX};
+    }
+}
+
+json_type member_type(int f)
+{
+    switch (f) {
+        case f_schema_version:
+        case f_event_time:
+        case f_ad_id:
+        case f_campaign_id:
+        case f_advertiser_id:
+        case f_slot:
+            return json_type::integer;
+        case f_bid:
+        case f_price:
+        case f_revenue:
+            return json_type::number;
+        default:
+            return json_type::string;
+    }
+}
+
+template <std::size_t N>
+bool same_names(const std::vector<std::string>& a, const std::array<std::string_view, N>& b)
+{
+    return a.size() == N && std::is_permutation(a.begin(), a.end(), b.begin());
+}
+
+// What the contract says of member f must be something the member can hold.
+result<void> binds_member(int f, const property_rules& p)
+{
+    const auto name = field_name(f);
+    if (p.name != name || p.type != member_type(f)) {
+        return fail(error_code::invalid_argument,
+                    fmt::format("property {} of the contract is not the event's member {} (its "
+                                "type and order must be the encoder's)",
+                                p.name, name));
+    }
+    const auto [lo, hi] = member_range(f);
+    const bool fits = p.const_int || ((p.min_int ? *p.min_int >= lo : lo == INT64_MIN) &&
+                                      (p.max_int ? *p.max_int <= hi : hi == INT64_MAX));
+    if (p.type == json_type::integer && !fits) {
+        return fail(error_code::invalid_argument,
+                    fmt::format("{}: the contract's minimum and maximum must lie within [{}, {}]",
+                                name, lo, hi));
+    }
+    if (p.nullable && f != f_experiment && f != f_arm) {
+        return fail(error_code::invalid_argument, fmt::format("{} cannot be null", name));
+    }
+    if ((f == f_event_type && !same_names(p.one_of, event_type_names())) ||
+        (f == f_device && !same_names(p.one_of, device_names()))) {
+        return fail(error_code::invalid_argument,
+                    fmt::format("{}: the contract's enum must be the C++ enum's names", name));
+    }
+    return {};
 }
 
 }  // namespace
 
+result<void> binds(const contract& c)
+{
+    if (c.properties().size() != f_count) {
+        return fail(error_code::invalid_argument,
+                    fmt::format("the contract has {} properties, the event {} members",
+                                c.properties().size(), static_cast<int>(f_count)));
+    }
+    for (int f = 0; f < static_cast<int>(f_count); ++f) {
+        if (auto ok = binds_member(f, c.properties()[static_cast<std::size_t>(f)]); !ok) {
+            return ok;
+        }
+    }
+    return {};
+}
+
 struct decoder::impl
 {
+    const contract* rules = nullptr;
     dom::parser parser;
-    std::string buffer;  // input copied with simdjson's padding
+    std::string buffer;                     // input copied with simdjson's padding
+    std::vector<std::string_view> unknown;  // of the record: members the contract does not name
+
+    // The verdict of an object's members (the contract's order, see its description).
+    std::optional<problem> check(dom::object obj, event& out);
 };
 
-decoder::decoder() : _impl(std::make_unique<impl>()) {}
+namespace {
+
+const contract& checked_built_in()
+{
+    static const bool bound = [] {
+        if (auto ok = binds(contract::ad_event()); !ok) {
+            std::fprintf(stderr, "the built-in event contract does not fit the decoder: %s\n",
+                         ok.error().message.c_str());
+            std::abort();
+        }
+        return true;
+    }();
+    (void)bound;
+    return contract::ad_event();
+}
+
+}  // namespace
+
+decoder::decoder() : decoder(checked_built_in()) {}
+
+decoder::decoder(const contract& c) : _impl(std::make_unique<impl>())
+{
+    _impl->rules = &c;
+    // simdjson's limit is one more than the deepest nesting it accepts; growing for a longer
+    // record keeps it.
+    if (_impl->parser.allocate(64 * 1024, static_cast<std::size_t>(c.max_depth()) + 1)) {
+        throw std::bad_alloc();
+    }
+}
+
 decoder::~decoder() = default;
 decoder::decoder(decoder&&) noexcept = default;
 decoder& decoder::operator=(decoder&&) noexcept = default;
@@ -297,22 +411,47 @@ std::optional<problem> decoder::decode(std::string_view json, event& out)
     if (_impl->parser.parse(buf.data(), json.size(), false).get(doc) || doc.get_object().get(obj)) {
         return problem{reason::malformed_json, {}};
     }
+    return _impl->check(obj, out);
+}
+
+std::optional<problem> decoder::impl::check(dom::object obj, event& out)
+{
+    const auto& props = rules->properties();
+    unknown.clear();
     std::uint32_t seen = 0;
+    std::optional<problem> first;  // of the property earliest in the contract's order
+    int first_at = static_cast<int>(f_count);
     int f = -1;
     for (auto [key, v] : obj) {
         f = field_index(key, static_cast<std::size_t>(f + 1));
         if (f < 0) {
-            return problem{reason::invalid_value, key};
+            if (std::find(unknown.begin(), unknown.end(), key) != unknown.end()) {
+                return problem{reason::malformed_json, key};  // a member given twice
+            }
+            unknown.push_back(key);
+            continue;
         }
-        if (auto p = read_field(f, v, out)) {
-            return p;
+        if (seen & (1u << f)) {
+            return problem{reason::malformed_json, key};
         }
         seen |= 1u << f;
-    }
-    for (std::size_t i = 0; i < f_count; ++i) {
-        if (!(seen & (1u << i))) {
-            return problem{reason::missing_field, field_names[i]};
+        if (f < first_at) {
+            if (auto p = read_field(f, v, props[static_cast<std::size_t>(f)], out)) {
+                first = p;
+                first_at = f;
+            }
         }
+    }
+    for (int i = 0; i < first_at; ++i) {
+        if (!(seen & (1u << i)) && props[static_cast<std::size_t>(i)].required) {
+            return problem{reason::missing_field, field_name(i)};
+        }
+    }
+    if (first) {
+        return first;
+    }
+    if (!unknown.empty()) {
+        return problem{reason::invalid_value, unknown.front()};
     }
     return std::nullopt;
 }

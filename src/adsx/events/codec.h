@@ -1,7 +1,7 @@
 #pragma once
 // JSON codec of the ad event. `encode` appends compact JSON with a fixed field order (so equal
-// events give equal bytes); `decoder` parses with simdjson On-Demand and reports why a record is
-// not an event, as a `reason` the dead-letter topic carries.
+// events give equal bytes); `decoder` parses with simdjson (DOM) and reports why a record is
+// not an event by the contract (contract.h), as a `reason` the dead-letter topic carries.
 //
 //   std::string out;  encode(e, out);
 //   decoder d;  auto r = d.decode(bytes);   // result: event (views into d's buffers) or problem
@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "adsx/base/error.h"
+#include "adsx/events/contract.h"
 #include "adsx/events/event.h"
 #include "adsx/events/reasons.h"
 
@@ -23,12 +25,21 @@ struct problem
     std::string_view field;
 };
 
+// Whether a decoder can fill an event from records of contract `c`: its properties are the
+// event's members in the encoder's order, with types and ranges the members hold.
+[[nodiscard]] result<void> binds(const contract& c);
+
+// Decodes and checks a record against the event contract (contract.h): malformed JSON, then
+// each property in the contract's order (missing, wrong type, value), then unknown members.
+// The record-level rules (future timestamps, …) are validate()'s (validate.h).
 // Reusable, not thread-safe (one per consumer thread). The views in a decoded event stay valid
 // until the next decode call on the same decoder.
 class decoder
 {
 public:
-    decoder();
+    decoder();  // the built-in contract (schemas/ad_event.schema.json)
+    // `c` must outlive the decoder and bind (binds()).
+    explicit decoder(const contract& c);
     ~decoder();
     decoder(const decoder&) = delete;
     decoder& operator=(const decoder&) = delete;

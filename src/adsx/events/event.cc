@@ -7,9 +7,9 @@
 namespace adsx::events {
 
 namespace {
-constexpr std::array<std::string_view, event_type_count> type_names = {"impression", "click",
+constexpr std::array<std::string_view, event_type_count> type_table = {"impression", "click",
                                                                        "conversion"};
-constexpr std::array<std::string_view, device_count> device_names = {"ios", "android", "desktop",
+constexpr std::array<std::string_view, device_count> device_table = {"ios", "android", "desktop",
                                                                      "ctv"};
 constexpr std::array<std::string_view, all_reasons.size()> reason_names = {
     "malformed_json",     "missing_field", "wrong_type",
@@ -30,14 +30,24 @@ constexpr int hex_value(char c) noexcept
 }
 }  // namespace
 
+const std::array<std::string_view, event_type_count>& event_type_names() noexcept
+{
+    return type_table;
+}
+
+const std::array<std::string_view, device_count>& device_names() noexcept
+{
+    return device_table;
+}
+
 std::string_view name(event_type t) noexcept
 {
-    return type_names[static_cast<std::size_t>(t)];
+    return type_table[static_cast<std::size_t>(t)];
 }
 
 std::string_view name(device_type d) noexcept
 {
-    return device_names[static_cast<std::size_t>(d)];
+    return device_table[static_cast<std::size_t>(d)];
 }
 
 std::string_view name(reason r) noexcept
@@ -47,8 +57,8 @@ std::string_view name(reason r) noexcept
 
 std::optional<event_type> parse_event_type(std::string_view s) noexcept
 {
-    for (std::size_t i = 0; i < type_names.size(); ++i) {
-        if (type_names[i] == s) {
+    for (std::size_t i = 0; i < type_table.size(); ++i) {
+        if (type_table[i] == s) {
             return static_cast<event_type>(i);
         }
     }
@@ -57,8 +67,8 @@ std::optional<event_type> parse_event_type(std::string_view s) noexcept
 
 std::optional<device_type> parse_device(std::string_view s) noexcept
 {
-    for (std::size_t i = 0; i < device_names.size(); ++i) {
-        if (device_names[i] == s) {
+    for (std::size_t i = 0; i < device_table.size(); ++i) {
+        if (device_table[i] == s) {
             return static_cast<device_type>(i);
         }
     }

@@ -1,6 +1,6 @@
 #pragma once
 // The ad event: one impression, click or conversion, as it travels on `ad.events`.
-// Contract: schemas/ad_event.schema.json (the JSON Schema the Python side validates against).
+// Contract: schemas/ad_event.schema.json (contract.h reads it; so does the lake job).
 //
 //   adsx::events::event e;
 //   e.type = event_type::click;  e.user_id = pseudonym;  ...
@@ -35,6 +35,9 @@ enum class device_type : std::uint8_t
 inline constexpr int device_count = 4;
 inline constexpr int event_type_count = 3;
 
+// Every name, in the enums' order.
+[[nodiscard]] const std::array<std::string_view, event_type_count>& event_type_names() noexcept;
+[[nodiscard]] const std::array<std::string_view, device_count>& device_names() noexcept;
 [[nodiscard]] std::string_view name(event_type t) noexcept;
 [[nodiscard]] std::string_view name(device_type d) noexcept;
 [[nodiscard]] std::optional<event_type> parse_event_type(std::string_view s) noexcept;

@@ -129,6 +129,9 @@ public:
     }
 };
 
+// A pseudonym as the contract wants it (schemas/ad_event.schema.json).
+constexpr std::string_view user = "k1:0123456789abcdef0123456789abcdef";
+
 struct fixture
 {
     fake_store store;
@@ -148,7 +151,7 @@ struct fixture
         ev.event_id.bytes[0] = static_cast<std::uint8_t>(payloads.size());
         ev.type = *events::parse_event_type(type);
         ev.event_time_ms = t;
-        ev.user_id = "k1:aa";
+        ev.user_id = user;
         ev.ad_id = static_cast<std::uint32_t>(ad);
         ev.campaign_id = 2;
         ev.advertiser_id = 1;
@@ -163,7 +166,7 @@ struct fixture
         return s;
     }
     std::vector<raw_message> batch(int partition, std::int64_t first_offset,
-                                   std::vector<std::string> values, std::string_view key = "k1:aa")
+                                   std::vector<std::string> values, std::string_view key = user)
     {
         std::vector<raw_message> out;
         for (auto& v : values) {
@@ -368,7 +371,7 @@ TEST(engine, no_user_level_keys_for_users_without_consent)
     EXPECT_EQ(f.store.minute_totals["a:7"].impressions, 1);
     EXPECT_TRUE(f.store.users.empty());
     ASSERT_TRUE(f.e.process(f.batch(0, 1, {f.json("impression", now - 900, 2, 7, "YES")})));
-    EXPECT_EQ(f.store.users, std::set<std::string>{"u:k1:aa"});
+    EXPECT_EQ(f.store.users, std::set<std::string>{"u:" + std::string(user)});
 }
 
 TEST(engine, a_stale_commit_applies_nothing_and_names_the_partition)

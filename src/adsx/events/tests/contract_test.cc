@@ -1,0 +1,165 @@
+// Proves the event contract read from schemas/ad_event.schema.json: the built-in schema parses
+// and binds to the decoder; a schema saying more than the code implements is refused; ECMA '$'
+// and code-point lengths; and the verdict's order on records that break several rules (the
+// order the lake job's Spark rules follow, python/adsx_jobs/events.py).
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "adsx/events/codec.h"
+#include "adsx/events/contract.h"
+#include "adsx/events/validate.h"
+
+namespace adsx::events {
+namespace {
+
+const std::string valid =
+    R"({"schema_version":1,"event_id":"0f8fad5b-d9cb-469f-a165-70867728950e",)"
+    R"("event_type":"impression","event_time":1733400000000,)"
+    R"("user_id":"k1:0123456789abcdef0123456789abcdef","ad_id":17,"campaign_id":3,)"
+    R"("advertiser_id":2,"request_id":"7c9e6679-7425-40de-944b-e07fc1f90ae7","device":"ios",)"
+    R"("geo":"US-CA","placement":"feed","slot":1,"bid":2.5,"price":0.0021,"revenue":0,)"
+    R"("experiment":null,"arm":null,"consent":"CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA",)"
+    R"("ip":"203.0.113.0","user_agent":"Safari/iOS"})";
+
+std::string with(std::string s, const std::string& from, const std::string& to)
+{
+    auto at = s.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return s.replace(at, from.size(), to);
+}
+
+// The verdict: decode, then the record rules at a fixed clock.
+std::string verdict(const std::string& record)
+{
+    decoder d;
+    event e;
+    auto p = d.decode(record, e);
+    if (!p) {
+        p = validate(e, 1'733'400'000'000);
+    }
+    return p ? std::string(name(p->code)) + ":" + std::string(p->field) : "valid";
+}
+
+TEST(contract, the_built_in_schema_parses_and_binds)
+{
+    const auto& c = contract::ad_event();
+    ASSERT_EQ(c.properties().size(), 21u);
+    EXPECT_EQ(c.properties().front().name, "schema_version");
+    EXPECT_EQ(c.properties()[c.index_of("bid").value()].value_reason, reason::negative_amount);
+    EXPECT_TRUE(c.properties()[c.index_of("arm").value()].nullable);
+    EXPECT_EQ(c.max_depth(), 8);
+    ASSERT_EQ(c.record_rules().size(), 2u);
+    EXPECT_EQ(c.record_rules()[0].rule, record_rule::future_timestamp);
+    EXPECT_TRUE(binds(c));
+}
+
+TEST(contract, refuses_what_it_does_not_implement)
+{
+    auto schema = [](const std::string& property) {
+        return R"({"type":"object","additionalProperties":false,"x-adsx-max-depth":4,)"
+               R"("x-adsx-record-rules":[],"required":["a"],"properties":{"a":)" +
+               property + "}}";
+    };
+    EXPECT_TRUE(contract::parse(schema(R"({"type":"integer","minimum":1})")));
+    for (const auto* p :
+         {R"({"type":"integer","multipleOf":2})", R"({"type":"boolean"})",
+          R"({"type":"string","pattern":"("})", R"({"type":"string","x-adsx-reason":"nope"})",
+          R"({"type":["string","integer"]})"}) {
+        auto c = contract::parse(schema(p));
+        ASSERT_FALSE(c) << p;
+        EXPECT_NE(c.error().message.find("ad_event.schema.json"), std::string::npos);
+    }
+    EXPECT_FALSE(
+        contract::parse(R"({"type":"object","additionalProperties":true,"x-adsx-max-depth":4,)"
+                        R"("x-adsx-record-rules":[],"required":[],"properties":{}})"));
+    EXPECT_FALSE(
+        contract::parse(R"({"type":"object","additionalProperties":false,"x-adsx-max-depth":4,)"
+                        R"("x-adsx-record-rules":[{"rule":"vibes","field":"a","reason":"late"}],)"
+                        R"("required":[],"properties":{}})"));
+    // A contract the event's members cannot hold does not bind.
+    EXPECT_FALSE(binds(*contract::parse(schema(R"({"type":"integer"})"))));
+}
+
+TEST(contract, patterns_end_at_the_end_and_lengths_count_code_points)
+{
+    auto p = pattern::compile("^[A-Z]{2}$");
+    ASSERT_TRUE(p);
+    EXPECT_TRUE(p->matches("US"));
+    EXPECT_FALSE(p->matches("US\n"));  // ECMA-262: '$' only at the end
+    EXPECT_FALSE(p->matches("xUS"));
+    EXPECT_FALSE(pattern::compile("[a-"));
+    EXPECT_EQ(code_points("feed"), 4u);
+    EXPECT_EQ(code_points("\xc3\xa9\xc3\xa9"), 2u);  // éé
+    EXPECT_EQ(code_points("\xf0\x9f\x98\x80"), 1u);  // one emoji, 4 bytes
+}
+
+TEST(contract, verdicts_of_single_faults)
+{
+    EXPECT_EQ(verdict(valid), "valid");
+    EXPECT_EQ(verdict(with(valid, "k1:0123456789abcdef0123456789abcdef", "K1:NOT-HEX")),
+              "invalid_value:user_id");
+    EXPECT_EQ(verdict(with(valid, "\"feed\"", "\"" + std::string(100, 'x') + "\"")),
+              "invalid_value:placement");
+    EXPECT_EQ(verdict(with(valid, "\"feed\"", "\"" + std::string(64, 'x') + "\"")), "valid");
+    EXPECT_EQ(verdict(with(valid, "\"Safari/iOS\"", "\"" + std::string(200, 'y') + "\"")),
+              "invalid_value:user_agent");
+    EXPECT_EQ(verdict(with(valid, "\"feed\"", "5")), "wrong_type:placement");
+    EXPECT_EQ(verdict(with(valid, "\"feed\"", "\"5\"")), "valid");
+    EXPECT_EQ(verdict(with(valid, "\"feed\"", "{\"a\":[1]}")), "wrong_type:placement");
+    EXPECT_EQ(verdict(with(valid, "\"experiment\":null", "\"experiment\":5")),
+              "wrong_type:experiment");
+    EXPECT_EQ(verdict(with(valid, "\"geo\":\"US-CA\"", "\"geo\":null")), "wrong_type:geo");
+    EXPECT_EQ(verdict(with(valid, "\"geo\":\"US-CA\"", "\"geo\":\"US\\n\"")), "invalid_value:geo");
+    EXPECT_EQ(verdict(with(valid, "\"slot\":1", "\"slot\":1.0")), "wrong_type:slot");
+    EXPECT_EQ(verdict(with(valid, "\"ad_id\":17", "\"ad_id\":18446744073709551615")),
+              "wrong_type:ad_id");
+    EXPECT_EQ(verdict(with(valid, "\"ad_id\":17", "\"ad_id\":4294967296")), "invalid_value:ad_id");
+    EXPECT_EQ(verdict(with(valid, "\"revenue\":0", "\"revenue\":3")), "invalid_value:revenue");
+    EXPECT_EQ(verdict(with(valid, "1733400000000", "1733400900000")),
+              "future_timestamp:event_time");
+}
+
+TEST(contract, malformed_json_comes_first)
+{
+    EXPECT_EQ(verdict(valid + " x"), "malformed_json:");
+    EXPECT_EQ(verdict(valid + "}"), "malformed_json:");
+    EXPECT_EQ(verdict(valid + " \n"), "valid");
+    // A member given twice, even when another rule is broken first.
+    EXPECT_EQ(verdict(with(valid, "\"ad_id\":17", "\"ad_id\":\"x\"") + "X").substr(0, 14),
+              "malformed_json");
+    EXPECT_EQ(verdict(with(valid, "\"slot\":1", "\"slot\":1,\"slot\":2")), "malformed_json:slot");
+    EXPECT_EQ(verdict(with(valid, "\"slot\":1", "\"slot\":1,\"x\":1,\"x\":2")), "malformed_json:x");
+    // Too deep (8 levels at most), numbers out of range, a lone surrogate, invalid UTF-8.
+    EXPECT_EQ(verdict(with(valid, "\"feed\"", "[[[[[[[1]]]]]]]")), "wrong_type:placement");
+    EXPECT_EQ(verdict(with(valid, "\"feed\"", "[[[[[[[[1]]]]]]]]")), "malformed_json:");
+    EXPECT_EQ(verdict(with(valid, "\"ad_id\":17", "\"ad_id\":99999999999999999999")),
+              "malformed_json:");
+    EXPECT_EQ(verdict(with(valid, "\"bid\":2.5", "\"bid\":1e400")), "malformed_json:");
+    EXPECT_EQ(verdict(with(valid, "\"feed\"", "\"\\ud800\"")), "malformed_json:");
+    EXPECT_EQ(verdict(with(valid, "\"feed\"", "\"\\ud83d\\ude00\"")), "valid");
+    EXPECT_EQ(verdict(with(valid, "\"feed\"", "\"fe\xff\"")), "malformed_json:");
+}
+
+TEST(contract, the_first_property_in_the_contracts_order_decides)
+{
+    // ad_id (6th) and geo (11th) both wrong: ad_id's verdict, whatever the member order.
+    auto two =
+        with(with(valid, "\"ad_id\":17", "\"ad_id\":\"x\""), "\"geo\":\"US-CA\"", "\"geo\":5");
+    EXPECT_EQ(verdict(two), "wrong_type:ad_id");
+    // event_id missing (2nd) and ad_id wrong: missing_field:event_id.
+    auto missing = with(with(valid, "\"event_id\":\"0f8fad5b-d9cb-469f-a165-70867728950e\",", ""),
+                        "\"ad_id\":17", "\"ad_id\":\"x\"");
+    EXPECT_EQ(verdict(missing), "missing_field:event_id");
+    // An unknown member and a missing one: missing_field first.
+    auto unknown =
+        with(with(valid, ",\"ip\":\"203.0.113.0\"", ""), "\"slot\":1", "\"slot\":1,\"z\":0");
+    EXPECT_EQ(verdict(unknown), "missing_field:ip");
+    // A property problem before the record rules.
+    auto both =
+        with(with(valid, "\"revenue\":0", "\"revenue\":3"), "\"geo\":\"US-CA\"", "\"geo\":\"x\"");
+    EXPECT_EQ(verdict(both), "invalid_value:geo");
+}
+
+}  // namespace
+}  // namespace adsx::events
