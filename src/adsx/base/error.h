@@ -1,7 +1,7 @@
 #pragma once
 // Errors as values. Every expected failure in AdStreamX is a `result<T>`: either a T or an
-// `error` with a small code set. The code set is deliberately small so that mapping to an HTTP
-// status or a CLI exit code is one switch (see `http_status` and `exit_code`).
+// `error` with a small code set. The code set is deliberately small so that mapping to a CLI
+// exit code (`exit_code`) or an HTTP status is one switch.
 //
 //   adsx::result<int> parse_port(std::string_view s);
 //   if (auto p = parse_port("80"); !p) log(p.error().message);

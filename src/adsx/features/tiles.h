@@ -1,8 +1,9 @@
 #pragma once
 // Time tiles: the one rule by which windowed counts are kept online (Redis, by `adsx stream`)
-// and recomputed offline (the lake jobs reuse it, so online and offline agree). The widths,
-// slot counts, field prefixes and the CTR prior are schemas/online_store.json's, which the
-// PySpark jobs read too.
+// and recomputed offline. The widths, slot counts, field prefixes and the CTR prior are
+// schemas/online_store.json's, which the PySpark jobs read too (adsx_jobs/contracts.py); their
+// Spark SQL form of the window rule (training_set.py, stream_ctr.py) is held equal to this one
+// by tests/integration/test_stream_spark.py.
 //
 // A tile is the interval [id·width, (id+1)·width) of event time. Each entity keeps a ring of
 // `slots` tiles per granularity: tile `id` lives in slot `id % slots`, tagged with its id. A
