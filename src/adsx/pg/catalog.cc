@@ -1,8 +1,11 @@
 #include "adsx/pg/catalog.h"
 
 #include <ctime>
+#include <limits>
 
 #include <fmt/format.h>
+
+#include "adsx/base/strings.h"
 
 namespace adsx::pg {
 
@@ -139,7 +142,12 @@ result<std::vector<std::uint32_t>> catalog_ad_ids(connection& c)
     std::vector<std::uint32_t> ids;
     ids.reserve(rows->size());
     for (const auto& r : *rows) {
-        ids.push_back(static_cast<std::uint32_t>(std::stoul(*r[0])));
+        auto id = parse_int(r[0].value_or(""));
+        if (!id || *id < 0 || *id > std::numeric_limits<std::uint32_t>::max()) {
+            return fail(error_code::internal,
+                        "catalog: ad_id '" + r[0].value_or("NULL") + "' is not an ad id");
+        }
+        ids.push_back(static_cast<std::uint32_t>(*id));
     }
     return ids;
 }

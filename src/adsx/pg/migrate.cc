@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 
 #include <fmt/format.h>
+
+#include "adsx/base/strings.h"
 
 namespace adsx::pg {
 
@@ -72,7 +75,12 @@ result<std::map<int, std::string>> applied_checksums(connection& c)
     }
     std::map<int, std::string> out;
     for (const auto& r : *rows) {
-        out[std::stoi(*r[0])] = *r[1];
+        auto version = parse_int(r[0].value_or(""));
+        if (!version || *version < 0 || *version > std::numeric_limits<int>::max()) {
+            return fail(error_code::internal,
+                        "adsx_schema_migrations: version '" + r[0].value_or("NULL") + "'");
+        }
+        out[static_cast<int>(*version)] = r[1].value_or("");
     }
     return out;
 }
