@@ -1,7 +1,7 @@
-"""adsx_jobs.daily.events_until drops orphans by the stream engine's rule
-(src/adsx/features/request_log.h): a click needs an impression of its request within the click
-window, rounded out to minutes; a conversion a counted click within the conversion window,
-rounded out to hours (Spark local, no stack)."""
+"""Proves adsx_jobs.daily.events_until drops orphans by the stream engine's rule
+(src/adsx/features/request_log.h): a click counts only with an impression of its request within
+the click window, rounded out to minutes; a conversion only with a counted click within the
+conversion window, rounded out to hours (Spark local, no stack)."""
 
 import datetime as dt
 

@@ -1,5 +1,6 @@
-"""adsx_jobs.quality: each gate passes on good data and names the failure on bad data
-(Spark local, no stack)."""
+"""Proves the data-quality gates of adsx_jobs.quality: good data passes every check (row count,
+uniqueness, no nulls, ranges), and each broken check is reported with its counts, e.g. "at least
+5 rows: 3 rows" (Spark local, no stack)."""
 
 import pytest
 

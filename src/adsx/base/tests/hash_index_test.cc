@@ -1,3 +1,8 @@
+// Proves hash_index: every position found through growth to 1,000 entries and absent names
+// missed; colliding hashes, and hashes equal in their low 32 bits, told apart by the caller's
+// equality test; clear forgets everything. And scan_or_index: below its threshold it scans and
+// hashes nothing, from it it indexes with one hash per added element, and reindex after removals
+// keeps positions right, indexing at the threshold and scanning again below it.
 #include <functional>
 #include <string>
 #include <vector>

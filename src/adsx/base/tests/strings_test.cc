@@ -1,3 +1,8 @@
+// Proves the string helpers: json_quote escapes quotes, backslashes and control characters at
+// every offset and passes other bytes (DEL, UTF-8) through; append_hex writes two lowercase
+// digits per byte; parse_int trims spaces and rejects trailing garbage, empty input and overflow;
+// split keeps empty fields. And error::wrap prefixes context and keeps the code, whose exit code
+// is 1 for unavailable and 2 for invalid_argument.
 #include <gtest/gtest.h>
 
 #include "adsx/base/error.h"

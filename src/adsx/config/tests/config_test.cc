@@ -1,3 +1,8 @@
+// Proves the config loader: compiled defaults with relative paths resolved against the root;
+// typed file values, overridden by ADSX_SECTION__KEY variables; rejected: wrong types and
+// out-of-range values (naming the key or variable), bad bootstrap servers, log levels, durations
+// and empty paths, unknown keys and variables, syntax errors (naming the line); "no" as a boolean
+// from the environment but not the file; describe listing each key with its value and variable.
 #include <gtest/gtest.h>
 
 #include "adsx/config/config.h"

@@ -1,3 +1,6 @@
+// Proves the JSON log lines: render escapes the message, writes fields with their JSON types and
+// omits an empty field set; a file logger writes one line per record with time, level, component,
+// message and fields, and drops records below its level; init refuses an unknown level.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>

@@ -1,3 +1,7 @@
+// Proves the metrics exposer: render writes the Prometheus text format; a started exposer serves
+// its registry at /metrics over HTTP, takes another port when the one asked for is taken, and
+// writes a target file naming its endpoint and component that goes away with it; registering
+// deletes the target files of dead processes and leaves other files alone.
 #include <filesystem>
 #include <fstream>
 #include <sstream>

@@ -1,3 +1,8 @@
+// Proves loading a model version: file_sha256 matches the FIPS 180-2 example and reports a
+// missing file as not_found; a good LR version loads and gives the expected margins and
+// downsampling-corrected probabilities; a checksum mismatch, artifact feature names unlike the
+// manifest's, corrupt JSON in artifact or manifest and a missing artifact are refused, naming
+// the file.
 #include "fixture.h"
 #include <gtest/gtest.h>
 

@@ -1,3 +1,7 @@
+// Proves the model manifest parser: every member read into its typed field; missing, mistyped
+// and out-of-range members refused with a message naming the member and the rule; the artifact
+// format checked against the family, and the sha256 form, negative rate, calibration and
+// features checked; read_manifest gives not_found for a missing file and names a corrupt one.
 #include "fixture.h"
 #include <gtest/gtest.h>
 

@@ -1,3 +1,8 @@
+// Proves the model registry and live_model: the registry lists names, versions, the newest and
+// each arm's version, skipping versions still being written and temporary pointer files, and
+// refuses a malformed pointer, an arm name that leaves the directory and a manifest in another
+// version's directory. live_model swaps when its pointer moves while holders keep the old model,
+// keeps its model when the new version is corrupt or missing, and loads one repaired in place.
 #include "fixture.h"
 #include <gtest/gtest.h>
 

@@ -1,3 +1,8 @@
+// Proves the privacy primitives: HMAC-SHA256 against RFC 4231; pseudonyms (key id + first 128
+// MAC bits) deterministic per key and user, refusing short keys, bad key ids and bad key files
+// without echoing the key; IPv4 /24 and IPv6 /48 truncation, non-addresses refused; bit fields at
+// every width and alignment; TCF v2 strings round-tripped and matching published IAB examples,
+// bad ones refused with a typed reason; personalisation only with consent to purposes 1, 3, 4.
 #include <filesystem>
 #include <fstream>
 #include <string>

@@ -1,3 +1,7 @@
+// Proves the probability maths: the sigmoid; downsampling correction undoing a kept fraction of
+// negatives; calibration as identity, Platt (a logistic on the clamped logit) and isotonic
+// (refusing bad knots); interp equal to numpy.interp's golden values inside, outside and at the
+// knots, at repeated knots, with a single knot, and for NaN.
 #include <cmath>
 #include <limits>
 

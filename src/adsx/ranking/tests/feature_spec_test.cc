@@ -1,3 +1,7 @@
+// Proves the feature spec parser: numeric, categorical and cross lists read in order with their
+// transforms, vocabularies, column names and indices; unknown transforms and members, missing or
+// mistyped members, a name used twice, a repeated vocabulary value and a cross not of two
+// categorical features refused naming the member at fault; invalid JSON refused as such.
 #include <gtest/gtest.h>
 
 #include "adsx/ranking/feature_spec.h"

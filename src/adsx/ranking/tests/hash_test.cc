@@ -1,3 +1,5 @@
+// Proves the feature hash: xxh64 with seed 0 equals xxHash's published digests, and hashed_index
+// keeps the digest's low bits.
 #include <gtest/gtest.h>
 
 #include "adsx/ranking/hash.h"

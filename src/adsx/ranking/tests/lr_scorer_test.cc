@@ -1,3 +1,8 @@
+// Proves the LR scorer: a margin is the bias plus standardised numeric terms (log1p applied
+// first, a missing value weighing nothing) plus the weights of hashed categorical values and
+// crosses (missing as ""), hashed in pieces as the one-shot digest; artifacts whose numeric
+// features, hash bits, indices, weights, format or scales do not fit are refused with their
+// reason, and so is a batch of another shape.
 #include <cmath>
 #include <set>
 

@@ -1,3 +1,6 @@
+// Proves the ranking model: a probability is the calibration of the downsampling-corrected
+// sigmoid of the margin (the plain sigmoid without either); scoring refuses a batch of another
+// shape; model family names round-trip.
 #include <cmath>
 
 #include <gtest/gtest.h>

@@ -1,3 +1,6 @@
+// Proves the JSONL row reader: numbers, strings, nulls and absent features read (missing as NaN
+// or ""), blank lines and extra members skipped; fill cycles past the last row; a wrong type, a
+// non-object or invalid JSON refused naming the line (and the feature).
 #include <cmath>
 
 #include <gtest/gtest.h>

@@ -1,3 +1,6 @@
+// Proves the Redis field list: set, find and erase on a small list; agreement with a std::map
+// through 20,000 random sets and erases across the size where the index starts; add taking a
+// reply's fields; positions read before adds still right for assignment, scanned and indexed.
 #include <map>
 #include <random>
 #include <string>

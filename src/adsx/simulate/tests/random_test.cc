@@ -1,3 +1,7 @@
+// Proves the seeded randomness: a seed fixes the stream (golden values pin it across platforms)
+// and another seed changes it; uniform, normal, exponential and lognormal draws have the right
+// moments; alias tables sample by weight, Zipf's by 1/rank; counter_table counts per key through
+// growth and clear.
 #include <vector>
 
 #include <gtest/gtest.h>

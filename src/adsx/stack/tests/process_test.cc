@@ -1,3 +1,7 @@
+// Proves the process helpers: a detached process logs to its file, is recognised by pid and
+// command line, and stops on SIGTERM, or by SIGKILL when it ignores TERM; run_to_completion
+// reports the exit code and log tail; pid files round-trip and garbage or absence reads as none;
+// an unknown user is not_found; a listening port is seen as in use and attributed to our pid.
 #include <csignal>
 #include <filesystem>
 #include <fstream>

@@ -1,3 +1,6 @@
+// Proves the stack's file helpers: render_template replaces every @NAME@ placeholder and refuses
+// an unset one (naming it) or a missing template; kafka_cluster_id gives 22 URL-safe characters,
+// never starting with a dash.
 #include <filesystem>
 #include <fstream>
 #include <sstream>

@@ -1,3 +1,8 @@
+// Proves the XGBoost tree scorer: margins equal XGBoost's own predictions exactly (vocabulary
+// codes, NaN for missing or unknown values, zeros as values) with every engine, the native
+// kernels on 1,000 random rows and the libxgboost fallback for categorical splits included;
+// scoring is safe from two threads; feature names or counts unlike the manifest's, a missing and
+// a corrupt file are refused; an empty batch scores nothing.
 #include <array>
 #include <cmath>
 #include <filesystem>
