@@ -82,6 +82,12 @@ struct prometheus_config
     std::string scrape_interval = "2s";
 };
 
+// Rules of the event contract that the stream engine and the lake job apply alike.
+struct events_config
+{
+    int max_future_s = 300;  // event time ahead of the processing clock by more: dead-lettered
+};
+
 struct stream_config
 {
     std::string group = "features";  // consumer group of adsx stream workers
@@ -137,6 +143,7 @@ struct config
     postgres_config postgres;
     prometheus_config prometheus;
     privacy_config privacy;
+    events_config events;
     stream_config stream;
     spark_config spark;
     lake_config lake;

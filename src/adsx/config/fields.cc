@@ -228,11 +228,16 @@ std::vector<field> privacy_fields()
     };
 }
 
-std::vector<field> stream_fields()
+// The event pipeline: the stream engine's keys and the event rules the lake job shares.
+std::vector<field> pipeline_fields()
 {
     using c = config;
     using s = stream_config;
     return {
+        integer("events.max_future_s",
+                "seconds an event's time may run ahead of the processing clock; later events are "
+                "dead-lettered as future_timestamp (the stream engine and the lake job)",
+                &c::events, &events_config::max_future_s, 0, 86'400),
         text("stream.group", "consumer group of adsx stream workers", &c::stream, &s::group,
              non_empty),
         integer("stream.batch_size", "records per poll batch", &c::stream, &s::batch_size, 1,
@@ -306,7 +311,7 @@ const std::vector<field>& fields()
     static const std::vector<field> all = [] {
         std::vector<field> v;
         for (auto group : {stack_fields, kafka_fields, privacy_fields, store_fields,
-                           prometheus_fields, stream_fields, batch_fields, process_fields}) {
+                           prometheus_fields, pipeline_fields, batch_fields, process_fields}) {
             auto part = group();
             v.insert(v.end(), std::make_move_iterator(part.begin()),
                      std::make_move_iterator(part.end()));

@@ -140,6 +140,17 @@ TEST(config, describe_lists_every_key_with_its_variable)
     EXPECT_TRUE(found);
 }
 
+TEST(config, events_max_future_s_defaults_to_five_minutes)
+{
+    auto c = load_string("", root, {});
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->events.max_future_s, 300);
+    c = load_string("[events]\nmax_future_s = 0\n", root, {});
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->events.max_future_s, 0);
+    EXPECT_FALSE(load_string("", root, {{"ADSX_EVENTS__MAX_FUTURE_S", "86401"}}));
+}
+
 TEST(config, a_bad_file_value_is_an_error_even_when_the_environment_overrides_it)
 {
     auto c = load_string("[log]\nlevel = 'loud'\n", root, {{"ADSX_LOG__LEVEL", "debug"}});

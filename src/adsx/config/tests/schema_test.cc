@@ -89,6 +89,16 @@ TEST_F(schema, integer_key_has_type_default_variable_and_range)
     EXPECT_EQ(port["path"].error(), simdjson::NO_SUCH_FIELD);
 }
 
+TEST_F(schema, events_max_future_s_is_declared)
+{
+    auto k = key("events.max_future_s");
+    EXPECT_EQ(str(k, "type"), "integer");
+    EXPECT_EQ(k["default"].get_int64().value(), 300);
+    EXPECT_EQ(k["validate"]["min"].get_int64().value(), 0);
+    EXPECT_EQ(k["validate"]["max"].get_int64().value(), 86400);
+    EXPECT_NE(str(k, "description").find("future_timestamp"), std::string::npos);
+}
+
 TEST_F(schema, booleans_and_their_environment_spellings)
 {
     EXPECT_EQ(str(key("kafka.managed"), "type"), "boolean");
