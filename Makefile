@@ -7,7 +7,8 @@ ADSX := $(BUILD)/apps/adsx/adsx
 PY := .venv/bin/python
 SOURCES := $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 
-.PHONY: all deps build up down status test unit integration asan demo bench format format-check clean help
+.PHONY: all deps build up down status test unit integration asan demo bench format format-check \
+        config-schema clean help
 
 all: build
 
@@ -20,6 +21,7 @@ help:
 	@echo "make demo        the end-to-end demo on the local stack"
 	@echo "make bench       benchmarks vs their baselines (results in bench/results/)"
 	@echo "make format      clang-format the C++, ruff-format the Python (format-check: verify, lint)"
+	@echo "make config-schema   regenerate config/adsx.schema.json (the Python jobs' copy of the keys)"
 
 deps:
 	@bash deploy/bootstrap.sh
@@ -62,6 +64,12 @@ bench: up
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/stream.py
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/batch.py
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/scoring.py
+
+# The Python jobs read the configuration's keys, defaults and rules from this checked-in copy of
+# what the binary prints; the config_parity test fails when the two differ.
+config-schema: build
+	$(ADSX) config schema --json > config/adsx.schema.json.tmp
+	mv config/adsx.schema.json.tmp config/adsx.schema.json
 
 PYTHON_SOURCES := bench tests python
 

@@ -1,4 +1,5 @@
-// `adsx config show|check`: the effective configuration after file and environment overrides.
+// `adsx config show|check`: the effective configuration after file and environment overrides;
+// `adsx config schema --json`: every key's type, default and validation (needs no config file).
 #include <iostream>
 
 #include "app.h"
@@ -33,6 +34,17 @@ void add_config_commands(CLI::App& root, context& ctx, action& run)
                 });
             };
         });
+    auto* schema = cfg_cmd->add_subcommand(
+        "schema", "Print every key's type, compiled default, description, variable and "
+                  "validation, as config/adsx.schema.json holds them (make config-schema)");
+    static bool json = false;  // required: JSON is the one format
+    schema->add_flag("--json", json, "As JSON")->required();
+    schema->callback([&] {
+        run = [] {
+            std::cout << config::schema_json();
+            return 0;
+        };
+    });
 }
 
 }  // namespace adsx::app

@@ -360,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(h not in HEADS for h in heads):
         p.error(f"--heads: choose from {', '.join(HEADS)}")
     cfg = adsx_config.load()
-    root = args.registry or (cfg.path("models", "dir") if "models" in cfg else Path("var/models"))
+    root = args.registry or cfg.path("models", "dir")
     started = time.monotonic()
     try:
         if args.criteo:

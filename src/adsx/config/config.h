@@ -2,8 +2,10 @@
 // AdStreamX configuration: one TOML file (config/adsx.toml), every key overridable by an
 // environment variable ADSX_<SECTION>__<KEY> (upper case, double underscore between section and
 // key). Loaded and validated once at start-up into plain typed structs; nothing reads the file or
-// the environment afterwards. An unknown key, a wrong type or an invalid value fails the load with
-// an error naming the key, where it came from and why.
+// the environment afterwards. Every value is checked as it is read, from the file or from the
+// environment: an unknown key, a wrong type or an invalid value fails the load with an error
+// naming the key, where it came from and why. The keys, defaults and rules are one table
+// (fields.cc), which `schema_json` prints for the Python jobs (config/adsx.schema.json).
 //
 //   auto cfg = adsx::config::load("config/adsx.toml", adsx::config::process_env());
 //   if (!cfg) { std::cerr << cfg.error().message; return 2; }
@@ -24,7 +26,8 @@ namespace adsx::config {
 struct stack_config
 {
     std::filesystem::path var_dir = "var";  // data, logs and pid files of the local stack
-    std::filesystem::path cache_dir;        // downloaded jars; empty = $HOME/.cache/adstreamx
+    std::filesystem::path cache_dir;  // downloaded jars; empty = $XDG_CACHE_HOME/adstreamx, else
+                                      // $HOME/.cache/adstreamx
     std::filesystem::path deploy_dir = "deploy";
     int start_timeout_s = 90;  // per service, until its readiness probe passes
     int stop_timeout_s = 30;   // per service, before SIGKILL
@@ -77,6 +80,12 @@ struct prometheus_config
     std::string host = "127.0.0.1";
     int port = 9090;
     std::string scrape_interval = "2s";
+};
+
+// Rules of the event contract that the stream engine and the lake job apply alike.
+struct events_config
+{
+    int max_future_s = 300;  // event time ahead of the processing clock by more: dead-lettered
 };
 
 struct stream_config
@@ -134,6 +143,7 @@ struct config
     postgres_config postgres;
     prometheus_config prometheus;
     privacy_config privacy;
+    events_config events;
     stream_config stream;
     spark_config spark;
     lake_config lake;
@@ -166,7 +176,13 @@ using env_map = std::map<std::string, std::string>;
 // The environment variable that overrides a dotted key: "redis.port" -> "ADSX_REDIS__PORT".
 [[nodiscard]] std::string env_var(std::string_view dotted_key);
 
-// One line per key: `section.key = value  # description`, for `adsx config show`.
+// One line per key: `section.key = value  # description [ADSX_SECTION__KEY]`, for
+// `adsx config show`.
 [[nodiscard]] std::vector<std::string> describe(const config& c);
+
+// Every key as JSON: section, key, type, compiled default, description, the variable that
+// overrides it, and its validation as data (`adsx config schema --json`; the Python jobs read
+// the checked-in copy config/adsx.schema.json). The same table the loader checks values with.
+[[nodiscard]] std::string schema_json();
 
 }  // namespace adsx::config

@@ -1,8 +1,8 @@
-// Proves the config loader: compiled defaults with relative paths resolved against the root;
-// typed file values, overridden by ADSX_SECTION__KEY variables; rejected: wrong types and
-// out-of-range values (naming the key or variable), bad bootstrap servers, log levels, durations
-// and empty paths, unknown keys and variables, syntax errors (naming the line); "no" as a boolean
-// from the environment but not the file; describe listing each key with its value and variable.
+// Proves that config::load_string types, overrides, resolves and validates every key as
+// config.h promises: defaults, file values, ADSX_* overrides, path resolution against the root,
+// and errors that name the key and where the bad value came from.
+#include <cstdlib>
+
 #include <gtest/gtest.h>
 
 #include "adsx/config/config.h"
@@ -138,6 +138,56 @@ TEST(config, describe_lists_every_key_with_its_variable)
                  l.find("ADSX_REDIS__PORT") != std::string::npos;
     }
     EXPECT_TRUE(found);
+}
+
+TEST(config, events_max_future_s_defaults_to_five_minutes)
+{
+    auto c = load_string("", root, {});
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->events.max_future_s, 300);
+    c = load_string("[events]\nmax_future_s = 0\n", root, {});
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->events.max_future_s, 0);
+    EXPECT_FALSE(load_string("", root, {{"ADSX_EVENTS__MAX_FUTURE_S", "86401"}}));
+}
+
+TEST(config, a_bad_file_value_is_an_error_even_when_the_environment_overrides_it)
+{
+    auto c = load_string("[log]\nlevel = 'loud'\n", root, {{"ADSX_LOG__LEVEL", "debug"}});
+    ASSERT_FALSE(c);
+    EXPECT_NE(c.error().message.find("config: log.level = \"loud\""), std::string::npos)
+        << c.error().message;
+}
+
+TEST(config, urls_stay_as_they_are_and_relative_paths_are_normalised)
+{
+    auto c = load_string("[lake]\ndir = 's3a://b/lake'\n[spark]\ncheckpoint_dir = './x/../y/'\n"
+                         "[models]\ndir = '/abs//models'\n",
+                         root, {});
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ(c->lake.dir, "s3a://b/lake");
+    EXPECT_EQ(c->spark.checkpoint_dir, "/srv/adsx/y/");
+    EXPECT_EQ(c->models.dir, "/abs//models");
+}
+
+TEST(config, an_empty_cache_dir_means_the_user_cache)
+{
+    const char* xdg = std::getenv("XDG_CACHE_HOME");
+    std::string saved = xdg ? xdg : "";
+    ::setenv("XDG_CACHE_HOME", "/xdg", 1);
+    auto c = load_string("", root, {});
+    ::setenv("XDG_CACHE_HOME", "", 1);
+    auto home = load_string("", root, {});
+    if (xdg) {
+        ::setenv("XDG_CACHE_HOME", saved.c_str(), 1);
+    } else {
+        ::unsetenv("XDG_CACHE_HOME");
+    }
+    ASSERT_TRUE(c && home);
+    EXPECT_EQ(c->stack.cache_dir, "/xdg/adstreamx");
+    const char* h = std::getenv("HOME");
+    EXPECT_EQ(home->stack.cache_dir,
+              std::filesystem::path(h && *h ? h : "/root") / ".cache" / "adstreamx");
 }
 
 }  // namespace
