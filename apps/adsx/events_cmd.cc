@@ -50,8 +50,14 @@ std::optional<std::string> from_base64(std::string_view s)
     return out;
 }
 
-int check(const check_options& o)
+int check(const check_options& o, const context& ctx)
 {
+    auto cfg = ctx.load();
+    if (!cfg) {
+        return report(cfg.error());
+    }
+    const events::validation_limits limits{.max_future_ms =
+                                               std::int64_t{cfg->events.max_future_s} * 1000};
     std::ifstream file;
     if (o.file != "-") {
         file.open(o.file, std::ios::binary);
@@ -71,7 +77,7 @@ int check(const check_options& o)
         }
         auto p = decoder.decode(*record, e);
         if (!p) {
-            p = events::validate(e, wall_ms());
+            p = events::validate(e, wall_ms(), limits);
         }
         bad += p.has_value();
         if (p || o.all) {
@@ -85,7 +91,7 @@ int check(const check_options& o)
 
 }  // namespace
 
-void add_events_commands(CLI::App& root, context& /*ctx*/, action& run)
+void add_events_commands(CLI::App& root, context& ctx, action& run)
 {
     static check_options o;
     auto* cmd = root.add_subcommand(
@@ -97,7 +103,7 @@ void add_events_commands(CLI::App& root, context& /*ctx*/, action& run)
     chk->add_option("file", o.file, "One record per line; - for stdin")->capture_default_str();
     chk->add_flag("--base64", o.base64, "Each line is a record's bytes in base64 (any bytes)");
     chk->add_flag("--all", o.all, "Print a verdict for every record (valid ones as `valid`)");
-    chk->callback([&] { run = [] { return check(o); }; });
+    chk->callback([&] { run = [&] { return check(o, ctx); }; });
     cmd->add_subcommand("schema", "Print the contract this binary was built with")->callback([&] {
         run = [] {
             std::cout << events::ad_event_schema_json;

@@ -198,7 +198,7 @@ int run_stream(const config::config& cfg, const stream_options& o)
         {.topic = cfg.kafka.events_topic,
          .group = cfg.stream.group,
          .allowed_lateness_ms = std::int64_t{cfg.stream.allowed_lateness_s} * 1000,
-         .max_future_ms = 5 * 60'000,
+         .max_future_ms = std::int64_t{cfg.events.max_future_s} * 1000,
          .click_window_ms = std::int64_t{cfg.stream.click_window_s} * 1000,
          .conversion_window_ms = std::int64_t{cfg.stream.conversion_window_s} * 1000});
     std::string assign_error;
