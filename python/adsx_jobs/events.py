@@ -170,26 +170,40 @@ def _type_ok(d: str, name: str, json_type: str) -> Column:
     return v.rlike(f"^{NUMBER}$") & ~_is_string(d, name)
 
 
-def _value_ok(v: Column, json_type: str, rules: dict[str, Any]) -> Column:
-    ok = F.lit(True)
+# The value keywords, in the order a value is checked against them (contract.h's `keyword`).
+KEYWORDS = ["const", "enum", "minimum", "maximum", "minLength", "maxLength", "pattern"]
+
+
+def reason_of(rules: dict[str, Any], keyword: str) -> str:
+    """The reason when `keyword` fails: x-adsx-reason names one for all the property's
+    keywords, or one per keyword ({keyword: reason}); invalid_value otherwise."""
+    r = rules.get("x-adsx-reason", "invalid_value")
+    if isinstance(r, str):
+        return r
+    unknown = set(r) - set(KEYWORDS)
+    if unknown:
+        raise ValueError(f"x-adsx-reason: {sorted(unknown)} are not value keywords")
+    return r.get(keyword, "invalid_value")
+
+
+def _value_checks(v: Column, json_type: str, rules: dict[str, Any]) -> list[tuple[str, Column]]:
+    """(keyword, holds) for each value keyword of the property, in KEYWORDS order."""
     if json_type == "string":
-        if "enum" in rules:
-            ok = ok & v.isin(*rules["enum"])
-        if "minLength" in rules:
-            ok = ok & (F.length(v) >= rules["minLength"])
-        if "maxLength" in rules:
-            ok = ok & (F.length(v) <= rules["maxLength"])
-        if "pattern" in rules:
-            ok = ok & v.rlike(java_pattern(rules["pattern"]))
-        return ok
-    x = v.cast("bigint") if json_type == "integer" else v.cast("double")
-    if "const" in rules:
-        ok = ok & (x == F.lit(rules["const"]))
-    if "minimum" in rules:
-        ok = ok & (x >= F.lit(rules["minimum"]))
-    if "maximum" in rules:
-        ok = ok & (x <= F.lit(rules["maximum"]))
-    return ok
+        x = v
+        checks = {
+            "enum": lambda: v.isin(*rules["enum"]),
+            "minLength": lambda: F.length(v) >= rules["minLength"],
+            "maxLength": lambda: F.length(v) <= rules["maxLength"],
+            "pattern": lambda: v.rlike(java_pattern(rules["pattern"])),
+        }
+    else:
+        x = v.cast("bigint") if json_type == "integer" else v.cast("double")
+        checks = {
+            "const": lambda: x == F.lit(rules["const"]),
+            "minimum": lambda: x >= F.lit(rules["minimum"]),
+            "maximum": lambda: x <= F.lit(rules["maximum"]),
+        }
+    return [(k, checks[k]()) for k in KEYWORDS if k in rules and k in checks]
 
 
 def _record_rules(d: str, max_future_ms: int) -> list[tuple[Column, str]]:
@@ -224,8 +238,8 @@ def verdict(d: str = "d", max_future_ms: int = 300_000) -> Column:
         null_ok = F.lit(nullable)
         rules.append((v.isNull() & ~null_ok, "wrong_type"))
         rules.append((v.isNotNull() & ~_type_ok(d, name, json_type), "wrong_type"))
-        reason = p.get("x-adsx-reason", "invalid_value")
-        rules.append((v.isNotNull() & ~_value_ok(v, json_type, p), reason))
+        for keyword, holds in _value_checks(v, json_type, p):
+            rules.append((v.isNotNull() & ~holds, reason_of(p, keyword)))
     known = F.array(*[F.lit(name) for name, _ in properties()])
     rules.append((F.size(F.array_except(F.map_keys(m), known)) > 0, "invalid_value"))
     rules += _record_rules(d, max_future_ms)

@@ -33,11 +33,19 @@ from event_fuzz import mutated, seeds_from
 GENERATED = int(os.environ.get("ADSX_IT_AGREEMENT_GENERATED", "4000"))
 FUZZED = int(os.environ.get("ADSX_IT_AGREEMENT_FUZZED", "10000"))
 SCHEMA = json.loads((SOURCE_DIR / "schemas" / "ad_event.schema.json").read_text())
-CONTRACT_REASONS = (
-    {"malformed_json", "missing_field", "wrong_type"}
-    | {p.get("x-adsx-reason", "invalid_value") for p in SCHEMA["properties"].values()}
-    | {r["reason"] for r in SCHEMA["x-adsx-record-rules"]}
-)
+
+
+def contract_reasons() -> set[str]:
+    """Every reason the contract can give: the parser's, each property's (x-adsx-reason: a
+    name or {keyword: name}) and the record rules'."""
+    out = {"malformed_json", "missing_field", "wrong_type", "invalid_value"}
+    for p in SCHEMA["properties"].values():
+        r = p.get("x-adsx-reason", {})
+        out |= {r} if isinstance(r, str) else set(r.values())
+    return out | {r["reason"] for r in SCHEMA["x-adsx-record-rules"]}
+
+
+CONTRACT_REASONS = contract_reasons()
 # Bytes no record of the corpus holds (the fuzzer's flips insert single bytes): kcat's key
 # and message delimiters, so that records may hold newlines and any other byte.
 KEY_END, RECORD_END = b"\x1c\x1d\x1c\x1d", b"\x1e\x1f\x1e\x1f\x1e"

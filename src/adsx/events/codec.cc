@@ -154,10 +154,10 @@ maybe_problem type_error(int f)
     return problem{reason::wrong_type, field_name(f)};
 }
 
-// The property's value reason unless `ok`.
-maybe_problem unless(bool ok, int f, const property_rules& p)
+// The problem of a value keyword the value breaks (property_rules::broken), if any.
+maybe_problem unless_broken(std::optional<reason> r, int f)
 {
-    return ok ? std::nullopt : maybe_problem(problem{p.value_reason, field_name(f)});
+    return r ? maybe_problem(problem{*r, field_name(f)}) : std::nullopt;
 }
 
 maybe_problem read_string(dom::element v, int f, const property_rules& p, std::string_view& out)
@@ -169,7 +169,7 @@ maybe_problem read_string(dom::element v, int f, const property_rules& p, std::s
     if (v.get_string().get(out)) {
         return type_error(f);
     }
-    return unless(p.holds(out), f, p);
+    return unless_broken(p.broken(out), f);
 }
 
 template <class Int>
@@ -180,7 +180,7 @@ maybe_problem read_int(dom::element v, int f, const property_rules& p, Int& out)
         return type_error(f);
     }
     out = static_cast<Int>(i);  // binds() made sure the contract's range fits Int
-    return unless(p.holds(i), f, p);
+    return unless_broken(p.broken(i), f);
 }
 
 maybe_problem read_number(dom::element v, int f, const property_rules& p, double& out)
@@ -188,7 +188,7 @@ maybe_problem read_number(dom::element v, int f, const property_rules& p, double
     if (v.get_double().get(out)) {
         return type_error(f);
     }
-    return unless(p.holds(out), f, p);
+    return unless_broken(p.broken(out), f);
 }
 
 maybe_problem read_uuid(dom::element v, int f, const property_rules& p, uuid& out)
@@ -199,7 +199,7 @@ maybe_problem read_uuid(dom::element v, int f, const property_rules& p, uuid& ou
     }
     auto id = parse_uuid(s);
     if (!id) {
-        return problem{p.value_reason, field_name(f)};
+        return problem{p.reason_of(keyword::pattern), field_name(f)};  // held the pattern
     }
     out = *id;
     return std::nullopt;

@@ -109,6 +109,47 @@ result<void> read_strings(dom::element v, property_rules& p)
     return {};
 }
 
+constexpr std::array<std::string_view, keyword_count> keyword_names = {
+    "const", "enum", "minimum", "maximum", "minLength", "maxLength", "pattern"};
+
+result<reason> reason_named(dom::element v, const property_rules& p)
+{
+    std::string_view s;
+    std::optional<reason> r;
+    if (!v.get_string().get(s)) {
+        r = parse_reason(s);
+    }
+    if (!r) {
+        return bad(fmt::format("{}: x-adsx-reason: {} is not a dead-letter reason", p.name,
+                               simdjson::to_string(v)));
+    }
+    return *r;
+}
+
+// x-adsx-reason: "reason" (every value keyword) or {"keyword": "reason", ...}.
+result<void> read_reasons(dom::element v, property_rules& p)
+{
+    dom::object per_keyword;
+    if (v.get_object().get(per_keyword)) {
+        auto r = reason_named(v, p);
+        if (!r) {
+            return fail(r.error());
+        }
+        p.reasons = property_rules::filled(*r);
+        return {};
+    }
+    for (auto [kw, name] : per_keyword) {
+        auto at = std::find(keyword_names.begin(), keyword_names.end(), kw);
+        auto r = reason_named(name, p);
+        if (at == keyword_names.end() || !r) {
+            return bad(fmt::format("{}: x-adsx-reason: {} is not a value keyword with a reason",
+                                   p.name, kw));
+        }
+        p.reasons[static_cast<std::size_t>(at - keyword_names.begin())] = *r;
+    }
+    return {};
+}
+
 result<void> read_keyword(std::string_view kw, dom::element v, property_rules& p)
 {
     std::string_view s;
@@ -137,13 +178,8 @@ result<void> read_keyword(std::string_view kw, dom::element v, property_rules& p
         p.matches = std::move(*compiled);
         return {};
     }
-    if (kw == "x-adsx-reason" && !v.get_string().get(s)) {
-        auto r = parse_reason(s);
-        if (!r) {
-            return bad(fmt::format("{}: x-adsx-reason {} is not a dead-letter reason", p.name, s));
-        }
-        p.value_reason = *r;
-        return {};
+    if (kw == "x-adsx-reason") {
+        return read_reasons(v, p);
     }
     return bad(fmt::format("{}: keyword {} is not implemented", p.name, kw));
 }
@@ -317,29 +353,49 @@ std::optional<std::size_t> contract::index_of(std::string_view property) const n
     return std::nullopt;
 }
 
-bool property_rules::holds(std::int64_t v) const noexcept
+std::optional<reason> property_rules::broken(std::int64_t v) const noexcept
 {
-    return (!const_int || v == *const_int) && (!min_int || v >= *min_int) &&
-           (!max_int || v <= *max_int);
+    if (const_int && v != *const_int) {
+        return reason_of(keyword::const_value);
+    }
+    if (min_int && v < *min_int) {
+        return reason_of(keyword::minimum);
+    }
+    if (max_int && v > *max_int) {
+        return reason_of(keyword::maximum);
+    }
+    return std::nullopt;
 }
 
-bool property_rules::holds(double v) const noexcept
+std::optional<reason> property_rules::broken(double v) const noexcept
 {
-    return (!min_number || v >= *min_number) && (!max_number || v <= *max_number);
+    if (min_number && v < *min_number) {
+        return reason_of(keyword::minimum);
+    }
+    if (max_number && v > *max_number) {
+        return reason_of(keyword::maximum);
+    }
+    return std::nullopt;
 }
 
-bool property_rules::holds(std::string_view s) const noexcept
+std::optional<reason> property_rules::broken(std::string_view s) const noexcept
 {
     if (!one_of.empty() && std::find(one_of.begin(), one_of.end(), s) == one_of.end()) {
-        return false;
+        return reason_of(keyword::one_of);
     }
     if (min_length || max_length) {
         const auto n = code_points(s);
-        if ((min_length && n < *min_length) || (max_length && n > *max_length)) {
-            return false;
+        if (min_length && n < *min_length) {
+            return reason_of(keyword::min_length);
+        }
+        if (max_length && n > *max_length) {
+            return reason_of(keyword::max_length);
         }
     }
-    return !matches || matches->matches(s);
+    if (matches && !matches->matches(s)) {
+        return reason_of(keyword::pattern);
+    }
+    return std::nullopt;
 }
 
 std::size_t code_points(std::string_view utf8) noexcept

@@ -6,10 +6,11 @@
 // (codec.h) and validate (validate.h) follow it.
 //
 //   const auto& c = contract::ad_event();
-//   for (const auto& p : c.properties()) { p.name; p.type; p.holds("US-CA"); }
+//   for (const auto& p : c.properties()) { p.name; p.type; p.broken("US-CA"); }
 //
 // A schema that uses a keyword this code does not implement is refused (so the file can never
 // say more than the validators check). Immutable; safe to share between threads.
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -29,6 +30,20 @@ enum class json_type : std::uint8_t
     number,
 };
 
+// The value keywords, in the order a value is checked against them: a value that breaks several
+// gets the reason of the first.
+enum class keyword : std::uint8_t
+{
+    const_value,
+    one_of,  // enum
+    minimum,
+    maximum,
+    min_length,
+    max_length,
+    pattern,
+};
+inline constexpr std::size_t keyword_count = 7;
+
 // One property's rules: its JSON type and value keywords (absent ones hold nothing).
 struct property_rules
 {
@@ -36,18 +51,32 @@ struct property_rules
     json_type type = json_type::string;
     bool nullable = false;
     bool required = true;
-    reason value_reason = reason::invalid_value;  // x-adsx-reason: when a value keyword fails
-    std::optional<std::int64_t> const_int;        // integers
+    std::optional<std::int64_t> const_int;  // integers
     std::optional<std::int64_t> min_int, max_int;
     std::optional<double> min_number, max_number;       // numbers
     std::vector<std::string> one_of;                    // strings: enum
     std::optional<std::size_t> min_length, max_length;  // in Unicode code points
     std::optional<pattern> matches;
+    // Each keyword's reason when it fails. x-adsx-reason: a reason name sets all of them, an
+    // object {keyword: reason} the ones it names; the others are invalid_value.
+    std::array<reason, keyword_count> reasons = filled(reason::invalid_value);
 
-    // Whether every value keyword holds for a value of the property's type.
-    [[nodiscard]] bool holds(std::int64_t v) const noexcept;
-    [[nodiscard]] bool holds(double v) const noexcept;
-    [[nodiscard]] bool holds(std::string_view s) const noexcept;  // s is valid UTF-8
+    // The reason of the first value keyword the value breaks, in `keyword` order; none when
+    // it holds them all. For a value of the property's type (strings: valid UTF-8).
+    [[nodiscard]] std::optional<reason> broken(std::int64_t v) const noexcept;
+    [[nodiscard]] std::optional<reason> broken(double v) const noexcept;
+    [[nodiscard]] std::optional<reason> broken(std::string_view s) const noexcept;
+    [[nodiscard]] reason reason_of(keyword k) const noexcept
+    {
+        return reasons[static_cast<std::size_t>(k)];
+    }
+
+    static constexpr std::array<reason, keyword_count> filled(reason r) noexcept
+    {
+        std::array<reason, keyword_count> out{};
+        out.fill(r);
+        return out;
+    }
 };
 
 // Rules over several members or the clock (x-adsx-record-rules), checked after the properties.

@@ -46,7 +46,11 @@ TEST(contract, the_built_in_schema_parses_and_binds)
     const auto& c = contract::ad_event();
     ASSERT_EQ(c.properties().size(), 21u);
     EXPECT_EQ(c.properties().front().name, "schema_version");
-    EXPECT_EQ(c.properties()[c.index_of("bid").value()].value_reason, reason::negative_amount);
+    const auto& bid = c.properties()[c.index_of("bid").value()];
+    EXPECT_EQ(bid.reason_of(keyword::minimum), reason::negative_amount);
+    EXPECT_EQ(bid.reason_of(keyword::maximum), reason::invalid_value);
+    EXPECT_EQ(c.properties()[c.index_of("event_type").value()].reason_of(keyword::one_of),
+              reason::unknown_event_type);
     EXPECT_TRUE(c.properties()[c.index_of("arm").value()].nullable);
     EXPECT_EQ(c.max_depth(), 8);
     ASSERT_EQ(c.record_rules().size(), 2u);
@@ -65,6 +69,8 @@ TEST(contract, refuses_what_it_does_not_implement)
     for (const auto* p :
          {R"({"type":"integer","multipleOf":2})", R"({"type":"boolean"})",
           R"({"type":"string","pattern":"("})", R"({"type":"string","x-adsx-reason":"nope"})",
+          R"({"type":"string","x-adsx-reason":{"pattern":"nope"}})",
+          R"({"type":"string","x-adsx-reason":{"vibes":"late"}})",
           R"({"type":["string","integer"]})"}) {
         auto c = contract::parse(schema(p));
         ASSERT_FALSE(c) << p;
@@ -115,7 +121,19 @@ TEST(contract, verdicts_of_single_faults)
     EXPECT_EQ(verdict(with(valid, "\"ad_id\":17", "\"ad_id\":18446744073709551615")),
               "wrong_type:ad_id");
     EXPECT_EQ(verdict(with(valid, "\"ad_id\":17", "\"ad_id\":4294967296")), "invalid_value:ad_id");
+    // Ids are the catalog's PostgreSQL integer keys.
+    EXPECT_EQ(verdict(with(valid, "\"ad_id\":17", "\"ad_id\":2147483647")), "valid");
+    EXPECT_EQ(verdict(with(valid, "\"ad_id\":17", "\"ad_id\":2147483648")), "invalid_value:ad_id");
     EXPECT_EQ(verdict(with(valid, "\"revenue\":0", "\"revenue\":3")), "invalid_value:revenue");
+    // An amount's own reason is for its minimum only: a huge one is another fault.
+    EXPECT_EQ(verdict(with(valid, "\"bid\":2.5", "\"bid\":-2.5")), "negative_amount:bid");
+    EXPECT_EQ(verdict(with(valid, "\"bid\":2.5", "\"bid\":9.2e18")), "invalid_value:bid");
+    // Free text holds no control characters (they would reach PostgreSQL, logs and keys).
+    EXPECT_EQ(verdict(with(valid, "\"experiment\":null", "\"experiment\":\"a\\u0000b\"")),
+              "invalid_value:experiment");
+    EXPECT_EQ(verdict(with(valid, "\"Safari/iOS\"", "\"Safari\\tiOS\"")),
+              "invalid_value:user_agent");
+    EXPECT_EQ(verdict(with(valid, "\"203.0.113.0\"", "\"203.0.113.0; drop\"")), "invalid_value:ip");
     EXPECT_EQ(verdict(with(valid, "1733400000000", "1733400900000")),
               "future_timestamp:event_time");
 }
