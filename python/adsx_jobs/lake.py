@@ -84,7 +84,7 @@ INSERT INTO analytics_minute AS a (minute, ad_id, campaign_id, experiment, arm, 
                                    impressions, clicks, conversions, spend, revenue)
 SELECT minute, ad_id, campaign_id, experiment, arm, device, geo,
        impressions, clicks, conversions, spend, revenue FROM batch_rows
-ON CONFLICT (minute, ad_id, experiment, arm, device, geo) DO UPDATE SET
+ON CONFLICT (minute, ad_id, campaign_id, experiment, arm, device, geo) DO UPDATE SET
     impressions = a.impressions + excluded.impressions,
     clicks      = a.clicks + excluded.clicks,
     conversions = a.conversions + excluded.conversions,
