@@ -4,7 +4,7 @@ order in which rules decide a record's verdict, and tests/integration/test_event
 holds the two equal on a fuzzed corpus).
 
   d = source.select(events.decoded(F.col("value")).alias("d"))   # the parsed members
-  d.withColumn("reason", events.verdict("d"))                       # null when valid
+  d.withColumn("reason", events.verdict("d", max_future_ms))        # null when valid
   d.select(*events.columns("d"))                                    # typed event columns
 
 Spark's JSON reader is more lenient than the contract (it ignores trailing bytes, repeated
@@ -226,7 +226,7 @@ def _record_rules(d: str, max_future_ms: int) -> list[tuple[Column, str]]:
     return out
 
 
-def verdict(d: str = "d", max_future_ms: int = 300_000) -> Column:
+def verdict(d: str, max_future_ms: int) -> Column:
     """The reason the record in struct column `d` (decoded()) breaks the contract, or null: the
     first rule broken, in the schema's order (its description)."""
     m = F.col(f"{d}.m")

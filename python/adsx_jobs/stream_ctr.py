@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     spark = session(cfg, "adsx-stream-ctr")
     source = kafka_stream(spark, cfg, args.topic, args.max_offsets_per_trigger)
-    out = windows(source, cfg["stream"]["allowed_lateness_s"], 5 * 60_000)
+    out = windows(source, cfg["stream"]["allowed_lateness_s"], cfg["events"]["max_future_s"] * 1000)
     writer = (
         out.writeStream.outputMode("update")
         .foreachBatch(
