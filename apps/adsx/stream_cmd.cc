@@ -16,7 +16,7 @@
 #include "adsx/log/log.h"
 #include "adsx/pg/catalog.h"
 #include "adsx/privacy/tcf.h"
-#include "adsx/redis/online_store.h"
+#include "adsx/redis/feature_store.h"
 
 namespace adsx::app {
 
@@ -29,7 +29,7 @@ std::atomic<bool> stopping{false};
 // features (whoever owns the partition) has reached the broker's high watermark. Messages
 // merely not arriving is not enough: after a crash, a dead member's partitions wait for the
 // session timeout before anyone owns them.
-bool group_caught_up(const kafka::consumer_group& c, features::online_store& store,
+bool group_caught_up(const kafka::consumer_group& c, features::stream_store& store,
                      const features::engine& e)
 {
     auto marks = c.topic_watermarks(std::chrono::seconds(5));
@@ -58,10 +58,10 @@ struct stream_options
 };
 
 // The store, timed: each commit's latency goes to the probe.
-class timed_store final : public features::online_store
+class timed_store final : public features::stream_store
 {
 public:
-    timed_store(features::online_store& inner, stream_probe& probe) : _inner(inner), _probe(probe)
+    timed_store(features::stream_store& inner, stream_probe& probe) : _inner(inner), _probe(probe)
     {
     }
     result<features::partition_state> load(const std::string& id) override
@@ -99,7 +99,7 @@ public:
     }
 
 private:
-    features::online_store& _inner;
+    features::stream_store& _inner;
     stream_probe& _probe;
     std::optional<clock::time_point> _sent;
 };
@@ -170,9 +170,9 @@ int run_stream(const config::config& cfg, const stream_options& o)
     }
     auto catalog = load_catalog(cfg);
     auto redis_store =
-        redis::online_store::open(cfg.redis.host, cfg.redis.port,
-                                  {.ttl = std::chrono::hours(cfg.stream.ttl_hours),
-                                   .user_cache = static_cast<std::size_t>(cfg.stream.user_cache)});
+        redis::feature_store::open(cfg.redis.host, cfg.redis.port,
+                                   {.ttl = std::chrono::hours(cfg.stream.ttl_hours),
+                                    .user_cache = static_cast<std::size_t>(cfg.stream.user_cache)});
     kafka::producer_settings ps;
     ps.bootstrap = cfg.kafka.bootstrap_servers;
     ps.linger_ms = 5;

@@ -1,15 +1,17 @@
-// The Redis online store's key cache against the real Redis of the local stack (`adsx stack
-// up` first): a user served from memory is written exactly as if it had been read again, an
-// erasure announced on the user epoch is not undone, forget_owned() reads users again, and
-// shared keys are remembered only while no other worker commits. The tests work in Redis
-// databases 9 and 10, emptied first.
+// Proves redis::feature_store (the Redis online store) against the real Redis of the local stack
+// (`adsx stack up` first): request logs are appended, read back and unlinked with their commits;
+// campaigns are pruned whoever wrote them; and its key cache is sound: a user served from memory
+// is written exactly as if it had been read again, an erasure announced on the user epoch is not
+// undone, forget_owned() reads users again, a refused write leaves nothing remembered of itself,
+// and shared keys are remembered only while no other worker commits. The tests work in Redis
+// databases 7, 9 and 10, emptied first.
 #include "test_config.h"
 #include <gtest/gtest.h>
 
 #include "adsx/config/config.h"
 #include "adsx/features/read.h"
 #include "adsx/features/user_state.h"
-#include "adsx/redis/online_store.h"
+#include "adsx/redis/feature_store.h"
 
 namespace adsx {
 namespace {
@@ -22,7 +24,7 @@ using integration::load_config;
 // One store (a worker) committing batches of one partition in order.
 struct store
 {
-    std::optional<redis::online_store> s;
+    std::optional<redis::feature_store> s;
     features::partition_state at;
     std::string partition;
 
@@ -31,7 +33,7 @@ struct store
     {
         const auto cfg = load_config();
         auto opened =
-            redis::online_store::open(cfg.redis.host, cfg.redis.port, {.user_cache = user_cache});
+            redis::feature_store::open(cfg.redis.host, cfg.redis.port, {.user_cache = user_cache});
         EXPECT_TRUE(opened) << opened.error().message;
         s.emplace(std::move(*opened));
         EXPECT_TRUE(s->conn().command({"SELECT", std::to_string(db)}));
@@ -94,7 +96,7 @@ features::counts minute_counts(const std::map<std::string, std::string>& h)
     return c;
 }
 
-TEST(online_store, request_logs_are_appended_read_back_and_unlinked_with_their_commits)
+TEST(feature_store, request_logs_are_appended_read_back_and_unlinked_with_their_commits)
 {
     store w(7, 0);
     features::request_log log;
@@ -142,7 +144,7 @@ TEST(online_store, request_logs_are_appended_read_back_and_unlinked_with_their_c
     EXPECT_EQ(clicks->at(0).size(), 8u);
 }
 
-TEST(online_store_user_cache, a_user_served_from_memory_is_written_as_if_read_again)
+TEST(feature_store_user_cache, a_user_served_from_memory_is_written_as_if_read_again)
 {
     store cached(9, 1000);
     store plain(10, 0);
@@ -166,7 +168,7 @@ TEST(online_store_user_cache, a_user_served_from_memory_is_written_as_if_read_ag
     EXPECT_TRUE(h.contains("c1") && h.contains("c2") && h.contains("c3"));
 }
 
-TEST(online_store_user_cache, an_erasure_announced_on_the_user_epoch_is_not_undone)
+TEST(feature_store_user_cache, an_erasure_announced_on_the_user_epoch_is_not_undone)
 {
     store s(9, 1000);
     s.commit("k1:u1", {{impression, t0, 1}, {impression, t0 + 1000, 1}});
@@ -184,7 +186,7 @@ TEST(online_store_user_cache, an_erasure_announced_on_the_user_epoch_is_not_undo
     EXPECT_EQ(minute_counts(s.hash("u:k1:u1")).impressions, 2);
 }
 
-TEST(online_store, a_user_erased_between_a_commits_read_and_write_is_not_written_back)
+TEST(feature_store, a_user_erased_between_a_commits_read_and_write_is_not_written_back)
 {
     for (std::size_t cache : {0, 1000}) {
         std::optional<redis::connection> other;
@@ -211,7 +213,7 @@ TEST(online_store, a_user_erased_between_a_commits_read_and_write_is_not_written
 // Remembered entries are updated in place by the write; when its EXEC is refused (here: another
 // client touches the watched offset, leaving its value), the retry must read them again rather
 // than count the refused write twice. Users and shared keys, against a store without a cache.
-TEST(online_store_user_cache, a_refused_write_leaves_nothing_remembered_of_itself)
+TEST(feature_store_user_cache, a_refused_write_leaves_nothing_remembered_of_itself)
 {
     store s(9, 1000);
     store ref(10, 0);
@@ -245,7 +247,7 @@ TEST(online_store_user_cache, a_refused_write_leaves_nothing_remembered_of_itsel
     EXPECT_EQ(s.s->user_hits(), 5u);                  // 3, the refused attempt, this one
 }
 
-TEST(online_store_user_cache, forgetting_owned_keys_reads_users_again)
+TEST(feature_store_user_cache, forgetting_owned_keys_reads_users_again)
 {
     store s(9, 1000);
     s.commit("k1:u1", {{impression, t0, 1}});
@@ -265,7 +267,7 @@ TEST(online_store_user_cache, forgetting_owned_keys_reads_users_again)
     EXPECT_EQ(minute_counts(s.hash("u:k1:u1")), (features::counts{1, 1, 0}));
 }
 
-TEST(online_store, prunes_campaigns_it_finds_in_the_hash_not_only_those_it_wrote)
+TEST(feature_store, prunes_campaigns_it_finds_in_the_hash_not_only_those_it_wrote)
 {
     // The campaign index is not stored: a worker that did not write the user derives it from
     // the campaign fields it reads, with or without remembering users.
@@ -286,7 +288,7 @@ TEST(online_store, prunes_campaigns_it_finds_in_the_hash_not_only_those_it_wrote
     }
 }
 
-TEST(online_store_key_cache, shared_keys_are_remembered_only_while_no_other_worker_commits)
+TEST(feature_store_key_cache, shared_keys_are_remembered_only_while_no_other_worker_commits)
 {
     // Workers A (remembering) and B on one database; `ref` replays the same batches in the
     // same order without remembering anything. Ads and campaigns must come out the same.

@@ -15,7 +15,7 @@ struct engine::partition_work
     std::int64_t last_offset = -1;
 };
 
-engine::engine(online_store& store, dead_letter_sink& dlq, ad_known_fn ad_known,
+engine::engine(stream_store& store, dead_letter_sink& dlq, ad_known_fn ad_known,
                personalised_fn personalised, clock_fn now_ms, engine_settings s)
   : _store(store), _dlq(dlq), _ad_known(std::move(ad_known)),
     _personalised(std::move(personalised)), _now(std::move(now_ms)), _s(std::move(s))

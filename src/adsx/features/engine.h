@@ -24,7 +24,7 @@
 //
 // Order of checks (the lake's recomputation follows the same): schema/decoding, values and
 // future timestamps, the message key (must be the user id: user keys are written by the one
-// worker owning the user's partition, see redis/online_store.h), catalog, lateness (event time <
+// worker owning the user's partition, see redis/feature_store.h), catalog, lateness (event time <
 // watermark − allowed lateness), then orphans: a click without an impression of its request,
 // or a conversion without a click of it, in its window (request_log.h), in the partition's
 // order (a click may follow its impression in the same batch). The watermark is the newest
@@ -42,7 +42,7 @@
 
 #include "adsx/events/codec.h"
 #include "adsx/features/request_log.h"
-#include "adsx/features/store.h"
+#include "adsx/features/stream_store.h"
 
 namespace adsx::features {
 
@@ -95,7 +95,7 @@ public:
     using personalised_fn = std::function<bool(std::string_view consent)>;
     using clock_fn = std::function<std::int64_t()>;  // wall clock, ms
 
-    engine(online_store& store, dead_letter_sink& dlq, ad_known_fn ad_known,
+    engine(stream_store& store, dead_letter_sink& dlq, ad_known_fn ad_known,
            personalised_fn personalised, clock_fn now_ms, engine_settings s);
 
     // Where partition p stands (next offset, -1 = from the beginning); the caller seeks there.
@@ -134,7 +134,7 @@ private:
         batch_result applied;         // what it applies: count and event times
     };
 
-    online_store& _store;
+    stream_store& _store;
     dead_letter_sink& _dlq;
     ad_known_fn _ad_known;
     personalised_fn _personalised;

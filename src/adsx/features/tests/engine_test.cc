@@ -1,3 +1,8 @@
+// Proves the stream engine's per-batch rules against an in-memory store with Redis's
+// compare-and-set semantics: valid records advance offset and watermark, each bad one is
+// dead-lettered with its reason before the commit, orphans and late events are judged by the
+// request log and the watermark, a partition another worker moved on is dropped and re-seeked,
+// and a pipelined write is reported when it lands and committed again when refused.
 #include <optional>
 #include <set>
 #include <tuple>
@@ -12,7 +17,7 @@ namespace {
 constexpr std::int64_t now = 1'790'000'000'000;
 
 // An in-memory store with the real compare-and-set semantics; counts what it was asked.
-class fake_store : public online_store
+class fake_store : public stream_store
 {
 public:
     std::map<std::string, partition_state> offsets;

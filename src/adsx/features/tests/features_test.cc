@@ -334,7 +334,7 @@ TEST(campaign_index, is_derived_from_the_campaign_fields)
     }
 }
 
-// The store's write of one user, as redis/online_store.cc does it.
+// The store's write of one user, as redis/feature_store.cc does it.
 int pruned = 0;
 void write(std::map<std::uint32_t, user_campaign>& hash, user_own& own,
            std::map<std::string, std::string>& blocks, campaign_index& idx,

@@ -1,5 +1,5 @@
 #pragma once
-// The Redis online store (implements features::online_store): entity hashes with tile rings,
+// The Redis online store (implements features::stream_store): entity hashes with tile rings,
 // recency and as-of fields (users' packed, features/user_state.h); per-partition offsets and
 // watermarks in `off:{partition}` hashes; the partitions' request logs (features/request_log.h)
 // in strings `rq:{partition}:{i|c}:{bucket}` of 8-byte fingerprints, which a commit APPENDs to
@@ -66,13 +66,13 @@
 #include <vector>
 
 #include "adsx/base/store_layout.h"
-#include "adsx/features/store.h"
+#include "adsx/features/stream_store.h"
 #include "adsx/redis/client.h"
 #include "adsx/redis/field_list.h"
 
 namespace adsx::redis {
 
-struct online_store_settings
+struct feature_store_settings
 {
     std::chrono::seconds ttl{48 * 3600};  // every feature key (and request log)
     std::size_t user_cache = 0;           // users remembered (0: read every commit)
@@ -81,11 +81,11 @@ struct online_store_settings
 // Whoever changes or deletes user keys' stream fields besides the stream (an erasure) INCRs it.
 inline constexpr std::string_view user_epoch_key = adsx::store_layout::keys_user_epoch;
 
-class online_store final : public features::online_store
+class feature_store final : public features::stream_store
 {
 public:
-    [[nodiscard]] static result<online_store> open(const std::string& host, int port,
-                                                   online_store_settings s);
+    [[nodiscard]] static result<feature_store> open(const std::string& host, int port,
+                                                    feature_store_settings s);
 
     [[nodiscard]] result<features::partition_state> load(const std::string& partition_id) override;
     [[nodiscard]] result<std::vector<std::string>> load_requests(const std::string& partition_id,
@@ -110,7 +110,7 @@ public:
     void between_read_and_write(std::function<void()> f) { _between = std::move(f); }
 
 private:
-    online_store(connection c, online_store_settings s) : _conn(std::move(c)), _s(s) {}
+    feature_store(connection c, feature_store_settings s) : _conn(std::move(c)), _s(s) {}
     // Step 2 of a commit: encodes the transaction and sends it (in parts, through _out);
     // returns how many commands were sent, whose replies written() reads.
     [[nodiscard]] result<std::size_t> write(
@@ -139,7 +139,7 @@ private:
     void keep_staged();  // the write applied: the keys it read whole into memory
 
     connection _conn;
-    online_store_settings _s;
+    feature_store_settings _s;
     resp_writer _out;             // reused between commits, as are the replies
     std::vector<reply> _read;     // of step 1
     std::vector<reply> _written;  // of step 2

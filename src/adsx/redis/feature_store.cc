@@ -1,4 +1,4 @@
-#include "adsx/redis/online_store.h"
+#include "adsx/redis/feature_store.h"
 
 #include <algorithm>
 #include <charconv>
@@ -245,16 +245,17 @@ std::string request_log_key(const std::string& partition_id, features::follow_ki
                        features::kind_tag(k), bucket);
 }
 
-result<online_store> online_store::open(const std::string& host, int port, online_store_settings s)
+result<feature_store> feature_store::open(const std::string& host, int port,
+                                          feature_store_settings s)
 {
     auto c = connection::open(host, port, std::chrono::seconds(10));
     if (!c) {
         return fail(c.error());
     }
-    return online_store(std::move(*c), s);
+    return feature_store(std::move(*c), s);
 }
 
-result<features::partition_state> online_store::load(const std::string& partition_id)
+result<features::partition_state> feature_store::load(const std::string& partition_id)
 {
     if (auto ok = idle(); !ok) {
         return fail(ok.error());
@@ -271,9 +272,9 @@ result<features::partition_state> online_store::load(const std::string& partitio
     return st;
 }
 
-result<std::vector<std::string>> online_store::load_requests(const std::string& partition_id,
-                                                             features::follow_kind kind,
-                                                             std::int64_t first, std::int64_t last)
+result<std::vector<std::string>> feature_store::load_requests(const std::string& partition_id,
+                                                              features::follow_kind kind,
+                                                              std::int64_t first, std::int64_t last)
 {
     if (auto ok = idle(); !ok) {
         return fail(ok.error());
@@ -299,7 +300,7 @@ result<std::vector<std::string>> online_store::load_requests(const std::string& 
     return out;
 }
 
-result<void> online_store::idle() const
+result<void> feature_store::idle() const
 {
     if (_in_flight > 0) {
         return fail(error_code::internal,
@@ -308,7 +309,7 @@ result<void> online_store::idle() const
     return {};
 }
 
-result<features::commit_outcome> online_store::commit(
+result<features::commit_outcome> feature_store::commit(
     const std::vector<features::partition_commit>& partitions, const features::batch_update& batch,
     bool pipelined)
 {
@@ -439,7 +440,7 @@ result<features::commit_outcome> online_store::commit(
                             partitions.size(), max_attempts));
 }
 
-result<bool> online_store::settle()
+result<bool> feature_store::settle()
 {
     if (_in_flight == 0) {
         return true;
@@ -449,7 +450,7 @@ result<bool> online_store::settle()
     return written(n);
 }
 
-void online_store::forget_owned()
+void feature_store::forget_owned()
 {
     _cached.clear();  // pointed into the maps
     _young.clear();
@@ -459,7 +460,7 @@ void online_store::forget_owned()
     _staged_shared.clear();
 }
 
-bool online_store::read_or_remember(const std::string& key, key_map& m, key_map* old)
+bool feature_store::read_or_remember(const std::string& key, key_map& m, key_map* old)
 {
     // An entry is used only while its key surely lives (a minute to spare for the write in
     // flight); the EXPIRE that keeps it alive is sent at least hourly (write()). One past
@@ -492,7 +493,7 @@ bool online_store::read_or_remember(const std::string& key, key_map& m, key_map*
     return false;
 }
 
-void online_store::forget_written()
+void feature_store::forget_written()
 {
     for (auto* entry : _cached) {
         if (entry) {
@@ -504,7 +505,7 @@ void online_store::forget_written()
     _staged_shared.clear();
 }
 
-void online_store::keep_staged()
+void feature_store::keep_staged()
 {
     if (_s.user_cache == 0) {
         _staged.clear();  // read whole again next time
@@ -527,9 +528,9 @@ void online_store::keep_staged()
     _staged_shared.clear();
 }
 
-result<std::size_t> online_store::write(const std::vector<features::partition_commit>& partitions,
-                                        const features::batch_update& batch,
-                                        const std::vector<reply>& read)
+result<std::size_t> feature_store::write(const std::vector<features::partition_commit>& partitions,
+                                         const features::batch_update& batch,
+                                         const std::vector<reply>& read)
 {
     const auto ttl = static_cast<std::int64_t>(_s.ttl.count());
     const bool caching = _s.user_cache > 0;
@@ -667,7 +668,7 @@ result<std::size_t> online_store::write(const std::vector<features::partition_co
     return sent + _out.commands();
 }
 
-result<bool> online_store::written(std::size_t commands)
+result<bool> feature_store::written(std::size_t commands)
 {
     if (auto ok = _conn.receive(commands, _written); !ok) {
         forget_owned();  // whether it applied is unknown
