@@ -172,7 +172,8 @@ int run_stream(const config::config& cfg, const stream_options& o)
     auto redis_store =
         redis::feature_store::open(cfg.redis.host, cfg.redis.port,
                                    {.ttl = std::chrono::hours(cfg.stream.ttl_hours),
-                                    .user_cache = static_cast<std::size_t>(cfg.stream.user_cache)});
+                                    .user_cache = static_cast<std::size_t>(cfg.stream.user_cache)},
+                                   system_clock::instance());
     kafka::producer_settings ps;
     ps.bootstrap = cfg.kafka.bootstrap_servers;
     ps.linger_ms = 5;
@@ -194,7 +195,7 @@ int run_stream(const config::config& cfg, const stream_options& o)
     const auto& known = *catalog;
     features::engine engine(
         store, dlq, [&](std::uint32_t ad) { return ad < known.size() && known[ad]; },
-        [&](std::string_view s) { return consent(s); }, wall_ms,
+        [&](std::string_view s) { return consent(s); }, system_clock::instance(),
         {.topic = cfg.kafka.events_topic,
          .group = cfg.stream.group,
          .allowed_lateness_ms = std::int64_t{cfg.stream.allowed_lateness_s} * 1000,

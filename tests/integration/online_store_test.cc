@@ -17,7 +17,6 @@ namespace adsx {
 namespace {
 
 constexpr std::int64_t t0 = 1'790'000'040'000;
-constexpr std::int64_t minute = 60'000;
 
 using integration::load_config;
 
@@ -32,8 +31,8 @@ struct store
       : partition(std::move(p))
     {
         const auto cfg = load_config();
-        auto opened =
-            redis::feature_store::open(cfg.redis.host, cfg.redis.port, {.user_cache = user_cache});
+        auto opened = redis::feature_store::open(
+            cfg.redis.host, cfg.redis.port, {.user_cache = user_cache}, system_clock::instance());
         EXPECT_TRUE(opened) << opened.error().message;
         s.emplace(std::move(*opened));
         EXPECT_TRUE(s->conn().command({"SELECT", std::to_string(db)}));
@@ -114,7 +113,7 @@ TEST(feature_store, request_logs_are_appended_read_back_and_unlinked_with_their_
     w.commit("k1:u1", {{impression, t0 + 1000, 1}, {click, t0 + 2000, 1}}, second);
     log.keep(second);
 
-    const auto m = t0 / minute;
+    const auto m = t0 / minute_ms;
     auto back = w.s->load_requests(w.partition, features::follow_kind::impression, m - 1, m + 1);
     ASSERT_TRUE(back) << back.error().message;
     ASSERT_EQ(back->size(), 3u);
@@ -133,13 +132,13 @@ TEST(feature_store, request_logs_are_appended_read_back_and_unlinked_with_their_
     EXPECT_GT(ttl->integer, 47 * 3600);  // the features' TTL
 
     // Two hours on, the impressions' minute is left behind and unlinked; the click's hour stays.
-    const auto later = t0 + 2 * 3'600'000;
+    const auto later = t0 + 2 * hour_ms;
     w.commit("k1:u1", {{impression, later, 1}}, log.pending(later));
     auto gone = w.s->conn().command({"EXISTS", key});
     ASSERT_TRUE(gone);
     EXPECT_EQ(gone->integer, 0);
-    auto clicks = w.s->load_requests(w.partition, features::follow_kind::click, t0 / 3'600'000,
-                                     t0 / 3'600'000);
+    auto clicks =
+        w.s->load_requests(w.partition, features::follow_kind::click, t0 / hour_ms, t0 / hour_ms);
     ASSERT_TRUE(clicks);
     EXPECT_EQ(clicks->at(0).size(), 8u);
 }
@@ -151,8 +150,8 @@ TEST(feature_store_user_cache, a_user_served_from_memory_is_written_as_if_read_a
     const std::vector<std::vector<std::tuple<events::event_type, std::int64_t, std::uint32_t>>>
         batches = {{{impression, t0, 1}, {impression, t0 + 1000, 2}},
                    {{click, t0 + 2000, 1}},
-                   {{impression, t0 + 70 * minute, 1}, {conversion, t0 + 71 * minute, 2}},
-                   {{impression, t0 + 30 * 3'600'000, 3}}};
+                   {{impression, t0 + 70 * minute_ms, 1}, {conversion, t0 + 71 * minute_ms, 2}},
+                   {{impression, t0 + 30 * hour_ms, 3}}};
     for (const auto& b : batches) {
         cached.commit("k1:u1", b);
         plain.commit("k1:u1", b);
@@ -164,7 +163,7 @@ TEST(feature_store_user_cache, a_user_served_from_memory_is_written_as_if_read_a
     EXPECT_EQ(h, plain.hash("u:k1:u1"));
     ASSERT_TRUE(h.contains("own"));
     EXPECT_EQ(features::parse_user_own(h.at("own"))->last,
-              (features::recency{t0 + 30 * 3'600'000, t0 + 2000, t0 + 71 * minute}));
+              (features::recency{t0 + 30 * hour_ms, t0 + 2000, t0 + 71 * minute_ms}));
     EXPECT_TRUE(h.contains("c1") && h.contains("c2") && h.contains("c3"));
 }
 
@@ -271,7 +270,7 @@ TEST(feature_store, prunes_campaigns_it_finds_in_the_hash_not_only_those_it_wrot
 {
     // The campaign index is not stored: a worker that did not write the user derives it from
     // the campaign fields it reads, with or without remembering users.
-    constexpr std::int64_t ttl_ms = 48 * 3600 * 1000;
+    constexpr std::int64_t ttl_ms = 48 * hour_ms;
     for (std::size_t cache : {0, 1000}) {
         store first(9, 0);
         first.commit("k1:u1", {{impression, t0, 1}, {impression, t0 + 1000, 2}});

@@ -5,7 +5,7 @@
 // the rest into feature updates, and commit each partition's batch atomically with its offset and
 // watermark.
 //
-//   engine e(store, dlq, ad_known, personalised, now_ms, settings);
+//   engine e(store, dlq, ad_known, personalised, clock, settings);
 //   e.assign(p);                                   // reads where p stands
 //   auto r = e.process(messages);                  // r->stale: partitions to re-seek
 //
@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "adsx/base/time.h"
 #include "adsx/events/codec.h"
 #include "adsx/features/request_log.h"
 #include "adsx/features/stream_store.h"
@@ -93,10 +94,11 @@ class engine
 public:
     using ad_known_fn = std::function<bool(std::uint32_t ad)>;
     using personalised_fn = std::function<bool(std::string_view consent)>;
-    using clock_fn = std::function<std::int64_t()>;  // wall clock, ms
 
+    // `clock`: processing time (future timestamps, dead letters' detected_at); must outlive
+    // the engine, as must the store and the sink.
     engine(stream_store& store, dead_letter_sink& dlq, ad_known_fn ad_known,
-           personalised_fn personalised, clock_fn now_ms, engine_settings s);
+           personalised_fn personalised, const clock& clock, engine_settings s);
 
     // Where partition p stands (next offset, -1 = from the beginning); the caller seeks there.
     [[nodiscard]] result<std::int64_t> assign(int partition);
@@ -138,7 +140,7 @@ private:
     dead_letter_sink& _dlq;
     ad_known_fn _ad_known;
     personalised_fn _personalised;
-    clock_fn _now;
+    const clock& _clock;
     engine_settings _s;
     events::decoder _decoder;
     std::map<int, partition_state> _owned;  // where each partition stands once sent writes apply

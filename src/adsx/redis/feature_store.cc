@@ -246,13 +246,13 @@ std::string request_log_key(const std::string& partition_id, features::follow_ki
 }
 
 result<feature_store> feature_store::open(const std::string& host, int port,
-                                          feature_store_settings s)
+                                          feature_store_settings s, const clock& clock)
 {
     auto c = connection::open(host, port, std::chrono::seconds(10));
     if (!c) {
         return fail(c.error());
     }
-    return feature_store(std::move(*c), s);
+    return feature_store(std::move(*c), s, clock);
 }
 
 result<features::partition_state> feature_store::load(const std::string& partition_id)
@@ -324,7 +324,7 @@ result<features::commit_outcome> feature_store::commit(
         // offsets (with the cache: the counter and epoch), and what this batch merges into of keys
         // not remembered: users whole (HGETALL), shared keys whole when they are to be remembered,
         // else only the fields merged into (HMGET).
-        _now_ms = wall_ms();
+        _now_ms = _clock->now_ms();
         _shared_from_memory = caching && _trust_shared;
         _out.clear();
         _out.begin(3 + partitions.size());

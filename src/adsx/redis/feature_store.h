@@ -66,6 +66,7 @@
 #include <vector>
 
 #include "adsx/base/store_layout.h"
+#include "adsx/base/time.h"
 #include "adsx/features/stream_store.h"
 #include "adsx/redis/client.h"
 #include "adsx/redis/field_list.h"
@@ -84,8 +85,10 @@ inline constexpr std::string_view user_epoch_key = adsx::store_layout::keys_user
 class feature_store final : public features::stream_store
 {
 public:
+    // `clock`: wall time, which the key cache's lifetimes follow (Redis's TTLs run on it); it
+    // must outlive the store.
     [[nodiscard]] static result<feature_store> open(const std::string& host, int port,
-                                                    feature_store_settings s);
+                                                    feature_store_settings s, const clock& clock);
 
     [[nodiscard]] result<features::partition_state> load(const std::string& partition_id) override;
     [[nodiscard]] result<std::vector<std::string>> load_requests(const std::string& partition_id,
@@ -110,7 +113,10 @@ public:
     void between_read_and_write(std::function<void()> f) { _between = std::move(f); }
 
 private:
-    feature_store(connection c, feature_store_settings s) : _conn(std::move(c)), _s(s) {}
+    feature_store(connection c, feature_store_settings s, const clock& clock)
+      : _conn(std::move(c)), _s(s), _clock(&clock)
+    {
+    }
     // Step 2 of a commit: encodes the transaction and sends it (in parts, through _out);
     // returns how many commands were sent, whose replies written() reads.
     [[nodiscard]] result<std::size_t> write(
@@ -140,6 +146,7 @@ private:
 
     connection _conn;
     feature_store_settings _s;
+    const clock* _clock;          // a pointer: the store moves
     resp_writer _out;             // reused between commits, as are the replies
     std::vector<reply> _read;     // of step 1
     std::vector<reply> _written;  // of step 2

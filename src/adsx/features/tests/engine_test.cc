@@ -138,11 +138,12 @@ struct fixture
 {
     fake_store store;
     fake_sink sink;
+    manual_clock clock{now};
     engine e{store,
              sink,
              [](std::uint32_t ad) { return ad < 100; },
              [](std::string_view consent) { return consent == "YES"; },
-             [] { return now; },
+             clock,
              engine_settings{}};
     std::vector<std::string> payloads;  // keeps message bytes alive
 
@@ -208,7 +209,7 @@ TEST(engine, each_bad_record_goes_to_the_dlq_with_its_reason_and_source)
     (void)f.e.assign(3);
     auto r = f.e.process(
         f.batch(3, 10,
-                {"{trunc", f.json("impression", now + 3'600'000, 1),
+                {"{trunc", f.json("impression", now + hour_ms, 1),
                  f.json("impression", now - 1000, 2, 500), f.json("click", now - 900, 77)}));
     ASSERT_TRUE(r);
     ASSERT_EQ(f.sink.written.size(), 4u);
@@ -220,6 +221,24 @@ TEST(engine, each_bad_record_goes_to_the_dlq_with_its_reason_and_source)
     EXPECT_NE(f.sink.written[0].value.find("\"payload\":\"{trunc\""), std::string::npos);
     EXPECT_EQ(r->applied + r->dead_lettered, 4u);
     EXPECT_EQ(f.store.offsets["features:ad.events:3"].next_offset, 14);  // all 4 consumed
+}
+
+TEST(engine, the_injected_clock_decides_what_is_in_the_future_and_stamps_dead_letters)
+{
+    fixture f;
+    (void)f.e.assign(0);
+    // 10 min ahead of the clock: beyond the 5 min allowed, dead-lettered with the clock's time.
+    auto r = f.e.process(f.batch(0, 0, {f.json("impression", now + 10 * minute_ms, 1)}));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(f.sink.written.size(), 1u);
+    EXPECT_EQ(reason_of(f.sink.written[0]), "future_timestamp");
+    EXPECT_NE(f.sink.written[0].value.find("\"detected_at\":" + std::to_string(now)),
+              std::string::npos);
+    // The same record once the clock has moved on is on time.
+    f.clock.advance(6 * minute_ms);
+    r = f.e.process(f.batch(0, 1, {f.json("impression", now + 10 * minute_ms, 2)}));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->applied, 1u);
 }
 
 TEST(engine, a_record_not_keyed_by_its_user_is_dead_lettered_as_wrong_key)
@@ -273,14 +292,14 @@ TEST(engine, a_click_counts_within_the_click_window_rounded_out_to_minutes)
 {
     fixture f;
     (void)f.e.assign(0);
-    const std::int64_t t0 = (now - 3 * 3'600'000) / 60'000 * 60'000;  // a minute's start
+    const std::int64_t t0 = (now - 3 * hour_ms) / minute_ms * minute_ms;  // a minute's start
     auto r = f.e.process(
         f.batch(0, 0,
                 {f.json("impression", t0 + 59'000, 1), f.json("impression", t0 + 59'000, 2),
                  // 60 min 59 s after: its window's first minute is t0's
-                 f.json("click", t0 + 3'600'000 + 58'000, 1),
+                 f.json("click", t0 + hour_ms + 58'000, 1),
                  // 61 min after: its window starts a minute later
-                 f.json("click", t0 + 3'600'000 + 60'000, 2)}));
+                 f.json("click", t0 + hour_ms + minute_ms, 2)}));
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->applied, 3u);
     ASSERT_EQ(f.sink.written.size(), 1u);
@@ -292,17 +311,17 @@ TEST(engine, a_conversion_counts_only_after_a_click_of_its_request_within_its_wi
 {
     fixture f;
     (void)f.e.assign(0);
-    const std::int64_t t0 = now - 30 * 3'600'000;
+    const std::int64_t t0 = now - 30 * hour_ms;
     auto r = f.e.process(f.batch(0, 0,
                                  {f.json("impression", t0, 1), f.json("impression", t0, 2),
                                   f.json("impression", t0, 3), f.json("click", t0 + 1000, 1),
                                   f.json("click", t0 + 1000, 3),
-                                  f.json("conversion", t0 + 3'600'000, 1),     // its click: fine
-                                  f.json("conversion", t0 + 3'600'000, 2)}));  // never clicked
+                                  f.json("conversion", t0 + hour_ms, 1),     // its click: fine
+                                  f.json("conversion", t0 + hour_ms, 2)}));  // never clicked
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->applied, 6u);
     // 26 h after its click: outside the 24 h window (the impression's buckets are gone by now).
-    auto late = f.e.process(f.batch(0, 7, {f.json("conversion", t0 + 26 * 3'600'000, 3)}));
+    auto late = f.e.process(f.batch(0, 7, {f.json("conversion", t0 + 26 * hour_ms, 3)}));
     ASSERT_TRUE(late);
     EXPECT_EQ(late->applied, 0u);
     ASSERT_EQ(f.sink.written.size(), 2u);
@@ -321,7 +340,7 @@ TEST(engine, a_worker_taking_a_partition_over_reads_its_request_log_back)
                  f.sink,
                  [](std::uint32_t) { return true; },
                  [](std::string_view) { return true; },
-                 [] { return now; },
+                 f.clock,
                  engine_settings{}};
     const int reads = f.store.log_reads;
     ASSERT_EQ(*other.assign(0), 1);
@@ -336,19 +355,19 @@ TEST(engine, the_watermark_deletes_the_request_log_buckets_it_leaves_behind)
 {
     fixture f;
     (void)f.e.assign(0);
-    const std::int64_t t0 = now - 40 * 3'600'000;
+    const std::int64_t t0 = now - 40 * hour_ms;
     ASSERT_TRUE(
         f.e.process(f.batch(0, 0, {f.json("impression", t0, 1), f.json("click", t0 + 1000, 1)})));
     EXPECT_EQ(f.store.logs.size(), 2u);  // an impression minute, a click hour
     // 2 h on (window 1 h + lateness 5 min): the impression's minute goes, the click's hour stays.
-    ASSERT_TRUE(f.e.process(f.batch(0, 2, {f.json("impression", t0 + 2 * 3'600'000, 2)})));
+    ASSERT_TRUE(f.e.process(f.batch(0, 2, {f.json("impression", t0 + 2 * hour_ms, 2)})));
     EXPECT_EQ(f.store.logs.size(), 2u);
     EXPECT_FALSE(
-        f.store.logs.contains({"features:ad.events:0", follow_kind::impression, t0 / 60'000}));
+        f.store.logs.contains({"features:ad.events:0", follow_kind::impression, t0 / minute_ms}));
     // 26 h on: the click's hour goes too.
-    ASSERT_TRUE(f.e.process(f.batch(0, 3, {f.json("impression", t0 + 26 * 3'600'000, 3)})));
+    ASSERT_TRUE(f.e.process(f.batch(0, 3, {f.json("impression", t0 + 26 * hour_ms, 3)})));
     ASSERT_EQ(f.store.logs.size(), 1u);
-    EXPECT_EQ(std::get<2>(f.store.logs.begin()->first), (t0 + 26 * 3'600'000) / 60'000);
+    EXPECT_EQ(std::get<2>(f.store.logs.begin()->first), (t0 + 26 * hour_ms) / minute_ms);
 }
 
 TEST(engine, events_behind_the_watermark_beyond_lateness_are_late)
@@ -357,8 +376,8 @@ TEST(engine, events_behind_the_watermark_beyond_lateness_are_late)
     (void)f.e.assign(0);
     auto r = f.e.process(f.batch(0, 0,
                                  {f.json("impression", now - 1000, 1),
-                                  f.json("impression", now - 1000 - 6 * 60'000, 2),
-                                  f.json("impression", now - 1000 - 4 * 60'000, 3)}));
+                                  f.json("impression", now - 1000 - 6 * minute_ms, 2),
+                                  f.json("impression", now - 1000 - 4 * minute_ms, 3)}));
     ASSERT_TRUE(r);
     EXPECT_EQ(r->applied, 2u);
     ASSERT_EQ(f.sink.written.size(), 1u);
