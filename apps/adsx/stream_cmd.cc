@@ -88,6 +88,10 @@ public:
         return r;
     }
     void forget_owned() override { _inner.forget_owned(); }
+    features::cache_counts key_cache(features::key_kind k) const override
+    {
+        return _inner.key_cache(k);
+    }
     result<bool> settle() override
     {
         auto r = _inner.settle();
@@ -308,8 +312,9 @@ int run_stream(const config::config& cfg, const stream_options& o)
         if (now - last_report > std::chrono::seconds(2)) {
             last_report = now;
             probe.lag((*consumer)->lag());
-            probe.key_cache({redis_store->user_hits(), redis_store->user_misses(),
-                             redis_store->shared_hits(), redis_store->shared_misses()});
+            const auto users = store.key_cache(features::key_kind::user);
+            const auto shared = store.key_cache(features::key_kind::shared);
+            probe.key_cache({users.hits, users.misses, shared.hits, shared.misses});
             log.info("progress", {{"applied", applied}, {"dead_lettered", dead}});
         }
     }

@@ -75,6 +75,11 @@ struct store
         at = next;
     }
 
+    // The key cache's running totals.
+    std::size_t user_hits() const { return s->key_cache(features::key_kind::user).hits; }
+    std::size_t user_misses() const { return s->key_cache(features::key_kind::user).misses; }
+    std::size_t shared_hits() const { return s->key_cache(features::key_kind::shared).hits; }
+
     std::map<std::string, std::string> hash(const std::string& key)
     {
         auto h = s->conn().hgetall(key);
@@ -156,9 +161,9 @@ TEST(feature_store_user_cache, a_user_served_from_memory_is_written_as_if_read_a
         cached.commit("k1:u1", b);
         plain.commit("k1:u1", b);
     }
-    EXPECT_EQ(cached.s->user_hits(), batches.size() - 1);  // read once, then from memory
-    EXPECT_EQ(cached.s->user_misses(), 1u);
-    EXPECT_EQ(plain.s->user_hits(), 0u);
+    EXPECT_EQ(cached.user_hits(), batches.size() - 1);  // read once, then from memory
+    EXPECT_EQ(cached.user_misses(), 1u);
+    EXPECT_EQ(plain.user_hits(), 0u);
     const auto h = cached.hash("u:k1:u1");
     EXPECT_EQ(h, plain.hash("u:k1:u1"));
     ASSERT_TRUE(h.contains("own"));
@@ -176,7 +181,7 @@ TEST(feature_store_user_cache, an_erasure_announced_on_the_user_epoch_is_not_und
     ASSERT_TRUE(s.s->conn().command({"INCR", std::string(redis::user_epoch_key)}));
     s.commit("k1:u1", {{impression, t0 + 2000, 1}});
     EXPECT_EQ(minute_counts(s.hash("u:k1:u1")).impressions, 1);  // only what came after it
-    EXPECT_EQ(s.s->user_misses(), 2u);
+    EXPECT_EQ(s.user_misses(), 2u);
 
     // Without the epoch the cache could not know: it would write the erased counts back. (What
     // the epoch is for; this part shows the first part of the test can fail.)
@@ -232,18 +237,18 @@ TEST(feature_store_user_cache, a_refused_write_leaves_nothing_remembered_of_itse
         s.commit("k1:u1", {{impression, t0 + i * 1000, 1}});
         ref.commit("k1:u1", {{impression, t0 + i * 1000, 1}});
     }
-    const auto hits = std::pair{s.s->user_hits(), s.s->shared_hits()};
+    const auto hits = std::pair{s.user_hits(), s.shared_hits()};
     EXPECT_EQ(hits, std::pair(std::size_t{3}, std::size_t{2}));
     touch = true;
     s.commit("k1:u1", {{click, t0 + 5000, 1}});  // refused once, then read whole again
     ref.commit("k1:u1", {{click, t0 + 5000, 1}});
-    EXPECT_EQ(s.s->user_misses(), 2u);
+    EXPECT_EQ(s.user_misses(), 2u);
     for (const auto* key : {"u:k1:u1", "a:10", "c:1"}) {
         EXPECT_EQ(s.hash(key), ref.hash(key)) << key;
     }
     EXPECT_EQ(minute_counts(s.hash("u:k1:u1")), (features::counts{4, 1, 0}));
     s.commit("k1:u1", {{impression, t0 + 6000, 1}});  // and remembered again after it
-    EXPECT_EQ(s.s->user_hits(), 5u);                  // 3, the refused attempt, this one
+    EXPECT_EQ(s.user_hits(), 5u);                     // 3, the refused attempt, this one
 }
 
 TEST(feature_store_user_cache, forgetting_owned_keys_reads_users_again)
@@ -302,15 +307,15 @@ TEST(feature_store_key_cache, shared_keys_are_remembered_only_while_no_other_wor
     for (int i = 0; i < 4; ++i) {  // alone: from the third commit on, ads are not read again
         both(a, "k1:u1", {{impression, t0 + i * 1000, 1}, {impression, t0 + i * 1000 + 1, 2}});
     }
-    EXPECT_EQ(a.s->shared_hits(), 4u);               // a:10, c:1, a:20, c:2 in the fourth commit
+    EXPECT_EQ(a.shared_hits(), 4u);                  // a:10, c:1, a:20, c:2 in the fourth commit
     both(b, "k1:u2", {{impression, t0 + 5000, 1}});  // another worker writes a:10 and c:1
     both(a, "k1:u1", {{click, t0 + 6000, 1}});       // finds the counter moved: reads again
-    EXPECT_EQ(a.s->shared_hits(), 4u);
+    EXPECT_EQ(a.shared_hits(), 4u);
     both(a, "k1:u1", {{click, t0 + 7000, 2}});
     both(a, "k1:u1", {{impression, t0 + 8000, 1}, {impression, t0 + 8000, 2}});
-    EXPECT_EQ(a.s->shared_hits(), 4u);  // read whole again (remembering from now on)
+    EXPECT_EQ(a.shared_hits(), 4u);  // read whole again (remembering from now on)
     both(a, "k1:u1", {{impression, t0 + 9000, 1}, {click, t0 + 9001, 2}});
-    EXPECT_EQ(a.s->shared_hits(), 8u);
+    EXPECT_EQ(a.shared_hits(), 8u);
     // Another worker commits, then A's next commit has only keys it never saw: read whole,
     // nothing to read again, but remembered from a commit that was not alone. The next one
     // writes them read with HMGET; the one after must not trust what was remembered before.

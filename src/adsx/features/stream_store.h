@@ -42,6 +42,15 @@ struct commit_outcome
     std::vector<std::size_t> stale;  // indices into the commit's partitions
 };
 
+// Keys of commits served from what a store remembers of them (hits), and read whole to be
+// remembered (misses): running totals of one kind of key.
+struct cache_counts
+{
+    std::size_t hits = 0;
+    std::size_t misses = 0;
+    friend bool operator==(const cache_counts&, const cache_counts&) = default;
+};
+
 class stream_store
 {
 public:
@@ -64,6 +73,8 @@ public:
     // Partitions changed hands (or a commit found one taken): anything the store remembers of
     // the keys the worker owned may be out of date. Called with no write in flight.
     virtual void forget_owned() = 0;
+    // What the store's key cache served so far, for one kind of key (zeros: it remembers none).
+    [[nodiscard]] virtual cache_counts key_cache(key_kind kind) const = 0;
 };
 
 }  // namespace adsx::features

@@ -66,6 +66,14 @@ struct key_update
 
 using key_updates = std::unordered_map<std::string, key_update>;
 
+// The two kinds of keys (above): written by the worker owning the user's partition, or by every
+// worker.
+enum class key_kind : std::uint8_t
+{
+    user,
+    shared
+};
+
 class batch_update
 {
 public:

@@ -57,6 +57,7 @@ public:
         EXPECT_FALSE(held) << "forgetting with a write in flight";
         ++forgotten;
     }
+    cache_counts key_cache(key_kind) const override { return {}; }
     result<bool> settle() override
     {
         if (!held) {
