@@ -23,6 +23,14 @@ KAFKA_JARS = (
     / "kafka"
 )
 BOOTSTRAP = os.environ.get("ADSX_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+# The configured Redis (the ADSX_REDIS__* overrides, as adsx reads them), for redis-cli.
+REDIS_CLI = [
+    "redis-cli",
+    "-h",
+    os.environ.get("ADSX_REDIS__HOST", "127.0.0.1"),
+    "-p",
+    os.environ.get("ADSX_REDIS__PORT", "6379"),
+]
 
 
 class Measured:

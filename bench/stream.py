@@ -34,6 +34,7 @@ import uuid
 from common import (
     ADSX,
     BOOTSTRAP,
+    REDIS_CLI,
     ROOT,
     alternate,
     cpu_and_rss,
@@ -67,7 +68,7 @@ def env(topic: str, group: str) -> dict[str, str]:
 
 def ours(topic: str, binary: str = ADSX) -> dict:
     """One worker through the whole topic from an empty Redis and a new group."""
-    subprocess.run(["redis-cli", "FLUSHDB"], check=True, capture_output=True)
+    subprocess.run([*REDIS_CLI, "FLUSHDB"], check=True, capture_output=True)
     m = measure(
         [binary, "stream", "--until-idle", "2"], env=env(topic, f"bench-{uuid.uuid4().hex[:6]}")
     )
@@ -166,7 +167,7 @@ def histogram_quantile(text: str, name: str, q: float) -> float:
 def redis_info(section: str, field: str) -> int:
     """One integer of Redis's INFO."""
     info = subprocess.run(
-        ["redis-cli", "INFO", section], check=True, capture_output=True, text=True
+        [*REDIS_CLI, "INFO", section], check=True, capture_output=True, text=True
     ).stdout
     return int(re.search(rf"^{field}:(\d+)", info, re.M).group(1))
 
@@ -191,7 +192,7 @@ def children_cpu_s() -> float:
 
 
 def freshness(topic: str, rate: int) -> dict:
-    subprocess.run(["redis-cli", "FLUSHDB"], check=True, capture_output=True)
+    subprocess.run([*REDIS_CLI, "FLUSHDB"], check=True, capture_output=True)
     e = env(topic, f"live-{uuid.uuid4().hex[:6]}")
     # The topic and catalog first, with live event times (old ones would land in +Inf).
     subprocess.run(
@@ -229,7 +230,7 @@ def freshness(topic: str, rate: int) -> dict:
         time.sleep(WINDOW_S)
         due = SNAPSHOT_AT_S and time.monotonic() - started >= SNAPSHOT_AT_S
         if due and redis_forks() == forks_before:  # one snapshot in the run, if none came
-            subprocess.run(["redis-cli", "BGSAVE"], check=True, capture_output=True)
+            subprocess.run([*REDIS_CLI, "BGSAVE"], check=True, capture_output=True)
         now = histogram_buckets(scrape(), name)
         diff = [(le, n - p) for (le, n), (_, p) in zip(now, prev, strict=True)]
         if gen.poll() is None and diff[-1][1] >= 1000:  # full windows of steady traffic
@@ -282,7 +283,7 @@ def main() -> None:
         "records_per_s",
     )
     spark = spark_peer(topic)
-    subprocess.run(["redis-cli", "FLUSHDB"], check=True, capture_output=True)
+    subprocess.run([*REDIS_CLI, "FLUSHDB"], check=True, capture_output=True)
     fresh = [freshness(f"{topic}.live{rate}", rate) for rate in LIVE_RATES]
     for t in [topic, topic + ".dlq"] + [
         f"{topic}.live{r}{x}" for r in LIVE_RATES for x in ("", ".dlq")

@@ -111,9 +111,25 @@ def consume(topic: str, count: int | None = None, fmt: str = "%p\t%o\t%k\t%s\n")
 
 
 def psql(sql: str) -> list[list[str]]:
-    """Rows of a query on the project database, with psql (not our client), fields as text."""
+    """Rows of a query on the project database, with psql (not our client), fields as text; the
+    database the ADSX_POSTGRES__* overrides name, as adsx reads them."""
     r = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "adsx", "-d", "adstreamx", "-At", "-F", "\t", "-c", sql],
+        [
+            "psql",
+            "-h",
+            os.environ.get("ADSX_POSTGRES__HOST", "127.0.0.1"),
+            "-p",
+            os.environ.get("ADSX_POSTGRES__PORT", "5432"),
+            "-U",
+            "adsx",
+            "-d",
+            "adstreamx",
+            "-At",
+            "-F",
+            "\t",
+            "-c",
+            sql,
+        ],
         capture_output=True,
         text=True,
         check=False,

@@ -1,28 +1,29 @@
-// The Redis online store's key cache against the real Redis of the local stack (`adsx stack
-// up` first): a user served from memory is written exactly as if it had been read again, an
-// erasure announced on the user epoch is not undone, forget_owned() reads users again, and
-// shared keys are remembered only while no other worker commits. The tests work in Redis
-// databases 9 and 10, emptied first.
+// Proves redis::feature_store (the Redis online store) against the real Redis of the local stack
+// (`adsx stack up` first): request logs are appended, read back and unlinked with their commits;
+// campaigns are pruned whoever wrote them; and its key cache is sound: a user served from memory
+// is written exactly as if it had been read again, an erasure announced on the user epoch is not
+// undone, forget_owned() reads users again, a refused write leaves nothing remembered of itself,
+// and shared keys are remembered only while no other worker commits. The tests work in Redis
+// databases 7, 9 and 10, emptied first.
 #include "test_config.h"
 #include <gtest/gtest.h>
 
 #include "adsx/config/config.h"
 #include "adsx/features/read.h"
 #include "adsx/features/user_state.h"
-#include "adsx/redis/online_store.h"
+#include "adsx/redis/feature_store.h"
 
 namespace adsx {
 namespace {
 
 constexpr std::int64_t t0 = 1'790'000'040'000;
-constexpr std::int64_t minute = 60'000;
 
 using integration::load_config;
 
 // One store (a worker) committing batches of one partition in order.
 struct store
 {
-    std::optional<redis::online_store> s;
+    std::optional<redis::feature_store> s;
     features::partition_state at;
     std::string partition;
 
@@ -30,8 +31,8 @@ struct store
       : partition(std::move(p))
     {
         const auto cfg = load_config();
-        auto opened =
-            redis::online_store::open(cfg.redis.host, cfg.redis.port, {.user_cache = user_cache});
+        auto opened = redis::feature_store::open(
+            cfg.redis.host, cfg.redis.port, {.user_cache = user_cache}, system_clock::instance());
         EXPECT_TRUE(opened) << opened.error().message;
         s.emplace(std::move(*opened));
         EXPECT_TRUE(s->conn().command({"SELECT", std::to_string(db)}));
@@ -74,6 +75,11 @@ struct store
         at = next;
     }
 
+    // The key cache's running totals.
+    std::size_t user_hits() const { return s->key_cache(features::key_kind::user).hits; }
+    std::size_t user_misses() const { return s->key_cache(features::key_kind::user).misses; }
+    std::size_t shared_hits() const { return s->key_cache(features::key_kind::shared).hits; }
+
     std::map<std::string, std::string> hash(const std::string& key)
     {
         auto h = s->conn().hgetall(key);
@@ -94,7 +100,7 @@ features::counts minute_counts(const std::map<std::string, std::string>& h)
     return c;
 }
 
-TEST(online_store, request_logs_are_appended_read_back_and_unlinked_with_their_commits)
+TEST(feature_store, request_logs_are_appended_read_back_and_unlinked_with_their_commits)
 {
     store w(7, 0);
     features::request_log log;
@@ -112,7 +118,7 @@ TEST(online_store, request_logs_are_appended_read_back_and_unlinked_with_their_c
     w.commit("k1:u1", {{impression, t0 + 1000, 1}, {click, t0 + 2000, 1}}, second);
     log.keep(second);
 
-    const auto m = t0 / minute;
+    const auto m = t0 / minute_ms;
     auto back = w.s->load_requests(w.partition, features::follow_kind::impression, m - 1, m + 1);
     ASSERT_TRUE(back) << back.error().message;
     ASSERT_EQ(back->size(), 3u);
@@ -131,42 +137,42 @@ TEST(online_store, request_logs_are_appended_read_back_and_unlinked_with_their_c
     EXPECT_GT(ttl->integer, 47 * 3600);  // the features' TTL
 
     // Two hours on, the impressions' minute is left behind and unlinked; the click's hour stays.
-    const auto later = t0 + 2 * 3'600'000;
+    const auto later = t0 + 2 * hour_ms;
     w.commit("k1:u1", {{impression, later, 1}}, log.pending(later));
     auto gone = w.s->conn().command({"EXISTS", key});
     ASSERT_TRUE(gone);
     EXPECT_EQ(gone->integer, 0);
-    auto clicks = w.s->load_requests(w.partition, features::follow_kind::click, t0 / 3'600'000,
-                                     t0 / 3'600'000);
+    auto clicks =
+        w.s->load_requests(w.partition, features::follow_kind::click, t0 / hour_ms, t0 / hour_ms);
     ASSERT_TRUE(clicks);
     EXPECT_EQ(clicks->at(0).size(), 8u);
 }
 
-TEST(online_store_user_cache, a_user_served_from_memory_is_written_as_if_read_again)
+TEST(feature_store_user_cache, a_user_served_from_memory_is_written_as_if_read_again)
 {
     store cached(9, 1000);
     store plain(10, 0);
     const std::vector<std::vector<std::tuple<events::event_type, std::int64_t, std::uint32_t>>>
         batches = {{{impression, t0, 1}, {impression, t0 + 1000, 2}},
                    {{click, t0 + 2000, 1}},
-                   {{impression, t0 + 70 * minute, 1}, {conversion, t0 + 71 * minute, 2}},
-                   {{impression, t0 + 30 * 3'600'000, 3}}};
+                   {{impression, t0 + 70 * minute_ms, 1}, {conversion, t0 + 71 * minute_ms, 2}},
+                   {{impression, t0 + 30 * hour_ms, 3}}};
     for (const auto& b : batches) {
         cached.commit("k1:u1", b);
         plain.commit("k1:u1", b);
     }
-    EXPECT_EQ(cached.s->user_hits(), batches.size() - 1);  // read once, then from memory
-    EXPECT_EQ(cached.s->user_misses(), 1u);
-    EXPECT_EQ(plain.s->user_hits(), 0u);
+    EXPECT_EQ(cached.user_hits(), batches.size() - 1);  // read once, then from memory
+    EXPECT_EQ(cached.user_misses(), 1u);
+    EXPECT_EQ(plain.user_hits(), 0u);
     const auto h = cached.hash("u:k1:u1");
     EXPECT_EQ(h, plain.hash("u:k1:u1"));
     ASSERT_TRUE(h.contains("own"));
     EXPECT_EQ(features::parse_user_own(h.at("own"))->last,
-              (features::recency{t0 + 30 * 3'600'000, t0 + 2000, t0 + 71 * minute}));
+              (features::recency{t0 + 30 * hour_ms, t0 + 2000, t0 + 71 * minute_ms}));
     EXPECT_TRUE(h.contains("c1") && h.contains("c2") && h.contains("c3"));
 }
 
-TEST(online_store_user_cache, an_erasure_announced_on_the_user_epoch_is_not_undone)
+TEST(feature_store_user_cache, an_erasure_announced_on_the_user_epoch_is_not_undone)
 {
     store s(9, 1000);
     s.commit("k1:u1", {{impression, t0, 1}, {impression, t0 + 1000, 1}});
@@ -175,7 +181,7 @@ TEST(online_store_user_cache, an_erasure_announced_on_the_user_epoch_is_not_undo
     ASSERT_TRUE(s.s->conn().command({"INCR", std::string(redis::user_epoch_key)}));
     s.commit("k1:u1", {{impression, t0 + 2000, 1}});
     EXPECT_EQ(minute_counts(s.hash("u:k1:u1")).impressions, 1);  // only what came after it
-    EXPECT_EQ(s.s->user_misses(), 2u);
+    EXPECT_EQ(s.user_misses(), 2u);
 
     // Without the epoch the cache could not know: it would write the erased counts back. (What
     // the epoch is for; this part shows the first part of the test can fail.)
@@ -184,7 +190,7 @@ TEST(online_store_user_cache, an_erasure_announced_on_the_user_epoch_is_not_undo
     EXPECT_EQ(minute_counts(s.hash("u:k1:u1")).impressions, 2);
 }
 
-TEST(online_store, a_user_erased_between_a_commits_read_and_write_is_not_written_back)
+TEST(feature_store, a_user_erased_between_a_commits_read_and_write_is_not_written_back)
 {
     for (std::size_t cache : {0, 1000}) {
         std::optional<redis::connection> other;
@@ -211,7 +217,7 @@ TEST(online_store, a_user_erased_between_a_commits_read_and_write_is_not_written
 // Remembered entries are updated in place by the write; when its EXEC is refused (here: another
 // client touches the watched offset, leaving its value), the retry must read them again rather
 // than count the refused write twice. Users and shared keys, against a store without a cache.
-TEST(online_store_user_cache, a_refused_write_leaves_nothing_remembered_of_itself)
+TEST(feature_store_user_cache, a_refused_write_leaves_nothing_remembered_of_itself)
 {
     store s(9, 1000);
     store ref(10, 0);
@@ -231,21 +237,21 @@ TEST(online_store_user_cache, a_refused_write_leaves_nothing_remembered_of_itsel
         s.commit("k1:u1", {{impression, t0 + i * 1000, 1}});
         ref.commit("k1:u1", {{impression, t0 + i * 1000, 1}});
     }
-    const auto hits = std::pair{s.s->user_hits(), s.s->shared_hits()};
+    const auto hits = std::pair{s.user_hits(), s.shared_hits()};
     EXPECT_EQ(hits, std::pair(std::size_t{3}, std::size_t{2}));
     touch = true;
     s.commit("k1:u1", {{click, t0 + 5000, 1}});  // refused once, then read whole again
     ref.commit("k1:u1", {{click, t0 + 5000, 1}});
-    EXPECT_EQ(s.s->user_misses(), 2u);
+    EXPECT_EQ(s.user_misses(), 2u);
     for (const auto* key : {"u:k1:u1", "a:10", "c:1"}) {
         EXPECT_EQ(s.hash(key), ref.hash(key)) << key;
     }
     EXPECT_EQ(minute_counts(s.hash("u:k1:u1")), (features::counts{4, 1, 0}));
     s.commit("k1:u1", {{impression, t0 + 6000, 1}});  // and remembered again after it
-    EXPECT_EQ(s.s->user_hits(), 5u);                  // 3, the refused attempt, this one
+    EXPECT_EQ(s.user_hits(), 5u);                     // 3, the refused attempt, this one
 }
 
-TEST(online_store_user_cache, forgetting_owned_keys_reads_users_again)
+TEST(feature_store_user_cache, forgetting_owned_keys_reads_users_again)
 {
     store s(9, 1000);
     s.commit("k1:u1", {{impression, t0, 1}});
@@ -265,11 +271,11 @@ TEST(online_store_user_cache, forgetting_owned_keys_reads_users_again)
     EXPECT_EQ(minute_counts(s.hash("u:k1:u1")), (features::counts{1, 1, 0}));
 }
 
-TEST(online_store, prunes_campaigns_it_finds_in_the_hash_not_only_those_it_wrote)
+TEST(feature_store, prunes_campaigns_it_finds_in_the_hash_not_only_those_it_wrote)
 {
     // The campaign index is not stored: a worker that did not write the user derives it from
     // the campaign fields it reads, with or without remembering users.
-    constexpr std::int64_t ttl_ms = 48 * 3600 * 1000;
+    constexpr std::int64_t ttl_ms = 48 * hour_ms;
     for (std::size_t cache : {0, 1000}) {
         store first(9, 0);
         first.commit("k1:u1", {{impression, t0, 1}, {impression, t0 + 1000, 2}});
@@ -286,7 +292,7 @@ TEST(online_store, prunes_campaigns_it_finds_in_the_hash_not_only_those_it_wrote
     }
 }
 
-TEST(online_store_key_cache, shared_keys_are_remembered_only_while_no_other_worker_commits)
+TEST(feature_store_key_cache, shared_keys_are_remembered_only_while_no_other_worker_commits)
 {
     // Workers A (remembering) and B on one database; `ref` replays the same batches in the
     // same order without remembering anything. Ads and campaigns must come out the same.
@@ -301,15 +307,15 @@ TEST(online_store_key_cache, shared_keys_are_remembered_only_while_no_other_work
     for (int i = 0; i < 4; ++i) {  // alone: from the third commit on, ads are not read again
         both(a, "k1:u1", {{impression, t0 + i * 1000, 1}, {impression, t0 + i * 1000 + 1, 2}});
     }
-    EXPECT_EQ(a.s->shared_hits(), 4u);               // a:10, c:1, a:20, c:2 in the fourth commit
+    EXPECT_EQ(a.shared_hits(), 4u);                  // a:10, c:1, a:20, c:2 in the fourth commit
     both(b, "k1:u2", {{impression, t0 + 5000, 1}});  // another worker writes a:10 and c:1
     both(a, "k1:u1", {{click, t0 + 6000, 1}});       // finds the counter moved: reads again
-    EXPECT_EQ(a.s->shared_hits(), 4u);
+    EXPECT_EQ(a.shared_hits(), 4u);
     both(a, "k1:u1", {{click, t0 + 7000, 2}});
     both(a, "k1:u1", {{impression, t0 + 8000, 1}, {impression, t0 + 8000, 2}});
-    EXPECT_EQ(a.s->shared_hits(), 4u);  // read whole again (remembering from now on)
+    EXPECT_EQ(a.shared_hits(), 4u);  // read whole again (remembering from now on)
     both(a, "k1:u1", {{impression, t0 + 9000, 1}, {click, t0 + 9001, 2}});
-    EXPECT_EQ(a.s->shared_hits(), 8u);
+    EXPECT_EQ(a.shared_hits(), 8u);
     // Another worker commits, then A's next commit has only keys it never saw: read whole,
     // nothing to read again, but remembered from a commit that was not alone. The next one
     // writes them read with HMGET; the one after must not trust what was remembered before.

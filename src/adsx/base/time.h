@@ -1,11 +1,14 @@
 #pragma once
 // Time vocabulary. Event time, tile ids and every time stored in Redis or on the wire are
 // int64 milliseconds since the Unix epoch (UTC), so the durations modules need are named here
-// once; and the wall clock is a port, so that windows, pacing and ages are tested with a
-// manual clock instead of sleeping.
+// once; and the clock is a port, so that windows, pacing, ages and latencies are tested with a
+// manual clock instead of sleeping. It reads two clocks: the wall clock (now_ms: what event
+// times are compared with) and a monotonic one (monotonic_ns: what durations are measured
+// with, which a step of the wall clock would distort).
 //
 //   const adsx::clock& c = adsx::system_clock::instance();
 //   if (e.event_time_ms > c.now_ms() + 5 * adsx::minute_ms) { ... }
+//   const auto start = c.monotonic_ns();  ...;  seconds(c.monotonic_ns() - start);
 //
 //   adsx::manual_clock t(1'700'000'000'000);   // tests
 //   t.advance(adsx::hour_ms);
@@ -39,7 +42,17 @@ public:
     virtual ~clock() = default;
     // Milliseconds since the Unix epoch.
     [[nodiscard]] virtual std::int64_t now_ms() const noexcept = 0;
+    // Nanoseconds of a monotonic clock (an arbitrary origin): for durations only.
+    [[nodiscard]] virtual std::int64_t monotonic_ns() const noexcept = 0;
 };
+
+inline constexpr std::int64_t ms_ns = 1'000'000;
+
+// Seconds of a duration in nanoseconds (a latency for a histogram, a rate's time).
+[[nodiscard]] constexpr double seconds(std::int64_t ns) noexcept
+{
+    return static_cast<double>(ns) / 1e9;
+}
 
 // std::chrono::system_clock. One process-wide instance; stateless.
 class system_clock final : public clock
@@ -49,6 +62,12 @@ public:
     {
         return to_ms(std::chrono::system_clock::now().time_since_epoch());
     }
+    [[nodiscard]] std::int64_t monotonic_ns() const noexcept override
+    {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    }
     [[nodiscard]] static const system_clock& instance() noexcept
     {
         static const system_clock c;
@@ -56,7 +75,8 @@ public:
     }
 };
 
-// A clock that moves only when told to (tests). set/advance may race with now_ms safely.
+// A clock that moves only when told to (tests); its monotonic time is its wall time, so both
+// move together. set/advance may race with the readings safely.
 class manual_clock final : public clock
 {
 public:
@@ -65,6 +85,7 @@ public:
     {
         return _now.load(std::memory_order_relaxed);
     }
+    [[nodiscard]] std::int64_t monotonic_ns() const noexcept override { return now_ms() * ms_ns; }
     void set(std::int64_t ms) noexcept { _now.store(ms, std::memory_order_relaxed); }
     void advance(std::int64_t ms) noexcept { _now.fetch_add(ms, std::memory_order_relaxed); }
 

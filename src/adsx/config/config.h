@@ -97,7 +97,7 @@ struct stream_config
     int ttl_hours = 48;              // TTL of every feature key
     int session_timeout_s = 10;      // a silent worker's partitions move on after this
     int user_cache = 200000;         // users whose keys a worker remembers (0: reads every time)
-    int prefetch_mb = 128;           // records fetched ahead of the worker (see stream_cmd.cc)
+    int prefetch_mb = 128;           // records fetched ahead of the worker (kafka/stream_consumer)
     // How long after its impression a click counts, and after its click a conversion
     // (features/request_log.h; the lake's daily job uses the same).
     int click_window_s = 3600;

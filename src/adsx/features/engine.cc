@@ -15,10 +15,10 @@ struct engine::partition_work
     std::int64_t last_offset = -1;
 };
 
-engine::engine(online_store& store, dead_letter_sink& dlq, ad_known_fn ad_known,
-               personalised_fn personalised, clock_fn now_ms, engine_settings s)
+engine::engine(stream_store& store, dead_letter_sink& dlq, ad_known_fn ad_known,
+               personalised_fn personalised, const clock& clock, engine_settings s)
   : _store(store), _dlq(dlq), _ad_known(std::move(ad_known)),
-    _personalised(std::move(personalised)), _now(std::move(now_ms)), _s(std::move(s))
+    _personalised(std::move(personalised)), _clock(clock), _s(std::move(s))
 {
 }
 
@@ -92,7 +92,7 @@ void engine::revoke(const std::vector<int>& partitions)
 std::optional<events::problem> engine::check(const raw_message& m, const events::event& e,
                                              partition_state& running)
 {
-    if (auto p = events::validate(e, _now(), {.max_future_ms = _s.max_future_ms})) {
+    if (auto p = events::validate(e, _clock.now_ms(), {.max_future_ms = _s.max_future_ms})) {
         return p;
     }
     if (m.key != e.user_id) {
@@ -120,7 +120,7 @@ void engine::dead_letter(const raw_message& m, const events::problem& p, batch_r
     v += json_quote(p.field);
     v += ",\"topic\":" + json_quote(_s.topic) + ",\"partition\":" + std::to_string(m.partition) +
          ",\"offset\":" + std::to_string(m.offset) + ",\"group\":" + json_quote(_s.group) +
-         ",\"detected_at\":" + std::to_string(_now()) + ",\"payload\":";
+         ",\"detected_at\":" + std::to_string(_clock.now_ms()) + ",\"payload\":";
     v += json_quote(m.value);
     v += '}';
     out.push_back({std::string(m.key), std::move(v)});

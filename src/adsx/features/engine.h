@@ -5,7 +5,7 @@
 // the rest into feature updates, and commit each partition's batch atomically with its offset and
 // watermark.
 //
-//   engine e(store, dlq, ad_known, personalised, now_ms, settings);
+//   engine e(store, dlq, ad_known, personalised, clock, settings);
 //   e.assign(p);                                   // reads where p stands
 //   auto r = e.process(messages);                  // r->stale: partitions to re-seek
 //
@@ -24,7 +24,7 @@
 //
 // Order of checks (the lake's recomputation follows the same): schema/decoding, values and
 // future timestamps, the message key (must be the user id: user keys are written by the one
-// worker owning the user's partition, see redis/online_store.h), catalog, lateness (event time <
+// worker owning the user's partition, see redis/feature_store.h), catalog, lateness (event time <
 // watermark − allowed lateness), then orphans: a click without an impression of its request,
 // or a conversion without a click of it, in its window (request_log.h), in the partition's
 // order (a click may follow its impression in the same batch). The watermark is the newest
@@ -40,9 +40,10 @@
 #include <string>
 #include <vector>
 
+#include "adsx/base/time.h"
 #include "adsx/events/codec.h"
 #include "adsx/features/request_log.h"
-#include "adsx/features/store.h"
+#include "adsx/features/stream_store.h"
 
 namespace adsx::features {
 
@@ -93,10 +94,11 @@ class engine
 public:
     using ad_known_fn = std::function<bool(std::uint32_t ad)>;
     using personalised_fn = std::function<bool(std::string_view consent)>;
-    using clock_fn = std::function<std::int64_t()>;  // wall clock, ms
 
-    engine(online_store& store, dead_letter_sink& dlq, ad_known_fn ad_known,
-           personalised_fn personalised, clock_fn now_ms, engine_settings s);
+    // `clock`: processing time (future timestamps, dead letters' detected_at); must outlive
+    // the engine, as must the store and the sink.
+    engine(stream_store& store, dead_letter_sink& dlq, ad_known_fn ad_known,
+           personalised_fn personalised, const clock& clock, engine_settings s);
 
     // Where partition p stands (next offset, -1 = from the beginning); the caller seeks there.
     [[nodiscard]] result<std::int64_t> assign(int partition);
@@ -134,11 +136,11 @@ private:
         batch_result applied;         // what it applies: count and event times
     };
 
-    online_store& _store;
+    stream_store& _store;
     dead_letter_sink& _dlq;
     ad_known_fn _ad_known;
     personalised_fn _personalised;
-    clock_fn _now;
+    const clock& _clock;
     engine_settings _s;
     events::decoder _decoder;
     std::map<int, partition_state> _owned;  // where each partition stands once sent writes apply

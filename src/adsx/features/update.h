@@ -20,7 +20,7 @@
 // names a key per user × campaign, `uc:{user}:{c}`, and a field per tile slot: packed, a
 // user's write is one HSET of a few small arguments, see user_state.h.)
 //
-// Two kinds of keys, written differently (redis/online_store.h): `shared` keys (ads, campaigns)
+// Two kinds of keys, written differently (redis/feature_store.h): `shared` keys (ads, campaigns)
 // receive events from every partition, so every worker's commit guards them; `user` keys only
 // from the partition their user is keyed to, so only the worker owning it writes them.
 #include <string>
@@ -65,6 +65,14 @@ struct key_update
 };
 
 using key_updates = std::unordered_map<std::string, key_update>;
+
+// The two kinds of keys (above): written by the worker owning the user's partition, or by every
+// worker.
+enum class key_kind : std::uint8_t
+{
+    user,
+    shared
+};
 
 class batch_update
 {

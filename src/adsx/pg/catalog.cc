@@ -152,4 +152,10 @@ result<std::vector<std::uint32_t>> catalog_ad_ids(connection& c)
     return ids;
 }
 
+result<std::vector<std::uint32_t>> catalog_ad_ids(const config::postgres_config& cfg)
+{
+    auto c = connection::open(cfg);
+    return c ? catalog_ad_ids(*c) : fail(c.error());
+}
+
 }  // namespace adsx::pg

@@ -22,5 +22,7 @@ struct catalog_counts
 
 // The ad ids of the catalog (what `ads` holds now).
 [[nodiscard]] result<std::vector<std::uint32_t>> catalog_ad_ids(connection& c);
+// The same, on a connection of its own (what `adsx stream` checks records against).
+[[nodiscard]] result<std::vector<std::uint32_t>> catalog_ad_ids(const config::postgres_config& cfg);
 
 }  // namespace adsx::pg

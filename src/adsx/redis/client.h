@@ -4,7 +4,7 @@
 //   auto c = adsx::redis::connection::open("127.0.0.1", 6379, std::chrono::seconds(2));
 //   auto pong = c->command({"PING"});          // result<reply>
 //
-// Not thread-safe: one connection per thread. The online store (online_store.h) builds on it.
+// Not thread-safe: one connection per thread. The feature store (feature_store.h) builds on it.
 #include <chrono>
 #include <cstdint>
 #include <map>

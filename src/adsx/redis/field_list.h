@@ -1,5 +1,5 @@
 #pragma once
-// A remembered hash's fields (online_store's key cache): name → value, in the order they came.
+// A remembered hash's fields (feature_store's key cache): name → value, in the order they came.
 // Small lists (a user's few fields) are scanned; a list that grows past a few dozen (an ad's
 // hundreds of minute × device and geo slots) is found through a hash index, so that a write
 // costs about one probe per field whatever the hash's size.

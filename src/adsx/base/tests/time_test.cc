@@ -1,5 +1,6 @@
-// Proves the time vocabulary: the named durations, to_ms of chrono durations, and that the
-// manual clock moves only when told (what tests of windows and pacing rely on).
+// Proves the time vocabulary: the named durations, to_ms of chrono durations, that the manual
+// clock moves only when told, its monotonic time with its wall time (what tests of windows,
+// pacing and latencies rely on), and that the system clock's monotonic time does not go back.
 #include <gtest/gtest.h>
 
 #include "adsx/base/ids.h"
@@ -27,6 +28,9 @@ TEST(time, manual_clock_moves_only_when_told)
     EXPECT_EQ(c.now_ms(), 5);
     const clock& port = c;
     EXPECT_EQ(port.now_ms(), 5);
+    EXPECT_EQ(port.monotonic_ns(), 5 * ms_ns);
+    c.advance(1500);
+    EXPECT_DOUBLE_EQ(seconds(c.monotonic_ns() - 5 * ms_ns), 1.5);
 }
 
 TEST(time, system_clock_is_the_wall_clock)
@@ -38,6 +42,9 @@ TEST(time, system_clock_is_the_wall_clock)
     EXPECT_GE(now, before);
     EXPECT_LT(now - before, 60'000);
     EXPECT_GE(wall_ms(), now);
+    const auto& c = system_clock::instance();
+    const auto a = c.monotonic_ns();
+    EXPECT_GE(c.monotonic_ns(), a);
 }
 
 TEST(ids, kinds_do_not_mix_and_compare_by_value)

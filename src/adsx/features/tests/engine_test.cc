@@ -1,7 +1,13 @@
+// Proves the stream engine's per-batch rules against an in-memory store with Redis's
+// compare-and-set semantics: valid records advance offset and watermark, each bad one is
+// dead-lettered with its reason before the commit, orphans and late events are judged by the
+// request log and the watermark, a partition another worker moved on is dropped and re-seeked,
+// and a pipelined write is reported when it lands and committed again when refused.
 #include <optional>
 #include <set>
 #include <tuple>
 
+#include "fakes.h"
 #include <gtest/gtest.h>
 
 #include "adsx/features/engine.h"
@@ -9,176 +15,8 @@
 namespace adsx::features {
 namespace {
 
-constexpr std::int64_t now = 1'790'000'000'000;
-
-// An in-memory store with the real compare-and-set semantics; counts what it was asked.
-class fake_store : public online_store
-{
-public:
-    std::map<std::string, partition_state> offsets;
-    std::map<std::tuple<std::string, follow_kind, std::int64_t>, std::string> logs;  // buckets
-    int log_reads = 0;                                         // load_requests() calls
-    std::vector<std::pair<std::size_t, std::size_t>> commits;  // partitions, events
-    std::map<std::string, counts> minute_totals;               // key -> summed deltas
-    std::set<std::string> users;                               // user keys written
-
-    result<partition_state> load(const std::string& id) override
-    {
-        EXPECT_FALSE(held) << "a read with a write in flight";
-        return offsets[id];
-    }
-    result<std::vector<std::string>> load_requests(const std::string& id, follow_kind k,
-                                                   std::int64_t first, std::int64_t last) override
-    {
-        EXPECT_FALSE(held) << "a read with a write in flight";
-        ++log_reads;
-        std::vector<std::string> out;
-        for (auto b = first; b <= last; ++b) {
-            auto it = logs.find({id, k, b});
-            out.push_back(it == logs.end() ? std::string{} : it->second);
-        }
-        return out;
-    }
-    // Pipelined mode: a commit is only checked and held; settle() applies it, or refuses it
-    // (`refuse` times, as Redis's EXEC does when a watched key changed). Applying the held
-    // batch at settle() also checks that the engine left it untouched meanwhile.
-    bool pipelined = false;
-    int refuse = 0;
-    std::optional<std::pair<std::vector<partition_commit>, const batch_update*>> held;
-
-    int forgotten = 0;  // forget_owned() calls
-    void forget_owned() override
-    {
-        EXPECT_FALSE(held) << "forgetting with a write in flight";
-        ++forgotten;
-    }
-    result<bool> settle() override
-    {
-        if (!held) {
-            return true;
-        }
-        auto [parts, b] = *std::exchange(held, std::nullopt);
-        if (refuse > 0) {
-            --refuse;
-            return false;
-        }
-        apply(parts, *b);
-        return true;
-    }
-    result<commit_outcome> commit(const std::vector<partition_commit>& parts, const batch_update& b,
-                                  bool may_pipeline) override
-    {
-        EXPECT_FALSE(held) << "a commit with a write in flight";
-        commit_outcome out;
-        for (std::size_t i = 0; i < parts.size(); ++i) {
-            if (offsets[parts[i].partition_id].next_offset != parts[i].expected.next_offset) {
-                out.stale.push_back(i);
-            }
-        }
-        if (!out.stale.empty()) {
-            return out;
-        }
-        out.applied = true;
-        if (pipelined && may_pipeline) {
-            held.emplace(parts, &b);
-            out.pending = true;
-            return out;
-        }
-        apply(parts, b);
-        return out;
-    }
-    void apply(const std::vector<partition_commit>& parts, const batch_update& b)
-    {
-        for (const auto& p : parts) {
-            offsets[p.partition_id] = p.next;
-            for (const auto& a : p.requests.appends) {
-                logs[{p.partition_id, a.kind, a.bucket}] += a.bytes;
-            }
-            for (const auto& d : p.requests.deletes) {
-                logs.erase({p.partition_id, d.kind, d.bucket});
-            }
-        }
-        for (const auto& [k, u] : b.user_keys()) {
-            users.insert(k);
-        }
-        for (const auto* keys : {&b.shared_keys(), &b.user_keys()}) {
-            for (const auto& [k, u] : *keys) {
-                for (const auto& t : u.tiles) {
-                    if (t.field.starts_with('m')) {
-                        minute_totals[k] += t.delta;
-                    }
-                }
-            }
-        }
-        commits.emplace_back(parts.size(), b.events());
-    }
-};
-
-class fake_sink : public dead_letter_sink
-{
-public:
-    std::vector<dead_letter> written;
-    bool broken = false;
-    result<void> write(const std::vector<dead_letter>& r) override
-    {
-        if (broken) {
-            return fail(error_code::unavailable, "dlq down");
-        }
-        written.insert(written.end(), r.begin(), r.end());
-        return {};
-    }
-};
-
-// A pseudonym as the contract wants it (schemas/ad_event.schema.json).
-constexpr std::string_view user = "k1:0123456789abcdef0123456789abcdef";
-
-struct fixture
-{
-    fake_store store;
-    fake_sink sink;
-    engine e{store,
-             sink,
-             [](std::uint32_t ad) { return ad < 100; },
-             [](std::string_view consent) { return consent == "YES"; },
-             [] { return now; },
-             engine_settings{}};
-    std::vector<std::string> payloads;  // keeps message bytes alive
-
-    std::string json(const char* type, std::int64_t t, int request, int ad = 7,
-                     const char* consent = "YES")
-    {
-        events::event ev;
-        ev.event_id.bytes[0] = static_cast<std::uint8_t>(payloads.size());
-        ev.type = *events::parse_event_type(type);
-        ev.event_time_ms = t;
-        ev.user_id = user;
-        ev.ad_id = static_cast<std::uint32_t>(ad);
-        ev.campaign_id = 2;
-        ev.advertiser_id = 1;
-        ev.request_id.bytes[15] = static_cast<std::uint8_t>(request);
-        ev.geo = "US-CA";
-        ev.placement = "feed";
-        ev.consent = consent;
-        ev.ip = "203.0.113.0";
-        ev.user_agent = "x";
-        std::string s;
-        events::encode(ev, s);
-        return s;
-    }
-    std::vector<raw_message> batch(int partition, std::int64_t first_offset,
-                                   std::vector<std::string> values, std::string_view key = user)
-    {
-        std::vector<raw_message> out;
-        for (auto& v : values) {
-            payloads.push_back(std::move(v));
-        }
-        for (std::size_t i = 0; i < values.size(); ++i) {
-            out.push_back({partition, first_offset + static_cast<std::int64_t>(i), key,
-                           payloads[payloads.size() - values.size() + i]});
-        }
-        return out;
-    }
-};
+constexpr std::int64_t now = test_now;
+using fixture = engine_fixture;
 
 std::string reason_of(const dead_letter& d)
 {
@@ -206,7 +44,7 @@ TEST(engine, each_bad_record_goes_to_the_dlq_with_its_reason_and_source)
     (void)f.e.assign(3);
     auto r = f.e.process(
         f.batch(3, 10,
-                {"{trunc", f.json("impression", now + 3'600'000, 1),
+                {"{trunc", f.json("impression", now + hour_ms, 1),
                  f.json("impression", now - 1000, 2, 500), f.json("click", now - 900, 77)}));
     ASSERT_TRUE(r);
     ASSERT_EQ(f.sink.written.size(), 4u);
@@ -218,6 +56,24 @@ TEST(engine, each_bad_record_goes_to_the_dlq_with_its_reason_and_source)
     EXPECT_NE(f.sink.written[0].value.find("\"payload\":\"{trunc\""), std::string::npos);
     EXPECT_EQ(r->applied + r->dead_lettered, 4u);
     EXPECT_EQ(f.store.offsets["features:ad.events:3"].next_offset, 14);  // all 4 consumed
+}
+
+TEST(engine, the_injected_clock_decides_what_is_in_the_future_and_stamps_dead_letters)
+{
+    fixture f;
+    (void)f.e.assign(0);
+    // 10 min ahead of the clock: beyond the 5 min allowed, dead-lettered with the clock's time.
+    auto r = f.e.process(f.batch(0, 0, {f.json("impression", now + 10 * minute_ms, 1)}));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(f.sink.written.size(), 1u);
+    EXPECT_EQ(reason_of(f.sink.written[0]), "future_timestamp");
+    EXPECT_NE(f.sink.written[0].value.find("\"detected_at\":" + std::to_string(now)),
+              std::string::npos);
+    // The same record once the clock has moved on is on time.
+    f.clock.advance(6 * minute_ms);
+    r = f.e.process(f.batch(0, 1, {f.json("impression", now + 10 * minute_ms, 2)}));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->applied, 1u);
 }
 
 TEST(engine, a_record_not_keyed_by_its_user_is_dead_lettered_as_wrong_key)
@@ -271,14 +127,14 @@ TEST(engine, a_click_counts_within_the_click_window_rounded_out_to_minutes)
 {
     fixture f;
     (void)f.e.assign(0);
-    const std::int64_t t0 = (now - 3 * 3'600'000) / 60'000 * 60'000;  // a minute's start
+    const std::int64_t t0 = (now - 3 * hour_ms) / minute_ms * minute_ms;  // a minute's start
     auto r = f.e.process(
         f.batch(0, 0,
                 {f.json("impression", t0 + 59'000, 1), f.json("impression", t0 + 59'000, 2),
                  // 60 min 59 s after: its window's first minute is t0's
-                 f.json("click", t0 + 3'600'000 + 58'000, 1),
+                 f.json("click", t0 + hour_ms + 58'000, 1),
                  // 61 min after: its window starts a minute later
-                 f.json("click", t0 + 3'600'000 + 60'000, 2)}));
+                 f.json("click", t0 + hour_ms + minute_ms, 2)}));
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->applied, 3u);
     ASSERT_EQ(f.sink.written.size(), 1u);
@@ -290,17 +146,17 @@ TEST(engine, a_conversion_counts_only_after_a_click_of_its_request_within_its_wi
 {
     fixture f;
     (void)f.e.assign(0);
-    const std::int64_t t0 = now - 30 * 3'600'000;
+    const std::int64_t t0 = now - 30 * hour_ms;
     auto r = f.e.process(f.batch(0, 0,
                                  {f.json("impression", t0, 1), f.json("impression", t0, 2),
                                   f.json("impression", t0, 3), f.json("click", t0 + 1000, 1),
                                   f.json("click", t0 + 1000, 3),
-                                  f.json("conversion", t0 + 3'600'000, 1),     // its click: fine
-                                  f.json("conversion", t0 + 3'600'000, 2)}));  // never clicked
+                                  f.json("conversion", t0 + hour_ms, 1),     // its click: fine
+                                  f.json("conversion", t0 + hour_ms, 2)}));  // never clicked
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->applied, 6u);
     // 26 h after its click: outside the 24 h window (the impression's buckets are gone by now).
-    auto late = f.e.process(f.batch(0, 7, {f.json("conversion", t0 + 26 * 3'600'000, 3)}));
+    auto late = f.e.process(f.batch(0, 7, {f.json("conversion", t0 + 26 * hour_ms, 3)}));
     ASSERT_TRUE(late);
     EXPECT_EQ(late->applied, 0u);
     ASSERT_EQ(f.sink.written.size(), 2u);
@@ -319,7 +175,7 @@ TEST(engine, a_worker_taking_a_partition_over_reads_its_request_log_back)
                  f.sink,
                  [](std::uint32_t) { return true; },
                  [](std::string_view) { return true; },
-                 [] { return now; },
+                 f.clock,
                  engine_settings{}};
     const int reads = f.store.log_reads;
     ASSERT_EQ(*other.assign(0), 1);
@@ -334,19 +190,19 @@ TEST(engine, the_watermark_deletes_the_request_log_buckets_it_leaves_behind)
 {
     fixture f;
     (void)f.e.assign(0);
-    const std::int64_t t0 = now - 40 * 3'600'000;
+    const std::int64_t t0 = now - 40 * hour_ms;
     ASSERT_TRUE(
         f.e.process(f.batch(0, 0, {f.json("impression", t0, 1), f.json("click", t0 + 1000, 1)})));
     EXPECT_EQ(f.store.logs.size(), 2u);  // an impression minute, a click hour
     // 2 h on (window 1 h + lateness 5 min): the impression's minute goes, the click's hour stays.
-    ASSERT_TRUE(f.e.process(f.batch(0, 2, {f.json("impression", t0 + 2 * 3'600'000, 2)})));
+    ASSERT_TRUE(f.e.process(f.batch(0, 2, {f.json("impression", t0 + 2 * hour_ms, 2)})));
     EXPECT_EQ(f.store.logs.size(), 2u);
     EXPECT_FALSE(
-        f.store.logs.contains({"features:ad.events:0", follow_kind::impression, t0 / 60'000}));
+        f.store.logs.contains({"features:ad.events:0", follow_kind::impression, t0 / minute_ms}));
     // 26 h on: the click's hour goes too.
-    ASSERT_TRUE(f.e.process(f.batch(0, 3, {f.json("impression", t0 + 26 * 3'600'000, 3)})));
+    ASSERT_TRUE(f.e.process(f.batch(0, 3, {f.json("impression", t0 + 26 * hour_ms, 3)})));
     ASSERT_EQ(f.store.logs.size(), 1u);
-    EXPECT_EQ(std::get<2>(f.store.logs.begin()->first), (t0 + 26 * 3'600'000) / 60'000);
+    EXPECT_EQ(std::get<2>(f.store.logs.begin()->first), (t0 + 26 * hour_ms) / minute_ms);
 }
 
 TEST(engine, events_behind_the_watermark_beyond_lateness_are_late)
@@ -355,8 +211,8 @@ TEST(engine, events_behind_the_watermark_beyond_lateness_are_late)
     (void)f.e.assign(0);
     auto r = f.e.process(f.batch(0, 0,
                                  {f.json("impression", now - 1000, 1),
-                                  f.json("impression", now - 1000 - 6 * 60'000, 2),
-                                  f.json("impression", now - 1000 - 4 * 60'000, 3)}));
+                                  f.json("impression", now - 1000 - 6 * minute_ms, 2),
+                                  f.json("impression", now - 1000 - 4 * minute_ms, 3)}));
     ASSERT_TRUE(r);
     EXPECT_EQ(r->applied, 2u);
     ASSERT_EQ(f.sink.written.size(), 1u);

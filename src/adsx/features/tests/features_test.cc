@@ -1,3 +1,8 @@
+// Proves the feature rules the online store and the lake share: tiles and windows (the ring
+// rule, window sums, the smoothed CTR), a batch's combination per key and slot (no user keys
+// without consent), the packed user state (campaigns, recency, tile blocks, the campaign index
+// and its pruning; the state depends on the events, not on how they were batched) and reading
+// features back as of a time.
 #include <map>
 #include <random>
 
@@ -334,7 +339,7 @@ TEST(campaign_index, is_derived_from_the_campaign_fields)
     }
 }
 
-// The store's write of one user, as redis/online_store.cc does it.
+// The store's write of one user, as redis/key_write.cc does it.
 int pruned = 0;
 void write(std::map<std::uint32_t, user_campaign>& hash, user_own& own,
            std::map<std::string, std::string>& blocks, campaign_index& idx,

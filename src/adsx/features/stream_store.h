@@ -1,11 +1,11 @@
 #pragma once
-// The online store as the stream engine needs it (a port; the Redis adapter in src/adsx/redis
-// implements it, tests use a fake). Exactly-once effect: a poll batch is applied in one atomic
-// step together with the offsets of the partitions it covers, as a compare-and-set on the
-// offsets the worker holds for them. The partitions' request logs (request_log.h) are written
-// in the same step. A worker that lost a partition in a rebalance (its stored
-// offset moved on) is told which: it drops that partition's records, rebuilds the batch from
-// the rest and commits again; nothing is counted twice.
+// The online store as the stream engine needs it: `stream_store`, a port (redis::feature_store
+// in src/adsx/redis implements it on Redis, tests use a fake). Exactly-once effect: a poll batch
+// is applied in one atomic step together with the offsets of the partitions it covers, as a
+// compare-and-set on the offsets the worker holds for them. The partitions' request logs
+// (request_log.h) are written in the same step. A worker that lost a partition in a rebalance
+// (its stored offset moved on) is told which: it drops that partition's records, rebuilds the
+// batch from the rest and commits again; nothing is counted twice.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -42,10 +42,19 @@ struct commit_outcome
     std::vector<std::size_t> stale;  // indices into the commit's partitions
 };
 
-class online_store
+// Keys of commits served from what a store remembers of them (hits), and read whole to be
+// remembered (misses): running totals of one kind of key.
+struct cache_counts
+{
+    std::size_t hits = 0;
+    std::size_t misses = 0;
+    friend bool operator==(const cache_counts&, const cache_counts&) = default;
+};
+
+class stream_store
 {
 public:
-    virtual ~online_store() = default;
+    virtual ~stream_store() = default;
     [[nodiscard]] virtual result<partition_state> load(const std::string& partition_id) = 0;
     // A partition's request log of one kind, buckets first..last (at most a few hundred):
     // each bucket's bytes as committed, empty where there are none.
@@ -64,6 +73,8 @@ public:
     // Partitions changed hands (or a commit found one taken): anything the store remembers of
     // the keys the worker owned may be out of date. Called with no write in flight.
     virtual void forget_owned() = 0;
+    // What the store's key cache served so far, for one kind of key (zeros: it remembers none).
+    [[nodiscard]] virtual cache_counts key_cache(key_kind kind) const = 0;
 };
 
 }  // namespace adsx::features
