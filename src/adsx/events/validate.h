@@ -11,13 +11,14 @@
 
 namespace adsx::events {
 
+// The rules' settings, from the configuration ([events]); no defaults of their own.
 struct validation_limits
 {
-    std::int64_t max_future_ms = 5 * minute_ms;  // event time may run this far ahead of `now`
+    std::int64_t max_future_ms;  // event time may run this far ahead of `now`
 };
 
 [[nodiscard]] std::optional<problem> validate(const event& e, std::int64_t now_ms,
-                                              const validation_limits& limits = {},
+                                              const validation_limits& limits,
                                               const contract& rules = contract::ad_event());
 
 }  // namespace adsx::events

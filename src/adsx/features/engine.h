@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "adsx/base/time.h"
+#include "adsx/config/config.h"
 #include "adsx/events/codec.h"
 #include "adsx/features/request_log.h"
 #include "adsx/features/stream_store.h"
@@ -69,14 +70,16 @@ public:
     [[nodiscard]] virtual result<void> write(const std::vector<dead_letter>& records) = 0;
 };
 
+// Defaults: the configuration's (config.h), which `adsx stream` passes on.
 struct engine_settings
 {
-    std::string topic = "ad.events";
-    std::string group = "features";
-    std::int64_t allowed_lateness_ms = 5 * minute_ms;
-    std::int64_t max_future_ms = 5 * minute_ms;
-    std::int64_t click_window_ms = hour_ms;      // request_log.h
-    std::int64_t conversion_window_ms = day_ms;  // request_log.h
+    std::string topic = config::kafka_config{}.events_topic;
+    std::string group = config::stream_config{}.group;
+    std::int64_t allowed_lateness_ms = config::stream_config{}.allowed_lateness_s * second_ms;
+    std::int64_t max_future_ms = config::events_config{}.max_future_s * second_ms;
+    std::int64_t click_window_ms =
+        config::stream_config{}.click_window_s * second_ms;  // request_log.h
+    std::int64_t conversion_window_ms = config::stream_config{}.conversion_window_s * second_ms;
 };
 
 struct batch_result

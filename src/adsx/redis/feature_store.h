@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "adsx/base/time.h"
+#include "adsx/config/config.h"
 #include "adsx/features/stream_store.h"
 #include "adsx/redis/client.h"
 #include "adsx/redis/key_cache.h"
@@ -55,8 +56,8 @@ namespace adsx::redis {
 
 struct feature_store_settings
 {
-    std::chrono::seconds ttl{48 * 3600};  // every feature key (and request log)
-    std::size_t user_cache = 0;           // users remembered (0: read every commit)
+    std::chrono::seconds ttl = std::chrono::hours(config::stream_config{}.ttl_hours);  // every key
+    std::size_t user_cache = 0;  // users remembered (0: read every commit)
 };
 
 class feature_store final : public features::stream_store

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "adsx/base/error.h"
+#include "adsx/config/config.h"
 #include "adsx/features/stream_store.h"
 #include "adsx/redis/client.h"
 #include "adsx/redis/key_cache.h"
@@ -44,7 +45,7 @@ public:
 
 struct transaction_settings
 {
-    std::int64_t ttl_s = 48 * 3600;       // of every key written
+    std::int64_t ttl_s = config::stream_config{}.ttl_hours * std::int64_t{3600};  // every key
     std::size_t part_bytes = 256 * 1024;  // sent once the encoded part is this large
 };
 

@@ -144,16 +144,17 @@ INSTANTIATE_TEST_SUITE_P(codec, decode_rejects, ::testing::ValuesIn(bad_cases())
 TEST(validate, accepts_sample_and_flags_the_record_rules)
 {
     auto e = sample();
-    EXPECT_FALSE(validate(e, e.event_time_ms));
-    auto p = validate(e, e.event_time_ms - 10 * 60 * 1000);
+    const validation_limits limits{.max_future_ms = 5 * minute_ms};
+    EXPECT_FALSE(validate(e, e.event_time_ms, limits));
+    auto p = validate(e, e.event_time_ms - 10 * 60 * 1000, limits);
     ASSERT_TRUE(p);
     EXPECT_EQ(p->code, reason::future_timestamp);
 
     auto r = sample();
     r.revenue = 3;  // only conversions carry revenue
-    ASSERT_TRUE(validate(r, r.event_time_ms));
-    EXPECT_EQ(validate(r, r.event_time_ms)->field, "revenue");
-    EXPECT_EQ(validate(r, r.event_time_ms)->code, reason::invalid_value);
+    ASSERT_TRUE(validate(r, r.event_time_ms, limits));
+    EXPECT_EQ(validate(r, r.event_time_ms, limits)->field, "revenue");
+    EXPECT_EQ(validate(r, r.event_time_ms, limits)->code, reason::invalid_value);
 }
 
 TEST(event, uuid_text_round_trip_and_rejects_garbage)
