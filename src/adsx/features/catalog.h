@@ -10,21 +10,23 @@
 #include <cstdint>
 #include <vector>
 
+#include "adsx/base/ids.h"
+
 namespace adsx::features {
 
 class ad_catalog
 {
 public:
-    explicit ad_catalog(const std::vector<std::uint32_t>& ids)
-      : _known(ids.empty() ? 1 : *std::max_element(ids.begin(), ids.end()) + std::size_t{1})
+    explicit ad_catalog(const std::vector<ad_id>& ids)
+      : _known(ids.empty() ? 1 : std::max_element(ids.begin(), ids.end())->value + std::size_t{1})
     {
         for (auto id : ids) {
-            _known[id] = true;
+            _known[id.value] = true;
         }
     }
-    [[nodiscard]] bool operator()(std::uint32_t ad) const noexcept
+    [[nodiscard]] bool operator()(ad_id ad) const noexcept
     {
-        return ad < _known.size() && _known[ad];
+        return ad.value < _known.size() && _known[ad.value];
     }
 
 private:

@@ -98,7 +98,7 @@ std::optional<events::problem> engine::check(const raw_message& m, const events:
     if (m.key != e.user_id) {
         return events::problem{events::reason::wrong_key, "user_id"};
     }
-    if (!_ad_known(e.ad_id)) {
+    if (!_ad_known(ad_id{e.ad_id})) {
         return events::problem{events::reason::unknown_ad, "ad_id"};
     }
     if (running.max_event_time > 0 &&

@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "adsx/base/ids.h"
 #include "adsx/base/time.h"
 #include "adsx/config/config.h"
 #include "adsx/events/codec.h"
@@ -95,7 +96,7 @@ struct batch_result
 class engine
 {
 public:
-    using ad_known_fn = std::function<bool(std::uint32_t ad)>;
+    using ad_known_fn = std::function<bool(ad_id ad)>;
     using personalised_fn = std::function<bool(std::string_view consent)>;
 
     // `clock`: processing time (future timestamps, dead letters' detected_at); must outlive

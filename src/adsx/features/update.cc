@@ -94,14 +94,14 @@ void batch_update::add(const events::event& e, bool personalised)
     _max_event_time = std::max(_max_event_time, t);
 
     // Names are built in scratch strings: a key or field is allocated only when new.
-    auto& a = shared_key(store_layout::keys_ad, e.ad_id, _ads);
+    auto& a = shared_key(ad_id{e.ad_id});
     add_tile(a, "", minute_tiles, t, d, _field);
     _dim.assign(store_layout::fields_device_slice).append(events::name(e.device)).append(":");
     add_tile(a, _dim, minute_tiles, t, d, _field);
     _dim.assign(store_layout::fields_geo_slice).append(e.geo).append(":");
     add_tile(a, _dim, minute_tiles, t, d, _field);
     keep_max(a, store_layout::fields_asof, t);
-    auto& c = shared_key(store_layout::keys_campaign, e.campaign_id, _campaigns);
+    auto& c = shared_key(campaign_id{e.campaign_id});
     add_tile(c, "", minute_tiles, t, d, _field);
     add_tile(c, "", hour_tiles, t, d, _field);
     keep_max(c, store_layout::fields_asof, t);
@@ -121,13 +121,14 @@ void batch_update::add(const events::event& e, bool personalised)
     add_event(uc->second, e.ad_id, e.type, t);
 }
 
-key_update& batch_update::shared_key(std::string_view prefix, std::uint32_t id,
-                                     std::unordered_map<std::uint32_t, key_update*>& index)
+template <class Id>
+key_update& batch_update::shared_key(std::string_view prefix, Id id,
+                                     std::unordered_map<Id, key_update*>& index)
 {
     auto [it, added] = index.try_emplace(id, nullptr);
     if (added) {
         _name.assign(prefix);
-        append_int(_name, id);
+        append_int(_name, id.value);
         it->second = &key_of(_shared, _name);  // a node's address outlives rehashing
     }
     return *it->second;

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "adsx/base/hash_index.h"
+#include "adsx/base/ids.h"
 #include "adsx/events/event.h"
 #include "adsx/features/tiles.h"
 #include "adsx/features/user_state.h"
@@ -92,14 +93,21 @@ public:
     void clear();
 
 private:
-    // Finds (or adds) the shared key `prefix` + id, through an index by id: an event names
-    // its ad and campaign by number, and a number is cheaper to hash than the key's name.
-    key_update& shared_key(std::string_view prefix, std::uint32_t id,
-                           std::unordered_map<std::uint32_t, key_update*>& index);
+    // Finds (or adds) the key of an ad or a campaign, named by the id's type, through an
+    // index by id: an event names them by number, cheaper to hash than the key's name.
+    key_update& shared_key(ad_id id) { return shared_key(store_layout::keys_ad, id, _ads); }
+    key_update& shared_key(campaign_id id)
+    {
+        return shared_key(store_layout::keys_campaign, id, _campaigns);
+    }
+    template <class Id>
+    key_update& shared_key(std::string_view prefix, Id id,
+                           std::unordered_map<Id, key_update*>& index);
 
     key_updates _shared;
     key_updates _user;
-    std::unordered_map<std::uint32_t, key_update*> _ads, _campaigns;  // into _shared's nodes
+    std::unordered_map<ad_id, key_update*> _ads;  // into _shared's nodes
+    std::unordered_map<campaign_id, key_update*> _campaigns;
     std::size_t _events = 0;
     std::int64_t _max_event_time = 0;
     std::string _name, _dim, _field;  // scratch for key and field names

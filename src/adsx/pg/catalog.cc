@@ -133,13 +133,13 @@ result<catalog_counts> write_catalog(connection& c, const simulate::world& w, st
     return catalog_counts{w.advertisers.size(), w.campaigns.size(), w.ads.size()};
 }
 
-result<std::vector<std::uint32_t>> catalog_ad_ids(connection& c)
+result<std::vector<ad_id>> catalog_ad_ids(connection& c)
 {
     auto rows = c.query("SELECT ad_id FROM ads ORDER BY ad_id");
     if (!rows) {
         return fail(rows.error().wrap("reading the catalog (run adsx generate first)"));
     }
-    std::vector<std::uint32_t> ids;
+    std::vector<ad_id> ids;
     ids.reserve(rows->size());
     for (const auto& r : *rows) {
         auto id = parse_int(r[0].value_or(""));
@@ -147,12 +147,12 @@ result<std::vector<std::uint32_t>> catalog_ad_ids(connection& c)
             return fail(error_code::internal,
                         "catalog: ad_id '" + r[0].value_or("NULL") + "' is not an ad id");
         }
-        ids.push_back(static_cast<std::uint32_t>(*id));
+        ids.emplace_back(static_cast<std::uint32_t>(*id));
     }
     return ids;
 }
 
-result<std::vector<std::uint32_t>> catalog_ad_ids(const config::postgres_config& cfg)
+result<std::vector<ad_id>> catalog_ad_ids(const config::postgres_config& cfg)
 {
     auto c = connection::open(cfg);
     return c ? catalog_ad_ids(*c) : fail(c.error());

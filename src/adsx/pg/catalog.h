@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "adsx/base/error.h"
+#include "adsx/base/ids.h"
 #include "adsx/pg/connection.h"
 #include "adsx/simulate/world.h"
 
@@ -21,8 +22,8 @@ struct catalog_counts
                                                    std::int64_t start_ms);
 
 // The ad ids of the catalog (what `ads` holds now).
-[[nodiscard]] result<std::vector<std::uint32_t>> catalog_ad_ids(connection& c);
+[[nodiscard]] result<std::vector<ad_id>> catalog_ad_ids(connection& c);
 // The same, on a connection of its own (what `adsx stream` checks records against).
-[[nodiscard]] result<std::vector<std::uint32_t>> catalog_ad_ids(const config::postgres_config& cfg);
+[[nodiscard]] result<std::vector<ad_id>> catalog_ad_ids(const config::postgres_config& cfg);
 
 }  // namespace adsx::pg

@@ -173,7 +173,7 @@ TEST(engine, a_worker_taking_a_partition_over_reads_its_request_log_back)
     ASSERT_EQ(f.store.logs.size(), 1u);  // the impression's minute
     engine other{f.store,
                  f.sink,
-                 [](std::uint32_t) { return true; },
+                 [](ad_id) { return true; },
                  [](std::string_view) { return true; },
                  f.clock,
                  engine_settings{}};

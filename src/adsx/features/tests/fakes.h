@@ -212,7 +212,7 @@ struct engine_fixture : record_maker
     fake_sink sink;
     engine e{store,
              sink,
-             [](std::uint32_t ad) { return ad < 100; },
+             [](ad_id ad) { return ad.value < 100; },
              [](std::string_view consent) { return consent == "YES"; },
              clock,
              engine_settings{}};
