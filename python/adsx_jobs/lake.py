@@ -40,14 +40,15 @@ ANALYTICS_KEY = ["minute", "ad_id", "campaign_id", "experiment", "arm", "device"
 def decoded(source: DataFrame, max_future_ms: int) -> DataFrame:
     """Each record with its contract verdict (`reason`, null when valid): the rules of
     schemas/ad_event.schema.json, as `adsx stream` applies them (adsx_jobs.events)."""
+    records = source.select(
+        "value",
+        F.col("partition").alias("kafka_partition"),
+        F.col("offset").alias("kafka_offset"),
+    )
     return (
-        source.select(
-            events.decoded(F.col("value")).alias("d"),
-            F.col("partition").alias("kafka_partition"),
-            F.col("offset").alias("kafka_offset"),
-        )
+        events.decoded(records, "value", "d")
         .withColumn("reason", events.verdict("d", max_future_ms))
-        .withColumn("raw", F.col("d.raw"))  # the bytes as received, valid UTF-8 or not
+        .withColumnRenamed("value", "raw")  # the bytes as received, valid UTF-8 or not
     )
 
 
