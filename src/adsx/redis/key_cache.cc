@@ -19,8 +19,11 @@ void key_cache::begin(std::int64_t now_ms)
 
 bool key_cache::remembered(key_kind kind, const std::string& key)
 {
-    auto* entry =
-        kind == key_kind::user ? find_alive(key, _young, &_old) : find_alive(key, _shared, nullptr);
+    // Shared keys not served from memory are dropped at begin_write: an entry handed out
+    // now would dangle then.
+    auto* entry = kind == key_kind::user ? find_alive(key, _young, &_old)
+                  : _shared_from_memory  ? find_alive(key, _shared, nullptr)
+                                         : nullptr;
     _cached.push_back(entry);
     _relied[index(kind)] = _relied[index(kind)] || entry;
     return entry != nullptr;

@@ -33,8 +33,12 @@ outcome commit(key_cache& c, std::int64_t at,
 {
     outcome o;
     c.begin(at);
+    // As transaction.h does: shared keys go through the cache only while it serves them.
+    const auto cached = [&](key_kind kind) {
+        return kind == key_kind::user || c.shared_from_memory();
+    };
     for (const auto& [kind, key] : keys) {
-        if (!c.remembered(kind, key)) {
+        if (cached(kind) && !c.remembered(kind, key)) {
             o.read.push_back(key);
         }
     }
@@ -44,6 +48,9 @@ outcome commit(key_cache& c, std::int64_t at,
     }
     c.begin_write(true);
     for (const auto& [kind, key] : keys) {
+        if (!cached(kind)) {
+            continue;  // written by field
+        }
         auto* e = c.next_remembered(kind);
         if (!e) {
             e = &c.remember(kind, key,
