@@ -56,6 +56,10 @@ banner "simulated ad traffic: $events events over 7 days into Kafka (EVENTS=... 
 banner "one event as it sits in Kafka (user id pseudonymised, IP truncated, TCF consent)"
 kcat -C -b "$bootstrap" -t "$events_topic" -o -1 -c 1 -e -q -p 0 | "$py" -m json.tool
 
+banner "the event contract: verdicts of the first 100,000 records, as adsx stream and the lake job give them"
+kcat -C -b "$bootstrap" -t "$events_topic" -o beginning -c 100000 -e -q -p 0 -f '%s\n' |
+    { "$adsx" events check --all - || true; } | cut -f2 | sort | uniq -c
+
 banner "the catalog in PostgreSQL"
 psql -h 127.0.0.1 -U adsx -d adstreamx -c \
     "SELECT bid_type, count(*) AS campaigns, round(avg(bid), 2) AS avg_bid,
