@@ -95,6 +95,24 @@ TEST(contract, patterns_end_at_the_end_and_lengths_count_code_points)
     EXPECT_FALSE(p->matches("US\n"));  // ECMA-262: '$' only at the end
     EXPECT_FALSE(p->matches("xUS"));
     EXPECT_FALSE(pattern::compile("[a-"));
+    // Single-class patterns (matched from a byte table) mean what PCRE2 would.
+    auto text = pattern::compile("^[^\\x00-\\x1f\\x7f]*$");
+    ASSERT_TRUE(text);
+    EXPECT_TRUE(text->matches("feed"));
+    EXPECT_TRUE(text->matches(""));
+    EXPECT_TRUE(text->matches("\xc3\xa9t\xc3\xa9"));  // été
+    EXPECT_FALSE(text->matches("a\tb"));
+    EXPECT_FALSE(text->matches(std::string("a\0b", 3)));
+    EXPECT_FALSE(text->matches("\x7f"));
+    auto ip = pattern::compile("^[0-9A-Fa-f.:]*$");
+    ASSERT_TRUE(ip);
+    EXPECT_TRUE(ip->matches("2001:DB8::"));
+    EXPECT_FALSE(ip->matches("203.0.113.0; drop"));
+    auto some = pattern::compile("^[a\\-]+$");
+    ASSERT_TRUE(some);
+    EXPECT_TRUE(some->matches("-a-"));
+    EXPECT_FALSE(some->matches(""));
+    EXPECT_FALSE(some->matches("b"));
     EXPECT_EQ(code_points("feed"), 4u);
     EXPECT_EQ(code_points("\xc3\xa9\xc3\xa9"), 2u);  // éé
     EXPECT_EQ(code_points("\xf0\x9f\x98\x80"), 1u);  // one emoji, 4 bytes
