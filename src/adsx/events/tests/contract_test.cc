@@ -113,6 +113,27 @@ TEST(contract, patterns_end_at_the_end_and_lengths_count_code_points)
     EXPECT_TRUE(some->matches("-a-"));
     EXPECT_FALSE(some->matches(""));
     EXPECT_FALSE(some->matches("b"));
+    // Sequences of runs (matched from tables) agree with what PCRE2 would say.
+    auto user = pattern::compile("^[a-z0-9]{1,8}:[0-9a-f]{32}$");
+    ASSERT_TRUE(user);
+    EXPECT_TRUE(user->matches("k1:0123456789abcdef0123456789abcdef"));
+    EXPECT_FALSE(user->matches("k1:0123456789abcdef0123456789abcde"));
+    EXPECT_FALSE(user->matches("k1:0123456789abcdef0123456789abcdef0"));
+    EXPECT_FALSE(user->matches("toolongid:0123456789abcdef0123456789abcdef"));
+    EXPECT_FALSE(user->matches(":0123456789abcdef0123456789abcdef"));
+    auto uuid = pattern::compile("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
+    ASSERT_TRUE(uuid);
+    EXPECT_TRUE(uuid->matches("0f8fad5b-d9cb-469f-a165-70867728950e"));
+    EXPECT_FALSE(uuid->matches("0F8FAD5B-D9CB-469F-A165-70867728950E"));
+    EXPECT_FALSE(uuid->matches("0f8fad5b-d9cb-469f-a165-70867728950"));
+    // A shape the tables cannot decide greedily goes to PCRE2, which backtracks.
+    auto back = pattern::compile("^[a-z]*[0-9]*[a-z]$");
+    ASSERT_TRUE(back);
+    EXPECT_TRUE(back->matches("ab"));
+    auto dot = pattern::compile("^a\\.b$");
+    ASSERT_TRUE(dot);
+    EXPECT_TRUE(dot->matches("a.b"));
+    EXPECT_FALSE(dot->matches("axb"));
     EXPECT_EQ(code_points("feed"), 4u);
     EXPECT_EQ(code_points("\xc3\xa9\xc3\xa9"), 2u);  // éé
     EXPECT_EQ(code_points("\xf0\x9f\x98\x80"), 1u);  // one emoji, 4 bytes
