@@ -25,6 +25,17 @@ def run_adsx(*args: str, env: dict[str, str] | None = None, timeout: float = 300
     )
 
 
+def stream_env(topic: str, dlq: str, group: str) -> dict[str, str]:
+    """This process's environment pointing `adsx stream` (and the generator and lake job) at
+    its own events topic, dead-letter topic and consumer group."""
+    return dict(
+        os.environ,
+        ADSX_KAFKA__EVENTS_TOPIC=topic,
+        ADSX_KAFKA__DLQ_TOPIC=dlq,
+        ADSX_STREAM__GROUP=group,
+    )
+
+
 def run_job(env: dict[str, str], module: str, *args: str, timeout: float = 900):
     """Runs one of the project's Python jobs (`python -m MODULE ARGS`) from the project root
     with the test's Python; it must succeed. Returns the CompletedProcess (text)."""

@@ -26,6 +26,7 @@ from conftest import (
     delete_topic,
     run_adsx,
     run_job,
+    stream_env,
     topic_record_count,
 )
 from event_fuzz import mutated, seeds_from
@@ -155,12 +156,7 @@ def lake_verdicts(env: dict[str, str], names) -> tuple[dict[tuple[int, int], str
 
 
 def test_stream_and_lake_give_every_record_the_same_verdict(names):
-    env = dict(
-        os.environ,
-        ADSX_KAFKA__EVENTS_TOPIC=names["topic"],
-        ADSX_KAFKA__DLQ_TOPIC=names["dlq"],
-        ADSX_STREAM__GROUP=names["group"],
-    )
+    env = stream_env(names["topic"], names["dlq"], names["group"])
     kinds = corpus(env, names["topic"])
     total = topic_record_count(names["topic"])
     assert total == GENERATED + FUZZED

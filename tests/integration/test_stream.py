@@ -23,6 +23,7 @@ from conftest import (
     delete_topic,
     personalised,
     run_adsx,
+    stream_env,
 )
 
 SCHEMA = json.loads((SOURCE_DIR / "schemas" / "ad_event.schema.json").read_text())
@@ -189,12 +190,7 @@ def names():
 
 
 def test_features_equal_an_independent_recomputation_and_bad_records_are_dead_lettered(names):
-    env = dict(
-        os.environ,
-        ADSX_KAFKA__EVENTS_TOPIC=names["topic"],
-        ADSX_KAFKA__DLQ_TOPIC=names["dlq"],
-        ADSX_STREAM__GROUP=names["group"],
-    )
+    env = stream_env(names["topic"], names["dlq"], names["group"])
     r = redis.Redis(host="127.0.0.1", port=int(os.environ.get("ADSX_REDIS__PORT", "6379")))
     r.flushdb()
     gen = run_adsx(
