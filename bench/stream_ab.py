@@ -38,7 +38,11 @@ def main() -> None:
     pairs = []
     try:
         for i in range(RUNS):
-            pair = {"baseline": ours(topic, baseline), "candidate": ours(topic, candidate)}
+            # Alternate which build runs first, so neither always gets the colder or the
+            # warmer machine (page cache, Redis memory, a neighbour's load).
+            order = ("baseline", "candidate") if i % 2 == 0 else ("candidate", "baseline")
+            paths = {"baseline": baseline, "candidate": candidate}
+            pair = {side: ours(topic, paths[side]) for side in order}
             pairs.append(pair)
             b, c = pair["baseline"], pair["candidate"]
             print(
