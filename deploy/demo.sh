@@ -116,4 +116,26 @@ banner "ranking models: LR and XGBoost per head, trained on that set, evaluated 
     grep -v '^  \(lr C=\|xgboost round\)'
 "$adsx" model list
 
-banner "demo finished: stack healthy, $events events generated, streamed into online features, archived to the lake, daily features, a training set and ranking models built"
+banner "serving: adsx serve answers the feature API over HTTP (left running for you to try)"
+var=$(setting stack\\.var_dir)
+pidfile="$var/run/serve-demo.pid"
+if [[ -f $pidfile ]]; then kill "$(cat "$pidfile")" 2>/dev/null || true; sleep 1; fi
+"$adsx" serve >/dev/null 2>>"$var/log/serve.log" &
+echo $! > "$pidfile"
+url="http://$(setting serve\\.host):$(setting serve\\.port)"
+for _ in $(seq 50); do curl -sf "$url/readyz" >/dev/null && break; sleep 0.1; done
+if ! curl -sf "$url/readyz" >/dev/null; then
+    tail -3 "$var/log/serve.log" >&2
+    echo "adsx serve did not become ready on $url (see $var/log/serve.log)" >&2
+    exit 1
+fi
+echo "GET $url/readyz -> $(curl -s "$url/readyz")"
+echo "GET $url/features/ad/1 ->"
+curl -s "$url/features/ad/1" | "$py" -c 'import json, sys
+f = json.load(sys.stdin)
+print("  freshness {:.1f} s, 5-min CTR {:.4f}, impressions last hour {}, batch ctr_7d {}".format(
+    f["freshness_s"], f["stream"]["ctr_5m"], f["stream"]["last_1h"]["impressions"],
+    (f["batch"] or {}).get("features", {}).get("ctr_7d")))'
+echo "API docs: $url/docs   (stop the service: kill \$(cat $pidfile))"
+
+banner "demo finished: stack healthy, $events events generated, streamed into online features, archived to the lake, daily features, a training set and ranking models built, served over HTTP"

@@ -48,6 +48,7 @@ int main(int argc, char** argv)
     adsx::app::add_events_commands(root, ctx, run);
     adsx::app::add_db_commands(root, ctx, run);
     adsx::app::add_model_commands(root, ctx, run);
+    adsx::app::add_serve_command(root, ctx, run);
 
     try {
         root.parse(argc, argv);

@@ -123,6 +123,23 @@ struct models_config
     std::filesystem::path dir = "var/models";  // the model registry (docs/models.md)
 };
 
+// `adsx serve` (src/adsx/http/server.h, src/adsx/serving).
+struct serve_config
+{
+    std::string host = "127.0.0.1";
+    int port = 8080;
+    int io_threads = 1;     // threads that read and write sockets
+    int workers = 2;        // threads that run handlers (each holds a Redis connection)
+    int max_header_kb = 8;  // a larger header block: 431
+    int max_body_kb = 256;  // a larger body: 413
+    int read_timeout_ms =
+        10'000;           // a request must arrive whole within this: else the connection closes
+    int max_queue = 512;  // requests waiting for a worker beyond this: 503
+    int queue_timeout_ms = 100;  // a request that waited longer for a worker: 503
+    int redis_timeout_ms = 50;   // one Redis round trip; slower: degraded (rank) or 503 (features)
+    int drain_s = 10;            // on SIGTERM: how long requests in progress may finish
+};
+
 struct metrics_config
 {
     std::string host = "127.0.0.1";  // where adsx processes expose /metrics
@@ -148,6 +165,7 @@ struct config
     spark_config spark;
     lake_config lake;
     models_config models;
+    serve_config serve;
     metrics_config metrics;
     log_config log;
 

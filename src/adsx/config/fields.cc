@@ -291,6 +291,37 @@ std::vector<field> batch_fields()
     };
 }
 
+std::vector<field> serve_fields()
+{
+    using c = config;
+    using s = serve_config;
+    return {
+        text("serve.host", "address adsx serve listens on", &c::serve, &s::host, non_empty),
+        integer("serve.port", "port adsx serve listens on (0: any free port)", &c::serve, &s::port,
+                0, 65535),
+        integer("serve.io_threads", "threads that read and write the service's sockets", &c::serve,
+                &s::io_threads, 1, 64),
+        integer("serve.workers", "threads that run request handlers, each with a Redis connection",
+                &c::serve, &s::workers, 1, 256),
+        integer("serve.max_header_kb", "largest request header block in kB (larger: 431)",
+                &c::serve, &s::max_header_kb, 1, 64),
+        integer("serve.max_body_kb", "largest request body in kB (larger: 413)", &c::serve,
+                &s::max_body_kb, 1, 65536),
+        integer("serve.read_timeout_ms",
+                "a request must arrive whole within this, else its connection is closed", &c::serve,
+                &s::read_timeout_ms, 10, 600'000),
+        integer("serve.max_queue", "requests waiting for a worker beyond this are answered 503",
+                &c::serve, &s::max_queue, 1, 1'000'000),
+        integer("serve.queue_timeout_ms",
+                "a request that waited longer than this for a worker is answered 503", &c::serve,
+                &s::queue_timeout_ms, 1, 60'000),
+        integer("serve.redis_timeout_ms", "deadline of one Redis round trip of a request",
+                &c::serve, &s::redis_timeout_ms, 1, 60'000),
+        integer("serve.drain_s", "on SIGTERM, how long requests in progress may finish", &c::serve,
+                &s::drain_s, 0, 600),
+    };
+}
+
 std::vector<field> process_fields()
 {
     using c = config;
@@ -310,8 +341,9 @@ const std::vector<field>& fields()
 {
     static const std::vector<field> all = [] {
         std::vector<field> v;
-        for (auto group : {stack_fields, kafka_fields, privacy_fields, store_fields,
-                           prometheus_fields, pipeline_fields, batch_fields, process_fields}) {
+        for (auto group :
+             {stack_fields, kafka_fields, privacy_fields, store_fields, prometheus_fields,
+              pipeline_fields, batch_fields, serve_fields, process_fields}) {
             auto part = group();
             v.insert(v.end(), std::make_move_iterator(part.begin()),
                      std::make_move_iterator(part.end()));

@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -39,6 +40,9 @@ struct server::impl
     std::mutex sessions_mutex;  // guards sessions
     std::unordered_map<session*, std::weak_ptr<session>> sessions;
     asio::io_context ioc;
+    // Keeps the I/O threads running while a handler works on a worker and no socket operation
+    // is pending (once the acceptor is closed on stop, nothing else would).
+    asio::executor_work_guard<asio::io_context::executor_type> busy{ioc.get_executor()};
     tcp::acceptor acceptor{ioc};
     asio::thread_pool workers;
     std::vector<std::thread> io;
@@ -353,6 +357,7 @@ bool server::stop(std::chrono::milliseconds drain)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     p.workers.join();
+    p.busy.reset();
     p.ioc.stop();
     for (auto& t : p.io) {
         t.join();
