@@ -4,9 +4,8 @@
 #include <iostream>
 #include <thread>
 
-#include <fmt/format.h>
-
 #include "app.h"
+#include <fmt/format.h>
 
 #include "adsx/http/server.h"
 #include "adsx/log/log.h"
@@ -72,7 +71,9 @@ void add_serve_command(CLI::App& root, context& ctx, action& run)
                  "[serve] host:port. Stops on SIGINT/SIGTERM after draining requests in "
                  "progress ([serve] drain_s).");
     cmd->callback([&] {
-        run = [&ctx] { return with_config(ctx, [](const config::config& cfg) { return run_serve(cfg); }); };
+        run = [&ctx] {
+            return with_config(ctx, [](const config::config& cfg) { return run_serve(cfg); });
+        };
     });
 }
 

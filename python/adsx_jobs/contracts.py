@@ -4,6 +4,9 @@ schemas/ (the C++ build generates its constants from the same files):
   online_store()   schemas/online_store.json: Redis key and field names, the tile rule's widths,
                    the smoothed-CTR prior, the request logs' buckets, the consent purposes
 
+  model_row()      schemas/model_row.json: the features a model's row may name (windows, recency,
+                   batch views), built from the same definition here and by serving
+
   layout = online_store()
   layout["keys"]["user"]            # "u:"
   smoothed_ctr(clicks, impressions) # a Spark column, the prior as online
@@ -25,6 +28,43 @@ SCHEMAS = ROOT / "schemas"
 def online_store() -> dict[str, Any]:
     with open(SCHEMAS / "online_store.json") as f:
         return json.load(f)
+
+
+@cache
+def model_row() -> dict[str, Any]:
+    with open(SCHEMAS / "model_row.json") as f:
+        return json.load(f)
+
+
+def entity_windows(entity: str) -> tuple[list[str], int, dict[str, int]]:
+    """The windows of model_row.json counting events of `entity`: its key columns, the tile
+    width they share, and {window name: tiles}."""
+    m = model_row()
+    spans = {n: w for n, w in m["windows"].items() if n != "description" and w["entity"] == entity}
+    tiles = {w["tile"] for w in spans.values()}
+    if len(tiles) != 1:
+        raise ValueError(f"model_row.json: the windows of {entity} must share one tile width")
+    return (
+        list(m["entities"][entity]["keys"]),
+        tile_width_ms(tiles.pop()),
+        {n: int(w["tiles"]) for n, w in spans.items()},
+    )
+
+
+def row_feature_defined(name: str) -> bool:
+    """Whether model_row.json defines a feature of this name (what serving can build)."""
+    m = model_row()
+
+    def named(section: str) -> list[str]:
+        return [n for n in m[section] if n != "description"]
+
+    return (
+        any(name in (f"{w}_impressions", f"{w}_clicks") for w in named("windows"))
+        or name in named("recency")
+        or any(name.startswith(f"batch_{v}_") for v in named("batch_views"))
+        or name in m["request"]["names"]
+        or name in m["catalog"]["names"]
+    )
 
 
 def tile_width_ms(granularity: str) -> int:

@@ -45,12 +45,12 @@ from adsx_jobs.spark import session
 
 # The tile widths of the stream engine's windows (schemas/online_store.json).
 MINUTE, HOUR = contracts.tile_width_ms("minute"), contracts.tile_width_ms("hour")
+# The daily job's views a row takes batch_{view}_* features from, and their keys
+# (schemas/model_row.json).
 BATCH_VIEWS = {
-    "user": ["user_id"],
-    "ad": ["ad_id"],
-    "campaign": ["campaign_id"],
-    "ad_device": ["ad_id", "device"],
-    "ad_geo": ["ad_id", "geo"],
+    view: list(v["keys"])
+    for view, v in contracts.model_row()["batch_views"].items()
+    if view != "description"
 }
 
 
@@ -158,19 +158,16 @@ def materialized(df: DataFrame, step: str, progress) -> DataFrame:
 
 
 def stream_features(imps: DataFrame, e: DataFrame, progress) -> DataFrame:
-    ad = window_counts(imps, e, ["ad_id"], MINUTE, {"stream_ad_5m": 5, "stream_ad_1h": 60})
+    # The windows and what they count: schemas/model_row.json (serving builds rows from it too).
+    ad = window_counts(imps, e, *contracts.entity_windows("ad"))
     ad = materialized(ad, "stream ad counts", progress)
     # Online, user keys only ever count events whose consent allows personalisation.
     e_user = e.where(contract.personalised("consent"))
-    user = window_counts(
-        imps, e_user, ["user_id"], HOUR, {"stream_user_1h": 1, "stream_user_24h": 24}
-    )
+    user = window_counts(imps, e_user, *contracts.entity_windows("user"))
     user = materialized(user, "stream user counts", progress)
     # Frequency: the user×campaign hour tiles of field c{campaign} of u:{user} (what serving caps
     # with).
-    user_campaign = window_counts(
-        imps, e_user, ["user_id", "campaign_id"], HOUR, {"stream_user_campaign_24h": 24}
-    )
+    user_campaign = window_counts(imps, e_user, *contracts.entity_windows("user_campaign"))
     user_campaign = materialized(user_campaign, "stream user x campaign counts", progress)
     user = user.join(user_campaign, "event_id")
     # Recency: the user's last impression and click strictly before the impression.

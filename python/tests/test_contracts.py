@@ -1,6 +1,7 @@
-"""Proves that the Python jobs read the shared contracts (schemas/online_store.json) as the C++
-side does: the consent purposes give the byte and mask of the TCF core that the C++ decoder's
-bit rule reads, and the smoothed CTR is the prior's formula."""
+"""Proves that the Python jobs read the shared contracts (schemas/online_store.json,
+schemas/model_row.json) as the C++ side does: the consent purposes give the byte and mask of the
+TCF core that the C++ decoder's bit rule reads, the smoothed CTR is the prior's formula, and every
+feature the trainer uses is one serving can build."""
 
 from adsx_jobs import contracts
 
@@ -21,3 +22,24 @@ def test_prior_and_tile_widths():
 def test_key_names_are_the_stream_engines():
     keys = contracts.online_store()["keys"]
     assert (keys["user"], keys["ad"], keys["campaign"]) == ("u:", "a:", "c:")
+
+
+def test_every_feature_the_trainer_uses_is_defined_for_serving():
+    """A model may only name features schemas/model_row.json defines: serving's row builder
+    builds those and refuses a model that names anything else."""
+    from adsx_ml.data import TRAINING_SET_CATEGORICAL, TRAINING_SET_NUMERIC
+
+    names = [n.name for n in TRAINING_SET_NUMERIC] + list(TRAINING_SET_CATEGORICAL)
+    assert [n for n in names if not contracts.row_feature_defined(n)] == []
+    assert not contracts.row_feature_defined("stream_ad_5m_conversions")
+    assert not contracts.row_feature_defined("batch_nowhere_ctr_7d")
+
+
+def test_windows_are_grouped_by_entity_with_one_tile_width():
+    assert contracts.entity_windows("ad") == (
+        ["ad_id"],
+        60_000,
+        {"stream_ad_5m": 5, "stream_ad_1h": 60},
+    )
+    keys, width, spans = contracts.entity_windows("user")
+    assert (keys, width, spans["stream_user_24h"]) == (["user_id"], 3_600_000, 24)

@@ -8,12 +8,12 @@ namespace adsx::ranking {
 double ecpm(const bidder& b) noexcept
 {
     switch (b.kind) {
-    case bid_kind::cpm:
-        return b.bid;
-    case bid_kind::cpc:
-        return b.bid * b.pctr * 1000.0;
-    case bid_kind::cpa:
-        return b.bid * b.pctr * b.pcvr * 1000.0;
+        case bid_kind::cpm:
+            return b.bid;
+        case bid_kind::cpc:
+            return b.bid * b.pctr * 1000.0;
+        case bid_kind::cpa:
+            return b.bid * b.pctr * b.pcvr * 1000.0;
     }
     return 0;
 }
@@ -32,12 +32,12 @@ struct entry
 double in_bid_unit(const bidder& b, double price_ecpm) noexcept
 {
     switch (b.kind) {
-    case bid_kind::cpm:
-        return price_ecpm;
-    case bid_kind::cpc:
-        return price_ecpm / (b.pctr * 1000.0);
-    case bid_kind::cpa:
-        return price_ecpm / (b.pctr * b.pcvr * 1000.0);
+        case bid_kind::cpm:
+            return price_ecpm;
+        case bid_kind::cpc:
+            return price_ecpm / (b.pctr * 1000.0);
+        case bid_kind::cpa:
+            return price_ecpm / (b.pctr * b.pcvr * 1000.0);
     }
     return 0;
 }

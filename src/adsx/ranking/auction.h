@@ -53,8 +53,8 @@ struct winner
 {
     std::size_t candidate = 0;  // index into the candidates given
     double ecpm = 0;
-    double price = 0;        // in the bid's unit
-    double price_ecpm = 0;   // the same price as eCPM
+    double price = 0;       // in the bid's unit
+    double price_ecpm = 0;  // the same price as eCPM
 };
 
 [[nodiscard]] double ecpm(const bidder& b) noexcept;

@@ -31,10 +31,10 @@ std::optional<http::reply> refuse_id(std::string_view property, std::string_view
     if (!broken) {
         return std::nullopt;
     }
-    return http::error_reply(422, "invalid_argument",
-                             fmt::format("{} is not a valid {} ({})", json_quote(id), property,
-                                         events::name(*broken)),
-                             "id");
+    return http::error_reply(
+        422, "invalid_argument",
+        fmt::format("{} is not a valid {} ({})", json_quote(id), property, events::name(*broken)),
+        "id");
 }
 
 // The as-of time asked for (default: now), or the 422 reply saying why it cannot be served:
@@ -74,8 +74,8 @@ std::string value_json(std::string_view v)
 // "features": {...} and "as_of" of the fields {batch}{prefix}<name> of `h`.
 std::string batch_group_json(const features::hash_fields& h, std::string_view prefix)
 {
-    const std::string asof_field = fmt::format("{}{}{}", store_layout::fields_batch, prefix,
-                                               store_layout::fields_asof);
+    const std::string asof_field =
+        fmt::format("{}{}{}", store_layout::fields_batch, prefix, store_layout::fields_asof);
     std::string values;
     const std::string start = std::string(store_layout::fields_batch) + std::string(prefix);
     for (auto it = h.lower_bound(start); it != h.end() && it->first.starts_with(start); ++it) {
@@ -180,8 +180,8 @@ http::reply feature_api::user(std::string_view id, std::string_view query) const
                                      "consent");
         }
         if (!privacy::allows_personalisation(*c)) {
-            return http::json_reply(200, fmt::format("{{\"user_id\":{},\"personalisation\":false}}",
-                                                     json_quote(id)));
+            return http::json_reply(
+                200, fmt::format("{{\"user_id\":{},\"personalisation\":false}}", json_quote(id)));
         }
     }
     const auto h = _reader.hashes({features::user_key(id)});

@@ -92,8 +92,9 @@ TEST_F(feature_api_test, an_ad_has_freshness_stream_and_batch_features_with_thei
                           R"("impressions_7d":4000})"),
               std::string::npos)
         << r.body;
-    EXPECT_NE(r.body.find(R"("by_device":{"ios":{"as_of":1764892800000,"features":{"ctr_7d":0.02}}})"),
-              std::string::npos)
+    EXPECT_NE(
+        r.body.find(R"("by_device":{"ios":{"as_of":1764892800000,"features":{"ctr_7d":0.02}}})"),
+        std::string::npos)
         << r.body;
     EXPECT_NE(r.body.find(R"("by_geo":{"US-CA":{"as_of":null,"features":{"ctr_7d":0.01}}})"),
               std::string::npos)
