@@ -45,6 +45,11 @@ std::vector<kafka::topic_spec> event_topics(const config::config& cfg)
             {k.dlq_topic,
              3,
              k.replication_factor,
+             {{"retention.ms", retention}, {"cleanup.policy", "delete"}}},
+            // Keyed by user like ad.events, so a user's serves and events share a partition.
+            {k.serves_topic,
+             k.events_partitions,
+             k.replication_factor,
              {{"retention.ms", retention}, {"cleanup.policy", "delete"}}}};
 }
 

@@ -32,7 +32,7 @@ using action = std::function<int()>;
 // Loads the configuration and runs `body` with it; a configuration error is reported (exit 2).
 int with_config(const context& ctx, const std::function<int(const config::config&)>& body);
 
-// The topics of the event pipeline (ad.events, its dead-letter topic) as configured.
+// The topics of the event pipeline (ad.events, its dead-letter topic, ad.serves) as configured.
 [[nodiscard]] std::vector<kafka::topic_spec> event_topics(const config::config& cfg);
 // Creates them if missing, or fails listing how existing ones differ.
 [[nodiscard]] result<void> ensure_event_topics(const config::config& cfg,

@@ -1,15 +1,22 @@
-// `adsx serve`: the serving HTTP service. Wiring only: serving::service's routes over Redis
-// (redis::hash_reader), on http::server, with metrics::serve_probe as its observer.
+// `adsx serve`: the serving HTTP service. Wiring only: serving::service's routes (feature API,
+// serving::rank_api) over Redis (redis::hash_reader), the catalog in PostgreSQL
+// (pg::load_inventory, refreshed by serving::live_inventory), the model registry
+// (models::live_model per head) and Kafka (kafka::serve_log_producer), on http::server with
+// metrics::serve_probe as its observer.
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "app.h"
 #include <fmt/format.h>
 
 #include "adsx/http/server.h"
+#include "adsx/kafka/serve_log_producer.h"
 #include "adsx/log/log.h"
 #include "adsx/metrics/serve_probe.h"
+#include "adsx/models/live_model.h"
+#include "adsx/pg/inventory.h"
 #include "adsx/redis/hash_reader.h"
 #include "adsx/serving/service.h"
 
@@ -31,16 +38,118 @@ http::server_settings server_settings_of(const config::serve_config& s)
             .queue_timeout = std::chrono::milliseconds(s.queue_timeout_ms)};
 }
 
+// The catalog loader: one PostgreSQL connection, opened again after a failure.
+serving::live_inventory::loader inventory_loader(const config::config& cfg, const clock& c)
+{
+    auto conn = std::make_shared<std::optional<pg::connection>>();
+    return [conn, &cfg, &c]() -> result<serving::inventory> {
+        if (!*conn) {
+            auto opened = pg::connection::open(cfg.postgres);
+            if (!opened) {
+                return fail(opened.error());
+            }
+            conn->emplace(std::move(*opened));
+        }
+        auto inv = pg::load_inventory(**conn, c.now_ms());
+        if (!inv) {
+            conn->reset();
+        }
+        return inv;
+    };
+}
+
+// Every head's live model for the configured arm, reloaded when the registry's pointer moves.
+struct live_models
+{
+    live_models(const config::config& cfg)
+      : ctr(models::registry(cfg.models.dir), "ctr", cfg.serve.arm),
+        cvr(models::registry(cfg.models.dir), "cvr", cfg.serve.arm)
+    {
+    }
+    void reload(const log::logger& log)
+    {
+        for (auto* m : {&ctr, &cvr}) {
+            if (auto r = m->reload_if_changed(); !r) {
+                log.debug("model not loaded", {{"reason", r.error().message}});
+            } else if (*r) {
+                log.info("model loaded",
+                         {{"name", m->get()->info().name}, {"version", m->get()->info().version}});
+            }
+        }
+    }
+    std::shared_ptr<const ranking::model> get(std::string_view head) const
+    {
+        return head == "ctr" ? ctr.get() : head == "cvr" ? cvr.get() : nullptr;
+    }
+    models::live_model ctr, cvr;
+};
+
+std::vector<serving::readiness_check> readiness(redis::hash_reader& reader,
+                                                const serving::live_inventory& inventory,
+                                                const live_models& models)
+{
+    return {{"redis", [&reader] { return reader.ping(); }},
+            {"catalog",
+             [&inventory]() -> result<void> {
+                 if (!inventory.get()) {
+                     return fail(error_code::unavailable,
+                                 inventory.last_error().value_or("not loaded"));
+                 }
+                 return {};
+             }},
+            {"models", [&models]() -> result<void> {
+                 if (!models.get("ctr")) {
+                     return fail(error_code::unavailable,
+                                 "no ctr model for this arm (serving the base rate)");
+                 }
+                 return {};
+             }}};
+}
+
 int run_serve(const config::config& cfg)
 {
     auto log = log::get("serve");
+    const auto& clock = system_clock::instance();
     redis::hash_reader reader(cfg.redis.host, cfg.redis.port,
                               std::chrono::milliseconds(cfg.serve.redis_timeout_ms));
+    serving::live_inventory inventory(inventory_loader(cfg, clock), clock,
+                                      std::chrono::milliseconds(cfg.serve.catalog_refresh_ms));
+    if (auto r = inventory.refresh(); !r) {
+        log.warn("no catalog yet: /rank_ads answers 503 until it loads",
+                 {{"reason", r.error().message}});
+    }
+    inventory.start();
+    live_models models(cfg);
+    models.reload(log);
+    serving::rank_settings base;
+    base.hash_cache_ms = cfg.serve.hash_cache_ms;
+    base.arm = cfg.serve.arm;
+    auto settings = serving::parse_reserves(cfg.serve.reserve_ecpm, std::move(base));
+    if (!settings) {
+        return report(settings.error());
+    }
+    if (auto r = ensure_event_topics(cfg, std::chrono::seconds(15)); !r) {
+        log.warn("serve log topic not checked", {{"reason", r.error().message}});
+    }
+    auto serve_log =
+        kafka::serve_log_producer::open(cfg.kafka.bootstrap_servers, cfg.kafka.serves_topic);
+    if (!serve_log) {
+        return report(serve_log.error());
+    }
     metrics::serve_probe probe(start_metrics(cfg, "serve"));
-    serving::service svc({.reader = reader,
-                          .clock = system_clock::instance(),
-                          .ready = {{"redis", [&reader] { return reader.ping(); }}},
-                          .metrics = [&probe] { return probe.text(); }});
+    const serving::rank_api rank(
+        {.inventory = inventory,
+         .reader = reader,
+         .models = [&models](std::string_view head) { return models.get(head); },
+         .log = serve_log->get(),
+         .observer = &probe,
+         .clock = clock},
+        std::move(*settings));
+    const serving::service svc({.reader = reader,
+                                .clock = clock,
+                                .ready = readiness(reader, inventory, models),
+                                .metrics = [&probe] { return probe.text(); },
+                                .rank = &rank});
     auto srv = http::server::start(
         server_settings_of(cfg.serve), [&svc](const http::request& q) { return svc.handle(q); },
         &probe, [&svc](const http::request& q) { return svc.route_of(q); });
@@ -52,12 +161,19 @@ int run_serve(const config::config& cfg)
     const auto url = fmt::format("http://{}:{}", cfg.serve.host, (*srv)->port());
     log.info("serving", {{"url", url}, {"workers", cfg.serve.workers}});
     std::cout << "serving on " << url << " (API docs: " << url << "/docs)" << std::endl;
+    auto next_reload = clock.monotonic_ns();
     while (!stop_signal) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        probe.sample(inventory.age_s(), (*serve_log)->dropped());
+        if (clock.monotonic_ns() >= next_reload) {
+            models.reload(log);
+            next_reload = clock.monotonic_ns() + cfg.serve.model_reload_ms * ms_ns;
+        }
     }
     log.info("stopping: draining requests in progress", {{"drain_s", cfg.serve.drain_s}});
     const bool drained = (*srv)->stop(std::chrono::seconds(cfg.serve.drain_s));
-    log.info("stopped", {{"drained", drained}});
+    inventory.stop();
+    log.info("stopped", {{"drained", drained}, {"serve_log_dropped", (*serve_log)->dropped()}});
     return 0;
 }
 
@@ -66,10 +182,11 @@ int run_serve(const config::config& cfg)
 void add_serve_command(CLI::App& root, context& ctx, action& run)
 {
     auto* cmd = root.add_subcommand(
-        "serve", "Serving HTTP service: GET /features/ad/{id} and /features/user/{id} from the "
-                 "online store, /healthz, /readyz, /metrics, /openapi.json and /docs, on "
-                 "[serve] host:port. Stops on SIGINT/SIGTERM after draining requests in "
-                 "progress ([serve] drain_s).");
+        "serve", "Serving HTTP service on [serve] host:port: POST /rank_ads (retrieval, "
+                 "eligibility, features, scoring with the registry's live models, auction; "
+                 "decisions logged on kafka.serves_topic), GET /features/ad/{id} and "
+                 "/features/user/{id}, /healthz, /readyz, /metrics, /openapi.json and /docs. "
+                 "Stops on SIGINT/SIGTERM after draining requests in progress ([serve] drain_s).");
     cmd->callback([&] {
         run = [&ctx] {
             return with_config(ctx, [](const config::config& cfg) { return run_serve(cfg); });

@@ -1,11 +1,17 @@
-"""Shared helpers for the integration suites: find the adsx binary and run it."""
+"""Shared helpers for the integration suites: find the adsx binary and run it, generate and
+stream a world of events, run `adsx serve` and check its replies against its OpenAPI document."""
 
 import base64
+import http.client
+import json
 import os
 import pathlib
+import signal
+import socket
 import subprocess
 import sys
 
+import jsonschema
 import pytest
 
 SOURCE_DIR = pathlib.Path(os.environ.get("ADSX_SOURCE_DIR", pathlib.Path(__file__).parents[2]))
@@ -161,3 +167,81 @@ def personalised(tc: str) -> bool:
     bits = "".join(f"{b:08b}" for b in base64.urlsafe_b64decode(core + "=" * (-len(core) % 4)))
     purposes = bits[152:176]
     return purposes[0] == purposes[2] == purposes[3] == "1"
+
+
+def generated_and_streamed(prefix: str, events: int, seed: int):
+    """Events generated into a topic of the caller's own (prefix.<random>) and streamed into a
+    flushed Redis. Returns (environment pointing adsx at that topic, the records as dicts,
+    the topics to delete afterwards)."""
+    import json
+    import uuid
+
+    import redis
+
+    suffix = uuid.uuid4().hex[:8]
+    topic, dlq = f"{prefix}.{suffix}", f"{prefix}.{suffix}.dlq"
+    env = stream_env(topic, dlq, f"{prefix.replace('.', '-')}-{suffix}")
+    redis.Redis(port=int(os.environ.get("ADSX_REDIS__PORT", "6379"))).flushdb()
+    gen = run_adsx("generate", "--events", str(events), "--seed", str(seed), env=env, timeout=600)
+    assert gen.returncode == 0, gen.stderr[-2000:]
+    stream = run_adsx("stream", "--until-idle", "3", env=env, timeout=600)
+    assert stream.returncode == 0, stream.stderr[-3000:]
+    records = [json.loads(v) for v in consume(topic, events, "%s\n")]
+    return env, records, [topic, dlq]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Service:
+    """A running `adsx serve` on a port of its own."""
+
+    def __init__(self, env: dict[str, str]):
+        self.port = free_port()
+        self.env = dict(env, ADSX_SERVE__PORT=str(self.port), ADSX_METRICS__PORT="0")
+        self.proc = subprocess.Popen(
+            [ADSX_BIN, "serve"],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        line = self.proc.stdout.readline()
+        assert line.startswith("serving on http://"), line + self.proc.stderr.read()[-2000:]
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, dict(r.getheaders()), data
+
+    def get_json(self, path: str):
+        status, headers, data = self.request("GET", path)
+        return status, headers, json.loads(data)
+
+    def stop(self) -> tuple[int, str]:
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=30)
+        return code, self.proc.stderr.read()
+
+
+def check_schema(openapi: dict, path: str, method: str, status: int, body: dict) -> None:
+    """The reply body must be what /openapi.json says this operation answers with `status`."""
+    op = openapi["paths"][path][method]
+    resp = op["responses"][str(status)]
+    if "$ref" in resp:
+        resp = openapi["components"]["responses"][resp["$ref"].split("/")[-1]]
+    schema = dict(resp["content"]["application/json"]["schema"])
+    schema["components"] = openapi["components"]
+    jsonschema.Draft202012Validator(schema).validate(body)
+
+
+@pytest.fixture(scope="session")
+def openapi_doc() -> dict:
+    """The service's OpenAPI document (what /openapi.json serves: the binary embeds this file)."""
+    return json.loads((SOURCE_DIR / "schemas" / "openapi.json").read_text())

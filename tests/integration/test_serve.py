@@ -5,29 +5,25 @@ documented shape and every reply within /openapi.json's schemas, degrades to 503
 when Redis cannot be reached, exposes its metrics and registers them with the local Prometheus,
 and stops on SIGTERM with exit 0."""
 
-import http.client
 import json
 import os
 import re
-import signal
 import socket
-import subprocess
 import threading
 import time
-import uuid
 from collections import Counter
 
-import jsonschema
 import pytest
 import redis
 from conftest import (
-    ADSX_BIN,
     SOURCE_DIR,
-    consume,
+    Service,
+    check_schema,
     delete_topic,
+    free_port,
+    generated_and_streamed,
     personalised,
     run_adsx,
-    stream_env,
 )
 
 EVENTS = int(os.environ.get("ADSX_IT_SERVE_EVENTS", "20000"))
@@ -35,60 +31,12 @@ MINUTE, HOUR = 60_000, 3_600_000
 REDIS_PORT = int(os.environ.get("ADSX_REDIS__PORT", "6379"))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Service:
-    """A running `adsx serve` on a port of its own."""
-
-    def __init__(self, env: dict[str, str]):
-        self.port = free_port()
-        self.env = dict(env, ADSX_SERVE__PORT=str(self.port), ADSX_METRICS__PORT="0")
-        self.proc = subprocess.Popen(
-            [ADSX_BIN, "serve"],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        line = self.proc.stdout.readline()
-        assert line.startswith("serving on http://"), line + self.proc.stderr.read()[-2000:]
-
-    def request(self, method: str, path: str, body: bytes | None = None, headers=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        c.request(method, path, body=body, headers=headers or {})
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        return r.status, dict(r.getheaders()), data
-
-    def get_json(self, path: str):
-        status, headers, data = self.request("GET", path)
-        return status, headers, json.loads(data)
-
-    def stop(self) -> tuple[int, str]:
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=30)
-        return code, self.proc.stderr.read()
-
-
 @pytest.fixture(scope="module")
 def world():
     """Events generated into a topic of the test's own and streamed into a flushed Redis."""
-    suffix = uuid.uuid4().hex[:8]
-    topic, dlq = f"it.serve.{suffix}", f"it.serve.{suffix}.dlq"
-    env = stream_env(topic, dlq, f"it-serve-{suffix}")
-    redis.Redis(port=REDIS_PORT).flushdb()
-    gen = run_adsx("generate", "--events", str(EVENTS), "--seed", "21", env=env, timeout=600)
-    assert gen.returncode == 0, gen.stderr[-2000:]
-    stream = run_adsx("stream", "--until-idle", "3", env=env, timeout=600)
-    assert stream.returncode == 0, stream.stderr[-3000:]
-    events = [json.loads(v) for v in consume(topic, EVENTS, "%s\n")]
+    env, events, topics = generated_and_streamed("it.serve", EVENTS, 21)
     yield env, events
-    for t in (topic, dlq):
+    for t in topics:
         delete_topic(t)
 
 
@@ -105,17 +53,6 @@ def openapi(service):
     status, _, doc = service.get_json("/openapi.json")
     assert status == 200
     return doc
-
-
-def check_schema(openapi: dict, path: str, method: str, status: int, body: dict) -> None:
-    """The reply body must be what /openapi.json says this operation answers with `status`."""
-    op = openapi["paths"][path][method]
-    resp = op["responses"][str(status)]
-    if "$ref" in resp:
-        resp = openapi["components"]["responses"][resp["$ref"].split("/")[-1]]
-    schema = dict(resp["content"]["application/json"]["schema"])
-    schema["components"] = openapi["components"]
-    jsonschema.Draft202012Validator(schema).validate(body)
 
 
 def window_impressions(events: list[dict], key: str, value, as_of: int, width: int, n: int):

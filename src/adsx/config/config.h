@@ -41,6 +41,8 @@ struct kafka_config
     std::string heap = "1g";     // JVM -Xmx of the local broker
     std::string events_topic = "ad.events";
     std::string dlq_topic = "ad.events.dlq";
+    std::string serves_topic =
+        "ad.serves";  // adsx serve's decisions (schemas/ad_serve.schema.json)
     int events_partitions = 12;
     int replication_factor = 1;
     int retention_hours = 168;        // ad.events retention (the lake keeps history)
@@ -138,6 +140,12 @@ struct serve_config
     int queue_timeout_ms = 100;  // a request that waited longer for a worker: 503
     int redis_timeout_ms = 50;   // one Redis round trip; slower: degraded (rank) or 503 (features)
     int drain_s = 10;            // on SIGTERM: how long requests in progress may finish
+    // Reserve eCPM by placement, "*" for the others.
+    std::string reserve_ecpm = "feed=0.5,sidebar=0.25,interstitial=1,video_preroll=2,*=0.25";
+    int catalog_refresh_ms = 2000;  // the catalog and spend are read again this often
+    int hash_cache_ms = 1000;       // ad and campaign hashes are shared by requests this long
+    int model_reload_ms = 5000;     // the registry's pointers are checked this often
+    std::string arm = "control";    // the experiment arm whose models serve
 };
 
 struct metrics_config

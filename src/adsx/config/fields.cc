@@ -164,6 +164,8 @@ std::vector<field> kafka_fields()
         text("kafka.events_topic", "topic of ad events", &c::kafka, &k::events_topic, non_empty),
         text("kafka.dlq_topic", "dead-letter topic of rejected events", &c::kafka, &k::dlq_topic,
              non_empty),
+        text("kafka.serves_topic", "topic of adsx serve's decisions (the serve log)", &c::kafka,
+             &k::serves_topic, non_empty),
         integer("kafka.events_partitions", "partitions of the events topic", &c::kafka,
                 &k::events_partitions, 1, 10'000),
         integer("kafka.replication_factor", "replication factor of created topics", &c::kafka,
@@ -319,6 +321,18 @@ std::vector<field> serve_fields()
                 &c::serve, &s::redis_timeout_ms, 1, 60'000),
         integer("serve.drain_s", "on SIGTERM, how long requests in progress may finish", &c::serve,
                 &s::drain_s, 0, 600),
+        text("serve.reserve_ecpm",
+             "reserve eCPM by placement, e.g. feed=0.5,sidebar=0.25,*=0.25 (* = the others)",
+             &c::serve, &s::reserve_ecpm, non_empty),
+        integer("serve.catalog_refresh_ms", "how often the catalog and spend are read again",
+                &c::serve, &s::catalog_refresh_ms, 100, 3'600'000),
+        integer("serve.hash_cache_ms",
+                "how long ad and campaign hashes are shared by requests (0: read every time)",
+                &c::serve, &s::hash_cache_ms, 0, 60'000),
+        integer("serve.model_reload_ms", "how often the model registry's pointers are checked",
+                &c::serve, &s::model_reload_ms, 100, 3'600'000),
+        text("serve.arm", "the experiment arm whose models ({name}/current/{arm}) serve", &c::serve,
+             &s::arm, non_empty),
     };
 }
 

@@ -1,6 +1,7 @@
 #include "adsx/metrics/serve_probe.h"
 
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
@@ -22,9 +23,79 @@ serve_probe::serve_probe(std::unique_ptr<exposer> e) : _exposer(std::move(e))
                     .Name("adsx_serve_request_seconds")
                     .Help("Time from a request read whole to its reply, by route pattern")
                     .Register(*_registry);
+    register_rank();
 }
 
 serve_probe::~serve_probe() = default;
+
+void serve_probe::register_rank()
+{
+    auto& r = *_registry;
+    const prometheus::Histogram::BucketBoundaries seconds{0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                          0.005,  0.01,    0.025,  0.05,  0.1};
+    _candidates = &prometheus::BuildHistogram()
+                       .Name("adsx_serve_rank_candidates")
+                       .Help("Ads retrieved per /rank_ads request")
+                       .Register(r)
+                       .Add({}, prometheus::Histogram::BucketBoundaries{0, 1, 10, 50, 100, 250, 500,
+                                                                        1000, 2000});
+    _store = &prometheus::BuildHistogram()
+                  .Name("adsx_serve_store_seconds")
+                  .Help("The online store round trip of one /rank_ads request")
+                  .Register(r)
+                  .Add({}, seconds);
+    _scoring = &prometheus::BuildHistogram()
+                    .Name("adsx_serve_scoring_seconds")
+                    .Help("Row building and scoring of one /rank_ads request")
+                    .Register(r)
+                    .Add({}, seconds);
+    _slots = &prometheus::BuildCounter()
+                  .Name("adsx_serve_rank_slots_total")
+                  .Help("Slots /rank_ads requests asked for")
+                  .Register(r)
+                  .Add({});
+    _filled = &prometheus::BuildCounter()
+                   .Name("adsx_serve_rank_filled_total")
+                   .Help("Slots /rank_ads filled (fill rate = filled / slots)")
+                   .Register(r)
+                   .Add({});
+    _degraded = &prometheus::BuildCounter()
+                     .Name("adsx_serve_rank_degraded_total")
+                     .Help("/rank_ads answers that degraded (online store or model unavailable)")
+                     .Register(r)
+                     .Add({});
+    _catalog_age = &prometheus::BuildGauge()
+                        .Name("adsx_serve_catalog_age_seconds")
+                        .Help("Age of the catalog snapshot serving")
+                        .Register(r)
+                        .Add({});
+    _log_dropped = &prometheus::BuildCounter()
+                        .Name("adsx_serve_serve_log_dropped_total")
+                        .Help("Served decisions the serve log could not send")
+                        .Register(r)
+                        .Add({});
+}
+
+void serve_probe::ranked(const serving::rank_outcome& o)
+{
+    _candidates->Observe(static_cast<double>(o.candidates));
+    _store->Observe(o.store_seconds);
+    _scoring->Observe(o.scoring_seconds);
+    _slots->Increment(static_cast<double>(o.slots));
+    _filled->Increment(static_cast<double>(o.filled));
+    if (o.degraded) {
+        _degraded->Increment();
+    }
+}
+
+void serve_probe::sample(double catalog_age_s, std::uint64_t serve_log_dropped)
+{
+    _catalog_age->Set(catalog_age_s);
+    if (serve_log_dropped > _log_dropped_seen) {
+        _log_dropped->Increment(static_cast<double>(serve_log_dropped - _log_dropped_seen));
+        _log_dropped_seen = serve_log_dropped;
+    }
+}
 
 void serve_probe::replied(std::string_view route, const http::request&, const http::reply& r,
                           double seconds)

@@ -4,6 +4,12 @@
 //   adsx_serve_requests_total{route,status}      replies, the server's own (413, 503…) included
 //   adsx_serve_request_seconds{route}            from a request read whole to its reply handed
 //                                                to the socket (queueing included)
+//   adsx_serve_rank_candidates                   ads retrieved per /rank_ads request
+//   adsx_serve_rank_slots_total, _filled_total   slots asked for and filled (fill rate)
+//   adsx_serve_rank_degraded_total               answers that degraded (store, model)
+//   adsx_serve_store_seconds, _scoring_seconds   the Redis round trip and scoring of a request
+//   adsx_serve_catalog_age_seconds               age of the catalog snapshot serving
+//   adsx_serve_serve_log_dropped_total           decisions the serve log could not send
 //
 //   metrics::serve_probe probe(start_metrics(cfg, "serve"));   // null exposer: count only
 //   http::server::start(settings, handler, &probe, namer);
@@ -15,9 +21,11 @@
 
 #include "adsx/http/server.h"
 #include "adsx/metrics/exposer.h"
+#include "adsx/serving/rank_api.h"
 
 namespace prometheus {
 class Counter;
+class Gauge;
 class Histogram;
 template <typename T>
 class Family;
@@ -25,7 +33,9 @@ class Family;
 
 namespace adsx::metrics {
 
-class serve_probe final : public http::server_observer
+class serve_probe final
+  : public http::server_observer
+  , public serving::rank_observer
 {
 public:
     explicit serve_probe(std::unique_ptr<exposer> exposer);
@@ -33,15 +43,29 @@ public:
 
     void replied(std::string_view route, const http::request& q, const http::reply& r,
                  double seconds) override;
+    void ranked(const serving::rank_outcome& o) override;
+    // Gauges the app samples: the catalog's age, and the serve log's drops so far.
+    void sample(double catalog_age_s, std::uint64_t serve_log_dropped);
     // The registry in the Prometheus text format.
     [[nodiscard]] std::string text();
 
 private:
+    void register_rank();
+
     std::unique_ptr<exposer> _exposer;
     std::shared_ptr<prometheus::Registry> _own;  // without an exposer
     prometheus::Registry* _registry = nullptr;
     prometheus::Family<prometheus::Counter>* _requests = nullptr;
     prometheus::Family<prometheus::Histogram>* _latency = nullptr;
+    prometheus::Histogram* _candidates = nullptr;
+    prometheus::Histogram* _store = nullptr;
+    prometheus::Histogram* _scoring = nullptr;
+    prometheus::Counter* _slots = nullptr;
+    prometheus::Counter* _filled = nullptr;
+    prometheus::Counter* _degraded = nullptr;
+    prometheus::Gauge* _catalog_age = nullptr;
+    prometheus::Counter* _log_dropped = nullptr;
+    std::uint64_t _log_dropped_seen = 0;
 };
 
 }  // namespace adsx::metrics

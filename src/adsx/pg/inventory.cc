@@ -16,8 +16,8 @@ result<std::int64_t> int_of(const row& r, std::size_t i, std::string_view what)
     if (auto v = parse_int(r[i].value_or(""))) {
         return *v;
     }
-    return fail(error_code::internal, fmt::format("catalog: {} '{}' is not an integer", what,
-                                                  r[i].value_or("NULL")));
+    return fail(error_code::internal,
+                fmt::format("catalog: {} '{}' is not an integer", what, r[i].value_or("NULL")));
 }
 
 result<double> number_of(const row& r, std::size_t i, std::string_view what)
@@ -76,12 +76,14 @@ result<serving::campaign_info> campaign_of(const row& r)
     c.flight_end_ms = *end;
     c.priority = static_cast<int>(*priority);
     c.frequency_cap = static_cast<int>(*cap);
-    for (auto g : split(r[11].value_or(""), ',')) {
+    const auto geos = r[11].value_or("");  // named: split() views into it
+    const auto devices = r[12].value_or("");
+    for (auto g : split(geos, ',')) {
         if (!g.empty()) {
             c.geos.emplace_back(g);
         }
     }
-    for (auto d : split(r[12].value_or(""), ',')) {
+    for (auto d : split(devices, ',')) {
         if (auto dev = events::parse_device(d)) {
             c.device_mask |= static_cast<std::uint8_t>(1u << static_cast<unsigned>(*dev));
         }
@@ -114,7 +116,8 @@ result<serving::inventory> load_inventory(connection& c, std::int64_t now_ms)
     auto campaigns = c.query(std::string(campaigns_sql));
     auto ads = campaigns ? c.query("SELECT ad_id, campaign_id, creative_category FROM ads")
                          : fail(campaigns.error());
-    auto spend = ads ? c.query(std::string(spend_sql), {std::to_string(now_ms)}) : fail(ads.error());
+    auto spend =
+        ads ? c.query(std::string(spend_sql), {std::to_string(now_ms)}) : fail(ads.error());
     if (!spend) {
         return fail(spend.error().wrap("reading the catalog (run adsx generate first)"));
     }
@@ -137,7 +140,8 @@ result<serving::inventory> load_inventory(connection& c, std::int64_t now_ms)
         }
         auto it = index.find(static_cast<std::uint32_t>(*campaign));
         if (it != index.end()) {
-            as.push_back({ad_id{static_cast<std::uint32_t>(*id)}, "", it->second, r[2].value_or("")});
+            as.push_back(
+                {ad_id{static_cast<std::uint32_t>(*id)}, "", it->second, r[2].value_or("")});
         }
     }
     std::unordered_map<std::uint32_t, serving::campaign_spend> spent;

@@ -9,20 +9,22 @@ namespace adsx::serving {
 std::string_view name(drop_reason r) noexcept
 {
     switch (r) {
-    case drop_reason::unknown_ad:
-        return "unknown_ad";
-    case drop_reason::not_targeted:
-        return "not_targeted";
-    case drop_reason::flight:
-        return "flight";
-    case drop_reason::budget:
-        return "budget";
-    case drop_reason::pacing:
-        return "pacing";
-    case drop_reason::frequency_cap:
-        return "frequency_cap";
-    case drop_reason::below_reserve:
-        return "below_reserve";
+        case drop_reason::unknown_ad:
+            return "unknown_ad";
+        case drop_reason::not_targeted:
+            return "not_targeted";
+        case drop_reason::flight:
+            return "flight";
+        case drop_reason::budget:
+            return "budget";
+        case drop_reason::pacing:
+            return "pacing";
+        case drop_reason::frequency_cap:
+            return "frequency_cap";
+        case drop_reason::below_reserve:
+            return "below_reserve";
+        case drop_reason::same_campaign:
+            return "same_campaign";
     }
     return "unknown";
 }

@@ -5,8 +5,8 @@
 // built; the refresher (catalog_snapshot.h) swaps in a new one atomically.
 //
 //   auto inv = serving::inventory::build(campaigns, ads, spend, loaded_at_ms);
-//   for (auto i : inv.targeted("US-CA", events::device_type::ios)) { const auto& a = inv.ads()[i]; }
-//   if (auto why = inv.ineligible(inv.ads()[i], now_ms)) { … }   // flight, budget, pacing
+//   for (auto i : inv.targeted("US-CA", events::device_type::ios)) { const auto& a = inv.ads()[i];
+//   } if (auto why = inv.ineligible(inv.ads()[i], now_ms)) { … }   // flight, budget, pacing
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -64,6 +64,7 @@ enum class drop_reason : std::uint8_t
     pacing,
     frequency_cap,
     below_reserve,
+    same_campaign,  // another ad of its campaign ranked higher (one ad per campaign)
 };
 [[nodiscard]] std::string_view name(drop_reason r) noexcept;
 
@@ -75,12 +76,14 @@ class inventory
 {
 public:
     // Ads whose campaign index is out of range are dropped. `spend` by campaign id.
-    [[nodiscard]] static inventory build(std::vector<campaign_info> campaigns,
-                                         std::vector<ad_info> ads,
-                                         const std::unordered_map<std::uint32_t, campaign_spend>& spend,
-                                         std::int64_t loaded_at_ms);
+    [[nodiscard]] static inventory build(
+        std::vector<campaign_info> campaigns, std::vector<ad_info> ads,
+        const std::unordered_map<std::uint32_t, campaign_spend>& spend, std::int64_t loaded_at_ms);
 
-    [[nodiscard]] const std::vector<campaign_info>& campaigns() const noexcept { return _campaigns; }
+    [[nodiscard]] const std::vector<campaign_info>& campaigns() const noexcept
+    {
+        return _campaigns;
+    }
     [[nodiscard]] const std::vector<ad_info>& ads() const noexcept { return _ads; }
     [[nodiscard]] const campaign_info& campaign_of(const ad_info& a) const
     {
@@ -101,7 +104,7 @@ public:
 private:
     std::vector<campaign_info> _campaigns;
     std::vector<ad_info> _ads;
-    std::vector<campaign_spend> _spend;  // by campaign index
+    std::vector<campaign_spend> _spend;                       // by campaign index
     std::unordered_map<std::uint32_t, std::uint32_t> _by_id;  // ad id -> index
     std::unordered_map<std::string, std::array<std::vector<std::uint32_t>, events::device_count>>
         _by_target;

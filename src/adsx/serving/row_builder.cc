@@ -22,7 +22,7 @@ using source = feature_source;
 // schemas/model_row.json, parsed once.
 struct definition
 {
-    std::map<std::string, source, std::less<>> exact;  // windows (both counts), recency, names
+    std::map<std::string, source, std::less<>> exact;   // windows (both counts), recency, names
     std::vector<std::pair<std::string, source>> views;  // "batch_{view}_" -> the view's source
 };
 
@@ -56,8 +56,8 @@ void add_windows(dom::object windows, definition& d)
             continue;
         }
         auto s = make(source::kind::window, entity_named(std::string_view(w["entity"])));
-        s.tile = std::string_view(w["tile"]) == "hour" ? features::hour_tiles
-                                                       : features::minute_tiles;
+        s.tile =
+            std::string_view(w["tile"]) == "hour" ? features::hour_tiles : features::minute_tiles;
         s.window_ms = std::int64_t(w["tiles"]) * s.tile.width_ms;
         d.exact.emplace(fmt::format("{}_impressions", std::string_view(name)), s);
         s.clicks = true;
@@ -115,8 +115,7 @@ const definition& model_row()
 // Categorical features: the request's and the catalog's text, except bid.
 bool categorical(const source& s)
 {
-    return s.what == source::kind::request ||
-           (s.what == source::kind::catalog && s.field != 3);
+    return s.what == source::kind::request || (s.what == source::kind::catalog && s.field != 3);
 }
 
 result<source> resolve(std::string_view name, bool want_categorical)
@@ -135,9 +134,9 @@ result<source> resolve(std::string_view name, bool want_categorical)
         }
     }
     if (!found) {
-        return fail(error_code::invalid_argument,
-                    fmt::format("feature {} is not one serving can build (schemas/model_row.json)",
-                                name));
+        return fail(
+            error_code::invalid_argument,
+            fmt::format("feature {} is not one serving can build (schemas/model_row.json)", name));
     }
     if (categorical(*found) != want_categorical) {
         return fail(error_code::invalid_argument,
@@ -220,28 +219,29 @@ double window_value(const source& s, const row_inputs& in)
     const std::vector<features::tile_value>* tiles = nullptr;
     const auto t = in.request.time_ms;
     switch (s.of) {
-    case source::entity::ad:
-        tiles = &in.ad_hash.minutes;
-        break;
-    case source::entity::user:
-        if (!in.user) {
+        case source::entity::ad:
+            tiles = &in.ad_hash.minutes;
+            break;
+        case source::entity::user:
+            if (!in.user) {
+                return ranking::batch::missing;
+            }
+            tiles =
+                s.tile.prefix == features::hour_tiles.prefix ? &in.user->hours : &in.user->minutes;
+            break;
+        case source::entity::user_campaign: {
+            if (!in.user) {
+                return ranking::batch::missing;
+            }
+            auto it = in.user->campaigns.find(in.campaign.id.value);
+            if (it == in.user->campaigns.end()) {
+                return 0;
+            }
+            tiles = &it->second.hours;
+            break;
+        }
+        case source::entity::campaign:
             return ranking::batch::missing;
-        }
-        tiles = s.tile.prefix == features::hour_tiles.prefix ? &in.user->hours : &in.user->minutes;
-        break;
-    case source::entity::user_campaign: {
-        if (!in.user) {
-            return ranking::batch::missing;
-        }
-        auto it = in.user->campaigns.find(in.campaign.id.value);
-        if (it == in.user->campaigns.end()) {
-            return 0;
-        }
-        tiles = &it->second.hours;
-        break;
-    }
-    case source::entity::campaign:
-        return ranking::batch::missing;
     }
     const auto c = features::window_sum(*tiles, s.tile, t, s.window_ms);
     return static_cast<double>(s.clicks ? c.clicks : c.impressions);
@@ -265,22 +265,22 @@ double batch_value(const source& s, const row_inputs& in)
 {
     const entity_state* h = nullptr;
     switch (s.of) {
-    case source::entity::user:
-        h = in.user;
-        break;
-    case source::entity::campaign:
-        h = &in.campaign_hash;
-        break;
-    default:
-        h = &in.ad_hash;
+        case source::entity::user:
+            h = in.user;
+            break;
+        case source::entity::campaign:
+            h = &in.campaign_hash;
+            break;
+        default:
+            h = &in.ad_hash;
     }
     if (!h) {
         return ranking::batch::missing;
     }
     std::string prefix(store_layout::fields_batch);
     if (s.slice) {
-        prefix += s.slice == 'd' ? store_layout::fields_device_slice
-                                 : store_layout::fields_geo_slice;
+        prefix +=
+            s.slice == 'd' ? store_layout::fields_device_slice : store_layout::fields_geo_slice;
         prefix += s.slice == 'd' ? in.request.device : in.request.geo;
         prefix += ':';
     }
@@ -302,25 +302,25 @@ std::string_view text_value(const source& s, const row_inputs& in)
 {
     if (s.what == source::kind::request) {
         switch (s.field) {
-        case 0:
-            return in.request.device;
-        case 1:
-            return in.request.geo;
-        case 2:
-            return in.request.placement;
-        case 3:
-            return in.request.slot;
-        default:
-            return in.request.hour_of_day;
+            case 0:
+                return in.request.device;
+            case 1:
+                return in.request.geo;
+            case 2:
+                return in.request.placement;
+            case 3:
+                return in.request.slot;
+            default:
+                return in.request.hour_of_day;
         }
     }
     switch (s.field) {
-    case 0:
-        return in.ad.creative_category;
-    case 1:
-        return in.ad.id_text;
-    default:
-        return in.campaign.id_text;
+        case 0:
+            return in.ad.creative_category;
+        case 1:
+            return in.ad.id_text;
+        default:
+            return in.campaign.id_text;
     }
 }
 
@@ -332,20 +332,20 @@ void row_builder::fill(ranking::batch& b, std::size_t row, const row_inputs& in)
         const auto& s = _numeric[i];
         double v = ranking::batch::missing;
         switch (s.what) {
-        case source::kind::window:
-            v = window_value(s, in);
-            break;
-        case source::kind::recency:
-            v = recency_value(s, in);
-            break;
-        case source::kind::batch:
-            v = batch_value(s, in);
-            break;
-        case source::kind::catalog:
-            v = in.campaign.bid;
-            break;
-        case source::kind::request:
-            break;
+            case source::kind::window:
+                v = window_value(s, in);
+                break;
+            case source::kind::recency:
+                v = recency_value(s, in);
+                break;
+            case source::kind::batch:
+                v = batch_value(s, in);
+                break;
+            case source::kind::catalog:
+                v = in.campaign.bid;
+                break;
+            case source::kind::request:
+                break;
         }
         b.set_numeric(row, i, v);
     }

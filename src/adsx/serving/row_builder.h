@@ -31,7 +31,7 @@ struct entity_state
 {
     features::hash_fields fields;  // as read: the b.* fields are looked up here
     std::vector<features::tile_value> minutes, hours;
-    features::user_own own;                                     // users
+    features::user_own own;                                      // users
     std::map<std::uint32_t, features::user_campaign> campaigns;  // users: by campaign id
 };
 [[nodiscard]] entity_state ad_state(features::hash_fields h);

@@ -22,6 +22,10 @@ service::service(service_parts parts)
     _router.add("GET", "/features/user/{id}", [this](const http::request& q, const auto& p) {
         return _features.user(p[0], q.query);
     });
+    if (_parts.rank) {
+        _router.add("POST", "/rank_ads",
+                    [this](const http::request& q, const auto&) { return _parts.rank->rank(q); });
+    }
     _router.add("GET", "/healthz", [](const http::request&, const auto&) {
         return http::json_reply(200, R"({"status":"ok"})");
     });

@@ -7,7 +7,8 @@
 //                         .metrics = [&] { return metrics::render(registry); }});
 //   http::server::start(settings, [&](const http::request& q) { return svc.handle(q); }, …);
 //
-// Routes: GET /features/ad/{id}, GET /features/user/{id} (feature_api.h), /healthz, /readyz
+// Routes: GET /features/ad/{id}, GET /features/user/{id} (feature_api.h), POST /rank_ads
+// (rank_api.h), /healthz, /readyz
 // (200 when every check passes, else 503 naming the failing ones), /metrics, /openapi.json
 // (schemas/openapi.json, embedded at build time) and /docs (a page rendering it, no CDN).
 // Immutable after construction; handle() is safe from many threads when the parts are.
@@ -21,6 +22,7 @@
 #include "adsx/features/online_reader.h"
 #include "adsx/http/router.h"
 #include "adsx/serving/feature_api.h"
+#include "adsx/serving/rank_api.h"
 
 namespace adsx::serving {
 
@@ -36,6 +38,7 @@ struct service_parts
     const adsx::clock& clock;
     std::vector<readiness_check> ready;
     std::function<std::string()> metrics;  // Prometheus text exposition
+    const rank_api* rank = nullptr;        // POST /rank_ads (absent: 404)
 };
 
 class service

@@ -29,11 +29,13 @@ inventory sample(std::unordered_map<std::uint32_t, campaign_spend> spend = {})
 {
     constexpr auto ios = 1u << static_cast<unsigned>(events::device_type::ios);
     constexpr auto desktop = 1u << static_cast<unsigned>(events::device_type::desktop);
-    return inventory::build({campaign(1, {"US-CA", "DE-BE"}, ios),
-                             campaign(2, {"US-CA"}, ios | desktop)},
-                            {{ad_id{11}, "", 0, "a"}, {ad_id{21}, "", 1, "b"},
-                             {ad_id{12}, "", 0, "a"}, {ad_id{99}, "", 7, "orphan"}},
-                            spend, midnight);
+    return inventory::build(
+        {campaign(1, {"US-CA", "DE-BE"}, ios), campaign(2, {"US-CA"}, ios | desktop)},
+        {{ad_id{11}, "", 0, "a"},
+         {ad_id{21}, "", 1, "b"},
+         {ad_id{12}, "", 0, "a"},
+         {ad_id{99}, "", 7, "orphan"}},
+        spend, midnight);
 }
 
 std::vector<std::uint32_t> ids(const inventory& inv, std::string_view geo, events::device_type d)
@@ -48,12 +50,18 @@ std::vector<std::uint32_t> ids(const inventory& inv, std::string_view geo, event
 TEST(inventory, retrieves_by_geo_and_device)
 {
     const auto inv = sample();
-    EXPECT_EQ(ids(inv, "US-CA", events::device_type::ios), (std::vector<std::uint32_t>{11, 12, 21}));
+    EXPECT_EQ(ids(inv, "US-CA", events::device_type::ios),
+              (std::vector<std::uint32_t>{11, 12, 21}));
     EXPECT_EQ(ids(inv, "US-CA", events::device_type::desktop), (std::vector<std::uint32_t>{21}));
     EXPECT_EQ(ids(inv, "DE-BE", events::device_type::ios), (std::vector<std::uint32_t>{11, 12}));
     EXPECT_TRUE(ids(inv, "FR-IDF", events::device_type::ios).empty());
     EXPECT_FALSE(inv.find(ad_id{99}).has_value());  // its campaign is not in the catalog
     EXPECT_EQ(inv.ads()[*inv.find(ad_id{21})].id_text, "21");
+    const auto& a21 = inv.ads()[*inv.find(ad_id{21})];
+    EXPECT_TRUE(inv.targets(a21, "US-CA", events::device_type::desktop));
+    EXPECT_FALSE(inv.targets(a21, "DE-BE", events::device_type::desktop));
+    EXPECT_FALSE(
+        inv.targets(inv.ads()[*inv.find(ad_id{11})], "US-CA", events::device_type::desktop));
 }
 
 TEST(inventory, flights_budgets_and_pacing)

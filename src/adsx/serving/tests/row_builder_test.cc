@@ -26,7 +26,7 @@ ranking::feature_spec spec(std::vector<std::string> numeric, std::vector<std::st
     return s;
 }
 
-constexpr std::int64_t day = 20'427;              // 2025-12-05
+constexpr std::int64_t day = 20'427;                                            // 2025-12-05
 constexpr std::int64_t t = day * day_ms + 37 * minute_ms + 5 * hour_ms + 1234;  // 05:37:01.234
 
 TEST(row_builder, resolves_what_model_row_json_defines_and_refuses_the_rest)
@@ -87,12 +87,12 @@ struct fixture : ::testing::Test
 
 TEST_F(fixture, fills_windows_batch_and_categorical_values)
 {
-    auto rb = row_builder::make(spec(
-        {"stream_ad_5m_impressions", "stream_ad_5m_clicks", "stream_ad_1h_impressions",
-         "batch_ad_impressions_7d", "batch_ad_device_ctr_7d", "batch_ad_geo_ctr_7d",
-         "batch_campaign_pacing", "bid", "stream_user_seconds_since_impression",
-         "stream_user_seconds_since_click", "stream_user_1h_impressions"},
-        {"device", "slot", "hour_of_day", "category", "ad_id", "campaign_id"}));
+    auto rb = row_builder::make(
+        spec({"stream_ad_5m_impressions", "stream_ad_5m_clicks", "stream_ad_1h_impressions",
+              "batch_ad_impressions_7d", "batch_ad_device_ctr_7d", "batch_ad_geo_ctr_7d",
+              "batch_campaign_pacing", "bid", "stream_user_seconds_since_impression",
+              "stream_user_seconds_since_click", "stream_user_1h_impressions"},
+             {"device", "slot", "hour_of_day", "category", "ad_id", "campaign_id"}));
     ASSERT_TRUE(rb.has_value()) << rb.error().message;
     ranking::batch b(11, 6);
     b.reset(2);

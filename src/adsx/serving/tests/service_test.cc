@@ -83,13 +83,14 @@ TEST_F(service_test, openapi_documents_exactly_the_routes_and_the_contract_ids)
             documented.insert(std::string(method) + " " + std::string(path));
         }
     }
-    const std::set<std::string> served = {
-        "get /features/ad/{id}", "get /features/user/{id}", "get /healthz", "get /readyz",
-        "get /metrics",          "get /openapi.json",       "get /docs"};
+    const std::set<std::string> served = {"get /features/ad/{id}", "get /features/user/{id}",
+                                          "post /rank_ads",        "get /healthz",
+                                          "get /readyz",           "get /metrics",
+                                          "get /openapi.json",     "get /docs"};
     EXPECT_EQ(documented, served);
     for (const auto& route : served) {
         const auto path = route.substr(route.find(' ') + 1);
-        if (path.find('{') == std::string::npos) {
+        if (route.starts_with("get ") && path.find('{') == std::string::npos) {
             EXPECT_EQ(svc.handle(get(path)).status, 200) << path;
         }
     }
@@ -102,6 +103,20 @@ TEST_F(service_test, openapi_documents_exactly_the_routes_and_the_contract_ids)
     auto ad_id = doc["components"]["parameters"]["AdId"]["schema"];
     EXPECT_EQ(std::int64_t(ad_id["minimum"]), ad.min_int.value());
     EXPECT_EQ(std::int64_t(ad_id["maximum"]), ad.max_int.value());
+    auto rank = doc["components"]["schemas"]["RankRequest"]["properties"];
+    EXPECT_EQ(std::string_view(rank["user_id"]["pattern"]), user.matches->text());
+    auto context = rank["context"]["properties"];
+    for (auto name : {"geo", "placement"}) {
+        const auto& rules = c.properties()[*c.index_of(name)];
+        EXPECT_EQ(std::string_view(context[name]["pattern"]), rules.matches->text()) << name;
+    }
+    const auto& placement = c.properties()[*c.index_of("placement")];
+    EXPECT_EQ(std::uint64_t(context["placement"]["maxLength"]), placement.max_length.value());
+    std::vector<std::string> devices;
+    for (auto d : simdjson::dom::array(context["device"]["enum"])) {
+        devices.emplace_back(std::string_view(d));
+    }
+    EXPECT_EQ(devices, c.properties()[*c.index_of("device")].one_of);
 }
 
 }  // namespace

@@ -1,0 +1,491 @@
+#include "adsx/serving/rank_api.h"
+
+#include <cmath>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "adsx/base/store_layout.h"
+#include "adsx/base/strings.h"
+#include "adsx/features/tiles.h"
+#include "adsx/features/update.h"
+#include "adsx/privacy/tcf.h"
+#include "adsx/ranking/auction.h"
+#include "adsx/serving/rank_request.h"
+
+namespace adsx::serving {
+
+namespace {
+
+using state_ptr = std::shared_ptr<const entity_state>;
+
+std::string bid_name(ranking::bid_kind k)
+{
+    switch (k) {
+    case ranking::bid_kind::cpm:
+        return "CPM";
+    case ranking::bid_kind::cpc:
+        return "CPC";
+    case ranking::bid_kind::cpa:
+        return "CPA";
+    }
+    return "";
+}
+
+std::string number(double v)
+{
+    return std::isfinite(v) ? fmt::format("{}", v) : "null";
+}
+
+// One scored row as JSON: {feature: value} in the model's order (null = missing).
+std::string row_json(const ranking::feature_spec& spec, const ranking::batch& b, std::size_t row)
+{
+    std::string out = "{";
+    for (std::size_t i = 0; i < spec.numeric.size(); ++i) {
+        out += fmt::format("{}{}:{}", out.size() > 1 ? "," : "", json_quote(spec.numeric[i].name),
+                           number(b.numeric(row, i)));
+    }
+    for (std::size_t i = 0; i < spec.categorical.size(); ++i) {
+        const auto v = b.categorical(row, i);
+        out += fmt::format("{}{}:{}", out.size() > 1 ? "," : "",
+                           json_quote(spec.categorical[i].name), v.empty() ? "null" : json_quote(v));
+    }
+    return out + "}";
+}
+
+}  // namespace
+
+namespace detail {
+
+// What one request works on, step by step.
+struct ranking_work
+{
+    ranking_work(const rank_request& r, const inventory& i) : req(r), inv(i) {}
+
+    const rank_request& req;
+    const inventory& inv;
+    request_context ctx;
+    bool personal = false;
+    std::vector<std::uint32_t> candidates;  // indices into inv.ads()
+    std::vector<std::pair<std::uint32_t, drop_reason>> dropped;
+    state_ptr user;
+    std::vector<state_ptr> ad_states, campaign_states;  // by candidate
+    std::vector<std::string> degraded;
+    rank_outcome outcome;
+};
+
+void retrieve(ranking_work& w)
+{
+    const auto& inv = w.inv;
+    auto keep = [&](std::uint32_t i) {
+        if (auto why = inv.ineligible(inv.ads()[i], w.ctx.time_ms)) {
+            w.dropped.emplace_back(inv.ads()[i].id.value, *why);
+        } else {
+            w.candidates.push_back(i);
+        }
+    };
+    if (w.req.candidate_ids) {
+        for (auto id : *w.req.candidate_ids) {
+            const auto i = inv.find(id);
+            if (!i) {
+                w.dropped.emplace_back(id.value, drop_reason::unknown_ad);
+            } else if (!inv.targets(inv.ads()[*i], w.req.geo, w.req.device)) {
+                w.dropped.emplace_back(id.value, drop_reason::not_targeted);
+            } else {
+                keep(*i);
+            }
+        }
+    } else {
+        for (auto i : inv.targeted(w.req.geo, w.req.device)) {
+            keep(i);
+        }
+    }
+    w.outcome.candidates = w.candidates.size() + w.dropped.size();
+}
+
+void drop_capped(ranking_work& w)
+{
+    if (!w.user) {
+        return;
+    }
+    std::vector<std::uint32_t> kept;
+    std::vector<state_ptr> ads, campaigns;
+    for (std::size_t k = 0; k < w.candidates.size(); ++k) {
+        const auto& a = w.inv.ads()[w.candidates[k]];
+        const auto& c = w.inv.campaign_of(a);
+        auto it = w.user->campaigns.find(c.id.value);
+        if (it != w.user->campaigns.end()) {
+            const auto seen = features::window_sum(it->second.hours, features::hour_tiles,
+                                                   w.ctx.time_ms, day_ms);
+            if (seen.impressions >= c.frequency_cap) {
+                w.dropped.emplace_back(a.id.value, drop_reason::frequency_cap);
+                continue;
+            }
+        }
+        kept.push_back(w.candidates[k]);
+        ads.push_back(w.ad_states[k]);
+        campaigns.push_back(w.campaign_states[k]);
+    }
+    w.candidates = std::move(kept);
+    w.ad_states = std::move(ads);
+    w.campaign_states = std::move(campaigns);
+}
+
+}  // namespace detail
+
+using detail::ranking_work;
+
+struct rank_api::impl
+{
+    impl(rank_parts p, rank_settings s) : parts(std::move(p)), settings(std::move(s)) {}
+
+    rank_parts parts;
+    rank_settings settings;
+
+    struct cached
+    {
+        state_ptr state;
+        std::int64_t at_ms = 0;
+    };
+    mutable std::mutex cache_mutex;  // guards cache
+    mutable std::unordered_map<std::string, cached> cache;
+    mutable std::mutex builders_mutex;  // guards builders
+    mutable std::map<std::shared_ptr<const ranking::model>, std::shared_ptr<result<row_builder>>>
+        builders;
+
+    // The row builder of a model version (made once per version).
+    std::shared_ptr<result<row_builder>> builder_for(
+        const std::shared_ptr<const ranking::model>& m) const
+    {
+        std::lock_guard lock(builders_mutex);
+        auto& b = builders[m];
+        if (!b) {
+            b = std::make_shared<result<row_builder>>(row_builder::make(m->features()));
+            if (builders.size() > 8) {  // old versions: keep a few, drop the rest
+                builders.erase(builders.begin());
+            }
+        }
+        return b;
+    }
+
+    [[nodiscard]] double reserve(std::string_view placement) const
+    {
+        auto it = settings.reserve_ecpm.find(placement);
+        return it == settings.reserve_ecpm.end() ? settings.default_reserve_ecpm : it->second;
+    }
+
+    http::reply rank(const http::request& q) const;
+    // Reads the user's hash (with consent) and the candidates' ad and campaign hashes.
+    void fetch(ranking_work& w, std::int64_t now) const;
+    // Scores, runs the auction, answers and logs.
+    http::reply decide(ranking_work& w, const std::string& request_id) const;
+};
+
+result<rank_settings> parse_reserves(std::string_view spec, rank_settings s)
+{
+    for (auto part : split(spec, ',')) {
+        part = trim(part);
+        if (part.empty()) {
+            continue;
+        }
+        const auto eq = part.find('=');
+        const auto v = eq == std::string_view::npos ? std::nullopt : parse_double(part.substr(eq + 1));
+        if (!v || *v < 0) {
+            return fail(error_code::invalid_argument,
+                        fmt::format("reserve '{}' is not placement=eCPM (≥ 0)", part));
+        }
+        const auto placement = trim(part.substr(0, eq));
+        if (placement == "*") {
+            s.default_reserve_ecpm = *v;
+        } else {
+            s.reserve_ecpm[std::string(placement)] = *v;
+        }
+    }
+    return s;
+}
+
+rank_api::rank_api(rank_parts parts, rank_settings settings)
+  : _impl(std::make_unique<impl>(std::move(parts), std::move(settings)))
+{
+}
+
+rank_api::~rank_api() = default;
+
+http::reply rank_api::rank(const http::request& q) const
+{
+    return _impl->rank(q);
+}
+
+
+namespace {
+
+const state_ptr& empty_state()
+{
+    static const state_ptr e = std::make_shared<const entity_state>();
+    return e;
+}
+
+// Scores rows of `model` for the candidates `rows` (indices into w.candidates); `out` gets one
+// probability per candidate in `rows`. The batch keeps the rows for the serve log.
+result<void> score(const ranking_work& w, const ranking::model& m, const row_builder& rb,
+                   const std::vector<std::size_t>& rows, ranking::batch& b, std::vector<double>& out)
+{
+    b.reset(rows.size());
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        const auto k = rows[r];
+        const auto& a = w.inv.ads()[w.candidates[k]];
+        rb.fill(b, r, {w.ctx, a, w.inv.campaign_of(a), *w.ad_states[k], *w.campaign_states[k],
+                       w.user.get()});
+    }
+    out.assign(rows.size(), 0.0);
+    return m.score(b, out);
+}
+
+}  // namespace
+
+http::reply rank_api::impl::rank(const http::request& q) const
+{
+    if (!q.content_type.starts_with("application/json")) {
+        return http::error_reply(415, "unsupported_media_type",
+                                 "POST /rank_ads takes Content-Type: application/json");
+    }
+    auto parsed = parse_rank_request(q.body);
+    if (const auto* bad = std::get_if<request_error>(&parsed)) {
+        return http::error_reply(bad->status,
+                                 bad->status == 400 ? "bad_request" : "invalid_argument",
+                                 bad->field.empty() ? bad->message
+                                                    : bad->field + " " + bad->message,
+                                 bad->field);
+    }
+    const auto& req = std::get<rank_request>(parsed);
+    const auto inv = parts.inventory.get();
+    if (!inv) {
+        return http::error_reply(error{error_code::unavailable, "the catalog is not loaded yet"});
+    }
+    const auto now = parts.clock.now_ms();
+    const auto t = req.time_ms.value_or(now);
+    ranking_work w{req, *inv};
+    w.ctx = {req.device_name, req.geo, req.placement, std::to_string(req.slot), t, hour_of_day(t)};
+    if (req.consent) {
+        const auto c = privacy::decode_tc_string(*req.consent);
+        if (!c) {
+            return http::error_reply(422, "invalid_argument",
+                                     "consent is not a TCF v2 string: " + c.error().message,
+                                     "consent");
+        }
+        w.personal = privacy::allows_personalisation(*c);
+    }
+    detail::retrieve(w);
+    fetch(w, now);
+    detail::drop_capped(w);
+    w.outcome.eligible = w.candidates.size();
+    return decide(w, q.request_id);
+}
+
+void rank_api::impl::fetch(ranking_work& w, std::int64_t now) const
+{
+    const auto n = w.candidates.size();
+    w.ad_states.assign(n, empty_state());
+    w.campaign_states.assign(n, empty_state());
+    // Keys to read: the user's (with consent only), then the hashes the cache lacks.
+    std::vector<std::string> keys;
+    if (w.personal) {
+        keys.push_back(features::user_key(w.req.user_id));
+    }
+    std::vector<std::pair<std::size_t, bool>> wanted;  // per key after the user's: (k, ad?)
+    std::unordered_map<std::string, std::vector<std::pair<std::size_t, bool>>> readers;
+    {
+        std::lock_guard lock(cache_mutex);
+        for (std::size_t k = 0; k < n; ++k) {
+            const auto& a = w.inv.ads()[w.candidates[k]];
+            for (bool ad : {true, false}) {
+                auto key = ad ? features::ad_key(a.id.value)
+                              : features::campaign_key(w.inv.campaign_of(a).id.value);
+                auto it = cache.find(key);
+                if (it != cache.end() && now - it->second.at_ms < settings.hash_cache_ms) {
+                    (ad ? w.ad_states : w.campaign_states)[k] = it->second.state;
+                    continue;
+                }
+                auto& r = readers[key];
+                if (r.empty()) {
+                    keys.push_back(key);
+                }
+                r.emplace_back(k, ad);
+            }
+        }
+    }
+    if (keys.empty()) {
+        return;
+    }
+    const auto started = parts.clock.monotonic_ns();
+    auto hashes = parts.reader.hashes(keys);
+    w.outcome.store_seconds = seconds(parts.clock.monotonic_ns() - started);
+    if (!hashes) {
+        w.degraded.emplace_back("user_features");  // contextual ranking on what is cached
+        return;
+    }
+    std::size_t first = 0;
+    if (w.personal) {
+        w.user = std::make_shared<const entity_state>(user_state(std::move((*hashes)[0])));
+        first = 1;
+    }
+    std::lock_guard lock(cache_mutex);
+    if (cache.size() > 100'000) {
+        cache.clear();  // bounded: the catalog's hashes, a second's worth at a time
+    }
+    for (std::size_t i = first; i < keys.size(); ++i) {
+        const auto& users = readers[keys[i]];
+        const bool ad = users.front().second;
+        auto state = std::make_shared<const entity_state>(
+            ad ? ad_state(std::move((*hashes)[i])) : plain_state(std::move((*hashes)[i])));
+        for (auto [k, is_ad] : users) {
+            (is_ad ? w.ad_states : w.campaign_states)[k] = state;
+        }
+        if (settings.hash_cache_ms > 0) {
+            cache[keys[i]] = {state, now};
+        }
+    }
+}
+
+http::reply rank_api::impl::decide(ranking_work& w, const std::string& request_id) const
+{
+    const auto n = w.candidates.size();
+    std::vector<double> pctr(n, store_layout::smoothed_ctr_prior_ctr), pcvr(n, 0.0);
+    const auto started = parts.clock.monotonic_ns();
+    const auto ctr = parts.models ? parts.models("ctr") : nullptr;
+    auto ctr_rows = ctr ? builder_for(ctr) : nullptr;
+    ranking::batch rows;
+    std::vector<std::size_t> all(n);
+    for (std::size_t k = 0; k < n; ++k) {
+        all[k] = k;
+    }
+    bool scored = false;
+    if (ctr && *ctr_rows) {
+        rows = ctr->make_batch();
+        scored = score(w, *ctr, **ctr_rows, all, rows, pctr).has_value();
+    }
+    if (!scored) {
+        pctr.assign(n, store_layout::smoothed_ctr_prior_ctr);
+        w.degraded.emplace_back("model");
+    }
+    std::vector<std::size_t> cpa;
+    for (std::size_t k = 0; k < n; ++k) {
+        if (w.inv.campaign_of(w.inv.ads()[w.candidates[k]]).kind == ranking::bid_kind::cpa) {
+            cpa.push_back(k);
+        }
+    }
+    if (!cpa.empty()) {
+        const auto cvr = parts.models ? parts.models("cvr") : nullptr;
+        auto cvr_rows = cvr ? builder_for(cvr) : nullptr;
+        ranking::batch b = cvr ? cvr->make_batch() : ranking::batch{};
+        std::vector<double> p;
+        if (cvr && *cvr_rows && score(w, *cvr, **cvr_rows, cpa, b, p)) {
+            for (std::size_t i = 0; i < cpa.size(); ++i) {
+                pcvr[cpa[i]] = p[i];
+            }
+        } else {
+            w.degraded.emplace_back("cvr_model");
+        }
+    }
+    w.outcome.scoring_seconds = seconds(parts.clock.monotonic_ns() - started);
+
+    std::vector<ranking::bidder> bidders;
+    bidders.reserve(n);
+    for (std::size_t k = 0; k < n; ++k) {
+        const auto& a = w.inv.ads()[w.candidates[k]];
+        const auto& c = w.inv.campaign_of(a);
+        bidders.push_back({a.id, c.id, c.kind, c.bid, c.priority, pctr[k], pcvr[k]});
+    }
+    // One ad per campaign in a response: each campaign's best ad takes part in the auction.
+    std::unordered_map<std::uint32_t, std::size_t> best;
+    for (std::size_t k = 0; k < n; ++k) {
+        auto [it, fresh] = best.emplace(bidders[k].campaign.value, k);
+        const auto& held = bidders[it->second];
+        if (!fresh && (ranking::ecpm(bidders[k]) > ranking::ecpm(held) ||
+                       (ranking::ecpm(bidders[k]) == ranking::ecpm(held) && bidders[k].ad < held.ad))) {
+            it->second = k;
+        }
+    }
+    std::vector<ranking::bidder> entrants;
+    std::vector<std::size_t> entrant_of;  // entrant -> candidate
+    for (std::size_t k = 0; k < n; ++k) {
+        if (best[bidders[k].campaign.value] == k) {
+            entrants.push_back(bidders[k]);
+            entrant_of.push_back(k);
+        }
+    }
+    const double floor = reserve(w.req.placement);
+    auto won = ranking::run_auction(entrants, {.slots = w.req.slots, .reserve_ecpm = floor});
+    for (auto& x : won) {
+        x.candidate = entrant_of[x.candidate];  // from here on: an index into the candidates
+    }
+    if (w.req.debug) {
+        std::set<std::size_t> winners;
+        for (const auto& x : won) {
+            winners.insert(x.candidate);
+        }
+        for (std::size_t k = 0; k < n; ++k) {
+            if (winners.contains(k)) {
+                continue;
+            }
+            if (ranking::ecpm(bidders[k]) < floor) {
+                w.dropped.emplace_back(bidders[k].ad.value, drop_reason::below_reserve);
+            } else if (best[bidders[k].campaign.value] != k) {
+                w.dropped.emplace_back(bidders[k].ad.value, drop_reason::same_campaign);
+            }
+        }
+    }
+    w.outcome.slots = w.req.slots;
+    w.outcome.filled = won.size();
+    w.outcome.degraded = !w.degraded.empty();
+    if (parts.observer) {
+        parts.observer->ranked(w.outcome);
+    }
+
+    std::string ranked, logged_rows;
+    for (std::size_t s = 0; s < won.size(); ++s) {
+        const auto& x = won[s];
+        const auto& b = bidders[x.candidate];
+        ranked += fmt::format(
+            "{}{{\"ad_id\":{},\"campaign_id\":{},\"slot\":{},\"score\":{},\"pctr\":{},{}"
+            "\"ecpm\":{},\"price\":{},\"bid_type\":\"{}\"}}",
+            s ? "," : "", b.ad.value, b.campaign.value, w.req.slot + static_cast<int>(s),
+            number(b.pctr), number(b.pctr),
+            b.kind == ranking::bid_kind::cpa ? fmt::format("\"pcvr\":{},", number(b.pcvr)) : "",
+            number(x.ecpm), number(x.price), bid_name(b.kind));
+        if (scored) {
+            logged_rows += (s ? "," : "") + row_json(ctr->features(), rows, x.candidate);
+        }
+    }
+    std::string degraded;
+    for (const auto& d : w.degraded) {
+        degraded += (degraded.empty() ? "" : ",") + json_quote(d);
+    }
+    const auto model =
+        scored ? fmt::format("{{\"name\":{},\"version\":{},\"arm\":{}}}", json_quote(ctr->info().name),
+                             ctr->info().version, json_quote(settings.arm))
+               : std::string("null");
+    std::string body = fmt::format(
+        "{{\"request_id\":{},\"user_id\":{},\"personalised\":{},\"time\":{},\"ranked_ads\":[{}],"
+        "\"model\":{},\"degraded\":[{}]",
+        json_quote(request_id), json_quote(w.req.user_id), w.personal, w.ctx.time_ms, ranked, model,
+        degraded);
+    if (parts.log) {
+        parts.log->write(w.req.user_id,
+                         body + fmt::format(",\"context\":{{\"device\":{},\"geo\":{},\"placement\":{}}},"
+                                            "\"rows\":[{}]}}",
+                                            json_quote(w.ctx.device), json_quote(w.ctx.geo),
+                                            json_quote(w.ctx.placement), logged_rows));
+    }
+    if (w.req.debug) {
+        std::string dropped;
+        for (const auto& [id, why] : w.dropped) {
+            dropped += fmt::format("{}\"{}\":\"{}\"", dropped.empty() ? "" : ",", id, name(why));
+        }
+        body += fmt::format(",\"candidates\":{},\"eligible\":{},\"dropped\":{{{}}}",
+                            w.outcome.candidates, w.outcome.eligible, dropped);
+    }
+    return http::json_reply(200, body + "}");
+}
+
+}  // namespace adsx::serving
