@@ -116,20 +116,36 @@ banner "ranking models: LR and XGBoost per head, trained on that set, evaluated 
     grep -v '^  \(lr C=\|xgboost round\)'
 "$adsx" model list
 
-banner "serving: adsx serve answers the feature API over HTTP (left running for you to try)"
+banner "serving: adsx serve ranks ads and answers the feature API over HTTP (left running for you to try)"
 var=$(setting stack\\.var_dir)
 pidfile="$var/run/serve-demo.pid"
 if [[ -f $pidfile ]]; then kill "$(cat "$pidfile")" 2>/dev/null || true; sleep 1; fi
 "$adsx" serve >/dev/null 2>>"$var/log/serve.log" &
 echo $! > "$pidfile"
 url="http://$(setting serve\\.host):$(setting serve\\.port)"
-for _ in $(seq 50); do curl -sf "$url/readyz" >/dev/null && break; sleep 0.1; done
-if ! curl -sf "$url/readyz" >/dev/null; then
+for _ in $(seq 50); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.1; done
+if ! curl -sf "$url/healthz" >/dev/null; then
     tail -3 "$var/log/serve.log" >&2
-    echo "adsx serve did not become ready on $url (see $var/log/serve.log)" >&2
+    echo "adsx serve did not start on $url (see $var/log/serve.log)" >&2
     exit 1
 fi
 echo "GET $url/readyz -> $(curl -s "$url/readyz")"
+# A request for the user of the topic's last event, with that event's consent and context.
+request=$(kcat -C -b "$bootstrap" -t "$events_topic" -o -1 -c 1 -e -q -p 0 | "$py" -c 'import json, sys
+e = json.load(sys.stdin)
+print(json.dumps({"user_id": e["user_id"], "consent": e["consent"], "slots": 3,
+                  "context": {"device": e["device"], "geo": e["geo"], "placement": "feed"}}))')
+echo "POST $url/rank_ads $request ->"
+curl -s -X POST "$url/rank_ads" -H 'Content-Type: application/json' -d "$request" |
+    "$py" -c 'import json, sys
+r = json.load(sys.stdin)
+m = r["model"]
+model = "{} v{} ({})".format(m["name"], m["version"], m["arm"]) if m else "none (CTR prior)"
+print("  model {}, personalised {}, degraded {}".format(
+    model, r["personalised"], r["degraded"] or "no"))
+for a in r["ranked_ads"]:
+    print("  slot {slot}: ad {ad_id} (campaign {campaign_id}, {bid_type}) pCTR {pctr:.4f} "
+          "eCPM {ecpm:.2f} price {price:.4f}".format(**a))'
 echo "GET $url/features/ad/1 ->"
 curl -s "$url/features/ad/1" | "$py" -c 'import json, sys
 f = json.load(sys.stdin)
