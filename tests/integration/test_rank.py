@@ -9,7 +9,6 @@ down degrades instead of failing, and that bad bodies get documented 4xx errors.
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -21,7 +20,6 @@ import redis
 from conftest import (
     ADSX_BIN,
     BOOTSTRAP,
-    SOURCE_DIR,
     Service,
     check_schema,
     consume,
@@ -30,46 +28,12 @@ from conftest import (
     generated_and_streamed,
     personalised,
     psql,
+    trained_registry,
 )
 
 EVENTS = int(os.environ.get("ADSX_IT_RANK_EVENTS", "20000"))
 REDIS_PORT = int(os.environ.get("ADSX_REDIS__PORT", "6379"))
 HOUR = 3_600_000
-
-
-def synthetic_training_set(directory, ads: list[tuple[int, int]], rows: int = 20_000):
-    """A training-set file with the columns adsx_jobs.training_set writes and labels with some
-    signal, for adsx_ml.train: the models are real, their rows' meaning is not the point."""
-    import duckdb
-
-    sys.path.insert(0, str(SOURCE_DIR / "python"))
-    from adsx_ml.data import TRAINING_SET_NUMERIC
-
-    rng = np.random.default_rng(3)
-    cols = {}
-    for n in TRAINING_SET_NUMERIC:
-        v = rng.gamma(1.0, 10.0, rows)
-        v[rng.random(rows) < 0.1] = np.nan
-        cols[n.name] = v
-    pick = rng.integers(0, len(ads), rows)
-    cols["ad_id"] = np.array([ads[i][0] for i in pick])
-    cols["campaign_id"] = np.array([ads[i][1] for i in pick])
-    cols["device"] = rng.choice(["ios", "android", "desktop", "ctv"], rows)
-    cols["geo"] = rng.choice(["US-CA", "US-NY", "DE-BE", "GB-LND"], rows)
-    cols["placement"] = rng.choice(["feed", "sidebar", "interstitial", "video_preroll"], rows)
-    cols["slot"] = rng.integers(1, 6, rows)
-    cols["event_time"] = np.sort(rng.integers(1_700_000_000_000, 1_700_600_000_000, rows))
-    cols["event_id"] = np.array([f"e{i}" for i in range(rows)])
-    logit = (
-        -3.5 + 0.04 * np.nan_to_num(cols["stream_ad_1h_clicks"]) + 0.5 * (cols["device"] == "ios")
-    )
-    cols["clicked"] = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
-    cols["converted"] = cols["clicked"] * (rng.random(rows) < 0.3).astype(int)
-    data = directory / "data"
-    data.mkdir(parents=True)
-    duckdb.sql("SELECT * FROM cols").write_parquet(str(data / "part-0.parquet"))
-    (directory / "manifest.json").write_text("{}\n")
-    return directory / "manifest.json"
 
 
 @pytest.fixture(scope="module")
@@ -82,17 +46,7 @@ def world():
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
-    ads = [(int(a), int(c)) for a, c in psql("SELECT ad_id, campaign_id FROM ads")]
-    root = tmp_path_factory.mktemp("registry")
-    manifest = synthetic_training_set(tmp_path_factory.mktemp("training") / "set", ads)
-    r = subprocess.run(
-        [sys.executable, "-m", "adsx_ml.train", "--training-set", str(manifest),
-         "--registry", str(root)],
-        cwd=SOURCE_DIR, capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
-    assert (root / "ctr" / "current" / "control").exists(), r.stdout
-    return root
+    return trained_registry(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -318,7 +272,7 @@ def test_bad_bodies_get_documented_errors(service, openapi_doc):
         ({"user_id": user, "context": ctx, "slots": "3"}, 422, "slots"),
         ({"user_id": user, "context": ctx, "candidate_ids": [0]}, 422, "candidate_ids"),
         ({"user_id": user, "context": ctx, "extra": 1}, 422, "extra"),
-        ({"user_id": user, "context": ctx, "consent": "not-tcf"}, 422, "consent"),
+        ({"user_id": user, "context": ctx, "consent": "not tcf!"}, 422, "consent"),
     ]
     for body, want, field in cases:
         status, r = rank(service, body)

@@ -22,7 +22,7 @@ struct request
     std::string query;         // after '?', not decoded ("" when none)
     std::string content_type;  // the Content-Type header ("" when none)
     std::string body;
-    std::string request_id;  // X-Request-Id when the client sent one, else generated
+    std::string request_id;  // X-Request-Id when the client sent one, else a random UUID
 };
 
 struct reply

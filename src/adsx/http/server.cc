@@ -1,6 +1,7 @@
 #include "adsx/http/server.h"
 
 #include <mutex>
+#include <random>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -48,7 +49,6 @@ struct server::impl
     std::vector<std::thread> io;
     std::atomic<std::size_t> queued{0};
     std::atomic<bool> stopping{false};
-    std::atomic<std::uint64_t> next_id{0};
     bool stopped = false;
     int port = 0;
 
@@ -73,6 +73,16 @@ namespace {
 std::int64_t now_ns()
 {
     return system_clock::instance().monotonic_ns();
+}
+
+// A random (version 4) UUID: request ids go on to events, whose contract wants UUIDs.
+std::string uuid4()
+{
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    const std::uint64_t hi = (rng() & ~0xf000ULL) | 0x4000ULL;        // version 4
+    const std::uint64_t lo = (rng() & ~(3ULL << 62)) | (2ULL << 62);  // variant 10
+    return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32, (hi >> 16) & 0xffff,
+                       hi & 0xffff, lo >> 48, lo & 0xffffffffffffULL);
 }
 
 // One connection: read a request, hand it to a worker, write its reply, again while keep-alive.
@@ -165,7 +175,7 @@ private:
         q.content_type = std::string(m[bhttp::field::content_type]);
         q.request_id = std::string(m["X-Request-Id"]);
         if (q.request_id.empty() || q.request_id.size() > 128) {
-            q.request_id = fmt::format("{:x}-{}", _srv.port, ++_srv.next_id);
+            q.request_id = uuid4();
         }
         _keep_alive = m.keep_alive();
         q.body = std::move(m.body());

@@ -16,8 +16,9 @@ namespace adsx::serving {
 
 namespace {
 
-// An id the event contract accepts for `property`, or the 422 reply saying why not.
-std::optional<http::reply> refuse_id(std::string_view property, std::string_view id)
+// A value the event contract accepts for `property`, or the 422 reply naming `field`.
+std::optional<http::reply> refuse_id(std::string_view property, std::string_view id,
+                                     std::string_view field = "id")
 {
     const auto& c = events::contract::ad_event();
     const auto& rules = c.properties()[*c.index_of(property)];
@@ -34,7 +35,7 @@ std::optional<http::reply> refuse_id(std::string_view property, std::string_view
     return http::error_reply(
         422, "invalid_argument",
         fmt::format("{} is not a valid {} ({})", json_quote(id), property, events::name(*broken)),
-        "id");
+        field);
 }
 
 // The as-of time asked for (default: now), or the 422 reply saying why it cannot be served:
@@ -173,13 +174,12 @@ http::reply feature_api::user(std::string_view id, std::string_view query) const
         return *bad;
     }
     if (const auto consent = http::query_param(query, "consent")) {
+        // As the stream engine decides (privacy/consent_cache.h): undecodable allows nothing.
         const auto c = privacy::decode_tc_string(*consent);
-        if (!c) {
-            return http::error_reply(422, "invalid_argument",
-                                     "consent is not a TCF v2 string: " + c.error().message,
-                                     "consent");
+        if (auto bad = refuse_id("consent", *consent, "consent")) {
+            return *bad;
         }
-        if (!privacy::allows_personalisation(*c)) {
+        if (!c || !privacy::allows_personalisation(*c)) {
             return http::json_reply(
                 200, fmt::format("{{\"user_id\":{},\"personalisation\":false}}", json_quote(id)));
         }

@@ -1,6 +1,7 @@
 #include "adsx/serving/rank_api.h"
 
 #include <cmath>
+#include <random>
 #include <set>
 
 #include <fmt/format.h>
@@ -22,14 +23,28 @@ using state_ptr = std::shared_ptr<const entity_state>;
 std::string bid_name(ranking::bid_kind k)
 {
     switch (k) {
-    case ranking::bid_kind::cpm:
-        return "CPM";
-    case ranking::bid_kind::cpc:
-        return "CPC";
-    case ranking::bid_kind::cpa:
-        return "CPA";
+        case ranking::bid_kind::cpm:
+            return "CPM";
+        case ranking::bid_kind::cpc:
+            return "CPC";
+        case ranking::bid_kind::cpa:
+            return "CPA";
     }
     return "";
+}
+
+std::string new_request_id()
+{
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    events::uuid id;
+    for (auto& b : id.bytes) {
+        b = static_cast<std::uint8_t>(rng());
+    }
+    id.bytes[6] = static_cast<std::uint8_t>((id.bytes[6] & 0x0f) | 0x40);  // version 4
+    id.bytes[8] = static_cast<std::uint8_t>((id.bytes[8] & 0x3f) | 0x80);  // variant 10
+    std::string out(events::uuid_text_size, '0');
+    events::format_uuid(id, out.data());
+    return out;
 }
 
 std::string number(double v)
@@ -47,8 +62,9 @@ std::string row_json(const ranking::feature_spec& spec, const ranking::batch& b,
     }
     for (std::size_t i = 0; i < spec.categorical.size(); ++i) {
         const auto v = b.categorical(row, i);
-        out += fmt::format("{}{}:{}", out.size() > 1 ? "," : "",
-                           json_quote(spec.categorical[i].name), v.empty() ? "null" : json_quote(v));
+        out +=
+            fmt::format("{}{}:{}", out.size() > 1 ? "," : "", json_quote(spec.categorical[i].name),
+                        v.empty() ? "null" : json_quote(v));
     }
     return out + "}";
 }
@@ -115,8 +131,8 @@ void drop_capped(ranking_work& w)
         const auto& c = w.inv.campaign_of(a);
         auto it = w.user->campaigns.find(c.id.value);
         if (it != w.user->campaigns.end()) {
-            const auto seen = features::window_sum(it->second.hours, features::hour_tiles,
-                                                   w.ctx.time_ms, day_ms);
+            const auto seen =
+                features::window_sum(it->second.hours, features::hour_tiles, w.ctx.time_ms, day_ms);
             if (seen.impressions >= c.frequency_cap) {
                 w.dropped.emplace_back(a.id.value, drop_reason::frequency_cap);
                 continue;
@@ -189,7 +205,8 @@ result<rank_settings> parse_reserves(std::string_view spec, rank_settings s)
             continue;
         }
         const auto eq = part.find('=');
-        const auto v = eq == std::string_view::npos ? std::nullopt : parse_double(part.substr(eq + 1));
+        const auto v =
+            eq == std::string_view::npos ? std::nullopt : parse_double(part.substr(eq + 1));
         if (!v || *v < 0) {
             return fail(error_code::invalid_argument,
                         fmt::format("reserve '{}' is not placement=eCPM (≥ 0)", part));
@@ -216,7 +233,6 @@ http::reply rank_api::rank(const http::request& q) const
     return _impl->rank(q);
 }
 
-
 namespace {
 
 const state_ptr& empty_state()
@@ -228,14 +244,16 @@ const state_ptr& empty_state()
 // Scores rows of `model` for the candidates `rows` (indices into w.candidates); `out` gets one
 // probability per candidate in `rows`. The batch keeps the rows for the serve log.
 result<void> score(const ranking_work& w, const ranking::model& m, const row_builder& rb,
-                   const std::vector<std::size_t>& rows, ranking::batch& b, std::vector<double>& out)
+                   const std::vector<std::size_t>& rows, ranking::batch& b,
+                   std::vector<double>& out)
 {
     b.reset(rows.size());
     for (std::size_t r = 0; r < rows.size(); ++r) {
         const auto k = rows[r];
         const auto& a = w.inv.ads()[w.candidates[k]];
-        rb.fill(b, r, {w.ctx, a, w.inv.campaign_of(a), *w.ad_states[k], *w.campaign_states[k],
-                       w.user.get()});
+        rb.fill(
+            b, r,
+            {w.ctx, a, w.inv.campaign_of(a), *w.ad_states[k], *w.campaign_states[k], w.user.get()});
     }
     out.assign(rows.size(), 0.0);
     return m.score(b, out);
@@ -251,11 +269,9 @@ http::reply rank_api::impl::rank(const http::request& q) const
     }
     auto parsed = parse_rank_request(q.body);
     if (const auto* bad = std::get_if<request_error>(&parsed)) {
-        return http::error_reply(bad->status,
-                                 bad->status == 400 ? "bad_request" : "invalid_argument",
-                                 bad->field.empty() ? bad->message
-                                                    : bad->field + " " + bad->message,
-                                 bad->field);
+        return http::error_reply(
+            bad->status, bad->status == 400 ? "bad_request" : "invalid_argument",
+            bad->field.empty() ? bad->message : bad->field + " " + bad->message, bad->field);
     }
     const auto& req = std::get<rank_request>(parsed);
     const auto inv = parts.inventory.get();
@@ -266,20 +282,18 @@ http::reply rank_api::impl::rank(const http::request& q) const
     const auto t = req.time_ms.value_or(now);
     ranking_work w{req, *inv};
     w.ctx = {req.device_name, req.geo, req.placement, std::to_string(req.slot), t, hour_of_day(t)};
+    // The stream engine's rule (privacy/consent_cache.h): a string that does not decode allows
+    // nothing, so the same events and requests are personalised online and offline.
     if (req.consent) {
         const auto c = privacy::decode_tc_string(*req.consent);
-        if (!c) {
-            return http::error_reply(422, "invalid_argument",
-                                     "consent is not a TCF v2 string: " + c.error().message,
-                                     "consent");
-        }
-        w.personal = privacy::allows_personalisation(*c);
+        w.personal = c && privacy::allows_personalisation(*c);
     }
     detail::retrieve(w);
     fetch(w, now);
     detail::drop_capped(w);
     w.outcome.eligible = w.candidates.size();
-    return decide(w, q.request_id);
+    // The request id goes on to the impressions' events: it must be a UUID (the event contract).
+    return decide(w, events::parse_uuid(q.request_id) ? q.request_id : new_request_id());
 }
 
 void rank_api::impl::fetch(ranking_work& w, std::int64_t now) const
@@ -401,8 +415,9 @@ http::reply rank_api::impl::decide(ranking_work& w, const std::string& request_i
     for (std::size_t k = 0; k < n; ++k) {
         auto [it, fresh] = best.emplace(bidders[k].campaign.value, k);
         const auto& held = bidders[it->second];
-        if (!fresh && (ranking::ecpm(bidders[k]) > ranking::ecpm(held) ||
-                       (ranking::ecpm(bidders[k]) == ranking::ecpm(held) && bidders[k].ad < held.ad))) {
+        if (!fresh &&
+            (ranking::ecpm(bidders[k]) > ranking::ecpm(held) ||
+             (ranking::ecpm(bidders[k]) == ranking::ecpm(held) && bidders[k].ad < held.ad))) {
             it->second = k;
         }
     }
@@ -461,21 +476,22 @@ http::reply rank_api::impl::decide(ranking_work& w, const std::string& request_i
     for (const auto& d : w.degraded) {
         degraded += (degraded.empty() ? "" : ",") + json_quote(d);
     }
-    const auto model =
-        scored ? fmt::format("{{\"name\":{},\"version\":{},\"arm\":{}}}", json_quote(ctr->info().name),
-                             ctr->info().version, json_quote(settings.arm))
-               : std::string("null");
+    const auto model = scored ? fmt::format("{{\"name\":{},\"version\":{},\"arm\":{}}}",
+                                            json_quote(ctr->info().name), ctr->info().version,
+                                            json_quote(settings.arm))
+                              : std::string("null");
     std::string body = fmt::format(
         "{{\"request_id\":{},\"user_id\":{},\"personalised\":{},\"time\":{},\"ranked_ads\":[{}],"
         "\"model\":{},\"degraded\":[{}]",
         json_quote(request_id), json_quote(w.req.user_id), w.personal, w.ctx.time_ms, ranked, model,
         degraded);
     if (parts.log) {
-        parts.log->write(w.req.user_id,
-                         body + fmt::format(",\"context\":{{\"device\":{},\"geo\":{},\"placement\":{}}},"
-                                            "\"rows\":[{}]}}",
-                                            json_quote(w.ctx.device), json_quote(w.ctx.geo),
-                                            json_quote(w.ctx.placement), logged_rows));
+        parts.log->write(
+            w.req.user_id,
+            body + fmt::format(",\"context\":{{\"device\":{},\"geo\":{},\"placement\":{}}},"
+                               "\"rows\":[{}]}}",
+                               json_quote(w.ctx.device), json_quote(w.ctx.geo),
+                               json_quote(w.ctx.placement), logged_rows));
     }
     if (w.req.debug) {
         std::string dropped;

@@ -128,6 +128,9 @@ std::variant<rank_request, request_error> parse_rank_request(std::string_view bo
         out.user_id = std::string(*u);
     }
     if (auto c = r.string("consent", false)) {
+        if (auto bad = contract_breaks("consent", *c)) {
+            r.fail("consent", *bad);
+        }
         out.consent = std::string(*c);
     }
     out.slots = static_cast<std::size_t>(r.integer("slots", 1, max_slots).value_or(1));

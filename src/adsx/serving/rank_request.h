@@ -26,7 +26,8 @@ inline constexpr std::size_t max_candidate_ids = 1000;
 struct rank_request
 {
     std::string user_id;
-    std::optional<std::string> consent;  // TCF v2; absent: no personalisation
+    // TCF v2, in the event contract's shape; absent or undecodable: no personalisation.
+    std::optional<std::string> consent;
     events::device_type device = events::device_type::desktop;
     std::string device_name, geo, placement;
     std::optional<std::int64_t> time_ms;  // absent: now

@@ -110,6 +110,9 @@ TEST_F(service_test, openapi_documents_exactly_the_routes_and_the_contract_ids)
         const auto& rules = c.properties()[*c.index_of(name)];
         EXPECT_EQ(std::string_view(context[name]["pattern"]), rules.matches->text()) << name;
     }
+    const auto& consent = c.properties()[*c.index_of("consent")];
+    EXPECT_EQ(std::string_view(rank["consent"]["pattern"]), consent.matches->text());
+    EXPECT_EQ(std::uint64_t(rank["consent"]["maxLength"]), consent.max_length.value());
     const auto& placement = c.properties()[*c.index_of("placement")];
     EXPECT_EQ(std::uint64_t(context["placement"]["maxLength"]), placement.max_length.value());
     std::vector<std::string> devices;
