@@ -160,7 +160,54 @@ maybe_problem unless_broken(std::optional<reason> r, int f)
     return r ? maybe_problem(problem{*r, field_name(f)}) : std::nullopt;
 }
 
-maybe_problem read_string(dom::element v, int f, const property_rules& p, std::string_view& out)
+// Values a string property accepted recently, kept verbatim, so that a value seen again (a
+// consent string, a geo, a user agent, a placement: few distinct values in a stream) skips its
+// keywords, PCRE2 patterns included. Only accepted values are kept, and a hit compares the
+// whole text, so the verdict is the contract's. A property whose values rarely repeat (ids)
+// stops looking after a trial, so it pays nothing.
+class accepted_values
+{
+public:
+    [[nodiscard]] bool contains(std::string_view s) noexcept
+    {
+        if (_off) {
+            return false;
+        }
+        const bool hit = _values[slot_of(s)] == s;
+        _hits += hit;
+        if (++_lookups == trial) {
+            _off = _hits < trial / 4;
+        }
+        return hit;
+    }
+    void remember(std::string_view s)
+    {
+        if (!_off) {
+            _values[slot_of(s)].assign(s);
+        }
+    }
+
+private:
+    static constexpr std::size_t slots = 64;
+    static constexpr std::uint32_t trial = 4096;
+    static std::size_t slot_of(std::string_view s) noexcept
+    {
+        if (s.empty()) {
+            return 0;
+        }
+        const auto b = [&](std::size_t i) {
+            return static_cast<std::size_t>(static_cast<unsigned char>(s[i]));
+        };
+        return (s.size() * 0x9E3779B1u ^ b(0) << 3 ^ b(s.size() / 2) << 7 ^ b(s.size() - 1)) %
+               slots;
+    }
+    std::array<std::string, slots> _values;
+    std::uint32_t _lookups = 0, _hits = 0;
+    bool _off = false;
+};
+
+maybe_problem read_string(dom::element v, int f, const property_rules& p, std::string_view& out,
+                          accepted_values* seen = nullptr)
 {
     if (p.nullable && v.is_null()) {
         out = {};
@@ -169,7 +216,14 @@ maybe_problem read_string(dom::element v, int f, const property_rules& p, std::s
     if (v.get_string().get(out)) {
         return type_error(f);
     }
-    return unless_broken(p.broken(out), f);
+    if (seen && seen->contains(out)) {
+        return std::nullopt;
+    }
+    auto problem = unless_broken(p.broken(out), f);
+    if (!problem && seen) {
+        seen->remember(out);
+    }
+    return problem;
 }
 
 template <class Int>
@@ -220,8 +274,10 @@ maybe_problem read_enum(dom::element v, int f, const property_rules& p, event& e
     return std::nullopt;
 }
 
-maybe_problem read_field(int f, dom::element v, const property_rules& p, event& e)
+maybe_problem read_field(int f, dom::element v, const property_rules& p, event& e,
+                         std::array<accepted_values, f_count>& seen)
 {
+    auto* memo = &seen[static_cast<std::size_t>(f)];
     int ignored_version = 0;
     switch (f) {
         case f_schema_version:
@@ -234,7 +290,7 @@ maybe_problem read_field(int f, dom::element v, const property_rules& p, event& 
         case f_event_time:
             return read_int(v, f, p, e.event_time_ms);
         case f_user_id:
-            return read_string(v, f, p, e.user_id);
+            return read_string(v, f, p, e.user_id, memo);
         case f_ad_id:
             return read_int(v, f, p, e.ad_id);
         case f_campaign_id:
@@ -244,9 +300,9 @@ maybe_problem read_field(int f, dom::element v, const property_rules& p, event& 
         case f_request_id:
             return read_uuid(v, f, p, e.request_id);
         case f_geo:
-            return read_string(v, f, p, e.geo);
+            return read_string(v, f, p, e.geo, memo);
         case f_placement:
-            return read_string(v, f, p, e.placement);
+            return read_string(v, f, p, e.placement, memo);
         case f_slot:
             return read_int(v, f, p, e.slot);
         case f_bid:
@@ -256,15 +312,15 @@ maybe_problem read_field(int f, dom::element v, const property_rules& p, event& 
         case f_revenue:
             return read_number(v, f, p, e.revenue);
         case f_experiment:
-            return read_string(v, f, p, e.experiment);
+            return read_string(v, f, p, e.experiment, memo);
         case f_arm:
-            return read_string(v, f, p, e.arm);
+            return read_string(v, f, p, e.arm, memo);
         case f_consent:
-            return read_string(v, f, p, e.consent);
+            return read_string(v, f, p, e.consent, memo);
         case f_ip:
-            return read_string(v, f, p, e.ip);
+            return read_string(v, f, p, e.ip, memo);
         case f_user_agent:
-            return read_string(v, f, p, e.user_agent);
+            return read_string(v, f, p, e.user_agent, memo);
         default:
             return type_error(f);
     }
@@ -362,6 +418,7 @@ struct decoder::impl
     dom::parser parser;
     std::string buffer;                     // input copied with simdjson's padding
     std::vector<std::string_view> unknown;  // of the record: members the contract does not name
+    std::array<accepted_values, f_count> accepted;  // by member: values the contract accepted
 
     // The verdict of an object's members (the contract's order, see its description).
     std::optional<problem> check(dom::object obj, event& out);
@@ -436,7 +493,7 @@ std::optional<problem> decoder::impl::check(dom::object obj, event& out)
         }
         seen |= 1u << f;
         if (f < first_at) {
-            if (auto p = read_field(f, v, props[static_cast<std::size_t>(f)], out)) {
+            if (auto p = read_field(f, v, props[static_cast<std::size_t>(f)], out, accepted)) {
                 first = p;
                 first_at = f;
             }
