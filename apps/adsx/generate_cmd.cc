@@ -32,6 +32,7 @@ struct generate_options
     double malformed_rate = 0;
     std::string start;  // YYYY-MM-DD (UTC); default: D days before today
     std::uint32_t users = 200'000;
+    std::uint32_t advertisers = 40;  // × 4 campaigns × 3 ads each
     int delivery_timeout_s = 120;
     bool dry_run = false;
     std::vector<std::string> producer_properties;  // librdkafka key=value overrides
@@ -129,7 +130,8 @@ int run_generate(const config::config& cfg, const generate_options& o)
     if (!pseudo) {
         return report(pseudo.error().wrap("privacy.hmac_key_file"));
     }
-    const auto w = simulate::world::build({.seed = o.seed, .users = o.users, .days = o.days});
+    const auto w = simulate::world::build(
+        {.seed = o.seed, .users = o.users, .advertisers = o.advertisers, .days = o.days});
     auto edge =
         collector_edge::create(w, std::move(*pseudo), static_cast<std::uint64_t>(*start / 100));
     if (!edge) {
@@ -244,6 +246,10 @@ void add_generate_command(CLI::App& root, context& ctx, action& run)
                     "days before today)");
     cmd->add_option("--users", o.users, "Simulated users")
         ->check(CLI::Range(std::uint32_t{100}, std::uint32_t{50'000'000}))
+        ->capture_default_str();
+    cmd->add_option("--advertisers", o.advertisers,
+                    "Simulated advertisers, each with 4 campaigns of 3 ads (the catalog's size)")
+        ->check(CLI::Range(std::uint32_t{1}, std::uint32_t{100'000}))
         ->capture_default_str();
     cmd->add_option("--delivery-timeout", o.delivery_timeout_s,
                     "Seconds a record may wait for the brokers (librdkafka retries with backoff "

@@ -12,7 +12,6 @@ import subprocess
 import sys
 
 import jsonschema
-import numpy as np
 import pytest
 
 SOURCE_DIR = pathlib.Path(os.environ.get("ADSX_SOURCE_DIR", pathlib.Path(__file__).parents[2]))
@@ -248,47 +247,14 @@ def openapi_doc() -> dict:
     return json.loads((SOURCE_DIR / "schemas" / "openapi.json").read_text())
 
 
-def synthetic_training_set(directory, ads: list[tuple[int, int]], rows: int = 20_000):
-    """A training-set file with the columns adsx_jobs.training_set writes and labels with some
-    signal, for adsx_ml.train: the models are real, their rows' meaning is not the point."""
-    import duckdb
-
-    sys.path.insert(0, str(SOURCE_DIR / "python"))
-    from adsx_ml.data import TRAINING_SET_NUMERIC
-
-    rng = np.random.default_rng(3)
-    cols = {}
-    for n in TRAINING_SET_NUMERIC:
-        v = rng.gamma(1.0, 10.0, rows)
-        v[rng.random(rows) < 0.1] = np.nan
-        cols[n.name] = v
-    pick = rng.integers(0, len(ads), rows)
-    cols["ad_id"] = np.array([ads[i][0] for i in pick])
-    cols["campaign_id"] = np.array([ads[i][1] for i in pick])
-    cols["device"] = rng.choice(["ios", "android", "desktop", "ctv"], rows)
-    cols["geo"] = rng.choice(["US-CA", "US-NY", "DE-BE", "GB-LND"], rows)
-    cols["placement"] = rng.choice(["feed", "sidebar", "interstitial", "video_preroll"], rows)
-    cols["slot"] = rng.integers(1, 6, rows)
-    cols["event_time"] = np.sort(rng.integers(1_700_000_000_000, 1_700_600_000_000, rows))
-    cols["event_id"] = np.array([f"e{i}" for i in range(rows)])
-    logit = (
-        -3.5 + 0.04 * np.nan_to_num(cols["stream_ad_1h_clicks"]) + 0.5 * (cols["device"] == "ios")
-    )
-    cols["clicked"] = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
-    cols["converted"] = cols["clicked"] * (rng.random(rows) < 0.3).astype(int)
-    data = directory / "data"
-    data.mkdir(parents=True)
-    duckdb.sql("SELECT * FROM cols").write_parquet(str(data / "part-0.parquet"))
-    (directory / "manifest.json").write_text("{}\n")
-    return directory / "manifest.json"
-
-
 def trained_registry(tmp_path_factory) -> pathlib.Path:
     """A model registry with ctr and cvr models trained by adsx_ml.train on a synthetic training
     set over the catalog's ads, promoted to arm control."""
     ads = [(int(a), int(c)) for a, c in psql("SELECT ad_id, campaign_id FROM ads")]
     root = tmp_path_factory.mktemp("registry")
-    manifest = synthetic_training_set(tmp_path_factory.mktemp("training") / "set", ads)
+    from adsx_ml import synthetic
+
+    manifest = synthetic.training_set(tmp_path_factory.mktemp("training") / "set", ads)
     r = subprocess.run(
         [sys.executable, "-m", "adsx_ml.train", "--training-set", str(manifest),
          "--registry", str(root)],
