@@ -10,14 +10,6 @@
 // Prints one JSON object: sent, ok (2xx), by status, errors, seconds, rate, latency percentiles
 // (µs), and how late the generator itself was (late_us_p99: when it exceeds the latencies, the
 // generator, not the server, was the bottleneck).
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -28,6 +20,14 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace {
 
@@ -84,8 +84,9 @@ std::vector<std::string> load_requests(const options& o)
         const auto body = member(line, "body");
         std::string r = method + " " + path + " HTTP/1.1\r\nHost: " + o.host + "\r\n";
         if (!body.empty()) {
-            r += "Content-Type: application/json\r\nContent-Length: " +
-                 std::to_string(body.size()) + "\r\n";
+            r +=
+                "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                "\r\n";
         }
         out.push_back(r + "\r\n" + body);
     }
@@ -200,8 +201,8 @@ int main(int argc, char** argv)
     std::map<int, long> statuses;
     long sent = 0, errors = 0, next_request = 0, scheduled = 0;
     auto send_on = [&](connection& c, clock_type::time_point when) {
-        const auto& r = requests[static_cast<std::size_t>(next_request++ % static_cast<long>(
-                                                               requests.size()))];
+        const auto& r =
+            requests[static_cast<std::size_t>(next_request++ % static_cast<long>(requests.size()))];
         c.busy = true;
         c.scheduled = when;
         c.counted = when >= measure_from;
@@ -225,17 +226,18 @@ int main(int argc, char** argv)
     epoll_event events[256];
     while (true) {
         const auto now = clock_type::now();
-        if (now >= stop && std::none_of(conns.begin(), conns.end(),
-                                        [](const connection& c) { return c.busy; })) {
+        if (now >= stop &&
+            std::none_of(conns.begin(), conns.end(), [](const connection& c) { return c.busy; })) {
             break;
         }
         if (now < stop) {
             if (o.rate > 0) {
                 // Every request due by now joins the backlog, then goes out on a free connection.
                 while (true) {
-                    const auto due = start + std::chrono::duration_cast<clock_type::duration>(
-                                                 std::chrono::duration<double>(
-                                                     static_cast<double>(scheduled) / o.rate));
+                    const auto due =
+                        start +
+                        std::chrono::duration_cast<clock_type::duration>(
+                            std::chrono::duration<double>(static_cast<double>(scheduled) / o.rate));
                     if (due > now) {
                         break;
                     }
@@ -259,9 +261,9 @@ int main(int argc, char** argv)
         // Sleep until the next request is due (or a reply comes), at most a millisecond.
         auto wait = std::chrono::nanoseconds(1'000'000);
         if (o.rate > 0 && backlog.empty()) {
-            const auto due = start + std::chrono::duration_cast<clock_type::duration>(
-                                         std::chrono::duration<double>(
-                                             static_cast<double>(scheduled) / o.rate));
+            const auto due =
+                start + std::chrono::duration_cast<clock_type::duration>(
+                            std::chrono::duration<double>(static_cast<double>(scheduled) / o.rate));
             wait = std::clamp(std::chrono::duration_cast<std::chrono::nanoseconds>(due - now),
                               std::chrono::nanoseconds(0), wait);
         }
@@ -281,9 +283,9 @@ int main(int argc, char** argv)
             while (const auto len = response_length(c.in, status)) {
                 c.in.erase(0, len);
                 if (c.counted) {
-                    latency_us.push_back(std::chrono::duration<double, std::micro>(
-                                             clock_type::now() - c.scheduled)
-                                             .count());
+                    latency_us.push_back(
+                        std::chrono::duration<double, std::micro>(clock_type::now() - c.scheduled)
+                            .count());
                     ++statuses[status];
                 }
                 c.busy = false;
@@ -295,8 +297,8 @@ int main(int argc, char** argv)
     std::string by_status;
     for (const auto& [s, n] : statuses) {
         ok += s >= 200 && s < 300 ? n : 0;
-        by_status += (by_status.empty() ? "\"" : ",\"") + std::to_string(s) +
-                     "\":" + std::to_string(n);
+        by_status +=
+            (by_status.empty() ? "\"" : ",\"") + std::to_string(s) + "\":" + std::to_string(n);
     }
     std::printf("{\"sent\":%ld,\"ok\":%ld,\"status\":{%s},\"errors\":%ld,\"seconds\":%.3f,"
                 "\"rate\":%.1f,\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,"

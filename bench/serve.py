@@ -138,7 +138,8 @@ def redis_benchmark() -> float:
          "-n", "200000", "-t", "get", "-q"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    return float(out.split("GET:")[1].split("requests per second")[0].strip())
+    # -q still prints progress lines ending in \r before the result: the last one counts.
+    return float(out.split("GET:")[-1].split("requests per second")[0].strip())
 
 
 def start_peer(env: dict[str, str], registry: Path, port: int) -> subprocess.Popen:

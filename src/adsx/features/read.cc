@@ -105,6 +105,9 @@ ad_features ad_features_of(const hash_fields& h, std::int64_t as_of_ms)
                                        static_cast<double>(before.impressions)
                                  : 0.0;
     // Slices: fields "d:{device}:m{slot}" and "g:{geo}:m{slot}" (schemas/online_store.json).
+    // A slice's fields are adjacent in the ordered hash: each slice is read once, whether or not
+    // its window holds anything (reading it again per field made a request cost fields × slots).
+    std::string_view last_slice;
     for (const auto& [field, value] : h) {
         const bool device = field.starts_with(store_layout::fields_device_slice);
         const auto& prefix =
@@ -116,11 +119,13 @@ ad_features ad_features_of(const hash_fields& h, std::int64_t as_of_ms)
         if (end == std::string::npos) {
             continue;
         }
-        const auto name = field.substr(prefix.size(), end - prefix.size());
-        auto& slices = device ? f.by_device : f.by_geo;
-        if (slices.contains(name)) {
+        const auto slice = std::string_view(field).substr(0, end + 1);
+        if (slice == last_slice) {
             continue;
         }
+        last_slice = slice;
+        const auto name = field.substr(prefix.size(), end - prefix.size());
+        auto& slices = device ? f.by_device : f.by_geo;
         const auto c = window_sum(tiles_in(h, minute_tiles, field.substr(0, end + 1)), minute_tiles,
                                   as_of_ms, 60 * minute_ms);
         if (c.impressions + c.clicks + c.conversions > 0) {

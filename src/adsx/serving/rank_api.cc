@@ -248,12 +248,14 @@ result<void> score(const ranking_work& w, const ranking::model& m, const row_bui
                    std::vector<double>& out)
 {
     b.reset(rows.size());
+    const auto fields = rb.fields_for(w.ctx);  // once per request, not per candidate
     for (std::size_t r = 0; r < rows.size(); ++r) {
         const auto k = rows[r];
         const auto& a = w.inv.ads()[w.candidates[k]];
         rb.fill(
             b, r,
-            {w.ctx, a, w.inv.campaign_of(a), *w.ad_states[k], *w.campaign_states[k], w.user.get()});
+            {w.ctx, a, w.inv.campaign_of(a), *w.ad_states[k], *w.campaign_states[k], w.user.get()},
+            fields);
     }
     out.assign(rows.size(), 0.0);
     return m.score(b, out);

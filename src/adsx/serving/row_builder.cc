@@ -146,11 +146,6 @@ result<source> resolve(std::string_view name, bool want_categorical)
     return *found;
 }
 
-std::int64_t to_ms(const std::string& s)
-{
-    return parse_int(s).value_or(0);
-}
-
 }  // namespace
 
 std::string hour_of_day(std::int64_t time_ms)
@@ -158,11 +153,24 @@ std::string hour_of_day(std::int64_t time_ms)
     return fmt::format("{:02d}", static_cast<int>((time_ms % day_ms) / hour_ms));
 }
 
+// The numeric {batch}… fields of a hash, for lookups by name.
+void index_batch(entity_state& s)
+{
+    const std::string_view prefix = store_layout::fields_batch;
+    for (auto it = s.fields.lower_bound(std::string(prefix));
+         it != s.fields.end() && it->first.starts_with(prefix); ++it) {
+        if (auto v = parse_double(it->second)) {
+            s.batch.emplace(it->first, *v);
+        }
+    }
+}
+
 entity_state ad_state(features::hash_fields h)
 {
     entity_state s;
     s.minutes = features::tiles_in(h, features::minute_tiles);
     s.fields = std::move(h);
+    index_batch(s);
     return s;
 }
 
@@ -182,6 +190,7 @@ entity_state user_state(features::hash_fields h)
         }
     }
     s.fields = std::move(h);
+    index_batch(s);
     return s;
 }
 
@@ -189,6 +198,7 @@ entity_state plain_state(features::hash_fields h)
 {
     entity_state s;
     s.fields = std::move(h);
+    index_batch(s);
     return s;
 }
 
@@ -261,7 +271,8 @@ double recency_value(const source& s, const row_inputs& in)
 }
 
 // The materialized field of a batch feature, when its asof is the end of the day before t's.
-double batch_value(const source& s, const row_inputs& in)
+double batch_value(const source& s, const row_inputs& in, const std::string& field,
+                   const std::string& asof_field)
 {
     const entity_state* h = nullptr;
     switch (s.of) {
@@ -277,25 +288,14 @@ double batch_value(const source& s, const row_inputs& in)
     if (!h) {
         return ranking::batch::missing;
     }
-    std::string prefix(store_layout::fields_batch);
-    if (s.slice) {
-        prefix +=
-            s.slice == 'd' ? store_layout::fields_device_slice : store_layout::fields_geo_slice;
-        prefix += s.slice == 'd' ? in.request.device : in.request.geo;
-        prefix += ':';
-    }
-    const auto& f = h->fields;
-    auto asof = f.find(prefix + std::string(store_layout::fields_asof));
     const auto t = in.request.time_ms;
     const auto day_end = (t - 1) / day_ms * day_ms;  // midnight of the day of t - 1 ms
-    if (asof == f.end() || to_ms(asof->second) != day_end) {
+    auto asof = h->batch.find(std::string_view(asof_field));
+    if (asof == h->batch.end() || static_cast<std::int64_t>(asof->second) != day_end) {
         return ranking::batch::missing;
     }
-    auto v = f.find(prefix + s.column);
-    if (v == f.end()) {
-        return ranking::batch::missing;
-    }
-    return parse_double(v->second).value_or(ranking::batch::missing);
+    auto v = h->batch.find(std::string_view(field));
+    return v == h->batch.end() ? ranking::batch::missing : v->second;
 }
 
 std::string_view text_value(const source& s, const row_inputs& in)
@@ -326,7 +326,27 @@ std::string_view text_value(const source& s, const row_inputs& in)
 
 }  // namespace
 
-void row_builder::fill(ranking::batch& b, std::size_t row, const row_inputs& in) const
+row_builder::request_fields row_builder::fields_for(const request_context& request) const
+{
+    request_fields out;
+    for (const auto& s : _numeric) {
+        std::string prefix(store_layout::fields_batch);
+        if (s.what == source::kind::batch && s.slice) {
+            prefix +=
+                s.slice == 'd' ? store_layout::fields_device_slice : store_layout::fields_geo_slice;
+            prefix += s.slice == 'd' ? request.device : request.geo;
+            prefix += ':';
+        }
+        out.value.push_back(s.what == source::kind::batch ? prefix + s.column : std::string());
+        out.asof.push_back(s.what == source::kind::batch
+                               ? prefix + std::string(store_layout::fields_asof)
+                               : std::string());
+    }
+    return out;
+}
+
+void row_builder::fill(ranking::batch& b, std::size_t row, const row_inputs& in,
+                       const request_fields& fields) const
 {
     for (std::size_t i = 0; i < _numeric.size(); ++i) {
         const auto& s = _numeric[i];
@@ -339,7 +359,7 @@ void row_builder::fill(ranking::batch& b, std::size_t row, const row_inputs& in)
                 v = recency_value(s, in);
                 break;
             case source::kind::batch:
-                v = batch_value(s, in);
+                v = batch_value(s, in, fields.value[i], fields.asof[i]);
                 break;
             case source::kind::catalog:
                 v = in.campaign.bid;

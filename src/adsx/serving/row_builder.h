@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "adsx/base/error.h"
@@ -26,10 +27,22 @@
 
 namespace adsx::serving {
 
+// Heterogeneous lookup: find() with a string_view, no temporary string.
+struct text_hash
+{
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept
+    {
+        return std::hash<std::string_view>{}(s);
+    }
+};
+
 // One entity hash parsed once (it may serve many requests for a second).
 struct entity_state
 {
-    features::hash_fields fields;  // as read: the b.* fields are looked up here
+    features::hash_fields fields;  // as read
+    // Its materialized fields ({batch}…, asof ones included) that hold numbers, by field name.
+    std::unordered_map<std::string, double, text_hash, std::equal_to<>> batch;
     std::vector<features::tile_value> minutes, hours;
     features::user_own own;                                      // users
     std::map<std::uint32_t, features::user_campaign> campaigns;  // users: by campaign id
@@ -91,7 +104,21 @@ public:
     // invalid_argument naming the first feature model_row.json does not define (or defines for
     // the other kind: a numeric feature that is categorical there, or the reverse).
     [[nodiscard]] static result<row_builder> make(const ranking::feature_spec& spec);
-    void fill(ranking::batch& b, std::size_t row, const row_inputs& in) const;
+
+    // The field names a request's batch features are read from (their slices name the request's
+    // device and geo), made once per request: per numeric feature, the value's and its asof's.
+    struct request_fields
+    {
+        std::vector<std::string> value, asof;
+    };
+    [[nodiscard]] request_fields fields_for(const request_context& request) const;
+
+    void fill(ranking::batch& b, std::size_t row, const row_inputs& in,
+              const request_fields& fields) const;
+    void fill(ranking::batch& b, std::size_t row, const row_inputs& in) const
+    {
+        fill(b, row, in, fields_for(in.request));
+    }
 
 private:
     std::vector<feature_source> _numeric, _categorical;
