@@ -263,3 +263,44 @@ def trained_registry(tmp_path_factory) -> pathlib.Path:
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     assert (root / "ctr" / "current" / "control").exists(), r.stdout
     return root
+
+
+class redis_commands:
+    """The commands Redis executes while the `with` block runs (Redis MONITOR, not our
+    client), e.g. to prove which keys a request read:
+
+      with redis_commands() as seen:
+          service.request("GET", "/features/ad/1")
+      assert any("HGETALL a:1" in c for c in seen)
+    """
+
+    def __init__(self):
+        import redis
+
+        self._redis = redis.Redis(port=int(os.environ.get("ADSX_REDIS__PORT", "6379")))
+        self._seen: list[str] = []
+        self._done = False
+
+    def __enter__(self) -> list[str]:
+        import threading
+        import time
+
+        def watch():
+            with self._redis.monitor() as m:
+                for cmd in m.listen():
+                    self._seen.append(cmd["command"])
+                    if self._done:
+                        return
+
+        self._thread = threading.Thread(target=watch, daemon=True)
+        self._thread.start()
+        time.sleep(0.3)  # MONITOR is on before the block's first command
+        return self._seen
+
+    def __exit__(self, *exc) -> None:
+        import time
+
+        time.sleep(0.3)  # the block's last commands reach the monitor
+        self._done = True
+        self._redis.ping()  # wakes the monitor's read
+        self._thread.join(timeout=5)

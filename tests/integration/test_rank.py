@@ -9,14 +9,12 @@ down degrades instead of failing, and that bad bodies get documented 4xx errors.
 import json
 import os
 import subprocess
-import threading
 import time
 import uuid
 from collections import Counter
 
 import numpy as np
 import pytest
-import redis
 from conftest import (
     ADSX_BIN,
     BOOTSTRAP,
@@ -28,11 +26,11 @@ from conftest import (
     generated_and_streamed,
     personalised,
     psql,
+    redis_commands,
     trained_registry,
 )
 
 EVENTS = int(os.environ.get("ADSX_IT_RANK_EVENTS", "20000"))
-REDIS_PORT = int(os.environ.get("ADSX_REDIS__PORT", "6379"))
 HOUR = 3_600_000
 
 
@@ -159,29 +157,12 @@ def test_without_consent_the_ranking_is_contextual_and_no_user_key_is_read(world
     _, events = world
     user = events[0]["user_id"]
     refused = next(e["consent"] for e in events if not personalised(e["consent"]))
-    seen: list[str] = []
-    r = redis.Redis(port=REDIS_PORT)
-    done = threading.Event()
-
-    def watch():
-        with r.monitor() as m:
-            for cmd in m.listen():
-                seen.append(cmd["command"])
-                if done.is_set():
-                    return
-
-    th = threading.Thread(target=watch, daemon=True)
-    th.start()
-    time.sleep(0.3)
     ctx = {"device": "android", "geo": events[0]["geo"], "placement": "feed"}
-    for body in ({"user_id": user, "consent": refused, "context": ctx, "slots": 3},
-                 {"user_id": user, "context": ctx, "slots": 3}):  # fmt: skip
-        status, reply = rank(service, body)
-        assert status == 200 and reply["personalised"] is False, reply
-    time.sleep(0.3)
-    done.set()
-    r.ping()
-    th.join(timeout=5)
+    with redis_commands() as seen:
+        for body in ({"user_id": user, "consent": refused, "context": ctx, "slots": 3},
+                     {"user_id": user, "context": ctx, "slots": 3}):  # fmt: skip
+            status, reply = rank(service, body)
+            assert status == 200 and reply["personalised"] is False, reply
     assert any(c.startswith("HGETALL a:") for c in seen), seen[:20]
     assert not [c for c in seen if "u:" in c], [c for c in seen if "u:" in c]
 

@@ -9,12 +9,10 @@ import json
 import os
 import re
 import socket
-import threading
 import time
 from collections import Counter
 
 import pytest
-import redis
 from conftest import (
     SOURCE_DIR,
     Service,
@@ -23,12 +21,12 @@ from conftest import (
     free_port,
     generated_and_streamed,
     personalised,
+    redis_commands,
     run_adsx,
 )
 
 EVENTS = int(os.environ.get("ADSX_IT_SERVE_EVENTS", "20000"))
 MINUTE, HOUR = 60_000, 3_600_000
-REDIS_PORT = int(os.environ.get("ADSX_REDIS__PORT", "6379"))
 
 
 @pytest.fixture(scope="module")
@@ -109,29 +107,12 @@ def test_user_features_and_consent(world, service, openapi):
 
     # Without personalisation consent: the fact alone, and Redis is never asked for a user key.
     refused = next(e["consent"] for e in events if not personalised(e["consent"]))
-    seen: list[str] = []
-    r = redis.Redis(port=REDIS_PORT)
-    stop = threading.Event()
-
-    def watch():
-        with r.monitor() as m:
-            for cmd in m.listen():
-                seen.append(cmd["command"])
-                if stop.is_set():
-                    return
-
-    t = threading.Thread(target=watch, daemon=True)
-    t.start()
-    time.sleep(0.3)
-    status, _, f = service.get_json(f"/features/user/{user}?consent={refused}")
-    assert status == 200
-    assert f == {"user_id": user, "personalisation": False}
-    check_schema(openapi, "/features/user/{id}", "get", 200, f)
-    service.request("GET", "/features/ad/1")  # an ad key: the monitor sees the service's reads
-    time.sleep(0.3)
-    stop.set()
-    r.ping()  # wakes the monitor
-    t.join(timeout=5)
+    with redis_commands() as seen:
+        status, _, f = service.get_json(f"/features/user/{user}?consent={refused}")
+        assert status == 200
+        assert f == {"user_id": user, "personalisation": False}
+        check_schema(openapi, "/features/user/{id}", "get", 200, f)
+        service.request("GET", "/features/ad/1")  # an ad key: the monitor sees the reads
     assert any("HGETALL a:1" in c for c in seen), seen
     assert not [c for c in seen if "u:" in c], seen
 

@@ -101,6 +101,16 @@ result<void> exposer::register_with(const fs::path& dir)
     return {};
 }
 
+probe_registry::probe_registry(std::unique_ptr<exposer> e) : _exposer(std::move(e))
+{
+    if (_exposer) {
+        _registry = &_exposer->registry();
+    } else {
+        _own = std::make_shared<prometheus::Registry>();
+        _registry = _own.get();
+    }
+}
+
 std::string render(prometheus::Registry& registry)
 {
     return prometheus::TextSerializer().Serialize(registry.Collect());

@@ -57,6 +57,20 @@ private:
     std::filesystem::path _target_file;
 };
 
+// A probe's registry: its exposer's when it has one (served), else one of its own (counted,
+// served nowhere: metrics are an aid, not a reason to refuse to work). Owns the exposer.
+class probe_registry
+{
+public:
+    explicit probe_registry(std::unique_ptr<exposer> e);
+    [[nodiscard]] prometheus::Registry& get() noexcept { return *_registry; }
+
+private:
+    std::unique_ptr<exposer> _exposer;
+    std::shared_ptr<prometheus::Registry> _own;
+    prometheus::Registry* _registry = nullptr;
+};
+
 // Removes target files (<component>-<pid>.json) of processes that died without cleaning up
 // (SIGKILL, a crash), so the local Prometheus stops scraping endpoints that are gone.
 void sweep_dead_targets(const std::filesystem::path& dir);

@@ -7,14 +7,9 @@
 
 namespace adsx::metrics {
 
-serve_probe::serve_probe(std::unique_ptr<exposer> e) : _exposer(std::move(e))
+serve_probe::serve_probe(std::unique_ptr<exposer> e)
+  : _probe_registry(std::move(e)), _registry(&_probe_registry.get())
 {
-    if (_exposer) {
-        _registry = &_exposer->registry();
-    } else {
-        _own = std::make_shared<prometheus::Registry>();
-        _registry = _own.get();
-    }
     _requests = &prometheus::BuildCounter()
                      .Name("adsx_serve_requests_total")
                      .Help("Replies of adsx serve by route pattern and status")

@@ -52,8 +52,7 @@ public:
 private:
     void register_rank();
 
-    std::unique_ptr<exposer> _exposer;
-    std::shared_ptr<prometheus::Registry> _own;  // without an exposer
+    probe_registry _probe_registry;
     prometheus::Registry* _registry = nullptr;
     prometheus::Family<prometheus::Counter>* _requests = nullptr;
     prometheus::Family<prometheus::Histogram>* _latency = nullptr;

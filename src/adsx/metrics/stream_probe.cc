@@ -9,14 +9,9 @@
 
 namespace adsx::metrics {
 
-stream_probe::stream_probe(std::unique_ptr<exposer> e) : _exposer(std::move(e))
+stream_probe::stream_probe(std::unique_ptr<exposer> e)
+  : _probe_registry(std::move(e)), _registry(&_probe_registry.get())
 {
-    if (_exposer) {
-        _registry = &_exposer->registry();
-    } else {
-        _own = std::make_shared<prometheus::Registry>();  // count anyway, serve nothing
-        _registry = _own.get();
-    }
     register_counters();
     register_histograms();
     register_cache_and_lag();

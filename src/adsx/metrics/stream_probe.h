@@ -68,8 +68,7 @@ private:
     void register_cache_and_lag();
     static void advance(cache_counters& c, const features::cache_counts& now);
 
-    std::unique_ptr<exposer> _exposer;
-    std::shared_ptr<prometheus::Registry> _own;  // without an exposer
+    probe_registry _probe_registry;
     prometheus::Registry* _registry = nullptr;
     prometheus::Counter* _events = nullptr;
     prometheus::Counter* _stale = nullptr;

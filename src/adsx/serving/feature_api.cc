@@ -118,6 +118,32 @@ std::string freshness_json(std::int64_t now_ms, std::int64_t newest_ms)
                        static_cast<double>(now_ms - newest_ms) / 1000.0);
 }
 
+// One entity's hash in one read: 503 when the store fails, 404 when absent, 422 for an as_of
+// the store no longer holds; else 200 with body(fields, as_of, freshness members).
+template <class Body>
+http::reply read_entity(features::online_reader& reader, const adsx::clock& clock,
+                        const std::string& key, std::string_view what, std::string_view query,
+                        Body body)
+{
+    const auto h = reader.hashes({key});
+    if (!h) {
+        return http::error_reply(h.error());
+    }
+    const auto& fields = h->front();
+    if (fields.empty()) {
+        return http::error_reply(404, "not_found", fmt::format("no online features for {}", what),
+                                 "id");
+    }
+    const auto now = clock.now_ms();
+    const auto newest = features::newest_ms(fields);
+    const auto as_of = as_of_of(query, now, newest);
+    if (const auto* r = std::get_if<http::reply>(&as_of)) {
+        return *r;
+    }
+    const auto t = std::get<std::int64_t>(as_of);
+    return http::json_reply(200, body(fields, t, freshness_json(now, newest)));
+}
+
 }  // namespace
 
 std::string batch_json(const features::hash_fields& h, bool with_slices)
@@ -145,27 +171,14 @@ http::reply feature_api::ad(std::string_view id, std::string_view query) const
     if (auto bad = refuse_id("ad_id", id)) {
         return *bad;
     }
-    const auto h = _reader.hashes({features::ad_key(static_cast<std::uint32_t>(*parse_int(id)))});
-    if (!h) {
-        return http::error_reply(h.error());
-    }
-    const auto& fields = h->front();
-    if (fields.empty()) {
-        return http::error_reply(404, "not_found", fmt::format("no online features for ad {}", id),
-                                 "id");
-    }
-    const auto now = _clock.now_ms();
-    const auto newest = features::newest_ms(fields);
-    const auto as_of = as_of_of(query, now, newest);
-    if (const auto* r = std::get_if<http::reply>(&as_of)) {
-        return *r;
-    }
-    const auto t = std::get<std::int64_t>(as_of);
-    return http::json_reply(
-        200, fmt::format("{{\"ad_id\":{},\"as_of\":{},{},\"stream\":{},\"batch\":{}}}", id, t,
-                         freshness_json(now, newest),
-                         features::to_json(features::ad_features_of(fields, t)),
-                         batch_json(fields, true)));
+    return read_entity(
+        _reader, _clock, features::ad_key(static_cast<std::uint32_t>(*parse_int(id))),
+        fmt::format("ad {}", id), query,
+        [&](const features::hash_fields& fields, std::int64_t t, const std::string& freshness) {
+            return fmt::format("{{\"ad_id\":{},\"as_of\":{},{},\"stream\":{},\"batch\":{}}}", id, t,
+                               freshness, features::to_json(features::ad_features_of(fields, t)),
+                               batch_json(fields, true));
+        });
 }
 
 http::reply feature_api::user(std::string_view id, std::string_view query) const
@@ -184,28 +197,15 @@ http::reply feature_api::user(std::string_view id, std::string_view query) const
                 200, fmt::format("{{\"user_id\":{},\"personalisation\":false}}", json_quote(id)));
         }
     }
-    const auto h = _reader.hashes({features::user_key(id)});
-    if (!h) {
-        return http::error_reply(h.error());
-    }
-    const auto& fields = h->front();
-    if (fields.empty()) {
-        return http::error_reply(404, "not_found",
-                                 fmt::format("no online features for user {}", id), "id");
-    }
-    const auto now = _clock.now_ms();
-    const auto newest = features::newest_ms(fields);
-    const auto as_of = as_of_of(query, now, newest);
-    if (const auto* r = std::get_if<http::reply>(&as_of)) {
-        return *r;
-    }
-    const auto t = std::get<std::int64_t>(as_of);
-    return http::json_reply(
-        200, fmt::format("{{\"user_id\":{},\"personalisation\":true,\"as_of\":{},{},\"stream\":{},"
-                         "\"batch\":{}}}",
-                         json_quote(id), t, freshness_json(now, newest),
-                         features::to_json(features::user_features_of(fields, t)),
-                         batch_json(fields, false)));
+    return read_entity(
+        _reader, _clock, features::user_key(id), fmt::format("user {}", id), query,
+        [&](const features::hash_fields& fields, std::int64_t t, const std::string& freshness) {
+            return fmt::format("{{\"user_id\":{},\"personalisation\":true,"
+                               "\"as_of\":{},{},\"stream\":{},\"batch\":{}}}",
+                               json_quote(id), t, freshness,
+                               features::to_json(features::user_features_of(fields, t)),
+                               batch_json(fields, false));
+        });
 }
 
 }  // namespace adsx::serving
