@@ -59,5 +59,6 @@ void add_events_commands(CLI::App& root, context& ctx, action& run);
 void add_db_commands(CLI::App& root, context& ctx, action& run);
 void add_model_commands(CLI::App& root, context& ctx, action& run);
 void add_serve_command(CLI::App& root, context& ctx, action& run);
+void add_experiment_commands(CLI::App& root, context& ctx, action& run);
 
 }  // namespace adsx::app

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import jsonschema
 import pytest
@@ -45,6 +46,7 @@ def stream_env(topic: str, dlq: str, group: str) -> dict[str, str]:
 def run_job(env: dict[str, str], module: str, *args: str, timeout: float = 900):
     """Runs one of the project's Python jobs (`python -m MODULE ARGS`) from the project root
     with the test's Python; it must succeed. Returns the CompletedProcess (text)."""
+    started = time.monotonic()
     r = subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=SOURCE_DIR,
@@ -53,6 +55,10 @@ def run_job(env: dict[str, str], module: str, *args: str, timeout: float = 900):
         text=True,
         timeout=timeout,
         check=False,
+    )
+    # Shown by `pytest -s` and on failure: where a slow suite spends its time.
+    print(
+        f"[run_job] {module} {' '.join(args[:2])}: {time.monotonic() - started:.1f} s", flush=True
     )
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
     return r

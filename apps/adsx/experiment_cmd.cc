@@ -1,0 +1,185 @@
+// `adsx experiment analyze`: the experiment analysis (src/adsx/experiments) on per-user data
+// exported from anywhere: a CSV with user, arm, metric columns and optional day and pre-period
+// columns. Prints the report (Markdown or JSON) or writes report.json and report.md to --out.
+// Exit codes: 0 a report was made (whatever its verdict), 1 the input cannot be read or parsed,
+// 2 usage (bad flags, or options that do not fit the data such as an unknown control arm).
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "app.h"
+#include <fmt/format.h>
+
+#include "adsx/base/strings.h"
+#include "adsx/experiments/analysis.h"
+#include "adsx/experiments/report.h"
+
+namespace adsx::app {
+
+namespace {
+
+struct analyze_options
+{
+    std::string input;
+    std::string name;
+    std::string weights;  // "1,1" in arm-name order, or "A=1,B=3"
+    std::string correction = "holm";
+    std::string format = "markdown";
+    std::string out;
+    experiments::options stats;
+};
+
+result<std::string> read_file(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return fail(error_code::not_found, fmt::format("cannot read {}", path));
+    }
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// The expected share of each arm, in the data's arm order.
+result<std::vector<double>> parse_weights(std::string_view text,
+                                          const std::vector<std::string>& arms)
+{
+    if (text.empty()) {
+        return std::vector<double>{};
+    }
+    const auto parts = split(text, ',');
+    std::vector<double> out(arms.size(), -1);
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        const auto eq = parts[i].find('=');
+        std::size_t arm = i;
+        if (eq != std::string_view::npos) {
+            const auto it = std::find(arms.begin(), arms.end(), trim(parts[i].substr(0, eq)));
+            if (it == arms.end()) {
+                return fail(error_code::invalid_argument,
+                            fmt::format("--weights names arm '{}', which is not in the data",
+                                        parts[i].substr(0, eq)));
+            }
+            arm = static_cast<std::size_t>(it - arms.begin());
+        }
+        const auto w =
+            parse_double(trim(eq == std::string_view::npos ? parts[i] : parts[i].substr(eq + 1)));
+        if (arm >= arms.size() || !w || !(*w > 0)) {
+            return fail(error_code::invalid_argument,
+                        fmt::format("--weights '{}': give one positive weight per arm ({})", text,
+                                    fmt::join(arms, ", ")));
+        }
+        out[arm] = *w;
+    }
+    if (std::find(out.begin(), out.end(), -1.0) != out.end()) {
+        return fail(error_code::invalid_argument,
+                    fmt::format("--weights '{}' leaves an arm without a weight (arms: {})", text,
+                                fmt::join(arms, ", ")));
+    }
+    return out;
+}
+
+int write_outputs(const experiments::report& r, const analyze_options& o)
+{
+    const std::string name =
+        o.name.empty() ? std::filesystem::path(o.input).stem().string() : o.name;
+    if (o.out.empty()) {
+        std::cout << (o.format == "json" ? experiments::to_json(r, name)
+                                         : experiments::to_markdown(r, name));
+        return 0;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(o.out, ec);
+    const auto dir = std::filesystem::path(o.out);
+    for (const auto& [file, text] : {std::pair{"report.json", experiments::to_json(r, name)},
+                                     std::pair{"report.md", experiments::to_markdown(r, name)}}) {
+        std::ofstream f(dir / file, std::ios::binary);
+        f << text;
+        if (!f) {
+            std::cerr << "adsx: cannot write " << (dir / file).string() << "\n";
+            return 1;
+        }
+    }
+    std::cout << fmt::format("{}: {} ({})\nwrote {} and {}\n", name, r.overall.decision,
+                             r.overall.reason, (dir / "report.json").string(),
+                             (dir / "report.md").string());
+    return 0;
+}
+
+int analyze(analyze_options o)
+{
+    auto text = read_file(o.input);
+    if (!text) {
+        std::cerr << "adsx: " << text.error().message << "\n";
+        return 1;
+    }
+    auto data = experiments::parse_csv(*text);
+    if (!data) {
+        std::cerr << "adsx: " << o.input << ": " << data.error().message << "\n";
+        return 1;
+    }
+    auto weights = parse_weights(o.weights, data->arms);
+    if (!weights) {
+        return report(weights.error());
+    }
+    o.stats.weights = *weights;
+    o.stats.correct = o.correction == "holm" ? experiments::correction::holm
+                                             : experiments::correction::benjamini_hochberg;
+    auto r = experiments::analyze(*data, o.stats);
+    if (!r) {
+        return report(r.error());
+    }
+    return write_outputs(*r, o);
+}
+
+}  // namespace
+
+void add_experiment_commands(CLI::App& root, context& /*ctx*/, action& run)
+{
+    static analyze_options o;
+    auto* cmd = root.add_subcommand("experiment", "Analyse A/B experiments");
+    cmd->require_subcommand(1);
+    auto* an = cmd->add_subcommand(
+        "analyze", "Analyse per-user experiment data from a CSV (user, arm, impressions, clicks, "
+                   "conversions, revenue; optional day and pre_* columns)");
+    an->add_option("--input", o.input, "The CSV file")->required()->check(CLI::ExistingFile);
+    an->add_option("--name", o.name, "The experiment's name in the report (default: file stem)");
+    an->add_option("--control", o.stats.control, "The control arm (default: first by name)");
+    an->add_option("--weights", o.weights,
+                   "Expected shares for the sample-ratio test: '1,1' in arm-name order or "
+                   "'A=1,B=3' (default: equal)");
+    an->add_option("--primary", o.stats.primary, "The metric the verdict is about")
+        ->capture_default_str()
+        ->check(CLI::IsMember(experiments::metric_names()));
+    an->add_option("--guardrail", o.stats.guardrails,
+                   "A metric that must not get significantly worse (repeatable)")
+        ->capture_default_str()
+        ->check(CLI::IsMember(experiments::metric_names()));
+    an->add_option("--alpha", o.stats.alpha, "Significance level")
+        ->capture_default_str()
+        ->check(CLI::Range(1e-6, 0.5));
+    an->add_option("--correction", o.correction,
+                   "Multiple-testing adjustment across arms x metrics")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"holm", "bh"}));
+    an->add_option("--tau", o.stats.tau,
+                   "Scale of the always-valid test's mixture, as a relative lift (the effect size "
+                   "you expect)")
+        ->capture_default_str()
+        ->check(CLI::Range(1e-6, 100.0));
+    an->add_option("--min-effect", o.stats.min_effect,
+                   "The smallest relative lift worth shipping (stops a test as flat)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 10.0));
+    an->add_option("--cap-percentile", o.stats.cap_percentile,
+                   "Revenue is capped at this pooled percentile for the capped metric")
+        ->capture_default_str()
+        ->check(CLI::Range(50.0, 100.0));
+    an->add_option("--format", o.format, "What to print when --out is not given")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"markdown", "json"}));
+    an->add_option("--out", o.out, "Write report.json and report.md into this directory");
+    an->callback([&run] { run = [] { return analyze(o); }; });
+}
+
+}  // namespace adsx::app

@@ -1,0 +1,216 @@
+#include "adsx/experiments/report.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "adsx/base/strings.h"
+
+namespace adsx::experiments {
+
+namespace {
+
+// A JSON object under construction: `o.field("p", 0.5).field("arm", "B")`.
+class json_object
+{
+public:
+    explicit json_object(std::string& out) : _out(out) { _out.push_back('{'); }
+    json_object(const json_object&) = delete;
+    json_object& operator=(const json_object&) = delete;
+    ~json_object() { _out.push_back('}'); }
+
+    json_object& field(std::string_view key, double v)
+    {
+        name(key);
+        if (std::isfinite(v)) {
+            fmt::format_to(std::back_inserter(_out), "{}", v);
+        } else {
+            _out += "null";
+        }
+        return *this;
+    }
+    json_object& field(std::string_view key, std::string_view v)
+    {
+        name(key);
+        _out += json_quote(v);
+        return *this;
+    }
+    json_object& field(std::string_view key, bool v)
+    {
+        name(key);
+        _out += v ? "true" : "false";
+        return *this;
+    }
+    // Starts a nested value: the caller writes it into out() right after.
+    std::string& raw(std::string_view key)
+    {
+        name(key);
+        return _out;
+    }
+
+private:
+    void name(std::string_view key)
+    {
+        if (!_first) {
+            _out.push_back(',');
+        }
+        _first = false;
+        _out += json_quote(key);
+        _out.push_back(':');
+    }
+    std::string& _out;
+    bool _first = true;
+};
+
+void write(std::string& out, const counters& c)
+{
+    json_object(out)
+        .field("impressions", c.impressions)
+        .field("clicks", c.clicks)
+        .field("conversions", c.conversions)
+        .field("revenue", c.revenue);
+}
+
+void write(std::string& out, const difference& d)
+{
+    json_object(out)
+        .field("estimate", d.estimate)
+        .field("std_error", d.std_error)
+        .field("statistic", d.statistic)
+        .field("df", std::isinf(d.df) ? -1.0 : d.df)
+        .field("p", d.p)
+        .field("low", d.low)
+        .field("high", d.high);
+}
+
+void write(std::string& out, const metric_result& m)
+{
+    json_object o(out);
+    o.field("metric", m.metric).field("arm", m.arm).field("control", m.control);
+    o.field("treatment", m.treatment);
+    write(o.raw("absolute"), m.absolute);
+    o.field("lift", m.lift.lift).field("lift_std_error", m.lift.std_error);
+    o.field("lift_low", m.lift_low).field("lift_high", m.lift_high);
+    o.field("p_adjusted", m.p_adjusted);
+    o.field("always_valid_p", m.always.p).field("always_valid_p_adjusted", m.always_adjusted);
+    o.field("sequence_low", m.always.low).field("sequence_high", m.always.high);
+    o.field("mde", m.mde);
+    if (m.variance) {
+        json_object(o.raw("cuped"))
+            .field("theta", m.variance->theta)
+            .field("variance_reduction", m.variance->variance_reduction);
+    }
+}
+
+template <class T, class F>
+void array(std::string& out, const std::vector<T>& items, F&& each)
+{
+    out.push_back('[');
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i != 0) {
+            out.push_back(',');
+        }
+        each(out, items[i]);
+    }
+    out.push_back(']');
+}
+
+void write(std::string& out, const verdict& v)
+{
+    json_object(out).field("decision", v.decision).field("arm", v.arm).field("reason", v.reason);
+}
+
+std::string pct(double x)
+{
+    return std::isfinite(x) ? fmt::format("{:+.2f}%", 100 * x) : "n/a";
+}
+
+std::string num(double x)
+{
+    return std::isfinite(x) ? fmt::format("{:.4g}", x) : "n/a";
+}
+
+}  // namespace
+
+std::string to_json(const report& r, std::string_view name)
+{
+    std::string out;
+    {
+        json_object o(out);
+        o.field("experiment", name).field("control", r.control);
+        o.field("alpha", r.settings.alpha).field("primary", r.settings.primary);
+        o.field("correction",
+                r.settings.correct == correction::holm ? "holm" : "benjamini_hochberg");
+        array(o.raw("arms"), r.arms, [](std::string& s, const arm_summary& a) {
+            json_object x(s);
+            x.field("name", a.name).field("users", a.users);
+            x.field("expected_share", a.expected_share).field("observed_share", a.observed_share);
+            write(x.raw("totals"), a.totals);
+        });
+        json_object(o.raw("srm"))
+            .field("chi_square", r.srm.statistic)
+            .field("df", r.srm.df)
+            .field("p", r.srm.p)
+            .field("flagged", r.srm_flagged);
+        o.field("revenue_cap", r.revenue_cap);
+        array(o.raw("metrics"), r.metrics,
+              [](std::string& s, const metric_result& m) { write(s, m); });
+        array(o.raw("timeline"), r.timeline, [](std::string& s, const timeline_point& t) {
+            json_object(s)
+                .field("day", t.day)
+                .field("arm", t.arm)
+                .field("metric", t.metric)
+                .field("users", t.users)
+                .field("lift", t.lift)
+                .field("low", t.low)
+                .field("high", t.high)
+                .field("always_valid_p", t.p_always_valid);
+        });
+        array(o.raw("arm_verdicts"), r.arm_verdicts,
+              [](std::string& s, const verdict& v) { write(s, v); });
+        write(o.raw("verdict"), r.overall);
+        o.field("rule", r.rule);
+    }
+    out.push_back('\n');
+    return out;
+}
+
+std::string to_markdown(const report& r, std::string_view name)
+{
+    std::string out = fmt::format("# Experiment {}\n\n**Verdict: {}.** {}\n\n", name,
+                                  r.overall.decision, r.overall.reason);
+    fmt::format_to(std::back_inserter(out),
+                   "Sample ratio: chi-square {} (p = {}){}\n\n"
+                   "| arm | users | share (expected) | impressions | clicks | CTR | conversions | "
+                   "revenue |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+                   num(r.srm.statistic), num(r.srm.p),
+                   r.srm_flagged ? ": **MISMATCH, the verdict is withheld**" : ", no mismatch");
+    for (const auto& a : r.arms) {
+        fmt::format_to(std::back_inserter(out),
+                       "| {}{} | {:.0f} | {:.2f}% ({:.2f}%) | {:.0f} | {:.0f} | {:.3f}% | {:.0f} | "
+                       "{:.2f} |\n",
+                       a.name, a.name == r.control ? " (control)" : "", a.users,
+                       100 * a.observed_share, 100 * a.expected_share, a.totals.impressions,
+                       a.totals.clicks, 100 * a.totals.clicks / a.totals.impressions,
+                       a.totals.conversions, a.totals.revenue);
+    }
+    out += "\n| metric | arm | control | treatment | lift | 95% CI | p (adj.) | always-valid p "
+           "(adj.) | always-valid CI | MDE |\n|---|---|---:|---:|---:|---|---:|---:|---|---:|\n";
+    for (const auto& m : r.metrics) {
+        fmt::format_to(std::back_inserter(out),
+                       "| {}{} | {} | {} | {} | {} | {} to {} | {} | {} | "
+                       "{} to {} | {} |\n",
+                       m.metric, m.variance ? " (CUPED)" : "", m.arm, num(m.control),
+                       num(m.treatment), pct(m.lift.lift), pct(m.lift_low), pct(m.lift_high),
+                       num(m.p_adjusted), num(m.always_adjusted), pct(m.always.low),
+                       pct(m.always.high), pct(m.mde).substr(1));
+    }
+    out += "\n";
+    for (const auto& v : r.arm_verdicts) {
+        fmt::format_to(std::back_inserter(out), "- **{}**: {}. {}\n", v.arm, v.decision, v.reason);
+    }
+    fmt::format_to(std::back_inserter(out), "\nDecision rule: {}\n", r.rule);
+    return out;
+}
+
+}  // namespace adsx::experiments
