@@ -1,6 +1,7 @@
 // `adsx experiment analyze`: the experiment analysis (src/adsx/experiments) on per-user data
 // exported from anywhere: a CSV with user, arm, metric columns and optional day and pre-period
-// columns. Prints the report (Markdown or JSON) or writes report.json and report.md to --out.
+// columns. Prints the report (Markdown or JSON) or writes report.json, report.md and a
+// self-contained report.html to --out.
 // Exit codes: 0 a report was made (whatever its verdict), 1 the input cannot be read or parsed,
 // 2 usage (bad flags, or options that do not fit the data such as an unknown control arm).
 #include <filesystem>
@@ -92,7 +93,8 @@ int write_outputs(const experiments::report& r, const analyze_options& o)
     std::filesystem::create_directories(o.out, ec);
     const auto dir = std::filesystem::path(o.out);
     for (const auto& [file, text] : {std::pair{"report.json", experiments::to_json(r, name)},
-                                     std::pair{"report.md", experiments::to_markdown(r, name)}}) {
+                                     std::pair{"report.md", experiments::to_markdown(r, name)},
+                                     std::pair{"report.html", experiments::to_html(r, name)}}) {
         std::ofstream f(dir / file, std::ios::binary);
         f << text;
         if (!f) {
@@ -100,9 +102,9 @@ int write_outputs(const experiments::report& r, const analyze_options& o)
             return 1;
         }
     }
-    std::cout << fmt::format("{}: {} ({})\nwrote {} and {}\n", name, r.overall.decision,
-                             r.overall.reason, (dir / "report.json").string(),
-                             (dir / "report.md").string());
+    std::cout << fmt::format("{}: {} ({})\nwrote report.json, report.md and report.html (open it "
+                             "in a browser) in {}\n",
+                             name, r.overall.decision, r.overall.reason, dir.string());
     return 0;
 }
 
@@ -178,7 +180,8 @@ void add_experiment_commands(CLI::App& root, context& /*ctx*/, action& run)
     an->add_option("--format", o.format, "What to print when --out is not given")
         ->capture_default_str()
         ->check(CLI::IsMember({"markdown", "json"}));
-    an->add_option("--out", o.out, "Write report.json and report.md into this directory");
+    an->add_option("--out", o.out,
+                   "Write report.json, report.md and report.html into this directory");
     an->callback([&run] { run = [] { return analyze(o); }; });
 }
 

@@ -310,3 +310,39 @@ class redis_commands:
         self._done = True
         self._redis.ping()  # wakes the monitor's read
         self._thread.join(timeout=5)
+
+
+def experiment_csv(path: pathlib.Path, seed: int, users: int = 6000, days: int = 5,
+                   lift_b: float = 0.08, drop_c: float = 0.0):  # fmt: skip
+    """Writes per-user-day rows of a three-arm experiment to `path` (arm C losing `drop_c` of its
+    users) and returns them as read back (a pandas DataFrame): a CTR of each user's own, B's
+    lifted by `lift_b`, heavy-tailed revenue, a pre-period that shares the user's habits."""
+    import numpy as np  # here: most suites need neither
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    arm = rng.choice(["A", "B", "C"], size=users)
+    keep = ~((arm == "C") & (rng.random(users) < drop_c))
+    ctr = rng.beta(2, 48, size=users) * np.where(arm == "B", 1 + lift_b, 1.0)
+    activity = rng.gamma(2, 0.5, size=users)
+    entry = rng.integers(0, days, size=users)
+    pre_imps = rng.poisson(20 * activity)
+    pre_clicks = rng.binomial(pre_imps, ctr)
+    pre_conv = rng.binomial(pre_clicks, 0.1)
+    pre_rev = pre_conv * rng.lognormal(3, 1, size=users)
+    rows = []
+    for d in range(days):
+        on = keep & (entry <= d)
+        imps = rng.poisson(3 * activity)
+        clicks = rng.binomial(imps, np.minimum(ctr, 1))
+        conv = rng.binomial(clicks, 0.1)
+        rev = conv * rng.lognormal(3, 1, size=users) + (pre_rev * 0.1 * rng.random(users))
+        rows.append(pd.DataFrame({
+            "user": [f"K1:{u:06x}" for u in np.flatnonzero(on)], "arm": arm[on],
+            "day": f"2026-11-{d + 1:02}", "impressions": imps[on], "clicks": clicks[on],
+            "conversions": conv[on], "revenue": np.round(rev[on], 6),
+            "pre_impressions": pre_imps[on], "pre_clicks": pre_clicks[on],
+            "pre_conversions": pre_conv[on], "pre_revenue": np.round(pre_rev[on], 6)}))  # fmt: skip
+    df = pd.concat(rows, ignore_index=True)
+    df.to_csv(path, index=False)
+    return pd.read_csv(path, dtype={"user": str, "arm": str, "day": str})

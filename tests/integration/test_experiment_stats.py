@@ -9,47 +9,13 @@ import json
 import math
 import sys
 
-import numpy as np
-import pandas as pd
 import pytest
-from conftest import SOURCE_DIR, run_adsx
+from conftest import SOURCE_DIR, experiment_csv, run_adsx
 
 sys.path.insert(0, str(SOURCE_DIR / "bench" / "peers"))
 import experiment_reference  # noqa: E402
 
 RTOL = 1e-9
-
-
-def users_csv(path, seed: int, users: int = 6000, days: int = 5, lift_b: float = 0.08,
-              drop_c: float = 0.0) -> pd.DataFrame:  # fmt: skip
-    """Per-user-day rows of a three-arm test: a CTR of each user's own, B lifted by `lift_b`,
-    heavy-tailed revenue, a pre-period that shares the user's habits."""
-    rng = np.random.default_rng(seed)
-    arm = rng.choice(["A", "B", "C"], size=users)
-    keep = ~((arm == "C") & (rng.random(users) < drop_c))
-    ctr = rng.beta(2, 48, size=users) * np.where(arm == "B", 1 + lift_b, 1.0)
-    activity = rng.gamma(2, 0.5, size=users)
-    entry = rng.integers(0, days, size=users)
-    pre_imps = rng.poisson(20 * activity)
-    pre_clicks = rng.binomial(pre_imps, ctr)
-    pre_conv = rng.binomial(pre_clicks, 0.1)
-    pre_rev = pre_conv * rng.lognormal(3, 1, size=users)
-    rows = []
-    for d in range(days):
-        on = keep & (entry <= d)
-        imps = rng.poisson(3 * activity)
-        clicks = rng.binomial(imps, np.minimum(ctr, 1))
-        conv = rng.binomial(clicks, 0.1)
-        rev = conv * rng.lognormal(3, 1, size=users) + (pre_rev * 0.1 * rng.random(users))
-        rows.append(pd.DataFrame({
-            "user": [f"K1:{u:06x}" for u in np.flatnonzero(on)], "arm": arm[on],
-            "day": f"2026-11-{d + 1:02}", "impressions": imps[on], "clicks": clicks[on],
-            "conversions": conv[on], "revenue": np.round(rev[on], 6),
-            "pre_impressions": pre_imps[on], "pre_clicks": pre_clicks[on],
-            "pre_conversions": pre_conv[on], "pre_revenue": np.round(pre_rev[on], 6)}))  # fmt: skip
-    df = pd.concat(rows, ignore_index=True)
-    df.to_csv(path, index=False)
-    return pd.read_csv(path, dtype={"user": str, "arm": str, "day": str})
 
 
 def analyze(path, *flags) -> dict:
@@ -67,7 +33,7 @@ def close(ours, ref, what: str) -> None:
 
 @pytest.mark.parametrize("correction", ["holm", "bh"])
 def test_every_number_equals_the_python_reference(tmp_path, correction):
-    df = users_csv(tmp_path / "u.csv", seed=11)
+    df = experiment_csv(tmp_path / "u.csv", seed=11)
     ours = analyze(tmp_path / "u.csv", "--correction", correction)
     ref = experiment_reference.analyze(df, correction=correction)
     close(ours["srm"]["chi_square"], ref["srm"]["chi_square"], "srm chi2")
@@ -97,7 +63,7 @@ def test_every_number_equals_the_python_reference(tmp_path, correction):
 
 
 def test_delta_method_and_cuped_equal_the_formulas_written_out(tmp_path):
-    df = users_csv(tmp_path / "u.csv", seed=5, days=1)
+    df = experiment_csv(tmp_path / "u.csv", seed=5, days=1)
     ours = analyze(tmp_path / "u.csv")
     users = df.groupby("user").agg(arm=("arm", "first"), imps=("impressions", "sum"),
                                    clicks=("clicks", "sum"), rev=("revenue", "sum"),
@@ -131,24 +97,24 @@ def test_delta_method_and_cuped_equal_the_formulas_written_out(tmp_path):
 
 
 def test_a_real_lift_ships_and_a_lost_share_of_an_arm_withholds_the_verdict(tmp_path):
-    users_csv(tmp_path / "lift.csv", seed=3, users=60_000, days=3, lift_b=0.2)
+    experiment_csv(tmp_path / "lift.csv", seed=3, users=60_000, days=3, lift_b=0.2)
     r = analyze(tmp_path / "lift.csv", "--control", "A")
     assert not r["srm"]["flagged"]
     assert r["verdict"]["decision"] == "ship" and r["verdict"]["arm"] == "B", r["verdict"]
-    users_csv(tmp_path / "lost.csv", seed=3, users=60_000, days=3, drop_c=0.05)
+    experiment_csv(tmp_path / "lost.csv", seed=3, users=60_000, days=3, drop_c=0.05)
     r = analyze(tmp_path / "lost.csv")
     assert r["srm"]["flagged"] and r["srm"]["p"] < 0.001
     assert r["verdict"]["decision"] == "invalid"
 
 
 def test_out_writes_json_and_markdown(tmp_path):
-    users_csv(tmp_path / "u.csv", seed=1, users=3000, days=2)
+    experiment_csv(tmp_path / "u.csv", seed=1, users=3000, days=2)
     r = run_adsx("experiment", "analyze", "--input", str(tmp_path / "u.csv"), "--name", "exp-1",
                  "--out", str(tmp_path / "report"))  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "exp-1:" in r.stdout
     report = json.loads((tmp_path / "report" / "report.json").read_text())
-    assert report["experiment"] == "exp-1"
+    assert report["experiment"] == "exp-1" and report["correction"] == "holm"
     md = (tmp_path / "report" / "report.md").read_text()
     assert md.startswith("# Experiment exp-1") and "**Verdict:" in md and "| ctr |" in md
 
@@ -158,7 +124,7 @@ def test_bad_input_is_refused_with_a_reason(tmp_path):
     bad.write_text("user,arm,impressions,clicks,conversions,revenue\nu1,A,3,one,0,0\n")
     r = run_adsx("experiment", "analyze", "--input", str(bad))
     assert r.returncode == 1 and "line 2: column clicks: 'one' is not a number" in r.stderr
-    users_csv(tmp_path / "u.csv", seed=1, users=500, days=1)
+    experiment_csv(tmp_path / "u.csv", seed=1, users=500, days=1)
     r = run_adsx("experiment", "analyze", "--input", str(tmp_path / "u.csv"), "--control", "Z")
     assert r.returncode == 2 and "control arm 'Z'" in r.stderr
     r = run_adsx(

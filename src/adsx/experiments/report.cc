@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "adsx/base/strings.h"
+#include "adsx/experiments/report_html.h"
 
 namespace adsx::experiments {
 
@@ -34,6 +35,10 @@ public:
         name(key);
         _out += json_quote(v);
         return *this;
+    }
+    json_object& field(std::string_view key, const char* v)
+    {
+        return field(key, std::string_view(v));  // not the bool overload
     }
     json_object& field(std::string_view key, bool v)
     {
@@ -211,6 +216,43 @@ std::string to_markdown(const report& r, std::string_view name)
     }
     fmt::format_to(std::back_inserter(out), "\nDecision rule: {}\n", r.rule);
     return out;
+}
+
+std::string to_html(const report& r, std::string_view name, std::string_view live_url)
+{
+    // The JSON sits in a <script> element: "</" must not close it early. '<' only occurs
+    // inside JSON strings, where \u003c means the same.
+    std::string json;
+    for (const char c : to_json(r, name)) {
+        if (c == '<') {
+            json += "\\u003c";
+        } else {
+            json += c;
+        }
+    }
+    std::string page(report_page);
+    constexpr std::string_view slot = "/*REPORT_JSON*/";
+    page.replace(page.find(slot), slot.size(), json);
+    constexpr std::string_view live = "data-live=\"\"";
+    std::string attribute = "data-live=\"";
+    for (const char c : live_url) {
+        switch (c) {
+            case '&':
+                attribute += "&amp;";
+                break;
+            case '"':
+                attribute += "&quot;";
+                break;
+            case '<':
+                attribute += "&lt;";
+                break;
+            default:
+                attribute += c;
+        }
+    }
+    attribute += '"';
+    page.replace(page.find(live), live.size(), attribute);
+    return page;
 }
 
 }  // namespace adsx::experiments
