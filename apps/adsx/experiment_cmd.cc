@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "app.h"
 #include <fmt/format.h>
@@ -34,12 +33,16 @@ struct analyze_options
 result<std::string> read_file(const std::string& path)
 {
     std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (!in || ec) {
         return fail(error_code::not_found, fmt::format("cannot read {}", path));
     }
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
+    std::string text(size, '\0');
+    if (!in.read(text.data(), static_cast<std::streamsize>(size))) {
+        return fail(error_code::unavailable, fmt::format("cannot read {}", path));
+    }
+    return text;
 }
 
 // The expected share of each arm, in the data's arm order.

@@ -62,6 +62,21 @@ def test_every_number_equals_the_python_reference(tmp_path, correction):
             close(o[f], r[f], f"timeline {r['day']} {r['metric']} {f}")
 
 
+def test_one_row_per_user_without_pre_period_equals_the_reference(tmp_path):
+    df = experiment_csv(tmp_path / "days.csv", seed=12, days=3)
+    users = df.groupby("user", as_index=False).agg(
+        arm=("arm", "first"), impressions=("impressions", "sum"), clicks=("clicks", "sum"),
+        conversions=("conversions", "sum"), revenue=("revenue", "sum"))  # fmt: skip
+    users.to_csv(tmp_path / "u.csv", index=False)
+    ours = analyze(tmp_path / "u.csv")
+    ref = experiment_reference.analyze(users)
+    assert ours["timeline"] == [] and ref["timeline"] == []
+    for o, r in zip(ours["metrics"], ref["metrics"], strict=True):
+        assert "cuped" not in o and r["cuped"] is None
+        for f in ("lift", "lift_std_error", "p_adjusted", "always_valid_p", "mde"):
+            close(o[f], r[f], f"{r['metric']}/{r['arm']} {f}")
+
+
 def test_delta_method_and_cuped_equal_the_formulas_written_out(tmp_path):
     df = experiment_csv(tmp_path / "u.csv", seed=5, days=1)
     ours = analyze(tmp_path / "u.csv")

@@ -470,8 +470,10 @@ result<report> analyze(const user_data& data, const options& o)
     // Rows in day order; a look after each day (one look when the data has no days).
     std::vector<std::size_t> order(data.rows.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
-    std::stable_sort(order.begin(), order.end(),
-                     [&](auto a, auto b) { return data.rows[a].day < data.rows[b].day; });
+    if (!data.days.empty()) {
+        std::stable_sort(order.begin(), order.end(),
+                         [&](auto a, auto b) { return data.rows[a].day < data.rows[b].day; });
+    }
     std::vector<sequential> previous;
     std::size_t k = 0;
     const std::size_t looks = std::max<std::size_t>(1, data.days.size());

@@ -2,10 +2,12 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <unordered_map>
+#include <cmath>
+#include <functional>
 
 #include <fmt/format.h>
 
+#include "adsx/base/hash_index.h"
 #include "adsx/experiments/analysis.h"
 
 namespace adsx::experiments {
@@ -85,6 +87,15 @@ result<std::array<std::size_t, c_count>> header(std::string_view line)
 
 result<double> number(std::string_view field, column c, std::size_t line)
 {
+    // Most fields are counts: digits only, read exactly without from_chars' generality.
+    if (!field.empty() && field.size() <= 15 &&
+        std::all_of(field.begin(), field.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+        std::int64_t n = 0;
+        for (const char ch : field) {
+            n = n * 10 + (ch - '0');
+        }
+        return static_cast<double>(n);
+    }
     double v = 0;
     const auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), v);
     if (ec != std::errc{} || end != field.data() + field.size() || field.empty()) {
@@ -115,16 +126,32 @@ result<counters> read_counters(const std::vector<std::string_view>& f,
     return counters{v[0], v[1], v[2], v[3]};
 }
 
-// Interns a label: its index in `names_out`, added on first sight.
-std::uint32_t intern(std::unordered_map<std::string_view, std::uint32_t>& index,
-                     std::vector<std::string>& names_out, std::string_view label)
+// Interns labels (views into the CSV text): a label's index, given on first sight.
+class interner
 {
-    auto [it, added] = index.try_emplace(label, static_cast<std::uint32_t>(names_out.size()));
-    if (added) {
-        names_out.emplace_back(label);
+public:
+    std::uint32_t operator()(std::string_view label)
+    {
+        const auto h = std::hash<std::string_view>{}(label);
+        if (auto at = _index.find(h, [&](std::uint32_t i) { return _labels[i] == label; })) {
+            return *at;
+        }
+        const auto at = static_cast<std::uint32_t>(_labels.size());
+        _index.insert(h, at);
+        _labels.push_back(label);
+        return at;
     }
-    return it->second;
-}
+    [[nodiscard]] std::string_view operator[](std::uint32_t i) const { return _labels[i]; }
+    [[nodiscard]] std::size_t size() const { return _labels.size(); }
+    [[nodiscard]] std::vector<std::string> copies() const
+    {
+        return {_labels.begin(), _labels.end()};
+    }
+
+private:
+    hash_index _index;
+    std::vector<std::string_view> _labels;
+};
 
 // Renumbers `labels` into name order and rewrites the rows' indices through `field`.
 void sort_labels(std::vector<std::string>& labels, std::vector<user_data::row>& rows,
@@ -161,9 +188,10 @@ result<user_data> parse_csv(std::string_view text)
     const std::size_t needed = *std::max_element(at->begin(), at->end(), [](auto a, auto b) {
         return (a == absent ? 0 : a) < (b == absent ? 0 : b);
     }) + 1;
-    std::unordered_map<std::string_view, std::uint32_t> users, arms, days;
+    interner users, arms, days;
     std::vector<std::uint32_t> arm_of;  // per user: the arm it was first seen in
     std::vector<std::string_view> f;
+    data.rows.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')));
     std::size_t line_no = 1;
     for (std::size_t pos = first_end == std::string_view::npos ? text.size() : first_end + 1;
          pos < text.size(); ++line_no) {
@@ -180,10 +208,10 @@ result<user_data> parse_csv(std::string_view text)
                                     f.size(), needed));
         }
         user_data::row row;
-        row.user = intern(users, data.users, f[(*at)[c_user]]);
-        row.arm = intern(arms, data.arms, f[(*at)[c_arm]]);
+        row.user = users(f[(*at)[c_user]]);
+        row.arm = arms(f[(*at)[c_arm]]);
         if ((*at)[c_day] != absent) {
-            row.day = intern(days, data.days, f[(*at)[c_day]]);
+            row.day = days(f[(*at)[c_day]]);
         }
         if (row.user == arm_of.size()) {
             arm_of.push_back(row.arm);
@@ -191,8 +219,8 @@ result<user_data> parse_csv(std::string_view text)
             return fail(error_code::invalid_argument,
                         fmt::format("line {}: user {} is in arm {} and in arm {}: assignment must "
                                     "put each user in one arm",
-                                    line_no + 1, data.users[row.user], data.arms[arm_of[row.user]],
-                                    data.arms[row.arm]));
+                                    line_no + 1, users[row.user], arms[arm_of[row.user]],
+                                    arms[row.arm]));
         }
         auto value = read_counters(f, *at, c_impressions, line_no + 1);
         if (!value) {
@@ -211,8 +239,13 @@ result<user_data> parse_csv(std::string_view text)
     if (data.rows.empty()) {
         return fail(error_code::invalid_argument, "the CSV has a header but no rows");
     }
+    data.users = users.copies();
+    data.arms = arms.copies();
+    data.days = days.copies();
     sort_labels(data.arms, data.rows, &user_data::row::arm);
-    sort_labels(data.days, data.rows, &user_data::row::day);
+    if (!data.days.empty()) {  // else every row's day is 0, and stays so
+        sort_labels(data.days, data.rows, &user_data::row::day);
+    }
     return data;
 }
 

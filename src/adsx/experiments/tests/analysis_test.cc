@@ -236,6 +236,25 @@ TEST(Csv, ReadsUsersArmsDaysAndPrePeriod)
     EXPECT_DOUBLE_EQ(d->rows[1].pre.clicks, 1);
 }
 
+TEST(Csv, WithoutDaysEachRowIsAUserAndTheAnalysisHasOneLook)
+{
+    std::string text = "user,arm,impressions,clicks,conversions,revenue\n";
+    for (int u = 0; u < 400; ++u) {
+        text += fmt::format("u{},{},{},{},0,{}\n", u, u % 2 == 0 ? "A" : "B", 10 + u % 7, u % 3,
+                            u % 5 == 0 ? 12.5 : 0.0);
+    }
+    const auto d = parse_csv(text);
+    ASSERT_TRUE(d) << d.error().message;
+    EXPECT_TRUE(d->days.empty());
+    EXPECT_FALSE(d->has_pre);
+    EXPECT_EQ(d->users.size(), 400u);
+    const auto r = analyze(*d, {});
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(r->timeline.empty());
+    EXPECT_EQ(r->arms[0].users, 200);
+    EXPECT_FALSE(metric(*r, "revenue_per_user").variance.has_value());  // no pre-period
+}
+
 TEST(Csv, RefusesBadInputNamingTheLineAndColumn)
 {
     auto message = [](std::string_view text) {
