@@ -53,6 +53,12 @@ def test_every_relative_link_resolves(doc):
         assert path.exists(), f"{doc.relative_to(SOURCE_DIR)} links to {target}, which is gone"
 
 
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_each_doc_opens_with_what_it_covers(doc):
+    first = doc.read_text().split("\n\n")[1]
+    assert first.startswith("What this covers:"), f"{doc.name} should open with what it covers"
+
+
 def test_module_map_has_one_row_per_module():
     text = (SOURCE_DIR / "docs" / "architecture.md").read_text()
     rows = re.findall(r"^\| `src/adsx/([a-z_]+)/` \|[^|]+\| ([^|]+) \|$", text, re.M)
