@@ -1,9 +1,10 @@
-// `adsx experiment analyze`: the experiment analysis (src/adsx/experiments) on per-user data
-// exported from anywhere: a CSV with user, arm, metric columns and optional day and pre-period
-// columns. Prints the report (Markdown or JSON) or writes report.json, report.md and a
-// self-contained report.html to --out.
-// Exit codes: 0 a report was made (whatever its verdict), 1 the input cannot be read or parsed,
-// 2 usage (bad flags, or options that do not fit the data such as an unknown control arm).
+// `adsx experiment analyze` (and the registration of `adsx experiment`, whose create, start,
+// stop and list live in experiment_admin_cmd.cc): the experiment analysis (src/adsx/experiments)
+// on per-user data exported from anywhere: a CSV with user, arm, metric columns and optional day
+// and pre-period columns. Prints the report (Markdown or JSON) or writes report.json, report.md and
+// a self-contained report.html to --out. Exit codes: 0 a report was made (whatever its verdict), 1
+// the input cannot be read or parsed, 2 usage (bad flags, or options that do not fit the data such
+// as an unknown control arm).
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -139,11 +140,14 @@ int analyze(analyze_options o)
 
 }  // namespace
 
-void add_experiment_commands(CLI::App& root, context& /*ctx*/, action& run)
+void add_experiment_commands(CLI::App& root, context& ctx, action& run)
 {
     static analyze_options o;
-    auto* cmd = root.add_subcommand("experiment", "Analyse A/B experiments");
+    auto* cmd = root.add_subcommand(
+        "experiment", "A/B experiments: define them for adsx serve (create, start, stop, list) and "
+                      "analyse per-user data (analyze)");
     cmd->require_subcommand(1);
+    add_experiment_admin_commands(*cmd, ctx, run);
     auto* an = cmd->add_subcommand(
         "analyze", "Analyse per-user experiment data from a CSV (user, arm, impressions, clicks, "
                    "conversions, revenue; optional day and pre_* columns)");

@@ -1,10 +1,14 @@
 // `adsx serve`: the serving HTTP service. Wiring only: serving::service's routes (feature API,
 // serving::rank_api) over Redis (redis::hash_reader), the catalog in PostgreSQL
-// (pg::load_inventory, refreshed by serving::live_inventory), the model registry
-// (models::live_model per head) and Kafka (kafka::serve_log_producer), on http::server with
-// metrics::serve_probe as its observer.
+// (pg::load_inventory, refreshed by serving::live_inventory), the running experiments
+// (pg::running_experiments → experiments::assigner, read again with the catalog), the model
+// registry (models::live_model per head and model arm) and Kafka (kafka::serve_log_producer), on
+// http::server with metrics::serve_probe as its observer.
 #include <csignal>
 #include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -16,8 +20,10 @@
 #include "adsx/log/log.h"
 #include "adsx/metrics/serve_probe.h"
 #include "adsx/models/live_model.h"
+#include "adsx/pg/experiments.h"
 #include "adsx/pg/inventory.h"
 #include "adsx/redis/hash_reader.h"
+#include "adsx/serving/live_experiments.h"
 #include "adsx/serving/service.h"
 
 namespace adsx::app {
@@ -58,31 +64,101 @@ serving::live_inventory::loader inventory_loader(const config::config& cfg, cons
     };
 }
 
-// Every head's live model for the configured arm, reloaded when the registry's pointer moves.
-struct live_models
+// Every head's live model per model arm (the registry's {head}/current/{arm}): the configured
+// arm's from the start, an experiment arm's from when its experiment is seen running; each
+// reloaded when its pointer moves. get() is called by request threads, the rest by the main
+// loop.
+class live_models
 {
-    live_models(const config::config& cfg)
-      : ctr(models::registry(cfg.models.dir), "ctr", cfg.serve.arm),
-        cvr(models::registry(cfg.models.dir), "cvr", cfg.serve.arm)
+public:
+    explicit live_models(const config::config& cfg) : _dir(cfg.models.dir), _arm(cfg.serve.arm)
     {
+        ensure({_arm});
     }
-    void reload(const log::logger& log)
+    void ensure(const std::vector<std::string>& arms)
     {
-        for (auto* m : {&ctr, &cvr}) {
-            if (auto r = m->reload_if_changed(); !r) {
-                log.debug("model not loaded", {{"reason", r.error().message}});
-            } else if (*r) {
-                log.info("model loaded",
-                         {{"name", m->get()->info().name}, {"version", m->get()->info().version}});
+        std::lock_guard lock(_mutex);
+        for (const auto& a : arms) {
+            if (!_arms.contains(a)) {
+                _arms.emplace(a, std::make_shared<heads>(_dir, a));
             }
         }
     }
+    void reload(const log::logger& log)
+    {
+        std::vector<std::shared_ptr<heads>> all;
+        {
+            std::lock_guard lock(_mutex);
+            for (const auto& [_, h] : _arms) {
+                all.push_back(h);
+            }
+        }
+        for (const auto& h : all) {
+            for (auto* m : {&h->ctr, &h->cvr}) {
+                if (auto r = m->reload_if_changed(); !r) {
+                    log.debug("model not loaded", {{"arm", h->arm}, {"reason", r.error().message}});
+                } else if (*r) {
+                    log.info("model loaded", {{"name", m->get()->info().name},
+                                              {"version", m->get()->info().version},
+                                              {"arm", h->arm}});
+                }
+            }
+        }
+    }
+    std::shared_ptr<const ranking::model> get(std::string_view head, std::string_view arm) const
+    {
+        std::shared_ptr<heads> h;
+        {
+            std::lock_guard lock(_mutex);
+            const auto it = _arms.find(arm);
+            if (it == _arms.end()) {
+                return nullptr;
+            }
+            h = it->second;
+        }
+        return head == "ctr" ? h->ctr.get() : head == "cvr" ? h->cvr.get() : nullptr;
+    }
     std::shared_ptr<const ranking::model> get(std::string_view head) const
     {
-        return head == "ctr" ? ctr.get() : head == "cvr" ? cvr.get() : nullptr;
+        return get(head, _arm);
     }
-    models::live_model ctr, cvr;
+
+private:
+    struct heads
+    {
+        heads(const std::string& dir, std::string a)
+          : arm(std::move(a)), ctr(models::registry(dir), "ctr", arm),
+            cvr(models::registry(dir), "cvr", arm)
+        {
+        }
+        std::string arm;
+        models::live_model ctr, cvr;
+    };
+    std::string _dir;
+    std::string _arm;
+    mutable std::mutex _mutex;
+    std::map<std::string, std::shared_ptr<heads>, std::less<>> _arms;
 };
+
+// The running experiments' loader: one PostgreSQL connection, opened again after a failure.
+serving::live_experiments::loader experiments_loader(const config::config& cfg)
+{
+    auto conn = std::make_shared<std::optional<pg::connection>>();
+    return [conn, &cfg]() -> result<std::vector<experiments::experiment_spec>> {
+        if (!*conn) {
+            auto opened = pg::connection::open(cfg.postgres);
+            if (!opened) {
+                return fail(opened.error());
+            }
+            conn->emplace(std::move(*opened));
+        }
+        auto running = pg::running_experiments(**conn);
+        if (!running) {
+            conn->reset();
+        }
+        return running;
+    };
+}
 
 std::vector<serving::readiness_check> readiness(redis::hash_reader& reader,
                                                 const serving::live_inventory& inventory,
@@ -120,6 +196,20 @@ int run_serve(const config::config& cfg)
     }
     inventory.start();
     live_models models(cfg);
+    serving::live_experiments experiments(experiments_loader(cfg));
+    std::string experiments_error;  // logged when it changes, not at every refresh
+    auto refresh_experiments = [&] {
+        if (auto arms = experiments.refresh(); !arms) {
+            if (arms.error().message != experiments_error) {
+                experiments_error = arms.error().message;
+                log.warn("experiments not read: keeping the last", {{"reason", experiments_error}});
+            }
+        } else {
+            experiments_error.clear();
+            models.ensure(*arms);
+        }
+    };
+    refresh_experiments();
     models.reload(log);
     serving::rank_settings base;
     base.hash_cache_ms = cfg.serve.hash_cache_ms;
@@ -140,7 +230,9 @@ int run_serve(const config::config& cfg)
     const serving::rank_api rank(
         {.inventory = inventory,
          .reader = reader,
-         .models = [&models](std::string_view head) { return models.get(head); },
+         .models = [&models](std::string_view head,
+                             std::string_view arm) { return models.get(head, arm); },
+         .assign = [&experiments](std::string_view user) { return experiments.assign(user); },
          .log = serve_log->get(),
          .observer = &probe,
          .clock = clock},
@@ -162,9 +254,15 @@ int run_serve(const config::config& cfg)
     log.info("serving", {{"url", url}, {"workers", cfg.serve.workers}});
     std::cout << "serving on " << url << " (API docs: " << url << "/docs)" << std::endl;
     auto next_reload = clock.monotonic_ns();
+    auto next_experiments = clock.monotonic_ns() + cfg.serve.catalog_refresh_ms * ms_ns;
     while (!stop_signal) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         probe.sample(inventory.age_s(), (*serve_log)->dropped());
+        if (clock.monotonic_ns() >= next_experiments) {
+            refresh_experiments();  // before the reload: a new arm's models load at once
+            next_experiments = clock.monotonic_ns() + cfg.serve.catalog_refresh_ms * ms_ns;
+            next_reload = clock.monotonic_ns();
+        }
         if (clock.monotonic_ns() >= next_reload) {
             models.reload(log);
             next_reload = clock.monotonic_ns() + cfg.serve.model_reload_ms * ms_ns;
@@ -173,7 +271,9 @@ int run_serve(const config::config& cfg)
     log.info("stopping: draining requests in progress", {{"drain_s", cfg.serve.drain_s}});
     const bool drained = (*srv)->stop(std::chrono::seconds(cfg.serve.drain_s));
     inventory.stop();
-    log.info("stopped", {{"drained", drained}, {"serve_log_dropped", (*serve_log)->dropped()}});
+    log.info("stopped", {{"drained", drained},
+                         {"serve_log_dropped", (*serve_log)->dropped()},
+                         {"serve_log_failed", (*serve_log)->failed()}});
     return 0;
 }
 

@@ -143,7 +143,8 @@ def analyze(df: pd.DataFrame, control: str | None = None, weights: list[float] |
             if day is not None:
                 timeline.append(dict(day=str(day), arm=r["arm"], metric=r["metric"], users=len(users),
                                      lift=r["lift"], low=r["sequence_low"], high=r["sequence_high"],
-                                     always_valid_p=r["always_valid_p"]))  # fmt: skip
+                                     always_valid_p=r["always_valid_p"],
+                                     fixed_horizon_p=r["absolute"]["p"]))  # fmt: skip
         previous = [(r["always_valid_p"], r["sequence_low"], r["sequence_high"]) for r in results]
     method = "holm" if o["correction"] == "holm" else "fdr_bh"
     fixed = [1.0 if math.isnan(r["absolute"]["p"]) else r["absolute"]["p"] for r in results]

@@ -3,6 +3,9 @@ arm): the twin of src/adsx/experiments/assignment.h, held to the same fixed vect
 python/tests/test_experiments.py and src/adsx/experiments/tests/assignment_test.cc.
 
     bucket(salt, layer, user) = first 8 bytes of SHA-256(salt ␟ layer ␟ user), big-endian, mod 10,000
+
+An experiment owns [first, first + count) of its layer's buckets, bucket("", layer, user); the
+arm bucket, bucket(salt, layer, user), puts its users in the holdout or an arm (`place`).
 """
 
 from __future__ import annotations
@@ -30,3 +33,13 @@ def choose(b: int, weights: list[float], first: int = 0, count: int = BUCKETS,
         if offset < math.floor(in_arms * cumulative / total):
             return i
     return len(weights) - 1
+
+
+def place(user: str, layer: str, salt: str, weights: list[float], first: int = 0,
+          count: int = BUCKETS, holdout: int = 0) -> int | None:  # fmt: skip
+    """The arm of `user` in one experiment (its index), or None when the user's layer bucket is
+    outside the experiment's range or its arm bucket in the holdout."""
+    b = bucket("", layer, user)
+    if b < first or b >= first + count:
+        return None
+    return choose(bucket(salt, layer, user), weights, holdout=holdout)

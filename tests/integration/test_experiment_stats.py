@@ -58,7 +58,7 @@ def test_every_number_equals_the_python_reference(tmp_path, correction):
     assert len(ours["timeline"]) == len(ref["timeline"]) == 5 * 8
     for o, r in zip(ours["timeline"], ref["timeline"], strict=True):
         assert (o["day"], o["arm"], o["metric"], o["users"]) == (r["day"], r["arm"], r["metric"], r["users"])  # fmt: skip
-        for f in ("lift", "low", "high", "always_valid_p"):
+        for f in ("lift", "low", "high", "always_valid_p", "fixed_horizon_p"):
             close(o[f], r[f], f"timeline {r['day']} {r['metric']} {f}")
 
 

@@ -145,7 +145,7 @@ struct serve_config
     int catalog_refresh_ms = 2000;  // the catalog and spend are read again this often
     int hash_cache_ms = 1000;       // ad and campaign hashes are shared by requests this long
     int model_reload_ms = 5000;     // the registry's pointers are checked this often
-    std::string arm = "control";    // the experiment arm whose models serve
+    std::string arm = "control";    // the model arm of users in no running experiment
 };
 
 struct metrics_config

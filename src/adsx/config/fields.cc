@@ -331,8 +331,9 @@ std::vector<field> serve_fields()
                 &c::serve, &s::hash_cache_ms, 0, 60'000),
         integer("serve.model_reload_ms", "how often the model registry's pointers are checked",
                 &c::serve, &s::model_reload_ms, 100, 3'600'000),
-        text("serve.arm", "the experiment arm whose models ({name}/current/{arm}) serve", &c::serve,
-             &s::arm, non_empty),
+        text("serve.arm",
+             "the model arm ({name}/current/{arm}) serving users in no running experiment",
+             &c::serve, &s::arm, non_empty),
     };
 }
 

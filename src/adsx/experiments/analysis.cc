@@ -495,7 +495,7 @@ result<report> analyze(const user_data& data, const options& o)
             previous.push_back(r.always);
             if (!data.days.empty()) {
                 rep.timeline.push_back({data.days[day], r.arm, r.metric, users, r.lift.lift,
-                                        r.always.low, r.always.high, r.always.p});
+                                        r.always.low, r.always.high, r.always.p, r.absolute.p});
             }
         }
         if (day + 1 == looks) {

@@ -119,6 +119,7 @@ struct timeline_point
     double low = 0;  // the confidence sequence at that day
     double high = 0;
     double p_always_valid = 1;
+    double p_fixed = 1;  // the fixed-horizon p of this look alone: what peeking would read
 };
 
 struct verdict

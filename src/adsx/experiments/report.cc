@@ -169,7 +169,8 @@ std::string to_json(const report& r, std::string_view name)
                 .field("lift", t.lift)
                 .field("low", t.low)
                 .field("high", t.high)
-                .field("always_valid_p", t.p_always_valid);
+                .field("always_valid_p", t.p_always_valid)
+                .field("fixed_horizon_p", t.p_fixed);
         });
         array(o.raw("arm_verdicts"), r.arm_verdicts,
               [](std::string& s, const verdict& v) { write(s, v); });

@@ -87,6 +87,7 @@ struct ranking_work
     state_ptr user;
     std::vector<state_ptr> ad_states, campaign_states;  // by candidate
     std::vector<std::string> degraded;
+    std::optional<arm_choice> arm;  // the user's experiment arm, if any
     rank_outcome outcome;
 };
 
@@ -290,6 +291,9 @@ http::reply rank_api::impl::rank(const http::request& q) const
         const auto c = privacy::decode_tc_string(*req.consent);
         w.personal = c && privacy::allows_personalisation(*c);
     }
+    if (parts.assign) {
+        w.arm = parts.assign(req.user_id);
+    }
     detail::retrieve(w);
     fetch(w, now);
     detail::drop_capped(w);
@@ -368,7 +372,8 @@ http::reply rank_api::impl::decide(ranking_work& w, const std::string& request_i
     const auto n = w.candidates.size();
     std::vector<double> pctr(n, store_layout::smoothed_ctr_prior_ctr), pcvr(n, 0.0);
     const auto started = parts.clock.monotonic_ns();
-    const auto ctr = parts.models ? parts.models("ctr") : nullptr;
+    const std::string_view model_arm = w.arm ? std::string_view(w.arm->model_arm) : settings.arm;
+    const auto ctr = parts.models ? parts.models("ctr", model_arm) : nullptr;
     auto ctr_rows = ctr ? builder_for(ctr) : nullptr;
     ranking::batch rows;
     std::vector<std::size_t> all(n);
@@ -391,7 +396,7 @@ http::reply rank_api::impl::decide(ranking_work& w, const std::string& request_i
         }
     }
     if (!cpa.empty()) {
-        const auto cvr = parts.models ? parts.models("cvr") : nullptr;
+        const auto cvr = parts.models ? parts.models("cvr", model_arm) : nullptr;
         auto cvr_rows = cvr ? builder_for(cvr) : nullptr;
         ranking::batch b = cvr ? cvr->make_batch() : ranking::batch{};
         std::vector<double> p;
@@ -480,13 +485,17 @@ http::reply rank_api::impl::decide(ranking_work& w, const std::string& request_i
     }
     const auto model = scored ? fmt::format("{{\"name\":{},\"version\":{},\"arm\":{}}}",
                                             json_quote(ctr->info().name), ctr->info().version,
-                                            json_quote(settings.arm))
+                                            json_quote(model_arm))
                               : std::string("null");
+    const auto experiment = w.arm
+                                ? fmt::format("{{\"name\":{},\"arm\":{}}}",
+                                              json_quote(w.arm->experiment), json_quote(w.arm->arm))
+                                : std::string("null");
     std::string body = fmt::format(
         "{{\"request_id\":{},\"user_id\":{},\"personalised\":{},\"time\":{},\"ranked_ads\":[{}],"
-        "\"model\":{},\"degraded\":[{}]",
+        "\"model\":{},\"experiment\":{},\"degraded\":[{}]",
         json_quote(request_id), json_quote(w.req.user_id), w.personal, w.ctx.time_ms, ranked, model,
-        degraded);
+        experiment, degraded);
     if (parts.log) {
         parts.log->write(
             w.req.user_id,

@@ -2,7 +2,7 @@
 // POST /rank_ads: retrieval → eligibility → features → scoring → auction, over ports.
 //
 //   serving::rank_api api({.inventory = live_inventory, .reader = redis_reader,
-//                          .models = [&](std::string_view head) { return live[head].get(); },
+//                          .models = [&](auto head, auto arm) { return live.get(head, arm); },
 //                          .log = &kafka_serve_log, .observer = &probe, .clock = clock},
 //                         settings);
 //   http::reply r = api.rank(request);
@@ -14,17 +14,19 @@
 // 3. Features: the user's hash (only with personalisation consent: without it no user key is
 //    read), every candidate's ad hash and its campaign's, in one pipelined round trip; ad and
 //    campaign hashes are kept up to `settings.hash_cache_ms` (1 s) and shared by requests.
-// 4. Scoring: the live `ctr` model (and `cvr` for CPA bids) on rows built by row_builder.h.
+// 4. Scoring: the live `ctr` model (and `cvr` for CPA bids) of the user's experiment arm (or of
+//    `settings.arm` outside experiments) on rows built by row_builder.h.
 // 5. Auction (ranking/auction.h) with the placement's reserve.
 // Degradation, never a 5xx: the store unreachable → contextual ranking flagged
 // "user_features" (ad features from the cache when there); no loadable model → the CTR prior,
 // flagged "model"; no cvr model → CPA candidates cannot win, flagged "cvr_model".
-// Every answered request goes to the serve log with its winners and the rows they were scored
-// on. Thread-safe.
+// Every answered request goes to the serve log with its winners, the rows they were scored on and
+// the experiment arm. Thread-safe.
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -76,13 +78,27 @@ public:
     virtual void ranked(const rank_outcome& o) = 0;
 };
 
-using model_lookup = std::function<std::shared_ptr<const ranking::model>(std::string_view head)>;
+// The live model of a head ("ctr", "cvr") for a model arm (the registry's current/{arm}).
+using model_lookup = std::function<std::shared_ptr<const ranking::model>(
+    std::string_view head, std::string_view model_arm)>;
+
+// The experiment arm a user is in (experiments/assignment.h through the running experiments),
+// or nullopt: then the request is served by `rank_settings::arm`'s models and logged with no
+// experiment.
+struct arm_choice
+{
+    std::string experiment;
+    std::string arm;
+    std::string model_arm;
+};
+using arm_lookup = std::function<std::optional<arm_choice>(std::string_view user_id)>;
 
 struct rank_parts
 {
     live_inventory& inventory;
     features::online_reader& reader;
     model_lookup models;
+    arm_lookup assign;  // empty: no experiments
     serve_log* log = nullptr;
     rank_observer* observer = nullptr;
     const adsx::clock& clock;
@@ -93,7 +109,7 @@ struct rank_settings
     std::map<std::string, double, std::less<>> reserve_ecpm;  // by placement
     double default_reserve_ecpm = 0;
     std::int64_t hash_cache_ms = 1000;  // 0: read every ad and campaign hash every time
-    std::string arm = "control";
+    std::string arm = "control";        // the model arm of users in no experiment
 };
 
 // "feed=0.5,sidebar=0.25,*=0.1" → reserves by placement and the default ('*').

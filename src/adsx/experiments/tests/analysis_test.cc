@@ -3,6 +3,7 @@
 // fixed-horizon test does not), the sample-ratio check catches a lost 5 % of one arm, CUPED
 // shrinks variance, a real lift ships, and bad CSV input is refused with the line and column.
 #include <cmath>
+#include <iostream>
 #include <random>
 #include <string>
 
@@ -92,6 +93,7 @@ TEST(Analysis, AaFixedHorizonFalsePositiveRateIsAlpha)
     }
     const double rate = static_cast<double>(positives) / seeds;
     RecordProperty("fpr_fixed", fmt::format("{}", rate));
+    std::cout << "A/A fixed horizon over " << seeds << " seeds: " << rate << "\n";
     EXPECT_GE(rate, 0.03);
     EXPECT_LE(rate, 0.07);
 }
@@ -110,17 +112,10 @@ TEST(Analysis, AaUnderDailyPeekingOnlyTheAlwaysValidPValueHoldsAlpha)
         o.tau = 0.2;  // the mixture's scale near the final look's standard error (about 0.15)
         const auto r = analyze(data, o);
         ASSERT_TRUE(r) << r.error().message;
+        // What a peeking analyst does: stop at the first look whose fixed-horizon p < 5 %.
         bool any = false;
-        // Re-run each day's data as its own fixed-horizon analysis (what a peeking analyst does).
-        for (std::uint32_t day = 0; day < 14 && !any; ++day) {
-            user_data upto = data;
-            std::erase_if(upto.rows, [&](const auto& row) { return row.day > day; });
-            for (auto& row : upto.rows) {
-                row.day = 0;
-            }
-            upto.days.clear();
-            const auto look = analyze(upto, {});
-            any = look && metric(*look, "ctr").absolute.p < 0.05;
+        for (const auto& t : r->timeline) {
+            any = any || (t.metric == "ctr" && t.p_fixed < 0.05);
         }
         peeked += any ? 1 : 0;
         sequential += metric(*r, "ctr").always.p < 0.05 ? 1 : 0;
@@ -138,9 +133,9 @@ TEST(Analysis, AaUnderDailyPeekingOnlyTheAlwaysValidPValueHoldsAlpha)
 TEST(Analysis, SampleRatioMismatchFlagsALostFivePercentOfOneArm)
 {
     int flagged_lost = 0, flagged_fair = 0;
-    for (int s = 0; s < 10; ++s) {
-        const auto lost = analyze(simulate(s, {.users = 100'000, .drop_b = 0.05}), {});
-        const auto fair = analyze(simulate(s, {.users = 100'000}), {});
+    for (int s = 0; s < 5; ++s) {
+        const auto lost = analyze(simulate(s, {.users = 80'000, .drop_b = 0.05}), {});
+        const auto fair = analyze(simulate(s, {.users = 80'000}), {});
         ASSERT_TRUE(lost && fair);
         flagged_lost += lost->srm_flagged ? 1 : 0;
         flagged_fair += fair->srm_flagged ? 1 : 0;
@@ -148,7 +143,7 @@ TEST(Analysis, SampleRatioMismatchFlagsALostFivePercentOfOneArm)
             EXPECT_EQ(lost->overall.decision, "invalid");
         }
     }
-    EXPECT_EQ(flagged_lost, 10);
+    EXPECT_EQ(flagged_lost, 5);
     EXPECT_EQ(flagged_fair, 0);
 }
 

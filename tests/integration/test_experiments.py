@@ -1,0 +1,156 @@
+"""Experiments as data, assigned by the real service: `adsx experiment create|start|stop|list`
+against PostgreSQL, then `adsx serve` puts each user in the arm Python's twin of the assignment
+computes (python/adsx_jobs/experiments.py), scores with that arm's models (a registry pointer per
+arm), says so in the reply and on ad.serves, and stops assigning once the experiment stops.
+Refusals: an unknown experiment, a taken name, a second start, overlapping buckets in a layer,
+arms without weights."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+
+import pytest
+from conftest import (
+    Service,
+    consume,
+    delete_topic,
+    generated_and_streamed,
+    run_adsx,
+    trained_registry,
+)
+
+from adsx_jobs.experiments import place
+
+EVENTS = int(os.environ.get("ADSX_IT_EXPERIMENT_EVENTS", "5000"))
+
+
+@pytest.fixture(scope="module")
+def world():
+    env, events, topics = generated_and_streamed("it.exp", EVENTS, 71)
+    yield env, events
+    for t in topics:
+        delete_topic(t)
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    """Two models per head: `control` serves the promoted one, `treatment` the other."""
+    root = trained_registry(tmp_path_factory)
+    for head in ("ctr", "cvr"):
+        current = int((root / head / "current" / "control").read_text())
+        other = next(int(v.name) for v in (root / head).iterdir() if v.name.isdigit() and int(v.name) != current)  # fmt: skip
+        (root / head / "current" / "treatment").write_text(f"{other}\n")
+    return root
+
+
+@pytest.fixture
+def experiment(world):
+    """A draft experiment in a layer of its own, covering half of the layer's buckets."""
+    name, layer = f"it-{uuid.uuid4().hex[:8]}", f"it-{uuid.uuid4().hex[:8]}"
+    r = run_adsx("experiment", "create", "--name", name, "--arms", "a,b", "--weights", "1,1",
+                 "--model-arms", "control,treatment", "--layer", layer, "--buckets", "0-4999",
+                 env=world[0])  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    yield name, layer
+    run_adsx("experiment", "stop", "--name", name, env=world[0])  # a test may leave it running
+
+
+def listed(env, name: str) -> str:
+    r = run_adsx("experiment", "list", env=env)
+    assert r.returncode == 0, r.stderr
+    return next(line for line in r.stdout.splitlines() if line.startswith(name + " "))
+
+
+def test_the_service_assigns_arms_serves_their_models_and_logs_them(world, registry, experiment):
+    env, events = world
+    name, layer = experiment
+    assert " draft " in listed(env, name)
+    assert run_adsx("experiment", "start", "--name", name, env=env).returncode == 0
+    assert " running " in listed(env, name)
+    serves = env["ADSX_KAFKA__EVENTS_TOPIC"] + ".serves"
+    svc = Service(dict(env, ADSX_MODELS__DIR=str(registry), ADSX_KAFKA__SERVES_TOPIC=serves,
+                       ADSX_SERVE__CATALOG_REFRESH_MS="200"))  # fmt: skip
+    try:
+        users = sorted({e["user_id"] for e in events if e.get("user_id")})[:300]
+        seen, versions = {}, {}
+        for user in users:
+            body = {
+                "user_id": user,
+                "context": {"device": "ios", "geo": "US-CA", "placement": "feed"},
+            }
+            status, _, data = svc.request("POST", "/rank_ads", json.dumps(body).encode(),
+                                          {"Content-Type": "application/json"})  # fmt: skip
+            assert status == 200, data
+            reply = json.loads(data)
+            arm = place(user, layer, name, [1, 1], first=0, count=5000)
+            want = None if arm is None else {"name": name, "arm": "ab"[arm]}
+            assert reply["experiment"] == want, (user, reply["experiment"], want)
+            seen[user] = want
+            if reply["model"] is not None:
+                model_arm = "control" if want is None or want["arm"] == "a" else "treatment"
+                assert reply["model"]["arm"] == model_arm
+                versions.setdefault(model_arm, set()).add(reply["model"]["version"])
+        arms = [v["arm"] if v else None for v in seen.values()]
+        assert arms.count("a") > 40 and arms.count("b") > 40 and arms.count(None) > 80, arms
+        # Each arm scored with its own pointer's model, and the two differ.
+        assert len(versions["control"]) == 1 and len(versions["treatment"]) == 1
+        assert versions["control"] != versions["treatment"]
+        # ad.serves carries the same experiment arm for every decision.
+        deadline = time.monotonic() + 15
+        while len(logged := consume(serves, fmt="%s\n")) < len(users):  # produced asynchronously
+            if time.monotonic() > deadline:
+                got = {json.loads(v)["user_id"] for v in logged}
+                _, err = svc.stop()  # its last line counts the records it dropped or lost
+                raise AssertionError(f"{len(logged)} of {len(users)} decisions logged; missing "
+                                     f"{sorted(set(users) - got)}; serve: {err[-1500:]}")  # fmt: skip
+            time.sleep(0.5)
+        logged = [json.loads(line) for line in logged]
+        assert len(logged) == len(users)
+        for record in logged:
+            assert record["experiment"] == seen[record["user_id"]]
+
+        assert run_adsx("experiment", "stop", "--name", name, env=env).returncode == 0
+        deadline = time.monotonic() + 10
+        while True:  # the service reads experiments again with the catalog (200 ms here)
+            body = {
+                "user_id": users[0],
+                "context": {"device": "ios", "geo": "US-CA", "placement": "feed"},
+            }
+            _, _, data = svc.request("POST", "/rank_ads", json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})  # fmt: skip
+            if json.loads(data)["experiment"] is None:
+                break
+            assert time.monotonic() < deadline, "the service still assigns a stopped experiment"
+            time.sleep(0.2)
+    finally:
+        svc.stop()
+        delete_topic(serves)
+
+
+def test_lifecycle_refusals(world, experiment):
+    env = world[0]
+    name, layer = experiment
+    r = run_adsx("experiment", "start", "--name", "it-no-such-experiment", env=env)
+    assert r.returncode == 1 and "no experiment named" in r.stderr
+    r = run_adsx("experiment", "create", "--name", name, "--arms", "a,b", env=env)
+    assert r.returncode == 1 and "exists" in r.stderr
+    r = run_adsx("experiment", "create", "--name", name + "x", "--arms", "a", env=env)
+    assert r.returncode == 2 and "at least two arms" in r.stderr
+    r = run_adsx("experiment", "create", "--name", name + "y", "--arms", "a,b", "--weights", "1",
+                 env=env)  # fmt: skip
+    assert r.returncode == 2 and "one value per arm" in r.stderr
+    r = run_adsx("experiment", "stop", "--name", name, env=env)
+    assert r.returncode == 1 and "draft -> running -> stopped" in r.stderr
+    assert run_adsx("experiment", "start", "--name", name, env=env).returncode == 0
+    r = run_adsx("experiment", "start", "--name", name, env=env)
+    assert r.returncode == 1 and "is running" in r.stderr
+    overlap = name + "-o"
+    r = run_adsx("experiment", "create", "--name", overlap, "--arms", "a,b", "--layer", layer,
+                 "--buckets", "4000-5999", env=env)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    r = run_adsx("experiment", "start", "--name", overlap, env=env)
+    assert r.returncode == 1 and f"share buckets of layer {layer}" in r.stderr, r.stderr
+    assert " draft " in listed(env, overlap)
