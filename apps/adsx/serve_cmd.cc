@@ -44,11 +44,14 @@ http::server_settings server_settings_of(const config::serve_config& s)
             .queue_timeout = std::chrono::milliseconds(s.queue_timeout_ms)};
 }
 
-// The catalog loader: one PostgreSQL connection, opened again after a failure.
-serving::live_inventory::loader inventory_loader(const config::config& cfg, const clock& c)
+// A loader that reads through one PostgreSQL connection, opened again after a failure: the
+// catalog's and the running experiments'.
+template <class T>
+std::function<result<T>()> over_postgres(const config::config& cfg,
+                                         std::function<result<T>(pg::connection&)> read)
 {
     auto conn = std::make_shared<std::optional<pg::connection>>();
-    return [conn, &cfg, &c]() -> result<serving::inventory> {
+    return [conn, &cfg, read = std::move(read)]() -> result<T> {
         if (!*conn) {
             auto opened = pg::connection::open(cfg.postgres);
             if (!opened) {
@@ -56,11 +59,11 @@ serving::live_inventory::loader inventory_loader(const config::config& cfg, cons
             }
             conn->emplace(std::move(*opened));
         }
-        auto inv = pg::load_inventory(**conn, c.now_ms());
-        if (!inv) {
+        auto got = read(**conn);
+        if (!got) {
             conn->reset();
         }
-        return inv;
+        return got;
     };
 }
 
@@ -140,26 +143,6 @@ private:
     std::map<std::string, std::shared_ptr<heads>, std::less<>> _arms;
 };
 
-// The running experiments' loader: one PostgreSQL connection, opened again after a failure.
-serving::live_experiments::loader experiments_loader(const config::config& cfg)
-{
-    auto conn = std::make_shared<std::optional<pg::connection>>();
-    return [conn, &cfg]() -> result<std::vector<experiments::experiment_spec>> {
-        if (!*conn) {
-            auto opened = pg::connection::open(cfg.postgres);
-            if (!opened) {
-                return fail(opened.error());
-            }
-            conn->emplace(std::move(*opened));
-        }
-        auto running = pg::running_experiments(**conn);
-        if (!running) {
-            conn->reset();
-        }
-        return running;
-    };
-}
-
 std::vector<serving::readiness_check> readiness(redis::hash_reader& reader,
                                                 const serving::live_inventory& inventory,
                                                 const live_models& models)
@@ -188,15 +171,18 @@ int run_serve(const config::config& cfg)
     const auto& clock = system_clock::instance();
     redis::hash_reader reader(cfg.redis.host, cfg.redis.port,
                               std::chrono::milliseconds(cfg.serve.redis_timeout_ms));
-    serving::live_inventory inventory(inventory_loader(cfg, clock), clock,
-                                      std::chrono::milliseconds(cfg.serve.catalog_refresh_ms));
+    serving::live_inventory inventory(
+        over_postgres<serving::inventory>(
+            cfg, [&clock](pg::connection& c) { return pg::load_inventory(c, clock.now_ms()); }),
+        clock, std::chrono::milliseconds(cfg.serve.catalog_refresh_ms));
     if (auto r = inventory.refresh(); !r) {
         log.warn("no catalog yet: /rank_ads answers 503 until it loads",
                  {{"reason", r.error().message}});
     }
     inventory.start();
     live_models models(cfg);
-    serving::live_experiments experiments(experiments_loader(cfg));
+    serving::live_experiments experiments(over_postgres<std::vector<experiments::experiment_spec>>(
+        cfg, [](pg::connection& c) { return pg::running_experiments(c); }));
     std::string experiments_error;  // logged when it changes, not at every refresh
     auto refresh_experiments = [&] {
         if (auto arms = experiments.refresh(); !arms) {
