@@ -1,9 +1,11 @@
 """The adsx command line contract: --help, version, exit 2 with a message on usage and config
 errors. Needs no service."""
 
+import base64
+import json
 import os
 
-from conftest import run_adsx
+from conftest import SOURCE_DIR, run_adsx
 
 
 def test_help_lists_the_subcommands():
@@ -62,3 +64,35 @@ def test_config_show_lists_effective_values():
     r = run_adsx("config", "show", env=env)
     assert r.returncode == 0
     assert "redis.port = 7777" in r.stdout
+
+
+VALID_EVENT = {
+    "schema_version": 1, "event_id": "0b7e1d6a-3c1f-4d2a-9a51-8f0c2b6d4e11",
+    "event_type": "impression", "event_time": 1764547200000,
+    "user_id": "k1:0123456789abcdef0123456789abcdef", "ad_id": 7, "campaign_id": 3,
+    "advertiser_id": 1, "request_id": "5d2c4f8e-1a3b-4c6d-8e9f-0a1b2c3d4e5f", "device": "ios",
+    "geo": "US-CA", "placement": "feed", "slot": 1, "bid": 1.5, "price": 0.9, "revenue": 0,
+    "experiment": None, "arm": None, "consent": "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA",
+    "ip": "203.0.113.0", "user_agent": "Mozilla/5.0",
+}  # fmt: skip
+
+
+def test_events_schema_prints_the_contract_it_was_built_with():
+    r = run_adsx("events", "schema")
+    assert r.returncode == 0
+    built_in = json.loads(r.stdout)
+    assert built_in == json.loads((SOURCE_DIR / "schemas" / "ad_event.schema.json").read_text())
+
+
+def test_events_check_names_each_bad_record_and_exits_1(tmp_path):
+    records = tmp_path / "records.jsonl"
+    records.write_text(json.dumps(VALID_EVENT) + '\n{\n{"event_type": "impression"}\n')
+    r = run_adsx("events", "check", str(records))
+    assert r.returncode == 1, r.stderr
+    assert r.stdout.splitlines() == ["2\tmalformed_json\t", "3\tmissing_field\tschema_version"]
+    r = run_adsx("events", "check", "--all", str(records))
+    assert r.stdout.splitlines()[0].startswith("1\tvalid")
+    good = tmp_path / "good.b64"
+    good.write_text(base64.b64encode(json.dumps(VALID_EVENT).encode()).decode() + "\n")
+    r = run_adsx("events", "check", "--base64", str(good))
+    assert r.returncode == 0 and r.stdout == "", r.stdout + r.stderr

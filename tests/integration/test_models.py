@@ -169,6 +169,9 @@ def test_promotion_is_refused_when_the_new_model_is_worse(trained, tmp_path):
     assert "not promoted" in out.stdout
     listing = run_adsx("model", "list", "--registry", str(reg))
     assert listing.returncode == 0 and "control" in listing.stdout, listing.stderr
+    show = run_adsx("model", "show", "ctr", "--arm", "control", "--registry", str(reg))
+    assert show.returncode == 0, show.stderr
+    assert f"model         ctr version {int(before)} " in show.stdout, show.stdout
 
 
 @pytest.mark.skipif(not CRITEO.exists(), reason=f"{CRITEO} is absent (outside this project's CI)")
