@@ -259,7 +259,8 @@ int run_serve(const config::config& cfg)
     inventory.stop();
     log.info("stopped", {{"drained", drained},
                          {"serve_log_dropped", (*serve_log)->dropped()},
-                         {"serve_log_failed", (*serve_log)->failed()}});
+                         {"serve_log_failed", (*serve_log)->failed()},
+                         {"serve_log_error", (*serve_log)->first_error()}});
     return 0;
 }
 

@@ -27,6 +27,7 @@ struct producer::impl
     std::unordered_map<std::string, std::unique_ptr<rd_kafka_topic_t, topic_deleter>> topics;
     delivery_stats stats;
     std::string first_error;
+    bool stop_after_failure = true;
 
     static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque)
     {
@@ -67,6 +68,7 @@ result<std::unique_ptr<producer>> producer::open(const producer_settings& s)
     auto i = std::make_unique<impl>();
     i->bootstrap = s.bootstrap;
     i->delivery_timeout = s.delivery_timeout;
+    i->stop_after_failure = s.stop_after_failure;
     std::map<std::string, std::string> conf = {
         {"enable.idempotence", "true"},
         {"acks", "all"},
@@ -95,7 +97,7 @@ result<void> producer::send(std::string_view topic, std::string_view key, std::s
 {
     auto& i = *_impl;
     while (true) {
-        if (i.stats.failed > 0) {
+        if (i.stop_after_failure && i.stats.failed > 0) {
             return fail(error_code::unavailable, i.first_error);
         }
         int rc = rd_kafka_produce(i.topic(topic), RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,

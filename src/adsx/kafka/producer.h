@@ -30,6 +30,10 @@ struct producer_settings
     int queue_max_messages = 100'000;                     // bounds memory: ~100k records in flight
     std::chrono::milliseconds delivery_timeout{120'000};  // librdkafka retries until this
     std::map<std::string, std::string> extra;             // any other librdkafka property
+    // true: send() fails once any delivery failed (the generator stops producing into a cluster
+    // that is gone); false: failed deliveries are only counted (the serve log must not go silent
+    // for good after one lost record).
+    bool stop_after_failure = true;
 };
 
 struct delivery_stats
@@ -51,8 +55,8 @@ public:
     ~producer();
 
     // Enqueues one record. While the local queue is full it serves delivery reports and waits;
-    // it fails when a delivery has already failed permanently (stop producing: the cluster is
-    // gone) or on a fatal producer error.
+    // it fails when a delivery has already failed permanently and `stop_after_failure` is set
+    // (stop producing: the cluster is gone), or on an error of librdkafka's queue.
     [[nodiscard]] result<void> send(std::string_view topic, std::string_view key,
                                     std::string_view value);
     // Serves pending delivery reports without blocking.

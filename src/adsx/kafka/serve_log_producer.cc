@@ -13,6 +13,7 @@ result<std::unique_ptr<serve_log_producer>> serve_log_producer::open(const std::
     s.bootstrap = bootstrap;
     s.linger_ms = 20;
     s.queue_max_messages = queue_max;
+    s.stop_after_failure = false;  // a lost decision is counted (failed()); the next ones go on
     auto p = producer::open(s);
     if (!p) {
         return fail(p.error());
@@ -46,6 +47,12 @@ std::uint64_t serve_log_producer::failed() const
 {
     std::lock_guard lock(_mutex);
     return _producer->stats().failed;
+}
+
+std::string serve_log_producer::first_error() const
+{
+    std::lock_guard lock(_mutex);
+    return _producer->first_error();
 }
 
 }  // namespace adsx::kafka

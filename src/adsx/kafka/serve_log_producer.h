@@ -1,7 +1,9 @@
 #pragma once
 // serving::serve_log on Kafka: each served decision is one record on the serves topic, keyed by
 // the user. Serving must never wait for Kafka: a record that finds the local queue full (the
-// brokers gone for a while) is dropped and counted instead of blocking a request. Thread-safe.
+// brokers gone for a while) is dropped and counted instead of blocking a request, and a record
+// whose delivery fails is counted (failed()) without stopping the records after it.
+// Thread-safe.
 //
 //   auto log = kafka::serve_log_producer::open(bootstrap, "ad.serves");
 //   rank_parts{…, .log = log->get(), …};
@@ -27,6 +29,7 @@ public:
     void write(std::string_view key, std::string_view json) override;
     [[nodiscard]] std::uint64_t dropped() const noexcept { return _dropped.load(); }
     [[nodiscard]] std::uint64_t failed() const;
+    [[nodiscard]] std::string first_error() const;  // why the first failed delivery failed
 
 private:
     serve_log_producer(std::unique_ptr<producer> p, std::string topic);
