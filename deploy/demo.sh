@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: the end-to-end run on the local stack. `make demo` has already bootstrapped,
 # built and run `adsx stack up`; this proves each service works and prints a summary.
-# Later issues extend it (training sets, models, serving).
+# Each part of the product adds its step.
 set -euo pipefail
 adsx=${1:?usage: demo.sh PATH_TO_ADSX}
 py=${PYTHON:-.venv/bin/python}
@@ -116,6 +116,16 @@ banner "ranking models: LR and XGBoost per head, trained on that set, evaluated 
     grep -v '^  \(lr C=\|xgboost round\)'
 "$adsx" model list
 
+banner "an A/A experiment: both arms serve the control models; adsx serve assigns users by bucket"
+# Names are never reused: each demo run starts a new one and stops the previous run's.
+"$adsx" experiment list | awk '$1 ~ /^demo-aa-/ && $2 == "running" {print $1}' |
+    while read -r old; do "$adsx" experiment stop --name "$old" >/dev/null; done
+experiment="demo-aa-$(date -u +%Y%m%d%H%M%S)"
+"$adsx" experiment create --name "$experiment" --arms a,b --model-arms control,control \
+    --layer demo --holdout 0.1 >/dev/null
+"$adsx" experiment start --name "$experiment"
+"$adsx" experiment list | sed -n "1p;/^$experiment /p"
+
 banner "serving: adsx serve ranks ads and answers the feature API over HTTP (left running for you to try)"
 var=$(setting stack\\.var_dir)
 pidfile="$var/run/serve-demo.pid"
@@ -141,8 +151,10 @@ curl -s -X POST "$url/rank_ads" -H 'Content-Type: application/json' -d "$request
 r = json.load(sys.stdin)
 m = r["model"]
 model = "{} v{} ({})".format(m["name"], m["version"], m["arm"]) if m else "none (CTR prior)"
-print("  model {}, personalised {}, degraded {}".format(
-    model, r["personalised"], r["degraded"] or "no"))
+e = r["experiment"]
+print("  model {}, experiment {}, personalised {}, degraded {}".format(
+    model, "{} arm {}".format(e["name"], e["arm"]) if e else "none (holdout)", r["personalised"],
+    r["degraded"] or "no"))
 for a in r["ranked_ads"]:
     print("  slot {slot}: ad {ad_id} (campaign {campaign_id}, {bid_type}) pCTR {pctr:.4f} "
           "eCPM {ecpm:.2f} price {price:.4f}".format(**a))'
@@ -154,4 +166,4 @@ print("  freshness {:.1f} s, 5-min CTR {:.4f}, impressions last hour {}, batch c
     (f["batch"] or {}).get("features", {}).get("ctr_7d")))'
 echo "API docs: $url/docs   (stop the service: kill \$(cat $pidfile))"
 
-banner "demo finished: stack healthy, $events events generated, streamed into online features, archived to the lake, daily features, a training set and ranking models built, served over HTTP"
+banner "demo finished: stack healthy, $events events generated, streamed into online features, archived to the lake, daily features, a training set and ranking models built, served over HTTP with an A/A experiment assigning users"
