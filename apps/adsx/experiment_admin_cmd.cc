@@ -30,15 +30,6 @@ struct create_options
     double holdout = 0;
 };
 
-std::vector<std::string> names_of(std::string_view csv)
-{
-    std::vector<std::string> out;
-    for (auto part : split(csv, ',')) {
-        out.emplace_back(trim(part));
-    }
-    return out;
-}
-
 result<experiments::experiment_spec> spec_of(const create_options& o)
 {
     experiments::experiment_spec e{
@@ -48,16 +39,16 @@ result<experiments::experiment_spec> spec_of(const create_options& o)
         .first = 0,
         .count = experiments::buckets,
         .holdout = static_cast<std::uint32_t>(std::lround(o.holdout * experiments::buckets)),
-        .arms = names_of(o.arms),
+        .arms = split_trimmed(o.arms, ','),
         .weights = {},
         .model_arms = {}};
     if (e.arms.size() < 2) {
         return fail(error_code::invalid_argument,
                     "--arms needs at least two arms: 'control,treatment'");
     }
-    e.model_arms = o.model_arms.empty() ? e.arms : names_of(o.model_arms);
-    for (const auto& w :
-         o.weights.empty() ? std::vector<std::string>(e.arms.size(), "1") : names_of(o.weights)) {
+    e.model_arms = o.model_arms.empty() ? e.arms : split_trimmed(o.model_arms, ',');
+    for (const auto& w : o.weights.empty() ? std::vector<std::string>(e.arms.size(), "1")
+                                           : split_trimmed(o.weights, ',')) {
         const auto v = parse_double(w);
         if (!v || !(*v > 0)) {
             return fail(error_code::invalid_argument,

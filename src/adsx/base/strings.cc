@@ -107,16 +107,32 @@ std::string json_quote(std::string_view s)
 std::vector<std::string_view> split(std::string_view s, char sep)
 {
     std::vector<std::string_view> parts;
+    split(s, sep, parts);
+    return parts;
+}
+
+void split(std::string_view s, char sep, std::vector<std::string_view>& out)
+{
+    out.clear();
     std::size_t start = 0;
     while (true) {
         auto pos = s.find(sep, start);
         if (pos == std::string_view::npos) {
-            parts.push_back(s.substr(start));
-            return parts;
+            out.push_back(s.substr(start));
+            return;
         }
-        parts.push_back(s.substr(start, pos - start));
+        out.push_back(s.substr(start, pos - start));
         start = pos + 1;
     }
+}
+
+std::vector<std::string> split_trimmed(std::string_view s, char sep)
+{
+    std::vector<std::string> out;
+    for (auto part : split(s, sep)) {
+        out.emplace_back(trim(part));
+    }
+    return out;
 }
 
 std::string_view trim(std::string_view s) noexcept

@@ -19,6 +19,10 @@ void append_int(std::string& out, std::int64_t v);
 void append_hex(std::string& out, const unsigned char* bytes, std::size_t n);
 
 [[nodiscard]] std::vector<std::string_view> split(std::string_view s, char sep);
+// The same into `out` (cleared first), reusing its storage: for loops over many lines.
+void split(std::string_view s, char sep, std::vector<std::string_view>& out);
+// The parts as strings of their own, each trimmed: "a, b" -> {"a", "b"}.
+[[nodiscard]] std::vector<std::string> split_trimmed(std::string_view s, char sep);
 [[nodiscard]] std::string_view trim(std::string_view s) noexcept;
 [[nodiscard]] std::string to_lower(std::string_view s);
 [[nodiscard]] std::optional<std::int64_t> parse_int(std::string_view s) noexcept;

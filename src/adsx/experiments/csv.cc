@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "adsx/base/hash_index.h"
+#include "adsx/base/strings.h"
 #include "adsx/experiments/analysis.h"
 
 namespace adsx::experiments {
@@ -38,27 +39,18 @@ constexpr std::array<std::string_view, c_count> names = {"user",       "arm",
 constexpr std::size_t absent = static_cast<std::size_t>(-1);
 
 // Splits one line at commas into `out` (views into the line); a trailing \r is not a field's.
-void split(std::string_view line, std::vector<std::string_view>& out)
+void fields_of(std::string_view line, std::vector<std::string_view>& out)
 {
-    out.clear();
     if (!line.empty() && line.back() == '\r') {
         line.remove_suffix(1);
     }
-    std::size_t start = 0;
-    for (;;) {
-        const auto comma = line.find(',', start);
-        out.push_back(line.substr(start, comma == std::string_view::npos ? comma : comma - start));
-        if (comma == std::string_view::npos) {
-            return;
-        }
-        start = comma + 1;
-    }
+    split(line, ',', out);
 }
 
 result<std::array<std::size_t, c_count>> header(std::string_view line)
 {
     std::vector<std::string_view> fields;
-    split(line, fields);
+    fields_of(line, fields);
     std::array<std::size_t, c_count> at;
     at.fill(absent);
     for (std::size_t i = 0; i < fields.size(); ++i) {
@@ -201,7 +193,7 @@ result<user_data> parse_csv(std::string_view text)
         if (line.empty() || line == "\r") {
             continue;
         }
-        split(line, f);
+        fields_of(line, f);
         if (f.size() < needed) {
             return fail(error_code::invalid_argument,
                         fmt::format("line {}: {} fields, the header names {}", line_no + 1,

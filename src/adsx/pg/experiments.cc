@@ -34,16 +34,6 @@ result<void> transaction(connection& c, F&& body)
     return c.execute("COMMIT");
 }
 
-std::vector<std::string> list_of(const std::optional<std::string>& csv)
-{
-    std::vector<std::string> out;
-    const std::string text = csv.value_or("");  // split's views point into it: keep it alive
-    for (auto part : split(text, ',')) {
-        out.emplace_back(part);
-    }
-    return out;
-}
-
 result<experiment_row> row_of(const connection::row& r)
 {
     experiment_row out;
@@ -64,11 +54,11 @@ result<experiment_row> row_of(const connection::row& r)
     out.created_at = r[7].value_or("");
     out.started_at = r[8].value_or("");
     out.stopped_at = r[9].value_or("");
-    e.arms = list_of(r[10]);
-    for (const auto& w : list_of(r[11])) {
+    e.arms = split_trimmed(r[10].value_or(""), ',');
+    for (const auto& w : split_trimmed(r[11].value_or(""), ',')) {
         e.weights.push_back(parse_double(w).value_or(0));
     }
-    e.model_arms = list_of(r[12]);
+    e.model_arms = split_trimmed(r[12].value_or(""), ',');
     return out;
 }
 

@@ -54,6 +54,22 @@ TEST(strings, split_keeps_empty_fields)
     EXPECT_EQ(parts[2], "b");
 }
 
+TEST(strings, split_into_reuses_and_clears_the_vector)
+{
+    std::vector<std::string_view> out = {"stale"};
+    split("x,y", ',', out);
+    EXPECT_EQ(out, (std::vector<std::string_view>{"x", "y"}));
+    split("z", ',', out);
+    EXPECT_EQ(out, (std::vector<std::string_view>{"z"}));
+}
+
+TEST(strings, split_trimmed_owns_trimmed_parts)
+{
+    const auto parts = split_trimmed(std::string(" a, b ,c"), ',');  // the temporary may go
+    EXPECT_EQ(parts, (std::vector<std::string>{"a", "b", "c"}));
+    EXPECT_EQ(split_trimmed("", ','), (std::vector<std::string>{""}));
+}
+
 TEST(error, wrap_prefixes_context_and_keeps_code)
 {
     error e{error_code::unavailable, "connection refused"};
