@@ -271,11 +271,6 @@ void correct(std::vector<metric_result>& results, correction c)
     }
 }
 
-std::string pct(double x)
-{
-    return std::isfinite(x) ? fmt::format("{:+.2f}%", 100 * x) : "n/a";
-}
-
 const metric_result* find(const std::vector<metric_result>& rs, std::string_view metric,
                           std::string_view arm)
 {
@@ -290,7 +285,8 @@ const metric_result* find(const std::vector<metric_result>& rs, std::string_view
 std::string summary(const metric_result& r)
 {
     return fmt::format("{} {} (always-valid interval {} to {}, adjusted p = {:.3g})", r.metric,
-                       pct(r.lift.lift), pct(r.always.low), pct(r.always.high), r.always_adjusted);
+                       percent_text(r.lift.lift), percent_text(r.always.low),
+                       percent_text(r.always.high), r.always_adjusted);
 }
 
 verdict decide_arm(const report& rep, const std::string& arm, const options& o)
@@ -312,9 +308,9 @@ verdict decide_arm(const report& rep, const std::string& arm, const options& o)
         return {p->lift.lift > 0 ? "ship" : "dont_ship", arm, summary(*p)};
     }
     if (p->always.low > -o.min_effect && p->always.high < o.min_effect) {
-        return {
-            "dont_ship", arm,
-            fmt::format("no effect as large as {}: {}", pct(o.min_effect).substr(1), summary(*p))};
+        return {"dont_ship", arm,
+                fmt::format("no effect as large as {}: {}", percent_text(o.min_effect).substr(1),
+                            summary(*p))};
     }
     return {"keep_running", arm, fmt::format("not conclusive yet: {}", summary(*p))};
 }
@@ -362,7 +358,7 @@ std::string rule_text(const options& o)
         "valid however often the report is read.",
         o.srm_alpha, o.primary, o.alpha,
         o.correct == correction::holm ? "Holm" : "Benjamini-Hochberg",
-        guards.empty() ? "none" : guards, pct(o.min_effect).substr(1), o.tau);
+        guards.empty() ? "none" : guards, percent_text(o.min_effect).substr(1), o.tau);
 }
 
 result<std::size_t> control_index(const user_data& data, const options& o)
@@ -434,6 +430,11 @@ void summarise_arms(report& rep, const look& l, const user_data& data, const opt
 }
 
 }  // namespace
+
+std::string percent_text(double x)
+{
+    return std::isfinite(x) ? fmt::format("{:+.2f}%", 100 * x) : "n/a";
+}
 
 const std::vector<std::string>& metric_names()
 {

@@ -146,6 +146,10 @@ struct report
 
 [[nodiscard]] result<report> analyze(const user_data& data, const options& o);
 
+// A relative value as signed percent text ("+1.23%"), "n/a" when undefined: the one spelling of
+// the verdicts' reasons and the reports.
+[[nodiscard]] std::string percent_text(double x);
+
 // The metric names analyze() knows, in report order.
 [[nodiscard]] const std::vector<std::string>& metric_names();
 

@@ -125,11 +125,6 @@ void write(std::string& out, const verdict& v)
     json_object(out).field("decision", v.decision).field("arm", v.arm).field("reason", v.reason);
 }
 
-std::string pct(double x)
-{
-    return std::isfinite(x) ? fmt::format("{:+.2f}%", 100 * x) : "n/a";
-}
-
 std::string num(double x)
 {
     return std::isfinite(x) ? fmt::format("{:.4g}", x) : "n/a";
@@ -207,9 +202,10 @@ std::string to_markdown(const report& r, std::string_view name)
                        "| {}{} | {} | {} | {} | {} | {} to {} | {} | {} | "
                        "{} to {} | {} |\n",
                        m.metric, m.variance ? " (CUPED)" : "", m.arm, num(m.control),
-                       num(m.treatment), pct(m.lift.lift), pct(m.lift_low), pct(m.lift_high),
-                       num(m.p_adjusted), num(m.always_adjusted), pct(m.always.low),
-                       pct(m.always.high), pct(m.mde).substr(1));
+                       num(m.treatment), percent_text(m.lift.lift), percent_text(m.lift_low),
+                       percent_text(m.lift_high), num(m.p_adjusted), num(m.always_adjusted),
+                       percent_text(m.always.low), percent_text(m.always.high),
+                       percent_text(m.mde).substr(1));
     }
     out += "\n";
     for (const auto& v : r.arm_verdicts) {
