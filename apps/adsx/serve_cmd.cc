@@ -78,14 +78,18 @@ public:
     {
         ensure({_arm});
     }
-    void ensure(const std::vector<std::string>& arms)
+    // Adds the arms not held yet; whether it added any (their models load at the next reload).
+    bool ensure(const std::vector<std::string>& arms)
     {
         std::lock_guard lock(_mutex);
+        bool added = false;
         for (const auto& a : arms) {
             if (!_arms.contains(a)) {
                 _arms.emplace(a, std::make_shared<heads>(_dir, a));
+                added = true;
             }
         }
+        return added;
     }
     void reload(const log::logger& log)
     {
@@ -184,16 +188,18 @@ int run_serve(const config::config& cfg)
     serving::live_experiments experiments(over_postgres<std::vector<experiments::experiment_spec>>(
         cfg, [](pg::connection& c) { return pg::running_experiments(c); }));
     std::string experiments_error;  // logged when it changes, not at every refresh
+    // Reads the running experiments; true when they bring a model arm not held yet.
     auto refresh_experiments = [&] {
-        if (auto arms = experiments.refresh(); !arms) {
+        auto arms = experiments.refresh();
+        if (!arms) {
             if (arms.error().message != experiments_error) {
                 experiments_error = arms.error().message;
                 log.warn("experiments not read: keeping the last", {{"reason", experiments_error}});
             }
-        } else {
-            experiments_error.clear();
-            models.ensure(*arms);
+            return false;
         }
+        experiments_error.clear();
+        return models.ensure(*arms);
     };
     refresh_experiments();
     models.reload(log);
@@ -245,9 +251,10 @@ int run_serve(const config::config& cfg)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         probe.sample(inventory.age_s(), (*serve_log)->dropped());
         if (clock.monotonic_ns() >= next_experiments) {
-            refresh_experiments();  // before the reload: a new arm's models load at once
+            if (refresh_experiments()) {
+                next_reload = clock.monotonic_ns();  // a new arm's models load at once
+            }
             next_experiments = clock.monotonic_ns() + cfg.serve.catalog_refresh_ms * ms_ns;
-            next_reload = clock.monotonic_ns();
         }
         if (clock.monotonic_ns() >= next_reload) {
             models.reload(log);
