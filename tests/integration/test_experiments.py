@@ -18,6 +18,7 @@ from conftest import (
     consume,
     delete_topic,
     generated_and_streamed,
+    psql,
     run_adsx,
     trained_registry,
 )
@@ -49,13 +50,42 @@ def registry(tmp_path_factory):
 @pytest.fixture
 def experiment(world):
     """A draft experiment in a layer of its own, covering half of the layer's buckets."""
-    name, layer = f"it-{uuid.uuid4().hex[:8]}", f"it-{uuid.uuid4().hex[:8]}"
+    # "0…" sorts before any experiment a person names with a letter (the demo's demo-aa-…): the
+    # service tries experiments by name, so this one decides for every user of its range.
+    name, layer = f"0-it-{uuid.uuid4().hex[:8]}", f"it-{uuid.uuid4().hex[:8]}"
     r = run_adsx("experiment", "create", "--name", name, "--arms", "a,b", "--weights", "1,1",
                  "--model-arms", "control,treatment", "--layer", layer, "--buckets", "0-4999",
                  env=world[0])  # fmt: skip
     assert r.returncode == 0, r.stderr
     yield name, layer
     run_adsx("experiment", "stop", "--name", name, env=world[0])  # a test may leave it running
+
+
+def running_experiments() -> list[dict]:
+    """Every running experiment as PostgreSQL holds it (psql, not our reader), in the order the
+    service tries them: by name, bytewise. The demo's or a user's may run beside the test's."""
+    rows = psql(
+        "SELECT e.name, e.layer, e.salt, e.first_bucket, e.bucket_count, e.holdout_buckets,"
+        " string_agg(a.arm, ',' ORDER BY a.position), string_agg(a.weight::text, ',' ORDER BY"
+        " a.position), string_agg(a.model_arm, ',' ORDER BY a.position) FROM experiments e"
+        " JOIN experiment_arms a ON a.experiment = e.name WHERE e.status = 'running'"
+        " GROUP BY e.name"
+    )
+    out = [dict(name=r[0], layer=r[1], salt=r[2], first=int(r[3]), count=int(r[4]),
+                holdout=int(r[5]), arms=r[6].split(","), weights=[float(w) for w in r[7].split(",")],
+                model_arms=r[8].split(",")) for r in rows]  # fmt: skip
+    return sorted(out, key=lambda e: e["name"].encode())
+
+
+def expected_arm(user: str, running: list[dict]) -> tuple[dict | None, str]:
+    """The experiment member the service must answer for `user`, and the model arm it scores
+    with: the first running experiment that places the user (Python's twin of the assigner)."""
+    for e in running:
+        arm = place(user, e["layer"], e["salt"], e["weights"], first=e["first"], count=e["count"],
+                    holdout=e["holdout"])  # fmt: skip
+        if arm is not None:
+            return {"name": e["name"], "arm": e["arms"][arm]}, e["model_arms"][arm]
+    return None, "control"
 
 
 def listed(env, name: str) -> str:
@@ -74,6 +104,8 @@ def test_the_service_assigns_arms_serves_their_models_and_logs_them(world, regis
     svc = Service(dict(env, ADSX_MODELS__DIR=str(registry), ADSX_KAFKA__SERVES_TOPIC=serves,
                        ADSX_SERVE__CATALOG_REFRESH_MS="200"))  # fmt: skip
     try:
+        running = running_experiments()
+        assert name in [e["name"] for e in running]
         users = sorted({e["user_id"] for e in events if e.get("user_id")})[:300]
         seen, versions = {}, {}
         for user in users:
@@ -85,16 +117,18 @@ def test_the_service_assigns_arms_serves_their_models_and_logs_them(world, regis
                                           {"Content-Type": "application/json"})  # fmt: skip
             assert status == 200, data
             reply = json.loads(data)
-            arm = place(user, layer, name, [1, 1], first=0, count=5000)
-            want = None if arm is None else {"name": name, "arm": "ab"[arm]}
+            want, model_arm = expected_arm(user, running)
             assert reply["experiment"] == want, (user, reply["experiment"], want)
             seen[user] = want
             if reply["model"] is not None:
-                model_arm = "control" if want is None or want["arm"] == "a" else "treatment"
                 assert reply["model"]["arm"] == model_arm
                 versions.setdefault(model_arm, set()).add(reply["model"]["version"])
-        arms = [v["arm"] if v else None for v in seen.values()]
-        assert arms.count("a") > 40 and arms.count("b") > 40 and arms.count(None) > 80, arms
+        # This test's experiment: its own place() over its half of the layer, arms 1:1.
+        ours = [v["arm"] if v and v["name"] == name else None for v in seen.values()]
+        for user, v in seen.items():
+            arm = place(user, layer, name, [1, 1], first=0, count=5000)
+            assert (v is not None and v["name"] == name) == (arm is not None), user
+        assert ours.count("a") > 40 and ours.count("b") > 40 and ours.count(None) > 80, ours
         # Each arm scored with its own pointer's model, and the two differ.
         assert len(versions["control"]) == 1 and len(versions["treatment"]) == 1
         assert versions["control"] != versions["treatment"]
@@ -113,15 +147,16 @@ def test_the_service_assigns_arms_serves_their_models_and_logs_them(world, regis
             assert record["experiment"] == seen[record["user_id"]]
 
         assert run_adsx("experiment", "stop", "--name", name, env=env).returncode == 0
+        member = next(u for u, v in seen.items() if v and v["name"] == name)
         deadline = time.monotonic() + 10
         while True:  # the service reads experiments again with the catalog (200 ms here)
             body = {
-                "user_id": users[0],
+                "user_id": member,
                 "context": {"device": "ios", "geo": "US-CA", "placement": "feed"},
             }
             _, _, data = svc.request("POST", "/rank_ads", json.dumps(body).encode(),
                                      {"Content-Type": "application/json"})  # fmt: skip
-            if json.loads(data)["experiment"] is None:
+            if (json.loads(data)["experiment"] or {}).get("name") != name:
                 break
             assert time.monotonic() < deadline, "the service still assigns a stopped experiment"
             time.sleep(0.2)
