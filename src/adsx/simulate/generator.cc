@@ -16,17 +16,9 @@ using events::event_type;
 namespace {
 
 constexpr std::int64_t day_ms = 86'400'000;
-constexpr std::array<std::string_view, events::device_count> user_agents = {
-    "Safari/iOS", "Chrome/Android", "Chrome/Windows", "Roku/CTV"};
 constexpr std::array<std::string_view, fault_count> fault_names = {
     "none",         "truncated_json",   "wrong_type",      "missing_field", "unknown_event_type",
     "orphan_click", "negative_revenue", "future_timestamp"};
-
-int local_hour_of(std::int64_t t_ms, int utc_offset_hours)
-{
-    auto h = (t_ms / 3'600'000 + utc_offset_hours) % 24;
-    return static_cast<int>(h < 0 ? h + 24 : h);
-}
 
 double priority_weight(int priority)
 {
@@ -98,11 +90,11 @@ std::uint64_t generator::room() const noexcept
     return used >= _p.events ? 0 : _p.events - used;
 }
 
-events::uuid generator::new_uuid()
+events::uuid random_uuid(rng& r) noexcept
 {
     events::uuid id;
     for (int half = 0; half < 2; ++half) {
-        auto v = _rng.next();
+        auto v = r.next();
         for (int i = 0; i < 8; ++i) {
             id.bytes[static_cast<std::size_t>(half * 8 + i)] =
                 static_cast<std::uint8_t>(v >> (8 * i));
@@ -111,6 +103,11 @@ events::uuid generator::new_uuid()
     id.bytes[6] = static_cast<std::uint8_t>((id.bytes[6] & 0x0f) | 0x40);  // version 4
     id.bytes[8] = static_cast<std::uint8_t>((id.bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
     return id;
+}
+
+events::uuid generator::new_uuid()
+{
+    return random_uuid(_rng);
 }
 
 bool generator::next(record& r)
@@ -203,15 +200,8 @@ void generator::make_impression(record& r, std::int64_t t)
     const auto& usr = _w.users[u];
     const auto& ad = _w.ads[a];
     const auto& c = _w.campaigns[ad.campaign];
-    auto& st = _state[u];
-    int recent_same_campaign = 0;
-    bool saw_ad = false;
-    for (const auto& seen : st.ring) {
-        if (seen.ad != UINT32_MAX && t - seen.time_ms < day_ms) {
-            recent_same_campaign += _w.ads[seen.ad].campaign == ad.campaign;
-            saw_ad |= seen.ad == a && t - seen.time_ms < 600'000;
-        }
-    }
+    auto& seen_by = _state[u];
+    const auto seen = seen_by.before(_w, a, t);
     r = record{};
     r.user = u;
     auto& e = r.ev;
@@ -233,33 +223,26 @@ void generator::make_impression(record& r, std::int64_t t)
         c.type == bid_type::cpm ? micros(c.bid / 1000.0 * (0.5 + 0.45 * _rng.uniform())) : 0.0;
     e.consent = _edge.consent(usr.personalisation_consent);
     e.ip = _edge.ip(u);
-    e.user_agent = user_agents[static_cast<std::size_t>(usr.device)];
-    r.p_click =
-        truth::p_click(_w, {usr, ad, hour, e.slot, placement, recent_same_campaign, saw_ad});
+    e.user_agent = simulate::user_agents[static_cast<std::size_t>(usr.device)];
+    r.p_click = truth::p_click(
+        _w, {usr, ad, hour, e.slot, placement, seen.same_campaign, seen.ad_recently});
     charge(ad.campaign, t, e.price);
     _shown_today.increment(std::uint64_t{u} << 32 | ad.campaign);
-    st.ring[st.pos] = {a, t};
-    st.pos = static_cast<std::uint8_t>((st.pos + 1) % ring_size);
+    seen_by.add(a, t);
     schedule_chain(r, truth::p_conversion(usr, ad));
 }
 
 void generator::schedule_chain(const record& imp, double p_conversion)
 {
-    if (!_rng.bernoulli(imp.p_click)) {
+    const auto& ad = _w.ads[imp.ev.ad_id - 1];
+    const auto drawn = truth::draw_chain(_rng, imp.p_click, p_conversion, ad.category);
+    if (!drawn) {
         return;
     }
     const auto horizon = _p.start_ms + _p.span_ms;
-    const auto& ad = _w.ads[imp.ev.ad_id - 1];
     const auto& c = _w.campaigns[ad.campaign];
-    const double delay =
-        std::min(truth::click_delay_cap_ms,
-                 _rng.lognormal(std::log(truth::click_delay_median_ms), truth::click_delay_sigma));
-    const bool converts = _rng.bernoulli(p_conversion);
-    const double conv_delay =
-        std::min(truth::conversion_delay_cap_ms, _rng.exponential(truth::conversion_delay_mean_ms));
-    const double revenue = _rng.lognormal(truth::revenue_mu(ad.category), truth::revenue_sigma);
     // room() counts this impression as not yet emitted: it needs 1 slot, the click 1 more.
-    const auto click_t = imp.ev.event_time_ms + static_cast<std::int64_t>(delay);
+    const auto click_t = imp.ev.event_time_ms + static_cast<std::int64_t>(drawn->click_delay_ms);
     if (click_t >= horizon || room() < 2) {
         return;
     }
@@ -270,8 +253,8 @@ void generator::schedule_chain(const record& imp, double p_conversion)
     click.ev.price = c.type == bid_type::cpc ? micros(c.bid * (0.5 + 0.45 * _rng.uniform())) : 0.0;
     charge(ad.campaign, click_t, click.ev.price);
     _pending.push({click_t, _seq++, click});
-    const auto conv_t = click_t + static_cast<std::int64_t>(conv_delay);
-    if (!converts || conv_t >= horizon || room() < 2) {
+    const auto conv_t = click_t + static_cast<std::int64_t>(drawn->conversion_delay_ms);
+    if (!drawn->converts || conv_t >= horizon || room() < 2) {
         return;
     }
     record conv = click;
@@ -279,7 +262,7 @@ void generator::schedule_chain(const record& imp, double p_conversion)
     conv.ev.type = event_type::conversion;
     conv.ev.event_time_ms = conv_t;
     conv.ev.price = c.type == bid_type::cpa ? c.bid : 0.0;
-    conv.ev.revenue = std::round(revenue * 100) / 100;
+    conv.ev.revenue = drawn->revenue;
     charge(ad.campaign, conv_t, conv.ev.price);
     _pending.push({conv_t, _seq++, conv});
 }

@@ -20,6 +20,7 @@
 
 #include "adsx/events/event.h"
 #include "adsx/simulate/random.h"
+#include "adsx/simulate/truth.h"
 #include "adsx/simulate/world.h"
 
 namespace adsx::simulate {
@@ -49,6 +50,9 @@ enum class fault : std::uint8_t
 };
 inline constexpr int fault_count = 8;
 [[nodiscard]] std::string_view name(fault f) noexcept;
+
+// A version-4 UUID from the seeded stream (reproducible, unlike the system's).
+[[nodiscard]] events::uuid random_uuid(rng& r) noexcept;
 
 struct generator_params
 {
@@ -82,17 +86,6 @@ public:
     [[nodiscard]] std::size_t in_flight() const noexcept { return _pending.size(); }
 
 private:
-    struct recent
-    {
-        std::uint32_t ad = UINT32_MAX;
-        std::int64_t time_ms = 0;
-    };
-    static constexpr int ring_size = 16;
-    struct user_state
-    {
-        std::array<recent, ring_size> ring{};
-        std::uint8_t pos = 0;
-    };
     struct spend
     {
         int day = -1;
@@ -127,7 +120,7 @@ private:
     alias_table _users;
     std::vector<alias_table> _ads_by_geo_device;        // [geo * 4 + device]
     std::vector<std::vector<std::uint32_t>> _ad_lists;  // same index: the ads the table draws
-    std::vector<user_state> _state;
+    std::vector<truth::exposures> _state;
     // Impressions per (user, campaign) today, for frequency caps; cleared at each new day, so
     // it holds at most one day of traffic.
     counter_table _shown_today;

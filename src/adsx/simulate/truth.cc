@@ -102,4 +102,41 @@ double activity(int local_hour) noexcept
     return table[hour_index(local_hour)];
 }
 
+std::optional<chain> draw_chain(rng& r, double p_click, double p_conversion, int category) noexcept
+{
+    if (!r.bernoulli(p_click)) {
+        return std::nullopt;
+    }
+    chain c{};
+    c.click_delay_ms = std::min(click_delay_cap_ms,
+                                r.lognormal(std::log(click_delay_median_ms), click_delay_sigma));
+    c.converts = r.bernoulli(p_conversion);
+    c.conversion_delay_ms =
+        std::min(conversion_delay_cap_ms, r.exponential(conversion_delay_mean_ms));
+    c.revenue = std::round(r.lognormal(revenue_mu(category), revenue_sigma) * 100) / 100;
+    return c;
+}
+
+exposures::seen exposures::before(const world& w, std::uint32_t ad_index,
+                                  std::int64_t t_ms) const noexcept
+{
+    constexpr std::int64_t day_ms = 86'400'000;
+    constexpr std::int64_t recency_ms = 600'000;
+    const auto campaign = w.ads[ad_index].campaign;
+    seen s;
+    for (const auto& e : _ring) {
+        if (e.ad != UINT32_MAX && t_ms - e.time_ms < day_ms) {
+            s.same_campaign += w.ads[e.ad].campaign == campaign;
+            s.ad_recently |= e.ad == ad_index && t_ms - e.time_ms < recency_ms;
+        }
+    }
+    return s;
+}
+
+void exposures::add(std::uint32_t ad_index, std::int64_t t_ms) noexcept
+{
+    _ring[_pos] = {ad_index, t_ms};
+    _pos = static_cast<std::uint8_t>((_pos + 1) % ring_size);
+}
+
 }  // namespace adsx::simulate::truth

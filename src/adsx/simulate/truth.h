@@ -15,6 +15,11 @@
 //   revenue | conversion ~ lognormal(mu[category], 0.8)
 //   click delay ~ lognormal(ln 8 s, 1.0), capped at 30 min
 //   conversion delay ~ exponential(mean 90 min), capped at 24 h
+#include <array>
+#include <cstdint>
+#include <optional>
+
+#include "adsx/simulate/random.h"
 #include "adsx/simulate/world.h"
 
 namespace adsx::simulate::truth {
@@ -49,5 +54,44 @@ inline constexpr double conversion_delay_cap_ms = 24 * 3'600'000.0;
 [[nodiscard]] double revenue_mu(int category) noexcept;  // log-scale mean of revenue
 // How active users are by local hour (relative weight, max 1).
 [[nodiscard]] double activity(int local_hour) noexcept;
+
+// What follows an impression, drawn in one fixed order (so that the generator's and the closed
+// loop's streams stay reproducible): whether it is clicked; if so the click's delay, whether it
+// converts, the conversion's delay after the click and its revenue.
+struct chain
+{
+    double click_delay_ms;
+    bool converts;
+    double conversion_delay_ms;
+    double revenue;  // rounded to cents
+};
+[[nodiscard]] std::optional<chain> draw_chain(rng& r, double p_click, double p_conversion,
+                                              int category) noexcept;
+
+// A user's recent impressions (a ring of the last 16), for the fatigue and recency terms of
+// p_click: how often this ad's campaign was shown in the last 24 h, whether the ad itself in the
+// last 10 minutes.
+class exposures
+{
+public:
+    struct seen
+    {
+        int same_campaign = 0;
+        bool ad_recently = false;
+    };
+    [[nodiscard]] seen before(const world& w, std::uint32_t ad_index,
+                              std::int64_t t_ms) const noexcept;
+    void add(std::uint32_t ad_index, std::int64_t t_ms) noexcept;
+
+private:
+    struct recent
+    {
+        std::uint32_t ad = UINT32_MAX;
+        std::int64_t time_ms = 0;
+    };
+    static constexpr int ring_size = 16;
+    std::array<recent, ring_size> _ring{};
+    std::uint8_t _pos = 0;
+};
 
 }  // namespace adsx::simulate::truth

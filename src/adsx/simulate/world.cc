@@ -154,4 +154,10 @@ world world::build(const world_params& p)
     return w;
 }
 
+int local_hour_of(std::int64_t t_ms, int utc_offset_hours) noexcept
+{
+    auto h = (t_ms / 3'600'000 + utc_offset_hours) % 24;
+    return static_cast<int>(h < 0 ? h + 24 : h);
+}
+
 }  // namespace adsx::simulate

@@ -22,6 +22,9 @@ inline constexpr int segment_count = 8;  // user interest = creative category
 // of each depends on the device (truth.h).
 inline constexpr std::array<std::string_view, 4> placements = {"feed", "sidebar", "interstitial",
                                                                "video_preroll"};
+// The user agent each device's traffic carries.
+inline constexpr std::array<std::string_view, events::device_count> user_agents = {
+    "Safari/iOS", "Chrome/Android", "Chrome/Windows", "Roku/CTV"};
 inline constexpr std::array<std::string_view, segment_count> segment_names = {
     "gaming", "sports", "fashion", "tech", "travel", "food", "finance", "auto"};
 
@@ -107,6 +110,8 @@ struct world
     [[nodiscard]] static world build(const world_params& p);
 };
 
+// Hour of day (0..23) at `t_ms` in a zone `utc_offset_hours` from UTC.
+[[nodiscard]] int local_hour_of(std::int64_t t_ms, int utc_offset_hours) noexcept;
 // "u<index>": the raw (pre-pseudonym) user id the collector sees.
 [[nodiscard]] std::string raw_user_id(std::uint32_t index);
 // Dotted IPv4 text of a raw address.
