@@ -108,8 +108,9 @@ result<void> write_rows(connection& c, const simulate::world& w, std::int64_t st
     }
     if (r) {
         r = insert(
-            c, "catalog_source", "seed, start_date, days",
-            {{std::to_string(w.params.seed), date_of(start_ms, 0), std::to_string(w.params.days)}});
+            c, "catalog_source", "seed, start_date, days, users, advertisers",
+            {{std::to_string(w.params.seed), date_of(start_ms, 0), std::to_string(w.params.days),
+              std::to_string(w.params.users), std::to_string(w.params.advertisers)}});
     }
     return r;
 }
@@ -131,6 +132,36 @@ result<catalog_counts> write_catalog(connection& c, const simulate::world& w, st
         return fail(r.error());
     }
     return catalog_counts{w.advertisers.size(), w.campaigns.size(), w.ads.size()};
+}
+
+result<catalog_world> load_catalog_world(connection& c)
+{
+    auto rows = c.query("SELECT seed, (extract(epoch FROM start_date::timestamp AT TIME ZONE "
+                        "'UTC') * 1000)::bigint,"
+                        " days, users, advertisers FROM catalog_source");
+    if (!rows) {
+        return fail(rows.error().wrap("reading catalog_source"));
+    }
+    if (rows->empty() || !(*rows)[0][3] || !(*rows)[0][4]) {
+        return fail(error_code::not_found,
+                    "no catalog of a known world is loaded (run adsx generate first)");
+    }
+    const auto& r = (*rows)[0];
+    auto seed = parse_int(r[0].value_or(""));
+    auto start = parse_int(r[1].value_or(""));
+    auto days = parse_int(r[2].value_or(""));
+    auto users = parse_int(r[3].value_or(""));
+    auto advertisers = parse_int(r[4].value_or(""));
+    if (!seed || !start || !days || !users || !advertisers) {
+        return fail(error_code::internal, "catalog_source: a column is not a number");
+    }
+    catalog_world w;
+    w.params.seed = static_cast<std::uint64_t>(*seed);
+    w.params.days = static_cast<int>(*days);
+    w.params.users = static_cast<std::uint32_t>(*users);
+    w.params.advertisers = static_cast<std::uint32_t>(*advertisers);
+    w.start_ms = *start;
+    return w;
 }
 
 result<std::vector<ad_id>> catalog_ad_ids(connection& c)

@@ -21,6 +21,16 @@ struct catalog_counts
 [[nodiscard]] result<catalog_counts> write_catalog(connection& c, const simulate::world& w,
                                                    std::int64_t start_ms);
 
+// Which world the loaded catalog was written from: rebuilding it with these parameters gives the
+// same users, campaigns and ads (what `adsx simulate` draws its virtual users from).
+struct catalog_world
+{
+    simulate::world_params params;
+    std::int64_t start_ms = 0;  // midnight UTC of the world's first day
+};
+// not_found when no catalog is loaded, or one written before the world's size was recorded.
+[[nodiscard]] result<catalog_world> load_catalog_world(connection& c);
+
 // The ad ids of the catalog (what `ads` holds now).
 [[nodiscard]] result<std::vector<ad_id>> catalog_ad_ids(connection& c);
 // The same, on a connection of its own (what `adsx stream` checks records against).
