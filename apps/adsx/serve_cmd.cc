@@ -247,9 +247,20 @@ int run_serve(const config::config& cfg)
     std::cout << "serving on " << url << " (API docs: " << url << "/docs)" << std::endl;
     auto next_reload = clock.monotonic_ns();
     auto next_experiments = clock.monotonic_ns() + cfg.serve.catalog_refresh_ms * ms_ns;
+    auto next_hashes = clock.monotonic_ns();
+    bool hashes_failing = false;  // logged when it starts, not at every refresh
     while (!stop_signal) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         probe.sample(inventory.age_s(), (*serve_log)->dropped());
+        if (cfg.serve.hash_cache_ms > 0 && clock.monotonic_ns() >= next_hashes) {
+            auto r = rank.refresh_shared_hashes();
+            if (!r && !hashes_failing) {
+                log.warn("ad and campaign hashes not refreshed ahead; requests read them",
+                         {{"reason", r.error().message}});
+            }
+            hashes_failing = !r;
+            next_hashes = clock.monotonic_ns() + cfg.serve.hash_cache_ms / 2 * ms_ns;
+        }
         if (clock.monotonic_ns() >= next_experiments) {
             if (refresh_experiments()) {
                 next_reload = clock.monotonic_ns();  // a new arm's models load at once

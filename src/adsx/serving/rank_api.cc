@@ -3,6 +3,7 @@
 #include <cmath>
 #include <random>
 #include <set>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -232,6 +233,50 @@ rank_api::~rank_api() = default;
 http::reply rank_api::rank(const http::request& q) const
 {
     return _impl->rank(q);
+}
+
+result<std::size_t> rank_api::refresh_shared_hashes() const
+{
+    const auto inv = _impl->parts.inventory.get();
+    if (!inv) {
+        return std::size_t{0};
+    }
+    // Chunks small enough that one round trip stays well inside the store's timeout (ad
+    // hashes hold an hour of tiles: ~0.1 ms each for Redis to produce).
+    constexpr std::size_t chunk = 64;
+    std::vector<std::pair<std::string, bool>> all;  // (key, ad?)
+    std::unordered_set<std::uint32_t> campaigns;
+    for (const auto& a : inv->ads()) {
+        all.emplace_back(features::ad_key(a.id.value), true);
+        const auto c = inv->campaign_of(a).id.value;
+        if (campaigns.insert(c).second) {
+            all.emplace_back(features::campaign_key(c), false);
+        }
+    }
+    std::size_t read = 0;
+    std::vector<std::string> keys;
+    for (std::size_t from = 0; from < all.size(); from += chunk) {
+        keys.clear();
+        const auto to = std::min(all.size(), from + chunk);
+        for (auto i = from; i < to; ++i) {
+            keys.push_back(all[i].first);
+        }
+        const auto now = _impl->parts.clock.now_ms();
+        auto hashes = _impl->parts.reader.hashes(keys);
+        if (!hashes) {
+            return fail(hashes.error());
+        }
+        std::lock_guard lock(_impl->cache_mutex);
+        for (auto i = from; i < to; ++i) {
+            auto& h = (*hashes)[i - from];
+            _impl->cache[all[i].first] = {
+                std::make_shared<const entity_state>(all[i].second ? ad_state(std::move(h))
+                                                                   : plain_state(std::move(h))),
+                now};
+        }
+        read += to - from;
+    }
+    return read;
 }
 
 namespace {

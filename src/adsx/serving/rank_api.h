@@ -13,7 +13,8 @@
 //    per-campaign impressions in the last 24 h (the online store's user × campaign tiles).
 // 3. Features: the user's hash (only with personalisation consent: without it no user key is
 //    read), every candidate's ad hash and its campaign's, in one pipelined round trip; ad and
-//    campaign hashes are kept up to `settings.hash_cache_ms` (1 s) and shared by requests.
+//    campaign hashes are kept up to `settings.hash_cache_ms` (1 s) and shared by requests, and
+//    refresh_shared_hashes() keeps them fresh ahead of requests (which then read one hash).
 // 4. Scoring: the live `ctr` model (and `cvr` for CPA bids) of the user's experiment arm (or of
 //    `settings.arm` outside experiments) on rows built by row_builder.h.
 // 5. Auction (ranking/auction.h) with the placement's reserve.
@@ -126,6 +127,11 @@ public:
     ~rank_api();
 
     [[nodiscard]] http::reply rank(const http::request& q) const;
+    // Refresh-ahead of the shared hash cache: reads every ad and campaign hash of the catalog
+    // in pipelined chunks, so that requests find them cached and read only the user's hash.
+    // Call it about twice per `hash_cache_ms` (adsx serve's main loop does). Returns how many
+    // hashes were read; fails (keeping what was read) when the store does.
+    [[nodiscard]] result<std::size_t> refresh_shared_hashes() const;
 
     struct impl;
 
