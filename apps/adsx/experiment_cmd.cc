@@ -5,6 +5,7 @@
 // a self-contained report.html to --out. Exit codes: 0 a report was made (whatever its verdict), 1
 // the input cannot be read or parsed, 2 usage (bad flags, or options that do not fit the data such
 // as an unknown control arm).
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -15,6 +16,9 @@
 #include "adsx/base/strings.h"
 #include "adsx/experiments/analysis.h"
 #include "adsx/experiments/report.h"
+#include "adsx/pg/experiment_results.h"
+#include "adsx/pg/experiments.h"
+#include "adsx/pg/migrate.h"
 
 namespace adsx::app {
 
@@ -138,58 +142,156 @@ int analyze(analyze_options o)
     return write_outputs(*r, o);
 }
 
+// The experiment's arm weights in the data's arm order (arms without data yet left out), and
+// its first arm as the control unless one was named.
+result<void> settings_from_spec(pg::connection& c, const experiments::user_data& d,
+                                analyze_options& o)
+{
+    auto all = pg::list_experiments(c);
+    if (!all) {
+        return fail(all.error());
+    }
+    for (const auto& e : *all) {
+        if (e.spec.name != o.name) {
+            continue;
+        }
+        if (o.stats.control.empty()) {
+            o.stats.control = e.spec.arms.front();
+        }
+        if (o.weights.empty()) {
+            for (const auto& arm : d.arms) {
+                auto it = std::find(e.spec.arms.begin(), e.spec.arms.end(), arm);
+                o.stats.weights.push_back(
+                    it == e.spec.arms.end()
+                        ? 0.0
+                        : e.spec.weights[static_cast<std::size_t>(it - e.spec.arms.begin())]);
+            }
+        }
+        return {};
+    }
+    return fail(error_code::not_found, fmt::format("no experiment '{}'", o.name));
+}
+
+int report_experiment(const config::config& cfg, analyze_options o, int pre_days)
+{
+    auto conn = pg::connection::open(cfg.postgres);
+    if (!conn) {
+        return report(conn.error());
+    }
+    if (auto m = pg::migrate(*conn, migrations_dir(cfg)); !m) {
+        return report(m.error());
+    }
+    auto data = pg::load_experiment_data(*conn, o.name, pre_days);
+    if (!data) {
+        return report(data.error());
+    }
+    if (data->data.rows.empty()) {
+        std::cerr << fmt::format("adsx: no data for experiment '{}' yet: it collects when adsx "
+                                 "serve assigns users and adsx experiment collect counts their "
+                                 "events\n",
+                                 o.name);
+        return 1;
+    }
+    if (!o.weights.empty()) {
+        auto weights = parse_weights(o.weights, data->data.arms);
+        if (!weights) {
+            return report(weights.error());
+        }
+        o.stats.weights = *weights;
+    }
+    if (auto r = settings_from_spec(*conn, data->data, o); !r) {
+        return report(r.error());
+    }
+    o.stats.correct = o.correction == "holm" ? experiments::correction::holm
+                                             : experiments::correction::benjamini_hochberg;
+    auto r = experiments::analyze(data->data, o.stats);
+    if (!r) {
+        return report(r.error());
+    }
+    return write_outputs(*r, o);
+}
+
+// The analysis settings and outputs `analyze` and `report` share.
+void add_analysis_flags(CLI::App* cmd, analyze_options& o)
+{
+    cmd->add_option("--control", o.stats.control, "The control arm (default: first by name)");
+    cmd->add_option("--weights", o.weights,
+                    "Expected shares for the sample-ratio test: '1,1' in arm-name order or "
+                    "'A=1,B=3' (default: equal)");
+    cmd->add_option("--primary", o.stats.primary, "The metric the verdict is about")
+        ->capture_default_str()
+        ->check(CLI::IsMember(experiments::metric_names()));
+    cmd->add_option("--guardrail", o.stats.guardrails,
+                    "A metric that must not get significantly worse (repeatable)")
+        ->capture_default_str()
+        ->check(CLI::IsMember(experiments::metric_names()));
+    cmd->add_option("--alpha", o.stats.alpha, "Significance level")
+        ->capture_default_str()
+        ->check(CLI::Range(1e-6, 0.5));
+    cmd->add_option("--correction", o.correction,
+                    "Multiple-testing adjustment across arms x metrics")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"holm", "bh"}));
+    cmd->add_option("--tau", o.stats.tau,
+                    "Scale of the always-valid test's mixture, as a relative lift (the effect size "
+                    "you expect)")
+        ->capture_default_str()
+        ->check(CLI::Range(1e-6, 100.0));
+    cmd->add_option("--min-effect", o.stats.min_effect,
+                    "The smallest relative lift worth shipping (stops a test as flat)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 10.0));
+    cmd->add_option("--cap-percentile", o.stats.cap_percentile,
+                    "Revenue is capped at this pooled percentile for the capped metric")
+        ->capture_default_str()
+        ->check(CLI::Range(50.0, 100.0));
+    cmd->add_option("--format", o.format, "What to print when --out is not given")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"markdown", "json"}));
+    cmd->add_option("--out", o.out,
+                    "Write report.json, report.md and report.html into this directory");
+}
+
 }  // namespace
 
 void add_experiment_commands(CLI::App& root, context& ctx, action& run)
 {
     static analyze_options o;
     auto* cmd = root.add_subcommand(
-        "experiment", "A/B experiments: define them for adsx serve (create, start, stop, list) and "
-                      "analyse per-user data (analyze)");
+        "experiment", "A/B experiments: define them for adsx serve (create, start, stop, list), "
+                      "count their events (collect), report on them (report) and analyse "
+                      "per-user data from elsewhere (analyze)");
     cmd->require_subcommand(1);
     add_experiment_admin_commands(*cmd, ctx, run);
+    add_experiment_collect_command(*cmd, ctx, run);
     auto* an = cmd->add_subcommand(
         "analyze", "Analyse per-user experiment data from a CSV (user, arm, impressions, clicks, "
                    "conversions, revenue; optional day and pre_* columns)");
     an->add_option("--input", o.input, "The CSV file")->required()->check(CLI::ExistingFile);
     an->add_option("--name", o.name, "The experiment's name in the report (default: file stem)");
-    an->add_option("--control", o.stats.control, "The control arm (default: first by name)");
-    an->add_option("--weights", o.weights,
-                   "Expected shares for the sample-ratio test: '1,1' in arm-name order or "
-                   "'A=1,B=3' (default: equal)");
-    an->add_option("--primary", o.stats.primary, "The metric the verdict is about")
-        ->capture_default_str()
-        ->check(CLI::IsMember(experiments::metric_names()));
-    an->add_option("--guardrail", o.stats.guardrails,
-                   "A metric that must not get significantly worse (repeatable)")
-        ->capture_default_str()
-        ->check(CLI::IsMember(experiments::metric_names()));
-    an->add_option("--alpha", o.stats.alpha, "Significance level")
-        ->capture_default_str()
-        ->check(CLI::Range(1e-6, 0.5));
-    an->add_option("--correction", o.correction,
-                   "Multiple-testing adjustment across arms x metrics")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"holm", "bh"}));
-    an->add_option("--tau", o.stats.tau,
-                   "Scale of the always-valid test's mixture, as a relative lift (the effect size "
-                   "you expect)")
-        ->capture_default_str()
-        ->check(CLI::Range(1e-6, 100.0));
-    an->add_option("--min-effect", o.stats.min_effect,
-                   "The smallest relative lift worth shipping (stops a test as flat)")
-        ->capture_default_str()
-        ->check(CLI::Range(0.0, 10.0));
-    an->add_option("--cap-percentile", o.stats.cap_percentile,
-                   "Revenue is capped at this pooled percentile for the capped metric")
-        ->capture_default_str()
-        ->check(CLI::Range(50.0, 100.0));
-    an->add_option("--format", o.format, "What to print when --out is not given")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"markdown", "json"}));
-    an->add_option("--out", o.out,
-                   "Write report.json, report.md and report.html into this directory");
+    add_analysis_flags(an, o);
     an->callback([&run] { run = [] { return analyze(o); }; });
+
+    static analyze_options ro;
+    static int pre_days = 7;
+    auto* rep = cmd->add_subcommand(
+        "report", "Analyse an experiment of adsx serve from PostgreSQL (experiment_user_days, "
+                  "which adsx experiment collect keeps): its users' totals per day, CUPED on "
+                  "their totals of the days before it started; arm weights and the control (its "
+                  "first arm) from its definition");
+    rep->add_option("--name", ro.name, "The experiment")->required();
+    rep->add_option("--pre-days", pre_days,
+                    "Days before the start that make each user's pre-period (0: no CUPED)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 365));
+    add_analysis_flags(rep, ro);
+    rep->callback([&run, &ctx] {
+        run = [&ctx] {
+            return with_config(ctx, [](const config::config& cfg) {
+                return report_experiment(cfg, ro, pre_days);
+            });
+        };
+    });
 }
 
 }  // namespace adsx::app

@@ -58,6 +58,8 @@ struct user_data
 // revenue (required); day (YYYY-MM-DD or any sortable label) and pre_impressions, pre_clicks,
 // pre_conversions, pre_revenue (optional; all four or none). Other columns are ignored.
 [[nodiscard]] result<user_data> parse_csv(std::string_view text);
+// Renumbers arms and days into name order (what parse_csv gives): for data read elsewhere.
+void sort_labels(user_data& data);
 
 struct options
 {

@@ -234,11 +234,16 @@ result<user_data> parse_csv(std::string_view text)
     data.users = users.copies();
     data.arms = arms.copies();
     data.days = days.copies();
+    sort_labels(data);
+    return data;
+}
+
+void sort_labels(user_data& data)
+{
     sort_labels(data.arms, data.rows, &user_data::row::arm);
     if (!data.days.empty()) {  // else every row's day is 0, and stays so
         sort_labels(data.days, data.rows, &user_data::row::day);
     }
-    return data;
 }
 
 }  // namespace adsx::experiments
