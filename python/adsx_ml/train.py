@@ -189,6 +189,12 @@ def train_head(rows: data.Rows, head: str, args, root: Path) -> dict | None:
     if promoted:
         registry.point(root, head, args.arm, promoted)
         log(f"  {head}/current/{args.arm} -> {promoted}")
+    if args.arm_per_family:
+        # One arm per family, for an experiment of the families against each other (the
+        # closed loop's LR vs XGBoost): lr -> this run's LR, xgboost -> its XGBoost.
+        for m, _ in results:
+            registry.point(root, head, m["family"], m["version"])
+            log(f"  {head}/current/{m['family']} -> {m['version']}")
     return {
         "head": head,
         "base_rate": base_rate,
@@ -338,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--heads", default="ctr,cvr", help="comma-separated heads (default ctr,cvr)")
     p.add_argument("--registry", type=Path, help="model registry (default: [models] dir)")
     p.add_argument("--arm", default="control", help="experiment arm to promote to (control)")
+    p.add_argument("--arm-per-family", action="store_true",
+                   help="also point arms lr and xgboost at this run's model of each family")  # fmt: skip
     p.add_argument("--no-promote", dest="promote", action="store_false",
                    help="register only; leave the arm's pointer alone")  # fmt: skip
     p.add_argument("--max-regression", type=float, default=0.01,

@@ -253,9 +253,10 @@ def openapi_doc() -> dict:
     return json.loads((SOURCE_DIR / "schemas" / "openapi.json").read_text())
 
 
-def trained_registry(tmp_path_factory) -> pathlib.Path:
+def trained_registry(tmp_path_factory, *train_args: str) -> pathlib.Path:
     """A model registry with ctr and cvr models trained by adsx_ml.train on a synthetic training
-    set over the catalog's ads, promoted to arm control."""
+    set over the catalog's ads, promoted to arm control (`train_args`: more adsx_ml.train
+    flags)."""
     ads = [(int(a), int(c)) for a, c in psql("SELECT ad_id, campaign_id FROM ads")]
     root = tmp_path_factory.mktemp("registry")
     from adsx_ml import synthetic
@@ -263,7 +264,7 @@ def trained_registry(tmp_path_factory) -> pathlib.Path:
     manifest = synthetic.training_set(tmp_path_factory.mktemp("training") / "set", ads)
     r = subprocess.run(
         [sys.executable, "-m", "adsx_ml.train", "--training-set", str(manifest),
-         "--registry", str(root)],
+         "--registry", str(root), *train_args],
         cwd=SOURCE_DIR, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
