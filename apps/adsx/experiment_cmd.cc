@@ -17,7 +17,6 @@
 #include "adsx/experiments/analysis.h"
 #include "adsx/experiments/report.h"
 #include "adsx/pg/experiment_results.h"
-#include "adsx/pg/experiments.h"
 #include "adsx/pg/migrate.h"
 
 namespace adsx::app {
@@ -142,36 +141,6 @@ int analyze(analyze_options o)
     return write_outputs(*r, o);
 }
 
-// The experiment's arm weights in the data's arm order (arms without data yet left out), and
-// its first arm as the control unless one was named.
-result<void> settings_from_spec(pg::connection& c, const experiments::user_data& d,
-                                analyze_options& o)
-{
-    auto all = pg::list_experiments(c);
-    if (!all) {
-        return fail(all.error());
-    }
-    for (const auto& e : *all) {
-        if (e.spec.name != o.name) {
-            continue;
-        }
-        if (o.stats.control.empty()) {
-            o.stats.control = e.spec.arms.front();
-        }
-        if (o.weights.empty()) {
-            for (const auto& arm : d.arms) {
-                auto it = std::find(e.spec.arms.begin(), e.spec.arms.end(), arm);
-                o.stats.weights.push_back(
-                    it == e.spec.arms.end()
-                        ? 0.0
-                        : e.spec.weights[static_cast<std::size_t>(it - e.spec.arms.begin())]);
-            }
-        }
-        return {};
-    }
-    return fail(error_code::not_found, fmt::format("no experiment '{}'", o.name));
-}
-
 int report_experiment(const config::config& cfg, analyze_options o, int pre_days)
 {
     auto conn = pg::connection::open(cfg.postgres);
@@ -181,30 +150,20 @@ int report_experiment(const config::config& cfg, analyze_options o, int pre_days
     if (auto m = pg::migrate(*conn, migrations_dir(cfg)); !m) {
         return report(m.error());
     }
-    auto data = pg::load_experiment_data(*conn, o.name, pre_days);
-    if (!data) {
-        return report(data.error());
-    }
-    if (data->data.rows.empty()) {
-        std::cerr << fmt::format("adsx: no data for experiment '{}' yet: it collects when adsx "
-                                 "serve assigns users and adsx experiment collect counts their "
-                                 "events\n",
-                                 o.name);
-        return 1;
-    }
     if (!o.weights.empty()) {
+        auto data = pg::load_experiment_data(*conn, o.name, 0);
+        if (!data) {
+            return report(data.error());
+        }
         auto weights = parse_weights(o.weights, data->data.arms);
         if (!weights) {
             return report(weights.error());
         }
         o.stats.weights = *weights;
     }
-    if (auto r = settings_from_spec(*conn, data->data, o); !r) {
-        return report(r.error());
-    }
     o.stats.correct = o.correction == "holm" ? experiments::correction::holm
                                              : experiments::correction::benjamini_hochberg;
-    auto r = experiments::analyze(data->data, o.stats);
+    auto r = pg::analyze_experiment(*conn, o.name, o.stats, pre_days);
     if (!r) {
         return report(r.error());
     }

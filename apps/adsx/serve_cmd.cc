@@ -3,7 +3,8 @@
 // (pg::load_inventory, refreshed by serving::live_inventory), the running experiments
 // (pg::running_experiments → experiments::assigner, read again with the catalog), the model
 // registry (models::live_model per head and model arm) and Kafka (kafka::serve_log_producer), on
-// http::server with metrics::serve_probe as its observer.
+// http::server with metrics::serve_probe as its observer; experiment reports for the live page
+// from PostgreSQL (pg::analyze_experiment).
 #include <csignal>
 #include <iostream>
 #include <map>
@@ -20,6 +21,7 @@
 #include "adsx/log/log.h"
 #include "adsx/metrics/serve_probe.h"
 #include "adsx/models/live_model.h"
+#include "adsx/pg/experiment_results.h"
 #include "adsx/pg/experiments.h"
 #include "adsx/pg/inventory.h"
 #include "adsx/redis/hash_reader.h"
@@ -147,6 +149,50 @@ private:
     std::map<std::string, std::shared_ptr<heads>, std::less<>> _arms;
 };
 
+// Experiment reports for the live page: analysed from PostgreSQL on one connection (requests
+// take turns), each kept 5 s so that open pages refreshing every 5 s cost one analysis each.
+class report_source
+{
+public:
+    explicit report_source(const config::config& cfg) : _cfg(cfg) {}
+
+    result<experiments::report> get(const std::string& name)
+    {
+        std::lock_guard lock(_mutex);
+        const auto now = std::chrono::steady_clock::now();
+        if (auto it = _cache.find(name);
+            it != _cache.end() && now - it->second.first < std::chrono::seconds(5)) {
+            return it->second.second;
+        }
+        if (!_conn) {
+            auto opened = pg::connection::open(_cfg.postgres);
+            if (!opened) {
+                return fail(opened.error());
+            }
+            _conn.emplace(std::move(*opened));
+        }
+        auto r = pg::analyze_experiment(*_conn, name, {}, 7);
+        if (!r && r.error().code == error_code::unavailable) {
+            _conn.reset();  // opened again next time
+        }
+        if (!r) {
+            return fail(r.error());
+        }
+        if (_cache.size() > 64) {
+            _cache.clear();
+        }
+        _cache[name] = {now, *r};
+        return r;
+    }
+
+private:
+    const config::config& _cfg;
+    std::mutex _mutex;
+    std::optional<pg::connection> _conn;
+    std::map<std::string, std::pair<std::chrono::steady_clock::time_point, experiments::report>>
+        _cache;
+};
+
 std::vector<serving::readiness_check> readiness(redis::hash_reader& reader,
                                                 const serving::live_inventory& inventory,
                                                 const live_models& models)
@@ -229,11 +275,14 @@ int run_serve(const config::config& cfg)
          .observer = &probe,
          .clock = clock},
         std::move(*settings));
-    const serving::service svc({.reader = reader,
-                                .clock = clock,
-                                .ready = readiness(reader, inventory, models),
-                                .metrics = [&probe] { return probe.text(); },
-                                .rank = &rank});
+    report_source reports(cfg);
+    const serving::service svc(
+        {.reader = reader,
+         .clock = clock,
+         .ready = readiness(reader, inventory, models),
+         .metrics = [&probe] { return probe.text(); },
+         .rank = &rank,
+         .experiment = [&reports](const std::string& name) { return reports.get(name); }});
     auto srv = http::server::start(
         server_settings_of(cfg.serve), [&svc](const http::request& q) { return svc.handle(q); },
         &probe, [&svc](const http::request& q) { return svc.route_of(q); });

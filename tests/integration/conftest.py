@@ -347,3 +347,30 @@ def experiment_csv(path: pathlib.Path, seed: int, users: int = 6000, days: int =
     df = pd.concat(rows, ignore_index=True)
     df.to_csv(path, index=False)
     return pd.read_csv(path, dtype={"user": str, "arm": str, "day": str})
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium, driven by playwright (`playwright install` cannot download
+    here: the executable is the system's)."""
+    import shutil
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is not installed (deploy/apt-packages.txt lists it)"
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def open_report(browser, where):
+    """Loads a report page (a file path or a URL) and waits for its charts; returns the page and
+    the console errors and page errors it logged."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(where.as_uri() if isinstance(where, pathlib.Path) else where)
+    page.wait_for_selector(".chart svg circle.point", timeout=10_000)
+    return page, errors

@@ -5,7 +5,9 @@ decision on ad.serves (same request, same arm, an ad that was served; clicks onl
 that the stream engine takes every one of them, that the simulator's summary, the topic and
 PostgreSQL's per-user totals agree exactly (the kill lost and doubled nothing), and that
 `adsx experiment report`'s CTR lift agrees with the lift of the hidden true pCTR of what each arm
-served: inside its interval, and of the same sign when the truth is clear of the noise."""
+served: inside its interval, and of the same sign when the truth is clear of the noise. The
+live page /experiments/{name} of `adsx serve`, in headless Chromium, draws the report without a
+console error and redraws when new data reaches PostgreSQL."""
 
 import json
 import os
@@ -18,10 +20,12 @@ from collections import Counter, defaultdict
 import pytest
 from conftest import (
     ADSX_BIN,
+    SOURCE_DIR,
     Service,
     consume,
     delete_topic,
     generated_and_streamed,
+    open_report,
     psql,
     run_adsx,
     trained_registry,
@@ -96,7 +100,10 @@ def test_the_closed_loop_is_logged_counted_exactly_once_and_reported_truthfully(
     for v in consume(env["ADSX_KAFKA__SERVES_TOPIC"], None, "%s\n"):
         s = json.loads(v)
         if s["experiment"] and s["experiment"]["name"] == name:
-            serves[s["request_id"]] = (s["experiment"]["arm"], {a["ad_id"] for a in s["ranked_ads"]})
+            serves[s["request_id"]] = (
+                s["experiment"]["arm"],
+                {a["ad_id"] for a in s["ranked_ads"]},
+            )
     shown = set()
     counts = defaultdict(Counter)
     revenue = Counter()
@@ -129,7 +136,10 @@ def test_the_closed_loop_is_logged_counted_exactly_once_and_reported_truthfully(
     for arm in ("lr", "xgboost"):
         i, c, v, rev = stored[arm]
         assert (int(i), int(c), int(v)) == (
-            counts[arm]["impression"], counts[arm]["click"], counts[arm]["conversion"]), arm
+            counts[arm]["impression"],
+            counts[arm]["click"],
+            counts[arm]["conversion"],
+        ), arm
         assert abs(float(rev) - revenue[arm]) < 1e-6 * max(1.0, revenue[arm]), arm
 
     # The report's CTR lift of XGBoost over LR against the truth's lift of what each served.
@@ -148,3 +158,29 @@ def test_the_closed_loop_is_logged_counted_exactly_once_and_reported_truthfully(
     assert ctr["lift_low"] <= truth <= ctr["lift_high"], (ctr, truth)
     if abs(truth) > 3 * ctr["lift_std_error"]:
         assert (ctr["lift"] > 0) == (truth > 0), (ctr, truth)
+
+
+def test_the_live_page_draws_the_report_and_redraws_as_data_arrives(experiment, browser):
+    name, env = experiment
+    svc = Service(env)
+    try:
+        status, _, body = svc.request("GET", f"/experiments/{name}/report.json")
+        assert status == 200, body
+        status, _, body = svc.request("GET", "/experiments/no-such-experiment")
+        assert status == 404 and json.loads(body)["error"]["code"] == "not_found"
+        page, errors = open_report(browser, f"http://127.0.0.1:{svc.port}/experiments/{name}")
+        shots = SOURCE_DIR / "var" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / "experiment_live.png"), full_page=True)
+        before = page.locator("#arms").inner_text()
+        # 50 new users of arm lr arrive in PostgreSQL: the page shows them within two refreshes.
+        psql("INSERT INTO experiment_user_days (experiment, arm, user_id, day, device, geo,"
+             " impressions, clicks) SELECT '" + name + "', 'lr', 'k1:live-' || g, current_date,"
+             " 'ios', 'US-CA', 10, 1 FROM generate_series(1, 50) g")  # fmt: skip
+        page.wait_for_function(
+            "before => document.querySelector('#arms').innerText !== before", arg=before,
+            timeout=20_000)  # fmt: skip
+        assert errors == []
+        page.close()
+    finally:
+        svc.stop()

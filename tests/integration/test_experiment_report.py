@@ -5,34 +5,9 @@ test saves screenshots (var/screenshots/) for a person to look at. Needs no stac
 
 from __future__ import annotations
 
-import shutil
+from conftest import SOURCE_DIR, experiment_csv, open_report, run_adsx
 
-import pytest
-from conftest import SOURCE_DIR, experiment_csv, run_adsx
-
-playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium")
 SHOTS = SOURCE_DIR / "var" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert CHROMIUM, "chromium is not installed (deploy/apt-packages.txt lists it)"
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
-
-
-def open_report(browser, path):
-    """Loads a report page; returns the page and the console errors and page errors it logged."""
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(path.as_uri())
-    page.wait_for_selector(".chart svg circle.point", timeout=10_000)
-    return page, errors
 
 
 def write_report(tmp_path, name, **data):

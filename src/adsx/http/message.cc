@@ -38,6 +38,8 @@ reply error_reply(const error& e, std::string_view field)
         }
         case error_code::deadline_exceeded:
             return error_reply(504, "deadline_exceeded", e.message, field);
+        case error_code::failed_precondition:
+            return error_reply(409, "failed_precondition", e.message, field);
         default:
             return error_reply(500, "internal", e.message, field);
     }

@@ -1,5 +1,6 @@
 #include "adsx/pg/experiment_results.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -174,6 +175,43 @@ result<experiment_data> load_experiment_data(connection& c, const std::string& n
     }
     experiments::sort_labels(d);
     return out;
+}
+
+result<experiments::report> analyze_experiment(connection& c, const std::string& name,
+                                               experiments::options o, int pre_days)
+{
+    auto data = load_experiment_data(c, name, pre_days);
+    if (!data) {
+        return fail(data.error());
+    }
+    if (data->data.rows.empty()) {
+        return fail(error_code::failed_precondition,
+                    fmt::format("no data for experiment '{}' yet: it collects when adsx serve "
+                                "assigns users and adsx experiment collect counts their events",
+                                name));
+    }
+    auto all = list_experiments(c);
+    if (!all) {
+        return fail(all.error());
+    }
+    auto spec =
+        std::find_if(all->begin(), all->end(), [&](const auto& e) { return e.spec.name == name; });
+    if (spec == all->end()) {
+        return fail(error_code::not_found, fmt::format("no experiment '{}'", name));
+    }
+    if (o.control.empty()) {
+        o.control = spec->spec.arms.front();
+    }
+    if (o.weights.empty()) {
+        for (const auto& arm : data->data.arms) {
+            const auto& arms = spec->spec.arms;
+            auto it = std::find(arms.begin(), arms.end(), arm);
+            o.weights.push_back(
+                it == arms.end() ? 0.0
+                                 : spec->spec.weights[static_cast<std::size_t>(it - arms.begin())]);
+        }
+    }
+    return experiments::analyze(data->data, o);
 }
 
 }  // namespace adsx::pg

@@ -17,6 +17,7 @@
 #include "adsx/experiments/analysis.h"
 #include "adsx/experiments/user_days.h"
 #include "adsx/pg/connection.h"
+#include "adsx/pg/experiments.h"
 
 namespace adsx::pg {
 
@@ -49,5 +50,12 @@ struct experiment_data
 // not_found when there is no experiment `name`.
 [[nodiscard]] result<experiment_data> load_experiment_data(connection& c, const std::string& name,
                                                            int pre_days);
+
+// The analysis of experiment `name` on load_experiment_data(): its arm weights (arms without
+// data yet left out) and, unless `o` names one, its first arm as the control, from its
+// definition. not_found when there is no such experiment; failed_precondition when it has no
+// data yet.
+[[nodiscard]] result<experiments::report> analyze_experiment(connection& c, const std::string& name,
+                                                             experiments::options o, int pre_days);
 
 }  // namespace adsx::pg

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "adsx/base/strings.h"
+#include "adsx/experiments/report.h"
+#include "adsx/http/client.h"
 #include "adsx/serving/docs_html.h"
 #include "adsx/serving/openapi_json.h"
 
@@ -39,6 +41,25 @@ service::service(service_parts parts)
     _router.add("GET", "/openapi.json", [](const http::request&, const auto&) {
         return http::json_reply(200, std::string(openapi_json()));
     });
+    if (_parts.experiment) {
+        _router.add("GET", "/experiments/{name}", [this](const http::request&, const auto& p) {
+            auto r = _parts.experiment(std::string(p[0]));
+            if (!r) {
+                return http::error_reply(r.error());
+            }
+            http::reply page;
+            page.content_type = "text/html; charset=utf-8";
+            page.body = experiments::to_html(
+                *r, p[0], fmt::format("/experiments/{}/report.json", http::url_encode(p[0])));
+            return page;
+        });
+        _router.add("GET", "/experiments/{name}/report.json",
+                    [this](const http::request&, const auto& p) {
+                        auto r = _parts.experiment(std::string(p[0]));
+                        return r ? http::json_reply(200, experiments::to_json(*r, p[0]))
+                                 : http::error_reply(r.error());
+                    });
+    }
     _router.add("GET", "/docs", [](const http::request&, const auto&) {
         http::reply r;
         r.content_type = "text/html; charset=utf-8";

@@ -10,7 +10,9 @@
 // Routes: GET /features/ad/{id}, GET /features/user/{id} (feature_api.h), POST /rank_ads
 // (rank_api.h), /healthz, /readyz
 // (200 when every check passes, else 503 naming the failing ones), /metrics, /openapi.json
-// (schemas/openapi.json, embedded at build time) and /docs (a page rendering it, no CDN).
+// (schemas/openapi.json, embedded at build time), /docs (a page rendering it, no CDN), and
+// /experiments/{name} (an experiment's report page, redrawn every 5 s from
+// /experiments/{name}/report.json).
 // Immutable after construction; handle() is safe from many threads when the parts are.
 #include <functional>
 #include <string>
@@ -19,6 +21,7 @@
 
 #include "adsx/base/error.h"
 #include "adsx/base/time.h"
+#include "adsx/experiments/analysis.h"
 #include "adsx/features/online_reader.h"
 #include "adsx/http/router.h"
 #include "adsx/serving/feature_api.h"
@@ -39,6 +42,9 @@ struct service_parts
     std::vector<readiness_check> ready;
     std::function<std::string()> metrics;  // Prometheus text exposition
     const rank_api* rank = nullptr;        // POST /rank_ads (absent: 404)
+    // GET /experiments/{name} (the live report page) and /experiments/{name}/report.json
+    // (absent: 404).
+    std::function<result<experiments::report>(const std::string& name)> experiment;
 };
 
 class service

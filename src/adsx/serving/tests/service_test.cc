@@ -44,7 +44,11 @@ struct service_test : ::testing::Test
                                 return fail(error_code::unavailable, "connection refused");
                             }},
                            {"catalog", []() -> result<void> { return {}; }}},
-                 .metrics = [] { return std::string("adsx_up 1\n"); }}};
+                 .metrics = [] { return std::string("adsx_up 1\n"); },
+                 .rank = nullptr,
+                 .experiment = [](const std::string& name) -> result<experiments::report> {
+                     return fail(error_code::not_found, "no experiment '" + name + "'");
+                 }}};
 };
 
 TEST_F(service_test, health_readiness_metrics_and_docs)
@@ -67,6 +71,11 @@ TEST_F(service_test, health_readiness_metrics_and_docs)
     EXPECT_EQ(docs.body.find("https://"), std::string::npos);  // nothing from a CDN
     EXPECT_EQ(svc.handle(get("/features/ad/87")).status, 404);
     EXPECT_EQ(svc.route_of(get("/features/ad/87")), "/features/ad/{id}");
+    auto missing = svc.handle(get("/experiments/nope"));
+    EXPECT_EQ(missing.status, 404);
+    EXPECT_NE(missing.body.find("no experiment 'nope'"), std::string::npos);
+    EXPECT_EQ(svc.route_of(get("/experiments/nope/report.json")),
+              "/experiments/{name}/report.json");
 }
 
 TEST_F(service_test, openapi_documents_exactly_the_routes_and_the_contract_ids)
@@ -83,10 +92,16 @@ TEST_F(service_test, openapi_documents_exactly_the_routes_and_the_contract_ids)
             documented.insert(std::string(method) + " " + std::string(path));
         }
     }
-    const std::set<std::string> served = {"get /features/ad/{id}", "get /features/user/{id}",
-                                          "post /rank_ads",        "get /healthz",
-                                          "get /readyz",           "get /metrics",
-                                          "get /openapi.json",     "get /docs"};
+    const std::set<std::string> served = {"get /features/ad/{id}",
+                                          "get /features/user/{id}",
+                                          "post /rank_ads",
+                                          "get /healthz",
+                                          "get /readyz",
+                                          "get /metrics",
+                                          "get /openapi.json",
+                                          "get /docs",
+                                          "get /experiments/{name}",
+                                          "get /experiments/{name}/report.json"};
     EXPECT_EQ(documented, served);
     for (const auto& route : served) {
         const auto path = route.substr(route.find(' ') + 1);
