@@ -35,6 +35,28 @@ struct collect_tally
     std::uint64_t stale = 0;  // commits refused: offsets reloaded
 };
 
+// Whether the whole group has counted the topic: every partition's offset in PostgreSQL (where
+// any member commits) has reached its high watermark.
+result<bool> caught_up(kafka::consumer_group& g, pg::connection& c, const std::string& topic)
+{
+    auto marks = g.topic_watermarks(std::chrono::seconds(5));
+    if (!marks) {
+        return fail(marks.error());
+    }
+    auto stored = pg::load_collect_offsets(c, topic);
+    if (!stored) {
+        return fail(stored.error());
+    }
+    for (const auto& [p, range] : *marks) {
+        const auto [low, high] = range;
+        auto it = stored->find(p);
+        if (high > low && (it == stored->end() || it->second < high)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 int run_collect(const config::config& cfg, double until_idle_s)
 {
     auto log = log::get("experiment");
@@ -55,7 +77,8 @@ int run_collect(const config::config& cfg, double until_idle_s)
         {.bootstrap = cfg.kafka.bootstrap_servers,
          .group = cfg.stream.group + "-experiments",
          .topic = topic,
-         .extra = {}},
+         // A killed member's partitions move on after 10 s (librdkafka's default is 45 s).
+         .extra = {{"session.timeout.ms", "10000"}}},
         [&](int p) {
             auto it = position.find(p);
             return it == position.end() ? std::int64_t{-1} : it->second;
@@ -81,17 +104,15 @@ int run_collect(const config::config& cfg, double until_idle_s)
             return report(r.error());
         }
         if (batch.empty()) {
-            const bool caught_up = [&] {
-                for (auto [p, lag] : (*group)->lag()) {
-                    if (lag > 0) {
-                        return false;
-                    }
-                }
-                return !(*group)->assignment().empty();
-            }();
-            if (until_idle_s > 0 && caught_up &&
+            if (until_idle_s > 0 &&
                 steady::now() - last_data >= std::chrono::duration<double>(until_idle_s)) {
-                break;
+                auto done = caught_up(**group, *conn, topic);
+                if (!done) {
+                    return report(done.error());
+                }
+                if (*done) {
+                    break;
+                }
             }
             continue;
         }
