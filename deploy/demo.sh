@@ -46,7 +46,8 @@ redis-cli -h "$(setting redis\\.host)" -p "$(setting redis\\.port)" FLUSHDB >/de
 lake=$(setting lake\\.dir)
 rm -rf "$lake" "$(setting spark\\.checkpoint_dir)/lake-$events_topic"
 "$adsx" db migrate >/dev/null
-psql -h 127.0.0.1 -U adsx -d adstreamx -qc "TRUNCATE analytics_minute, analytics_batches"
+psql -h 127.0.0.1 -U adsx -d adstreamx -qc \
+    "TRUNCATE analytics_minute, analytics_batches, experiment_user_days, experiment_offsets"
 sleep 2  # topic deletion completes asynchronously in the broker
 
 events=${EVENTS:-2000000}
@@ -67,6 +68,12 @@ psql -h 127.0.0.1 -U adsx -d adstreamx -c \
 
 banner "streaming features: adsx stream works through the topic into Redis, then stops"
 "$adsx" stream --until-idle 3 2> >(grep -v '"message":"progress"' >&2)
+
+# The experiment collector counts the week into per-user-day totals (the pre-period of the
+# experiments below) while the demo goes on; it exits once caught up.
+var=$(setting stack\\.var_dir)
+"$adsx" experiment collect --until-idle 5 >"$var/log/collect-demo.out" 2>>"$var/log/collect.log" &
+collector=$!
 
 banner "online features of two ads and a user, as of their newest event (adsx features)"
 for ad in 1 2; do echo "ad $ad: $("$adsx" features ad "$ad")"; done
@@ -112,22 +119,27 @@ print("  click rate {:.4f}, conversion rate {:.4f}, {} features, batch coverage 
     m["batch_coverage"]))'
 
 banner "ranking models: LR and XGBoost per head, trained on that set, evaluated on its last day, registered"
-"$py" -m adsx_ml.train --training-set "$(setting lake\\.dir)/training/demo/manifest.json" |
+"$py" -m adsx_ml.train --training-set "$(setting lake\\.dir)/training/demo/manifest.json" \
+    --arm-per-family |
     grep -v '^  \(lr C=\|xgboost round\)'
 "$adsx" model list
 
-banner "an A/A experiment: both arms serve the control models; adsx serve assigns users by bucket"
-# Names are never reused: each demo run starts a new one and stops the previous run's.
-"$adsx" experiment list | awk '$1 ~ /^demo-aa-/ && $2 == "running" {print $1}' |
+banner "experiments in one layer: an A/A test on half the users, LR (A) against XGBoost (B) on the other half"
+# Names are never reused: each demo run starts new ones and stops the previous run's.
+"$adsx" experiment list | awk '$1 ~ /^demo-(aa|lr-xgb)-/ && $2 == "running" {print $1}' |
     while read -r old; do "$adsx" experiment stop --name "$old" >/dev/null; done
-experiment="demo-aa-$(date -u +%Y%m%d%H%M%S)"
-"$adsx" experiment create --name "$experiment" --arms a,b --model-arms control,control \
-    --layer demo --holdout 0.1 >/dev/null
-"$adsx" experiment start --name "$experiment"
-"$adsx" experiment list | sed -n "1p;/^$experiment /p"
+stamp=$(date -u +%Y%m%d%H%M%S)
+aa="demo-aa-$stamp"
+ab="demo-lr-xgb-$stamp"
+"$adsx" experiment create --name "$aa" --arms a,b --model-arms control,control \
+    --layer demo --buckets 0-4999 >/dev/null
+"$adsx" experiment create --name "$ab" --arms lr,xgboost --model-arms lr,xgboost \
+    --layer demo --buckets 5000-9999 >/dev/null
+"$adsx" experiment start --name "$aa"
+"$adsx" experiment start --name "$ab"
+"$adsx" experiment list | sed -n "1p;/^$aa /p;/^$ab /p"
 
 banner "serving: adsx serve ranks ads and answers the feature API over HTTP (left running for you to try)"
-var=$(setting stack\\.var_dir)
 pidfile="$var/run/serve-demo.pid"
 if [[ -f $pidfile ]]; then kill "$(cat "$pidfile")" 2>/dev/null || true; sleep 1; fi
 "$adsx" serve >/dev/null 2>>"$var/log/serve.log" &
@@ -166,4 +178,27 @@ print("  freshness {:.1f} s, 5-min CTR {:.4f}, impressions last hour {}, batch c
     (f["batch"] or {}).get("features", {}).get("ctr_7d")))'
 echo "API docs: $url/docs   (stop the service: kill \$(cat $pidfile))"
 
-banner "demo finished: stack healthy, $events events generated, streamed into online features, archived to the lake, daily features, a training set and ranking models built, served over HTTP with an A/A experiment assigning users"
+loop_s=${LOOP_SECONDS:-90}
+banner "the closed loop: adsx simulate's virtual users call POST /rank_ads for $loop_s s; clicks and conversions drawn by the hidden truth go to Kafka (LOOP_SECONDS=... to change)"
+"$adsx" simulate --duration "$loop_s" --users 20000 --concurrency 4 --time-scale 600 --drain 10 \
+    --json "$var/simulate-demo.json" 2> >(grep -v '"message":"progress"' >&2)
+wait "$collector" || true
+"$adsx" experiment collect --until-idle 3 2>/dev/null
+
+banner "experiment reports (adsx experiment report: Markdown, JSON and a self-contained HTML page each)"
+for name in "$aa" "$ab"; do
+    "$adsx" experiment report --name "$name" --out "$var/reports/$name" | sed -n 1p
+done
+"$py" - "$var/simulate-demo.json" "$var/reports/$ab/report.json" "$ab" <<'PY'
+import json, sys
+loop, report, name = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+truth = loop["arms"][name + "/xgboost"]["true_ctr"] / loop["arms"][name + "/lr"]["true_ctr"] - 1
+m = next(m for m in report["metrics"] if m["metric"] == "ctr" and m["arm"] == "xgboost")
+print("  XGBoost vs LR, CTR lift: the report estimates {:+.2%} (95% CI {:+.2%} to {:+.2%}); the hidden "
+      "truth of what each arm served says {:+.2%}: {}".format(
+          m["lift"], m["lift_low"], m["lift_high"], truth,
+          "same sign" if (m["lift"] > 0) == (truth > 0) else "opposite signs (noise: run longer)"))
+PY
+echo "  open $var/reports/$ab/report.html in a browser (or $url/experiments/$ab while serve runs)"
+
+banner "demo finished: stack healthy, $events events generated, streamed into online features, archived to the lake, daily features, a training set and ranking models built, served over HTTP, and an A/A and an LR-vs-XGBoost experiment run through the closed loop and reported"
