@@ -314,10 +314,11 @@ class redis_commands:
 
 
 def experiment_csv(path: pathlib.Path, seed: int, users: int = 6000, days: int = 5,
-                   lift_b: float = 0.08, drop_c: float = 0.0):  # fmt: skip
+                   lift_b: float = 0.08, drop_c: float = 0.0, devices: bool = False):  # fmt: skip
     """Writes per-user-day rows of a three-arm experiment to `path` (arm C losing `drop_c` of its
     users) and returns them as read back (a pandas DataFrame): a CTR of each user's own, B's
-    lifted by `lift_b`, heavy-tailed revenue, a pre-period that shares the user's habits."""
+    lifted by `lift_b`, heavy-tailed revenue, a pre-period that shares the user's habits, and
+    (`devices`) a device column for the breakdown."""
     import numpy as np  # here: most suites need neither
     import pandas as pd
 
@@ -345,6 +346,9 @@ def experiment_csv(path: pathlib.Path, seed: int, users: int = 6000, days: int =
             "pre_impressions": pre_imps[on], "pre_clicks": pre_clicks[on],
             "pre_conversions": pre_conv[on], "pre_revenue": np.round(pre_rev[on], 6)}))  # fmt: skip
     df = pd.concat(rows, ignore_index=True)
+    if devices:
+        device = rng.choice(["ios", "android", "desktop", "ctv"], size=users)
+        df["device"] = device[df["user"].map(lambda u: int(u[3:], 16))]
     df.to_csv(path, index=False)
     return pd.read_csv(path, dtype={"user": str, "arm": str, "day": str})
 

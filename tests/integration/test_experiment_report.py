@@ -1,7 +1,7 @@
 """The HTML experiment report in a real browser: Debian's headless Chromium, driven by
 playwright, opens the file `adsx experiment analyze --out` writes, logs no console error, draws
-every chart (lines and interval bands), shows the verdict and the sample-ratio state, and the
-test saves screenshots (var/screenshots/) for a person to look at. Needs no stack service."""
+every chart (lines and interval bands), shows the verdict, the sample-ratio state and the
+breakdown by device when the data has one, and the test saves screenshots (var/screenshots/) for a person to look at. Needs no stack service."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def write_report(tmp_path, name, **data):
 
 def test_report_draws_every_chart_without_console_errors(browser, tmp_path):
     page, errors = open_report(browser, write_report(tmp_path, "lift", seed=3, users=40_000,
-                                                     days=7, lift_b=0.2))  # fmt: skip
+                                                     days=7, lift_b=0.2, devices=True))  # fmt: skip
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "experiment_report.png"), full_page=True)
     assert errors == []
@@ -39,6 +39,10 @@ def test_report_draws_every_chart_without_console_errors(browser, tmp_path):
     assert page.locator("#arms tr").count() == 4  # header + A, B, C
     assert page.locator("#metrics tr").count() == 9  # header + 4 metrics x 2 arms
     assert page.title() == "Experiment lift"
+    # The breakdown: CTR per device for B and C against A (4 devices x 2 arms).
+    assert page.locator("#breakdown").is_visible()
+    assert page.locator("#segments tr").count() == 1 + 4 * 2
+    assert "ios" in page.locator("#segments").inner_text()
     page.close()
 
 
@@ -49,6 +53,7 @@ def test_a_mismatched_sample_ratio_is_shown_and_withholds_the_verdict(browser, t
     assert errors == []
     assert "Sample-ratio mismatch" in page.locator("#srm").inner_text()
     assert "INVALID" in page.locator("#verdict").inner_text()
+    assert not page.locator("#breakdown").is_visible()  # no device or geo in this data
     page.close()
 
 

@@ -448,6 +448,59 @@ const std::vector<std::string>& metric_names()
     return names;
 }
 
+namespace {
+
+// The primary metric in each segment of each dimension with at least min_users users per arm:
+// the analysis again on the segment's users, on their totals (no days, no segments).
+std::vector<segment_result> breakdown(const user_data& data, const options& o,
+                                      const std::string& control)
+{
+    std::vector<segment_result> out;
+    for (const auto& [dimension, labels] : data.segments) {
+        std::vector<std::string> values(labels.begin(), labels.end());
+        std::sort(values.begin(), values.end());
+        values.erase(std::unique(values.begin(), values.end()), values.end());
+        for (const auto& value : values) {
+            user_data sub;
+            sub.users = data.users;
+            sub.arms = data.arms;
+            sub.has_pre = data.has_pre;
+            for (auto row : data.rows) {
+                if (labels[row.user] == value) {
+                    row.day = 0;
+                    sub.rows.push_back(row);
+                }
+            }
+            options so = o;
+            so.control = control;
+            auto r = analyze(sub, so);
+            if (!r) {
+                continue;
+            }
+            auto users_of = [&](const std::string& arm) {
+                for (const auto& a : r->arms) {
+                    if (a.name == arm) {
+                        return a.users;
+                    }
+                }
+                return 0.0;
+            };
+            for (const auto& m : r->metrics) {
+                if (m.metric != o.primary || users_of(control) < o.min_users ||
+                    users_of(m.arm) < o.min_users) {
+                    continue;
+                }
+                out.push_back({dimension, value, m.arm, users_of(control), users_of(m.arm),
+                               m.control, m.treatment, m.lift.lift, m.lift_low, m.lift_high,
+                               m.absolute.p});
+            }
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
 result<report> analyze(const user_data& data, const options& o)
 {
     if (auto ok = check(data, o); !ok) {
@@ -512,6 +565,7 @@ result<report> analyze(const user_data& data, const options& o)
         }
     }
     rep.overall = decide(rep);
+    rep.segments = breakdown(data, o, rep.control);
     return rep;
 }
 

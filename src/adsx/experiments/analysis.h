@@ -52,11 +52,15 @@ struct user_data
     std::vector<std::string> days;  // sorted; empty when the data has no day column
     bool has_pre = false;
     std::vector<row> rows;
+    // Optional labels for breakdowns: (dimension, label of each user by index), e.g.
+    // ("device", {"ios", "desktop", …}).
+    std::vector<std::pair<std::string, std::vector<std::string>>> segments;
 };
 
 // Reads a CSV with a header naming its columns: user, arm, impressions, clicks, conversions,
 // revenue (required); day (YYYY-MM-DD or any sortable label) and pre_impressions, pre_clicks,
-// pre_conversions, pre_revenue (optional; all four or none). Other columns are ignored.
+// pre_conversions, pre_revenue (optional; all four or none); device and geo (optional: the
+// breakdowns, a user's first row's label). Other columns are ignored.
 [[nodiscard]] result<user_data> parse_csv(std::string_view text);
 // Renumbers arms and days into name order (what parse_csv gives): for data read elsewhere.
 void sort_labels(user_data& data);
@@ -124,6 +128,24 @@ struct timeline_point
     double p_fixed = 1;  // the fixed-horizon p of this look alone: what peeking would read
 };
 
+// The primary metric of one treatment arm within one segment (users of one device, one geo):
+// descriptive, fixed-horizon and unadjusted (many segments are many tests: read them as where
+// to look, not as verdicts).
+struct segment_result
+{
+    std::string dimension;
+    std::string label;
+    std::string arm;
+    double control_users = 0;
+    double treatment_users = 0;
+    double control = 0;
+    double treatment = 0;
+    double lift = 0;
+    double lift_low = 0;
+    double lift_high = 0;
+    double p = 1;
+};
+
 struct verdict
 {
     std::string decision;  // ship | dont_ship | keep_running | invalid
@@ -143,7 +165,8 @@ struct report
     std::vector<timeline_point> timeline;
     std::vector<verdict> arm_verdicts;
     verdict overall;
-    std::string rule;  // the decision rule, in words
+    std::string rule;                      // the decision rule, in words
+    std::vector<segment_result> segments;  // segments with min_users per arm, by dimension
 };
 
 [[nodiscard]] result<report> analyze(const user_data& data, const options& o);

@@ -24,18 +24,18 @@ enum column : std::size_t
     c_clicks,
     c_conversions,
     c_revenue,
+    c_device,
+    c_geo,
     c_pre_impressions,
     c_pre_clicks,
     c_pre_conversions,
     c_pre_revenue,
     c_count,
 };
-constexpr std::array<std::string_view, c_count> names = {"user",       "arm",
-                                                         "day",        "impressions",
-                                                         "clicks",     "conversions",
-                                                         "revenue",    "pre_impressions",
-                                                         "pre_clicks", "pre_conversions",
-                                                         "pre_revenue"};
+constexpr std::array<std::string_view, c_count> names = {
+    "user",       "arm",    "day", "impressions",     "clicks",     "conversions",
+    "revenue",    "device", "geo", "pre_impressions", "pre_clicks", "pre_conversions",
+    "pre_revenue"};
 constexpr std::size_t absent = static_cast<std::size_t>(-1);
 
 // Splits one line at commas into `out` (views into the line); a trailing \r is not a field's.
@@ -183,6 +183,13 @@ result<user_data> parse_csv(std::string_view text)
     interner users, arms, days;
     std::vector<std::uint32_t> arm_of;  // per user: the arm it was first seen in
     std::vector<std::string_view> f;
+    std::vector<column> labelled;  // the breakdown columns present
+    for (auto c : {c_device, c_geo}) {
+        if ((*at)[c] != absent) {
+            labelled.push_back(c);
+        }
+    }
+    std::vector<std::vector<std::string>> labels(labelled.size());
     data.rows.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')));
     std::size_t line_no = 1;
     for (std::size_t pos = first_end == std::string_view::npos ? text.size() : first_end + 1;
@@ -207,6 +214,9 @@ result<user_data> parse_csv(std::string_view text)
         }
         if (row.user == arm_of.size()) {
             arm_of.push_back(row.arm);
+            for (std::size_t k = 0; k < labelled.size(); ++k) {
+                labels[k].emplace_back(f[(*at)[labelled[k]]]);
+            }
         } else if (arm_of[row.user] != row.arm) {
             return fail(error_code::invalid_argument,
                         fmt::format("line {}: user {} is in arm {} and in arm {}: assignment must "
@@ -230,6 +240,9 @@ result<user_data> parse_csv(std::string_view text)
     }
     if (data.rows.empty()) {
         return fail(error_code::invalid_argument, "the CSV has a header but no rows");
+    }
+    for (std::size_t k = 0; k < labelled.size(); ++k) {
+        data.segments.emplace_back(std::string(names[labelled[k]]), std::move(labels[k]));
     }
     data.users = users.copies();
     data.arms = arms.copies();

@@ -171,6 +171,20 @@ std::string to_json(const report& r, std::string_view name)
               [](std::string& s, const verdict& v) { write(s, v); });
         write(o.raw("verdict"), r.overall);
         o.field("rule", r.rule);
+        array(o.raw("segments"), r.segments, [](std::string& s, const segment_result& g) {
+            json_object(s)
+                .field("dimension", g.dimension)
+                .field("label", g.label)
+                .field("arm", g.arm)
+                .field("control_users", g.control_users)
+                .field("treatment_users", g.treatment_users)
+                .field("control", g.control)
+                .field("treatment", g.treatment)
+                .field("lift", g.lift)
+                .field("lift_low", g.lift_low)
+                .field("lift_high", g.lift_high)
+                .field("p", g.p);
+        });
     }
     out.push_back('\n');
     return out;
@@ -212,6 +226,21 @@ std::string to_markdown(const report& r, std::string_view name)
         fmt::format_to(std::back_inserter(out), "- **{}**: {}. {}\n", v.arm, v.decision, v.reason);
     }
     fmt::format_to(std::back_inserter(out), "\nDecision rule: {}\n", r.rule);
+    if (!r.segments.empty()) {
+        fmt::format_to(
+            std::back_inserter(out),
+            "\n## Breakdown of {} (fixed-horizon, unadjusted: where to look, not "
+            "verdicts)\n\n| by | segment | arm | users (control / arm) | control | "
+            "treatment | lift | 95% CI | p |\n|---|---|---|---:|---:|---:|---:|---|---:|\n",
+            r.settings.primary);
+        for (const auto& g : r.segments) {
+            fmt::format_to(std::back_inserter(out),
+                           "| {} | {} | {} | {:.0f} / {:.0f} | {} | {} | {} | {} to {} | {} |\n",
+                           g.dimension, g.label, g.arm, g.control_users, g.treatment_users,
+                           num(g.control), num(g.treatment), percent_text(g.lift),
+                           percent_text(g.lift_low), percent_text(g.lift_high), num(g.p));
+        }
+    }
     return out;
 }
 

@@ -148,6 +148,7 @@ result<experiment_data> load_experiment_data(connection& c, const std::string& n
     auto& d = out.data;
     d.has_pre = pre_days > 0 && !out.started_at.empty();
     std::unordered_map<std::string, std::uint32_t> users, arms, days;
+    std::vector<std::string> device, geo;  // by user
     auto index = [](std::unordered_map<std::string, std::uint32_t>& m,
                     std::vector<std::string>& names, const std::string& key) {
         auto [it, fresh] = m.try_emplace(key, static_cast<std::uint32_t>(names.size()));
@@ -164,8 +165,8 @@ result<experiment_data> load_experiment_data(connection& c, const std::string& n
         const auto before = d.users.size();
         row.user = index(users, d.users, r[0].value_or(""));
         if (d.users.size() > before) {
-            out.device.push_back(r[11].value_or(""));
-            out.geo.push_back(r[12].value_or(""));
+            device.push_back(r[11].value_or(""));
+            geo.push_back(r[12].value_or(""));
         }
         row.arm = index(arms, d.arms, r[1].value_or(""));
         row.day = index(days, d.days, r[2].value_or(""));
@@ -173,6 +174,8 @@ result<experiment_data> load_experiment_data(connection& c, const std::string& n
         row.pre = {num(r[7]), num(r[8]), num(r[9]), num(r[10])};
         d.rows.push_back(row);
     }
+    d.segments.emplace_back("device", std::move(device));
+    d.segments.emplace_back("geo", std::move(geo));
     experiments::sort_labels(d);
     return out;
 }

@@ -41,9 +41,9 @@ struct offset_range
 
 struct experiment_data
 {
-    experiments::user_data data;      // one row per user and day; pre-period when pre_days > 0
-    std::vector<std::string> device;  // by user index: the device of the user's first row
-    std::vector<std::string> geo;
+    // One row per user and day; pre-period when pre_days > 0; segments "device" and "geo"
+    // (of each user's first row).
+    experiments::user_data data;
     std::string started_at;  // empty when the experiment never started
 };
 
