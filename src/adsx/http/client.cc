@@ -13,57 +13,11 @@ namespace beast = boost::beast;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-result<response> get(const std::string& host, int port, const std::string& target,
-                     std::chrono::milliseconds timeout)
-{
-    asio::io_context ioc;
-    beast::tcp_stream stream(ioc);
-    beast::flat_buffer buffer;
-    beast::http::response<beast::http::string_body> res;
-    beast::http::request<beast::http::empty_body> req{beast::http::verb::get, target, 11};
-    req.set(beast::http::field::host, host);
-    req.set(beast::http::field::user_agent, "adsx");
-    beast::error_code failure;
-    const char* step = "resolve";
+namespace {
 
-    tcp::resolver resolver(ioc);
-    stream.expires_after(timeout);
-    resolver.async_resolve(host, std::to_string(port), [&](beast::error_code ec, auto results) {
-        if (ec) {
-            failure = ec;
-            return;
-        }
-        step = "connect";
-        stream.async_connect(results, [&](beast::error_code ec2, const auto&) {
-            if (ec2) {
-                failure = ec2;
-                return;
-            }
-            step = "write";
-            beast::http::async_write(stream, req, [&](beast::error_code ec3, std::size_t) {
-                if (ec3) {
-                    failure = ec3;
-                    return;
-                }
-                step = "read";
-                beast::http::async_read(stream, buffer, res,
-                                        [&](beast::error_code ec4, std::size_t) { failure = ec4; });
-            });
-        });
-    });
-    ioc.run();
-    if (failure) {
-        auto code = failure == beast::error::timeout ? error_code::deadline_exceeded
-                                                     : error_code::unavailable;
-        return fail(code, fmt::format("GET http://{}:{}{}: {} failed: {}", host, port, target, step,
-                                      failure.message()));
-    }
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    return response{static_cast<int>(res.result_int()), std::move(res.body())};
-}
-
-struct connection::impl
+// One HTTP/1.1 connection driven synchronously: each step runs the io_context until its
+// handlers are done, under the stream's deadline. Shared by get() and connection.
+struct session
 {
     std::string host;
     int port;
@@ -103,7 +57,8 @@ struct connection::impl
         return failure;
     }
 
-    beast::error_code exchange(const beast::http::request<beast::http::string_body>& req,
+    template <class Body>
+    beast::error_code exchange(const beast::http::request<Body>& req,
                                beast::http::response<beast::http::string_body>& res,
                                const char*& step)
     {
@@ -132,6 +87,43 @@ struct connection::impl
         open = false;
     }
 };
+
+result<response> failed(const session& c, std::string_view method, const std::string& target,
+                        const char* step, const beast::error_code& failure)
+{
+    auto code =
+        failure == beast::error::timeout ? error_code::deadline_exceeded : error_code::unavailable;
+    return fail(code, fmt::format("{} http://{}:{}{}: {} failed: {}", method, c.host, c.port,
+                                  target, step, failure.message()));
+}
+
+}  // namespace
+
+result<response> get(const std::string& host, int port, const std::string& target,
+                     std::chrono::milliseconds timeout)
+{
+    session c;
+    c.host = host;
+    c.port = port;
+    c.timeout = timeout;
+    beast::http::request<beast::http::empty_body> req{beast::http::verb::get, target, 11};
+    req.set(beast::http::field::host, host);
+    req.set(beast::http::field::user_agent, "adsx");
+    const char* step = "connect";
+    auto failure = c.connect(step);
+    beast::http::response<beast::http::string_body> res;
+    if (!failure) {
+        failure = c.exchange(req, res, step);
+    }
+    if (failure) {
+        return failed(c, "GET", target, step, failure);
+    }
+    c.close();
+    return response{static_cast<int>(res.result_int()), std::move(res.body())};
+}
+
+struct connection::impl : session
+{};
 
 connection::connection(std::string host, int port, std::chrono::milliseconds timeout)
   : _impl(std::make_unique<impl>())
@@ -186,10 +178,7 @@ result<response> connection::post(const std::string& target, std::string_view bo
             break;  // a fresh connection failed, or the server is slow: no retry
         }
     }
-    auto code =
-        failure == beast::error::timeout ? error_code::deadline_exceeded : error_code::unavailable;
-    return fail(code, fmt::format("POST http://{}:{}{}: {} failed: {}", c.host, c.port, target,
-                                  step, failure.message()));
+    return failed(c, "POST", target, step, failure);
 }
 
 std::string url_encode(std::string_view s)
