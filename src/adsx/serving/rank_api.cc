@@ -3,7 +3,6 @@
 #include <cmath>
 #include <random>
 #include <set>
-#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -163,7 +162,9 @@ struct rank_api::impl
     struct cached
     {
         state_ptr state;
-        std::int64_t at_ms = 0;
+        std::int64_t at_ms = 0;    // read from the store then
+        std::int64_t used_ms = 0;  // last wanted by a request
+        bool ad = true;            // an ad's hash (else a campaign's)
     };
     mutable std::mutex cache_mutex;  // guards cache
     mutable std::unordered_map<std::string, cached> cache;
@@ -237,29 +238,28 @@ http::reply rank_api::rank(const http::request& q) const
 
 result<std::size_t> rank_api::refresh_shared_hashes() const
 {
-    const auto inv = _impl->parts.inventory.get();
-    if (!inv) {
-        return std::size_t{0};
+    // The working set: hashes some request wanted within the last two cache periods (a busy
+    // catalog's ads; ads nobody asks for are not read at all).
+    const auto started = _impl->parts.clock.now_ms();
+    std::vector<std::pair<std::string, bool>> wanted;  // (key, ad?)
+    {
+        std::lock_guard lock(_impl->cache_mutex);
+        for (const auto& [key, c] : _impl->cache) {
+            if (started - c.used_ms < 2 * _impl->settings.hash_cache_ms) {
+                wanted.emplace_back(key, c.ad);
+            }
+        }
     }
     // Chunks small enough that one round trip stays well inside the store's timeout (ad
     // hashes hold an hour of tiles: ~0.1 ms each for Redis to produce).
     constexpr std::size_t chunk = 64;
-    std::vector<std::pair<std::string, bool>> all;  // (key, ad?)
-    std::unordered_set<std::uint32_t> campaigns;
-    for (const auto& a : inv->ads()) {
-        all.emplace_back(features::ad_key(a.id.value), true);
-        const auto c = inv->campaign_of(a).id.value;
-        if (campaigns.insert(c).second) {
-            all.emplace_back(features::campaign_key(c), false);
-        }
-    }
     std::size_t read = 0;
     std::vector<std::string> keys;
-    for (std::size_t from = 0; from < all.size(); from += chunk) {
+    for (std::size_t from = 0; from < wanted.size(); from += chunk) {
         keys.clear();
-        const auto to = std::min(all.size(), from + chunk);
+        const auto to = std::min(wanted.size(), from + chunk);
         for (auto i = from; i < to; ++i) {
-            keys.push_back(all[i].first);
+            keys.push_back(wanted[i].first);
         }
         const auto now = _impl->parts.clock.now_ms();
         auto hashes = _impl->parts.reader.hashes(keys);
@@ -269,10 +269,11 @@ result<std::size_t> rank_api::refresh_shared_hashes() const
         std::lock_guard lock(_impl->cache_mutex);
         for (auto i = from; i < to; ++i) {
             auto& h = (*hashes)[i - from];
-            _impl->cache[all[i].first] = {
-                std::make_shared<const entity_state>(all[i].second ? ad_state(std::move(h))
-                                                                   : plain_state(std::move(h))),
-                now};
+            auto& c = _impl->cache[wanted[i].first];
+            c.state = std::make_shared<const entity_state>(
+                wanted[i].second ? ad_state(std::move(h)) : plain_state(std::move(h)));
+            c.at_ms = now;
+            c.ad = wanted[i].second;
         }
         read += to - from;
     }
@@ -367,9 +368,12 @@ void rank_api::impl::fetch(ranking_work& w, std::int64_t now) const
                 auto key = ad ? features::ad_key(a.id.value)
                               : features::campaign_key(w.inv.campaign_of(a).id.value);
                 auto it = cache.find(key);
-                if (it != cache.end() && now - it->second.at_ms < settings.hash_cache_ms) {
-                    (ad ? w.ad_states : w.campaign_states)[k] = it->second.state;
-                    continue;
+                if (it != cache.end()) {
+                    it->second.used_ms = now;
+                    if (now - it->second.at_ms < settings.hash_cache_ms) {
+                        (ad ? w.ad_states : w.campaign_states)[k] = it->second.state;
+                        continue;
+                    }
                 }
                 auto& r = readers[key];
                 if (r.empty()) {
@@ -407,7 +411,7 @@ void rank_api::impl::fetch(ranking_work& w, std::int64_t now) const
             (is_ad ? w.ad_states : w.campaign_states)[k] = state;
         }
         if (settings.hash_cache_ms > 0) {
-            cache[keys[i]] = {state, now};
+            cache[keys[i]] = {state, now, now, ad};
         }
     }
 }
@@ -481,7 +485,7 @@ http::reply rank_api::impl::decide(ranking_work& w, const std::string& request_i
             entrant_of.push_back(k);
         }
     }
-    const double floor = reserve(w.req.placement);
+    const double floor = reserve(w.req.placement) * (w.arm ? w.arm->reserve_scale : 1.0);
     auto won = ranking::run_auction(entrants, {.slots = w.req.slots, .reserve_ecpm = floor});
     for (auto& x : won) {
         x.candidate = entrant_of[x.candidate];  // from here on: an index into the candidates

@@ -14,10 +14,12 @@
 // 3. Features: the user's hash (only with personalisation consent: without it no user key is
 //    read), every candidate's ad hash and its campaign's, in one pipelined round trip; ad and
 //    campaign hashes are kept up to `settings.hash_cache_ms` (1 s) and shared by requests, and
-//    refresh_shared_hashes() keeps them fresh ahead of requests (which then read one hash).
+//    refresh_shared_hashes() keeps the ones in use fresh ahead of requests (which then read
+//    one hash).
 // 4. Scoring: the live `ctr` model (and `cvr` for CPA bids) of the user's experiment arm (or of
 //    `settings.arm` outside experiments) on rows built by row_builder.h.
-// 5. Auction (ranking/auction.h) with the placement's reserve.
+// 5. Auction (ranking/auction.h) with the placement's reserve (× the experiment arm's
+//    reserve_scale: a reserve-price test).
 // Degradation, never a 5xx: the store unreachable → contextual ranking flagged
 // "user_features" (ad features from the cache when there); no loadable model → the CTR prior,
 // flagged "model"; no cvr model → CPA candidates cannot win, flagged "cvr_model".
@@ -91,6 +93,7 @@ struct arm_choice
     std::string experiment;
     std::string arm;
     std::string model_arm;
+    double reserve_scale = 1;  // the arm's multiplier of the placements' reserves
 };
 using arm_lookup = std::function<std::optional<arm_choice>(std::string_view user_id)>;
 
@@ -127,10 +130,11 @@ public:
     ~rank_api();
 
     [[nodiscard]] http::reply rank(const http::request& q) const;
-    // Refresh-ahead of the shared hash cache: reads every ad and campaign hash of the catalog
-    // in pipelined chunks, so that requests find them cached and read only the user's hash.
-    // Call it about twice per `hash_cache_ms` (adsx serve's main loop does). Returns how many
-    // hashes were read; fails (keeping what was read) when the store does.
+    // Refresh-ahead of the shared hash cache: reads again, in pipelined chunks, every ad and
+    // campaign hash a request wanted within the last two `hash_cache_ms`, so that requests
+    // find them fresh and read only the user's hash. Call it about twice per `hash_cache_ms`
+    // (adsx serve's main loop does). Returns how many hashes were read; fails (keeping what
+    // was read) when the store does.
     [[nodiscard]] result<std::size_t> refresh_shared_hashes() const;
 
     struct impl;
