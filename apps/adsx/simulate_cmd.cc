@@ -14,6 +14,7 @@
 #include <simdjson.h>
 
 #include "adsx/base/strings.h"
+#include "adsx/base/time.h"
 #include "adsx/experiments/stats.h"
 #include "adsx/http/client.h"
 #include "adsx/kafka/producer.h"
@@ -40,13 +41,6 @@ struct simulate_options
     int timeout_ms = 2000;
     std::string json_path;
 };
-
-std::int64_t wall_ms()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 // The body of POST /rank_ads for one call (schemas/openapi.json, RankRequest).
 std::string rank_body(const simulate::rank_call& c)
