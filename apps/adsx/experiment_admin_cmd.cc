@@ -24,6 +24,7 @@ struct create_options
     std::string arms;
     std::string weights;
     std::string model_arms;
+    std::string reserve_scales;
     std::string layer = "default";
     std::string salt;
     std::string buckets = "0-9999";
@@ -41,7 +42,8 @@ result<experiments::experiment_spec> spec_of(const create_options& o)
         .holdout = static_cast<std::uint32_t>(std::lround(o.holdout * experiments::buckets)),
         .arms = split_trimmed(o.arms, ','),
         .weights = {},
-        .model_arms = {}};
+        .model_arms = {},
+        .reserve_scales = {}};
     if (e.arms.size() < 2) {
         return fail(error_code::invalid_argument,
                     "--arms needs at least two arms: 'control,treatment'");
@@ -56,6 +58,14 @@ result<experiments::experiment_spec> spec_of(const create_options& o)
         }
         e.weights.push_back(*v);
     }
+    for (const auto& x : split_trimmed(o.reserve_scales, ',')) {
+        const auto v = parse_double(x);
+        if (!v || !(*v > 0)) {
+            return fail(error_code::invalid_argument,
+                        fmt::format("--reserve-scales: '{}' is not a positive number", x));
+        }
+        e.reserve_scales.push_back(*v);
+    }
     const auto dash = o.buckets.find('-');
     const auto lo = parse_int(o.buckets.substr(0, dash));
     const auto hi = dash == std::string::npos ? lo : parse_int(o.buckets.substr(dash + 1));
@@ -65,9 +75,10 @@ result<experiments::experiment_spec> spec_of(const create_options& o)
     }
     e.first = static_cast<std::uint32_t>(*lo);
     e.count = static_cast<std::uint32_t>(*hi - *lo + 1);
-    if (e.weights.size() != e.arms.size() || e.model_arms.size() != e.arms.size()) {
-        return fail(error_code::invalid_argument,
-                    "--weights and --model-arms need one value per arm, in --arms order");
+    if (e.weights.size() != e.arms.size() || e.model_arms.size() != e.arms.size() ||
+        (!e.reserve_scales.empty() && e.reserve_scales.size() != e.arms.size())) {
+        return fail(error_code::invalid_argument, "--weights, --model-arms and --reserve-scales "
+                                                  "need one value per arm, in --arms order");
     }
     return e;
 }
@@ -102,8 +113,10 @@ void print(const std::vector<pg::experiment_row>& rows)
     for (const auto& r : rows) {
         std::vector<std::string> arms;
         for (std::size_t i = 0; i < r.spec.arms.size(); ++i) {
-            arms.push_back(fmt::format("{} ({} -> {})", r.spec.arms[i], r.spec.weights[i],
-                                       r.spec.model_arms[i]));
+            const double scale = i < r.spec.reserve_scales.size() ? r.spec.reserve_scales[i] : 1.0;
+            arms.push_back(fmt::format("{} ({} -> {}{})", r.spec.arms[i], r.spec.weights[i],
+                                       r.spec.model_arms[i],
+                                       scale == 1.0 ? "" : fmt::format(", reserve x{}", scale)));
         }
         std::cout << fmt::format(
             "{:<24} {:<8} {:<12} {:<10} {:>6.1f}%  {}\n", r.spec.name, r.status, r.spec.layer,
@@ -125,6 +138,9 @@ void add_experiment_admin_commands(CLI::App& cmd, context& ctx, action& run)
     create->add_option("--model-arms", o.model_arms,
                        "The model registry pointer each arm serves, {model}/current/{this} "
                        "(default: the arm's own name)");
+    create->add_option("--reserve-scales", o.reserve_scales,
+                       "Each arm's multiplier of the placements' reserve eCPMs, a ranking "
+                       "parameter to test: '1,1.5' (default: 1 for every arm)");
     create->add_option("--layer", o.layer, "Experiments of one layer never share a user")
         ->capture_default_str();
     create->add_option("--buckets", o.buckets, "Its range of the layer's 10,000 buckets")

@@ -189,3 +189,34 @@ def test_lifecycle_refusals(world, experiment):
     r = run_adsx("experiment", "start", "--name", overlap, env=env)
     assert r.returncode == 1 and f"share buckets of layer {layer}" in r.stderr, r.stderr
     assert " draft " in listed(env, overlap)
+
+
+def test_an_arm_can_change_a_ranking_parameter_the_reserve(world, registry):
+    """A reserve-price test: arm b multiplies every placement's reserve eCPM by a million, so
+    none of its users gets an ad, while arm a's users get theirs."""
+    env, events = world
+    # "0-0-…" sorts before every other experiment: the service tries them by name.
+    name, layer = f"0-0-it-rsv-{uuid.uuid4().hex[:8]}", f"it-rsv-{uuid.uuid4().hex[:8]}"
+    r = run_adsx("experiment", "create", "--name", name, "--arms", "a,b", "--model-arms",
+                 "control,control", "--reserve-scales", "1,1e6", "--layer", layer, env=env)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "b (1 -> control, reserve x1e+06)" in listed(env, name)
+    assert run_adsx("experiment", "start", "--name", name, env=env).returncode == 0
+    svc = Service(dict(env, ADSX_MODELS__DIR=str(registry)))
+    try:
+        filled = {"a": [], "b": []}
+        for user in sorted({e["user_id"] for e in events if e.get("user_id")})[:120]:
+            body = {"user_id": user, "slots": 3,
+                    "context": {"device": "ios", "geo": "US-CA", "placement": "feed"}}  # fmt: skip
+            status, _, data = svc.request("POST", "/rank_ads", json.dumps(body).encode(),
+                                          {"Content-Type": "application/json"})  # fmt: skip
+            assert status == 200, data
+            reply = json.loads(data)
+            assert reply["experiment"]["name"] == name
+            filled[reply["experiment"]["arm"]].append(len(reply["ranked_ads"]))
+        assert len(filled["a"]) > 30 and len(filled["b"]) > 30, filled
+        assert sum(filled["a"]) > 0.8 * 3 * len(filled["a"]), filled["a"]
+        assert sum(filled["b"]) == 0, filled["b"]
+    finally:
+        svc.stop()
+        run_adsx("experiment", "stop", "--name", name, env=env)

@@ -54,6 +54,9 @@ struct experiment_spec
     std::vector<std::string> arms;
     std::vector<double> weights;
     std::vector<std::string> model_arms;
+    // What each arm changes in ranking besides the models: its multiplier of the placements'
+    // reserve eCPMs (empty: 1 for every arm).
+    std::vector<double> reserve_scales;
 };
 
 // Where a user is: the experiment, its arm and the model pointer that arm serves.
@@ -64,6 +67,10 @@ struct placement
 
     [[nodiscard]] const std::string& arm_name() const { return experiment->arms[arm]; }
     [[nodiscard]] const std::string& model_arm() const { return experiment->model_arms[arm]; }
+    [[nodiscard]] double reserve_scale() const
+    {
+        return arm < experiment->reserve_scales.size() ? experiment->reserve_scales[arm] : 1.0;
+    }
 };
 
 // Assigns users to the running experiments. A user is placed in the first experiment, in name

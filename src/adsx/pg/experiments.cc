@@ -15,7 +15,8 @@ SELECT e.name, e.layer, e.salt, e.first_bucket, e.bucket_count, e.holdout_bucket
        coalesce(to_char(e.stopped_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), ''),
        string_agg(a.arm, ',' ORDER BY a.position),
        string_agg(a.weight::text, ',' ORDER BY a.position),
-       string_agg(a.model_arm, ',' ORDER BY a.position)
+       string_agg(a.model_arm, ',' ORDER BY a.position),
+       string_agg(a.reserve_scale::text, ',' ORDER BY a.position)
 FROM experiments e JOIN experiment_arms a ON a.experiment = e.name
 )sql";
 
@@ -59,6 +60,9 @@ result<experiment_row> row_of(const connection::row& r)
         e.weights.push_back(parse_double(w).value_or(0));
     }
     e.model_arms = split_trimmed(r[12].value_or(""), ',');
+    for (const auto& x : split_trimmed(r[13].value_or(""), ',')) {
+        e.reserve_scales.push_back(parse_double(x).value_or(1));
+    }
     return out;
 }
 
@@ -127,10 +131,12 @@ result<void> create_experiment(connection& c, const experiments::experiment_spec
             return fail(made.error().wrap("creating experiment " + e.name));
         }
         for (std::size_t i = 0; i < e.arms.size(); ++i) {
-            auto arm = c.query("INSERT INTO experiment_arms (experiment, position, arm, weight, "
-                               "model_arm) VALUES ($1, $2, $3, $4, $5)",
-                               {e.name, std::to_string(i), e.arms[i],
-                                fmt::format("{}", e.weights[i]), e.model_arms[i]});
+            const double scale = i < e.reserve_scales.size() ? e.reserve_scales[i] : 1.0;
+            auto arm =
+                c.query("INSERT INTO experiment_arms (experiment, position, arm, weight, "
+                        "model_arm, reserve_scale) VALUES ($1, $2, $3, $4, $5, $6)",
+                        {e.name, std::to_string(i), e.arms[i], fmt::format("{}", e.weights[i]),
+                         e.model_arms[i], fmt::format("{}", scale)});
             if (!arm) {
                 return fail(arm.error().wrap(fmt::format("arm {} of {}", e.arms[i], e.name)));
             }

@@ -26,7 +26,7 @@ std::optional<arm_choice> live_experiments::assign(std::string_view user) const
     if (!p) {
         return std::nullopt;
     }
-    return arm_choice{p->experiment->name, p->arm_name(), p->model_arm()};
+    return arm_choice{p->experiment->name, p->arm_name(), p->model_arm(), p->reserve_scale()};
 }
 
 }  // namespace adsx::serving

@@ -82,7 +82,8 @@ experiment_spec spec(std::string name, std::string layer, std::uint32_t first, s
             .holdout = holdout,
             .arms = {"a", "b"},
             .weights = {1, 1},
-            .model_arms = {"control", "treatment"}};
+            .model_arms = {"control", "treatment"},
+            .reserve_scales = {}};
 }
 
 TEST(Assigner, ALayerPartitionsUsersAndLayersAreOrthogonal)

@@ -17,7 +17,8 @@ experiments::experiment_spec two_arms()
             .holdout = 0,
             .arms = {"a", "b"},
             .weights = {1, 1},
-            .model_arms = {"control", "xgb"}};
+            .model_arms = {"control", "xgb"},
+            .reserve_scales = {1, 2.5}};
 }
 
 TEST(LiveExperiments, AssignsLikeTheAssignerAndKeepsTheLastOnFailure)
@@ -42,6 +43,7 @@ TEST(LiveExperiments, AssignsLikeTheAssignerAndKeepsTheLastOnFailure)
         EXPECT_EQ(got->experiment, "exp-1");
         EXPECT_EQ(got->arm, want->arm_name());
         EXPECT_EQ(got->model_arm, want->model_arm());
+        EXPECT_EQ(got->reserve_scale, got->arm == "b" ? 2.5 : 1.0);
     }
     broken = true;
     EXPECT_FALSE(live.refresh());
