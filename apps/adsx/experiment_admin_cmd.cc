@@ -58,7 +58,8 @@ result<experiments::experiment_spec> spec_of(const create_options& o)
         }
         e.weights.push_back(*v);
     }
-    for (const auto& x : split_trimmed(o.reserve_scales, ',')) {
+    for (const auto& x : o.reserve_scales.empty() ? std::vector<std::string>{}
+                                                  : split_trimmed(o.reserve_scales, ',')) {
         const auto v = parse_double(x);
         if (!v || !(*v > 0)) {
             return fail(error_code::invalid_argument,

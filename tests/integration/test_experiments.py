@@ -177,6 +177,9 @@ def test_lifecycle_refusals(world, experiment):
     r = run_adsx("experiment", "create", "--name", name + "y", "--arms", "a,b", "--weights", "1",
                  env=env)  # fmt: skip
     assert r.returncode == 2 and "one value per arm" in r.stderr
+    r = run_adsx("experiment", "create", "--name", name + "z", "--arms", "a,b",
+                 "--reserve-scales", "1,0", env=env)  # fmt: skip
+    assert r.returncode == 2 and "'0' is not a positive number" in r.stderr
     r = run_adsx("experiment", "stop", "--name", name, env=env)
     assert r.returncode == 1 and "draft -> running -> stopped" in r.stderr
     assert run_adsx("experiment", "start", "--name", name, env=env).returncode == 0
