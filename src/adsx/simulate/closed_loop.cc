@@ -13,6 +13,7 @@ namespace {
 
 constexpr std::int64_t day_ms = 86'400'000;
 constexpr std::string_view no_experiment = "(no experiment)";
+constexpr std::string_view no_answer = "(no answer)";
 
 // The generator's activity weight of user `u` (index = activity rank).
 double activity_weight(const world& w, std::uint32_t u)
@@ -145,9 +146,10 @@ void virtual_users::answered(const rank_call& call, const rank_answer* answer, d
                              std::int64_t now_ms, event_sink& sink)
 {
     const auto m = static_cast<std::uint32_t>(call.who - _members.data());
-    const std::string label = answer && !answer->experiment.empty()
-                                  ? answer->experiment + "/" + answer->arm
-                                  : std::string(no_experiment);
+    // Requests without an answer have no arm: they are tallied apart.
+    const std::string label = !answer                       ? std::string(no_answer)
+                              : !answer->experiment.empty() ? answer->experiment + "/" + answer->arm
+                                                            : std::string(no_experiment);
     auto& t = _tallies[label];
     ++t.requests;
     t.slots_asked += static_cast<std::uint64_t>(call.slots);

@@ -136,7 +136,8 @@ public:
     [[nodiscard]] undelivered abandon();
 
     [[nodiscard]] std::size_t pending() const noexcept { return _pending.size(); }
-    // By arm label: "experiment/arm", or "(no experiment)".
+    // By arm label: "experiment/arm", "(no experiment)", or "(no answer)" for the requests
+    // the service did not answer.
     [[nodiscard]] const std::map<std::string, arm_tally>& tallies() const noexcept
     {
         return _tallies;

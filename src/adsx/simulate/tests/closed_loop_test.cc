@@ -161,7 +161,7 @@ TEST(closed_loop, events_follow_what_was_served_and_carry_request_and_arm)
     }
     const auto& o = run.tallies.at("exp/oracle");
     const auto& rnd = run.tallies.at("exp/random");
-    const auto& none = run.tallies.at("(no experiment)");  // the calls that got no answer
+    const auto& none = run.tallies.at("(no answer)");
     EXPECT_EQ(o.requests + rnd.requests + none.requests, 4'000u);
     EXPECT_EQ(none.errors, 4'000u / 50);
     EXPECT_EQ(o.errors + rnd.errors, 0u);
