@@ -199,6 +199,10 @@ print("  XGBoost vs LR, CTR lift: the report estimates {:+.2%} (95% CI {:+.2%} t
           m["lift"], m["lift_low"], m["lift_high"], truth,
           "same sign" if (m["lift"] > 0) == (truth > 0) else "opposite signs (noise: run longer)"))
 PY
-echo "  open $var/reports/$ab/report.html in a browser (or $url/experiments/$ab while serve runs)"
+# The experiments stop with the demo (their data and reports stay): a running experiment would
+# assign the users of anything else that talks to this service or this database, tests included.
+for name in "$aa" "$ab"; do "$adsx" experiment stop --name "$name" >/dev/null; done
+echo "  open $var/reports/$ab/report.html in a browser (or $url/experiments/$ab while serve runs);"
+echo "  both experiments are stopped now, their reports stay"
 
 banner "demo finished: stack healthy, $events events generated, streamed into online features, archived to the lake, daily features, a training set and ranking models built, served over HTTP, and an A/A and an LR-vs-XGBoost experiment run through the closed loop and reported"

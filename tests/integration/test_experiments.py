@@ -203,7 +203,7 @@ def test_an_arm_can_change_a_ranking_parameter_the_reserve(world, registry):
     r = run_adsx("experiment", "create", "--name", name, "--arms", "a,b", "--model-arms",
                  "control,control", "--reserve-scales", "1,1e6", "--layer", layer, env=env)  # fmt: skip
     assert r.returncode == 0, r.stderr
-    assert "b (1 -> control, reserve x1e+06)" in listed(env, name)
+    assert "b (1 -> control, reserve x1000000)" in listed(env, name)
     assert run_adsx("experiment", "start", "--name", name, env=env).returncode == 0
     svc = Service(dict(env, ADSX_MODELS__DIR=str(registry)))
     try:
