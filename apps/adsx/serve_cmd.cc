@@ -302,13 +302,14 @@ int run_serve(const config::config& cfg)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         probe.sample(inventory.age_s(), (*serve_log)->dropped());
         if (cfg.serve.hash_cache_ms > 0 && clock.monotonic_ns() >= next_hashes) {
-            auto r = rank.refresh_shared_hashes();
+            // What expires within the next 200 ms (or half a period, if shorter).
+            auto r = rank.refresh_shared_hashes(std::min(200, cfg.serve.hash_cache_ms / 2));
             if (!r && !hashes_failing) {
                 log.warn("ad and campaign hashes not refreshed ahead; requests read them",
                          {{"reason", r.error().message}});
             }
             hashes_failing = !r;
-            next_hashes = clock.monotonic_ns() + cfg.serve.hash_cache_ms / 2 * ms_ns;
+            next_hashes = clock.monotonic_ns() + std::min(50, cfg.serve.hash_cache_ms / 4) * ms_ns;
         }
         if (clock.monotonic_ns() >= next_experiments) {
             if (refresh_experiments()) {

@@ -236,16 +236,18 @@ http::reply rank_api::rank(const http::request& q) const
     return _impl->rank(q);
 }
 
-result<std::size_t> rank_api::refresh_shared_hashes() const
+result<std::size_t> rank_api::refresh_shared_hashes(std::int64_t within_ms) const
 {
-    // The working set: hashes some request wanted within the last two cache periods (a busy
-    // catalog's ads; ads nobody asks for are not read at all).
+    // The working set (hashes some request wanted within the last two cache periods: a busy
+    // catalog's ads; ads nobody asks for are not read at all) that expires within `within_ms`:
+    // each is read about once per period, just before it would expire.
     const auto started = _impl->parts.clock.now_ms();
+    const auto period = _impl->settings.hash_cache_ms;
     std::vector<std::pair<std::string, bool>> wanted;  // (key, ad?)
     {
         std::lock_guard lock(_impl->cache_mutex);
         for (const auto& [key, c] : _impl->cache) {
-            if (started - c.used_ms < 2 * _impl->settings.hash_cache_ms) {
+            if (started - c.used_ms < 2 * period && started - c.at_ms >= period - within_ms) {
                 wanted.emplace_back(key, c.ad);
             }
         }

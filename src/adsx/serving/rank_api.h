@@ -131,11 +131,12 @@ public:
 
     [[nodiscard]] http::reply rank(const http::request& q) const;
     // Refresh-ahead of the shared hash cache: reads again, in pipelined chunks, every ad and
-    // campaign hash a request wanted within the last two `hash_cache_ms`, so that requests
-    // find them fresh and read only the user's hash. Call it about twice per `hash_cache_ms`
-    // (adsx serve's main loop does). Returns how many hashes were read; fails (keeping what
-    // was read) when the store does.
-    [[nodiscard]] result<std::size_t> refresh_shared_hashes() const;
+    // campaign hash a request wanted within the last two `hash_cache_ms` that would expire
+    // within `within_ms`, so that requests find them fresh and read only the user's hash.
+    // Call it more often than `within_ms` (adsx serve's main loop: every 50 ms, 200 ms ahead):
+    // each hash is then read about once per period. Returns how many hashes were read; fails
+    // (keeping what was read) when the store does.
+    [[nodiscard]] result<std::size_t> refresh_shared_hashes(std::int64_t within_ms) const;
 
     struct impl;
 

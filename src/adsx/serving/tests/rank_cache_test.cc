@@ -105,11 +105,16 @@ TEST_F(rank_cache, requests_read_only_what_is_not_cached_and_refresh_ahead_keeps
     rank();  // expired: the request pays for the re-read
     EXPECT_EQ(reader.keys_since(before), working);
 
-    // Refresh-ahead: the working set only (ad 21 was never wanted), and requests read nothing.
+    // Refresh-ahead: nothing while the hashes are young; the working set (ad 21 was never
+    // wanted) once they would expire within 200 ms; and requests read nothing.
+    clock.advance(500);
+    auto young = api.refresh_shared_hashes(200);
+    ASSERT_TRUE(young);
+    EXPECT_EQ(*young, 0u);
     for (int i = 0; i < 6; ++i) {
-        clock.advance(500);
+        clock.advance(i == 0 ? 350 : 850);  // 850 ms old: expiring within 200 ms
         before = reader.calls.size();
-        auto read = api.refresh_shared_hashes();
+        auto read = api.refresh_shared_hashes(200);
         ASSERT_TRUE(read);
         EXPECT_EQ(*read, working.size());
         EXPECT_EQ(reader.keys_since(before), working);
@@ -119,7 +124,7 @@ TEST_F(rank_cache, requests_read_only_what_is_not_cached_and_refresh_ahead_keeps
     }
     // Nobody asks for two cache periods: the refresh stops reading them.
     clock.advance(2'100);
-    auto idle = api.refresh_shared_hashes();
+    auto idle = api.refresh_shared_hashes(200);
     ASSERT_TRUE(idle);
     EXPECT_EQ(*idle, 0u);
 }
