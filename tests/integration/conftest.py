@@ -206,17 +206,25 @@ class Service:
     """A running `adsx serve` on a port of its own."""
 
     def __init__(self, env: dict[str, str]):
-        self.port = free_port()
-        self.env = dict(env, ADSX_SERVE__PORT=str(self.port), ADSX_METRICS__PORT="0")
-        self.proc = subprocess.Popen(
-            [ADSX_BIN, "serve"],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        line = self.proc.stdout.readline()
-        assert line.startswith("serving on http://"), line + self.proc.stderr.read()[-2000:]
+        # free_port() can race: an outgoing connection of any process may take the ephemeral
+        # port before the service binds it. Then the service exits naming it; try another.
+        for _ in range(5):
+            self.port = free_port()
+            self.env = dict(env, ADSX_SERVE__PORT=str(self.port), ADSX_METRICS__PORT="0")
+            self.proc = subprocess.Popen(
+                [ADSX_BIN, "serve"],
+                env=self.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            line = self.proc.stdout.readline()
+            if line.startswith("serving on http://"):
+                return
+            err = self.proc.stderr.read()
+            if "Address already in use" not in err:
+                break
+        raise AssertionError(line + err[-2000:])
 
     def request(self, method: str, path: str, body: bytes | None = None, headers=None):
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
