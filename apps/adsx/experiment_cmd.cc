@@ -150,11 +150,11 @@ int report_experiment(const config::config& cfg, analyze_options o, int pre_days
     if (auto m = pg::migrate(*conn, migrations_dir(cfg)); !m) {
         return report(m.error());
     }
+    auto data = pg::load_experiment_data(*conn, o.name, pre_days);
+    if (!data) {
+        return report(data.error());
+    }
     if (!o.weights.empty()) {
-        auto data = pg::load_experiment_data(*conn, o.name, 0);
-        if (!data) {
-            return report(data.error());
-        }
         auto weights = parse_weights(o.weights, data->data.arms);
         if (!weights) {
             return report(weights.error());
@@ -163,7 +163,7 @@ int report_experiment(const config::config& cfg, analyze_options o, int pre_days
     }
     o.stats.correct = o.correction == "holm" ? experiments::correction::holm
                                              : experiments::correction::benjamini_hochberg;
-    auto r = pg::analyze_experiment(*conn, o.name, o.stats, pre_days);
+    auto r = pg::analyze_experiment(*conn, o.name, *data, o.stats);
     if (!r) {
         return report(r.error());
     }

@@ -187,7 +187,13 @@ result<experiments::report> analyze_experiment(connection& c, const std::string&
     if (!data) {
         return fail(data.error());
     }
-    if (data->data.rows.empty()) {
+    return analyze_experiment(c, name, *data, std::move(o));
+}
+
+result<experiments::report> analyze_experiment(connection& c, const std::string& name,
+                                               const experiment_data& data, experiments::options o)
+{
+    if (data.data.rows.empty()) {
         return fail(error_code::failed_precondition,
                     fmt::format("no data for experiment '{}' yet: it collects when adsx serve "
                                 "assigns users and adsx experiment collect counts their events",
@@ -206,7 +212,7 @@ result<experiments::report> analyze_experiment(connection& c, const std::string&
         o.control = spec->spec.arms.front();
     }
     if (o.weights.empty()) {
-        for (const auto& arm : data->data.arms) {
+        for (const auto& arm : data.data.arms) {
             const auto& arms = spec->spec.arms;
             auto it = std::find(arms.begin(), arms.end(), arm);
             o.weights.push_back(
@@ -214,7 +220,7 @@ result<experiments::report> analyze_experiment(connection& c, const std::string&
                                  : spec->spec.weights[static_cast<std::size_t>(it - arms.begin())]);
         }
     }
-    return experiments::analyze(data->data, o);
+    return experiments::analyze(data.data, o);
 }
 
 }  // namespace adsx::pg

@@ -57,5 +57,9 @@ struct experiment_data
 // data yet.
 [[nodiscard]] result<experiments::report> analyze_experiment(connection& c, const std::string& name,
                                                              experiments::options o, int pre_days);
+// The same on data already loaded (load_experiment_data) for experiment `name`.
+[[nodiscard]] result<experiments::report> analyze_experiment(connection& c, const std::string& name,
+                                                             const experiment_data& data,
+                                                             experiments::options o);
 
 }  // namespace adsx::pg
