@@ -96,3 +96,15 @@ def test_events_check_names_each_bad_record_and_exits_1(tmp_path):
     good.write_text(base64.b64encode(json.dumps(VALID_EVENT).encode()).decode() + "\n")
     r = run_adsx("events", "check", "--base64", str(good))
     assert r.returncode == 0 and r.stdout == "", r.stdout + r.stderr
+
+
+def test_simulate_refuses_a_url_it_cannot_use():
+    r = run_adsx("simulate", "--url", "http://127.0.0.1:notaport", "--duration", "1")
+    assert r.returncode == 2
+    assert "--url http://127.0.0.1:notaport: expected http://HOST:PORT" in r.stderr
+
+
+def test_experiment_report_names_an_unknown_experiment():
+    r = run_adsx("experiment", "report", "--name", "it-no-such-experiment")
+    assert r.returncode == 1
+    assert "no experiment 'it-no-such-experiment'" in r.stderr
