@@ -103,8 +103,3 @@ def test_simulate_refuses_a_url_it_cannot_use():
     assert r.returncode == 2
     assert "--url http://127.0.0.1:notaport: expected http://HOST:PORT" in r.stderr
 
-
-def test_experiment_report_names_an_unknown_experiment():
-    r = run_adsx("experiment", "report", "--name", "it-no-such-experiment")
-    assert r.returncode == 1
-    assert "no experiment 'it-no-such-experiment'" in r.stderr

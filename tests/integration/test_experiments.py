@@ -170,6 +170,8 @@ def test_lifecycle_refusals(world, experiment):
     name, layer = experiment
     r = run_adsx("experiment", "start", "--name", "it-no-such-experiment", env=env)
     assert r.returncode == 1 and "no experiment named" in r.stderr
+    r = run_adsx("experiment", "report", "--name", "it-no-such-experiment", env=env)
+    assert r.returncode == 1 and "no experiment 'it-no-such-experiment'" in r.stderr
     r = run_adsx("experiment", "create", "--name", name, "--arms", "a,b", env=env)
     assert r.returncode == 1 and "exists" in r.stderr
     r = run_adsx("experiment", "create", "--name", name + "x", "--arms", "a", env=env)
