@@ -102,4 +102,3 @@ def test_simulate_refuses_a_url_it_cannot_use():
     r = run_adsx("simulate", "--url", "http://127.0.0.1:notaport", "--duration", "1")
     assert r.returncode == 2
     assert "--url http://127.0.0.1:notaport: expected http://HOST:PORT" in r.stderr
-
