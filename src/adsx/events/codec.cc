@@ -245,10 +245,23 @@ maybe_problem read_number(dom::element v, int f, const property_rules& p, double
     return unless_broken(p.broken(out), f);
 }
 
-maybe_problem read_uuid(dom::element v, int f, const property_rules& p, uuid& out)
+// Whether parse_uuid alone decides the contract's rules for a member: its only rule is the
+// pattern of the texts parse_uuid accepts.
+bool parse_uuid_decides(const property_rules& p)
+{
+    return p.matches && p.matches->text() == uuid_pattern && p.one_of.empty() && !p.min_length &&
+           !p.max_length && !p.nullable;
+}
+
+maybe_problem read_uuid(dom::element v, int f, const property_rules& p, uuid& out,
+                        bool parse_decides)
 {
     std::string_view s;
-    if (auto problem = read_string(v, f, p, s)) {
+    if (parse_decides) {
+        if (v.get_string().get(s)) {
+            return type_error(f);
+        }
+    } else if (auto problem = read_string(v, f, p, s)) {
         return problem;
     }
     auto id = parse_uuid(s);
@@ -274,16 +287,25 @@ maybe_problem read_enum(dom::element v, int f, const property_rules& p, event& e
     return std::nullopt;
 }
 
-maybe_problem read_field(int f, dom::element v, const property_rules& p, event& e,
-                         std::array<accepted_values, f_count>& seen)
+// What the decoder learnt of each member's rules: values they accepted, whether parse_uuid
+// decides them.
+struct member_memo
 {
-    auto* memo = &seen[static_cast<std::size_t>(f)];
+    accepted_values accepted;
+    bool parse_uuid_decides = false;
+};
+
+maybe_problem read_field(int f, dom::element v, const property_rules& p, event& e,
+                         std::array<member_memo, f_count>& memos)
+{
+    auto& m = memos[static_cast<std::size_t>(f)];
+    auto* memo = &m.accepted;
     int ignored_version = 0;
     switch (f) {
         case f_schema_version:
             return read_int(v, f, p, ignored_version);
         case f_event_id:
-            return read_uuid(v, f, p, e.event_id);
+            return read_uuid(v, f, p, e.event_id, m.parse_uuid_decides);
         case f_event_type:
         case f_device:
             return read_enum(v, f, p, e);
@@ -298,7 +320,7 @@ maybe_problem read_field(int f, dom::element v, const property_rules& p, event& 
         case f_advertiser_id:
             return read_int(v, f, p, e.advertiser_id);
         case f_request_id:
-            return read_uuid(v, f, p, e.request_id);
+            return read_uuid(v, f, p, e.request_id, m.parse_uuid_decides);
         case f_geo:
             return read_string(v, f, p, e.geo, memo);
         case f_placement:
@@ -418,7 +440,7 @@ struct decoder::impl
     dom::parser parser;
     std::string buffer;                     // input copied with simdjson's padding
     std::vector<std::string_view> unknown;  // of the record: members the contract does not name
-    std::array<accepted_values, f_count> accepted;  // by member: values the contract accepted
+    std::array<member_memo, f_count> memos;
 
     // The verdict of an object's members (the contract's order, see its description).
     std::optional<problem> check(dom::object obj, event& out);
@@ -447,6 +469,10 @@ decoder::decoder() : decoder(checked_built_in()) {}
 decoder::decoder(const contract& c) : _impl(std::make_unique<impl>())
 {
     _impl->rules = &c;
+    for (int f : {f_event_id, f_request_id}) {
+        const auto i = static_cast<std::size_t>(f);
+        _impl->memos[i].parse_uuid_decides = parse_uuid_decides(c.properties()[i]);
+    }
     // simdjson's limit is one more than the deepest nesting it accepts; growing for a longer
     // record keeps it.
     if (_impl->parser.allocate(64 * 1024, static_cast<std::size_t>(c.max_depth()) + 1)) {
@@ -493,7 +519,7 @@ std::optional<problem> decoder::impl::check(dom::object obj, event& out)
         }
         seen |= 1u << f;
         if (f < first_at) {
-            if (auto p = read_field(f, v, props[static_cast<std::size_t>(f)], out, accepted)) {
+            if (auto p = read_field(f, v, props[static_cast<std::size_t>(f)], out, memos)) {
                 first = p;
                 first_at = f;
             }

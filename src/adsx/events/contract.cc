@@ -383,7 +383,10 @@ std::optional<reason> property_rules::broken(std::string_view s) const noexcept
     if (!one_of.empty() && std::find(one_of.begin(), one_of.end(), s) == one_of.end()) {
         return reason_of(keyword::one_of);
     }
-    if (min_length || max_length) {
+    // Valid UTF-8 holds between size/4 and size code points: count them only when that range
+    // does not decide (a long enough text under its maxLength, as most are, is never counted).
+    const std::size_t at_most = s.size(), at_least = (s.size() + 3) / 4;
+    if ((min_length && at_least < *min_length) || (max_length && at_most > *max_length)) {
         const auto n = code_points(s);
         if (min_length && n < *min_length) {
             return reason_of(keyword::min_length);

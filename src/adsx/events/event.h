@@ -53,6 +53,10 @@ struct uuid
 inline constexpr std::size_t uuid_text_size = 36;
 void format_uuid(const uuid& id, char* out) noexcept;  // writes 36 chars
 [[nodiscard]] std::optional<uuid> parse_uuid(std::string_view s) noexcept;
+// The pattern of exactly the texts parse_uuid accepts: the decoder lets parse_uuid alone decide a
+// member whose only rule is this pattern (the contract's event_id and request_id).
+inline constexpr std::string_view uuid_pattern =
+    "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
 
 struct event
 {

@@ -139,6 +139,30 @@ TEST(contract, patterns_end_at_the_end_and_lengths_count_code_points)
     EXPECT_EQ(code_points("\xf0\x9f\x98\x80"), 1u);  // one emoji, 4 bytes
 }
 
+// The decoder lets parse_uuid decide a member whose only rule is uuid_pattern: both must accept
+// exactly the same texts. Every byte value at every position of a valid UUID, and every length.
+TEST(contract, parse_uuid_accepts_exactly_what_uuid_pattern_matches)
+{
+    auto p = pattern::compile(uuid_pattern);
+    ASSERT_TRUE(p);
+    const std::string valid_id = "0f8fad5b-d9cb-469f-a165-70867728950e";
+    ASSERT_TRUE(p->matches(valid_id));
+    int checked = 0;
+    for (std::size_t at = 0; at < valid_id.size(); ++at) {
+        for (int b = 0; b < 256; ++b) {
+            auto text = valid_id;
+            text[at] = static_cast<char>(b);
+            ASSERT_EQ(p->matches(text), parse_uuid(text).has_value()) << at << " " << b;
+            ++checked;
+        }
+    }
+    for (std::size_t n = 0; n <= valid_id.size() + 2; ++n) {
+        const auto text = (valid_id + "ab").substr(0, n);
+        EXPECT_EQ(p->matches(text), parse_uuid(text).has_value()) << n;
+    }
+    EXPECT_EQ(checked, 36 * 256);
+}
+
 TEST(contract, verdicts_of_single_faults)
 {
     EXPECT_EQ(verdict(valid), "valid");
