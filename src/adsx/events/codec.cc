@@ -173,7 +173,8 @@ public:
         if (_off) {
             return false;
         }
-        const bool hit = _values[slot_of(s)] == s;
+        const auto at = slot_of(s);
+        const bool hit = _values[at] == s || _values[at ^ 1] == s;
         _hits += hit;
         if (++_lookups == trial) {
             _off = _hits < trial / 4;
@@ -182,24 +183,32 @@ public:
     }
     void remember(std::string_view s)
     {
-        if (!_off) {
-            _values[slot_of(s)].assign(s);
+        if (_off) {
+            return;
         }
+        // Two places per value (slot_of's pair), the newer value in the first: a few values that
+        // share a pair do not evict each other on every record.
+        const auto at = slot_of(s);
+        _values[at ^ 1].swap(_values[at]);
+        _values[at].assign(s);
     }
 
 private:
-    static constexpr std::size_t slots = 64;
+    static constexpr std::size_t slots = 256;
     static constexpr std::uint32_t trial = 4096;
+    // The length and four bytes, mixed by a multiplication: the nine geos of the generator's
+    // world land in distinct pairs.
     static std::size_t slot_of(std::string_view s) noexcept
     {
         if (s.empty()) {
             return 0;
         }
         const auto b = [&](std::size_t i) {
-            return static_cast<std::size_t>(static_cast<unsigned char>(s[i]));
+            return static_cast<std::uint64_t>(static_cast<unsigned char>(s[i]));
         };
-        return (s.size() * 0x9E3779B1u ^ b(0) << 3 ^ b(s.size() / 2) << 7 ^ b(s.size() - 1)) %
-               slots;
+        const std::uint64_t h = s.size() ^ b(0) << 8 ^ b(s.size() / 2) << 16 ^
+                                b(s.size() - 1) << 24 ^ b(s.size() > 1 ? 1 : 0) << 32;
+        return static_cast<std::size_t>((h * 0x9E3779B97F4A7C15ull) >> 56);  // top 8 bits
     }
     std::array<std::string, slots> _values;
     std::uint32_t _lookups = 0, _hits = 0;
@@ -272,19 +281,31 @@ maybe_problem read_uuid(dom::element v, int f, const property_rules& p, uuid& ou
     return std::nullopt;
 }
 
-// event_type and device: the contract's enum names the C++ enum's values (binds()).
+// event_type and device: the contract's enum names the C++ enum's values (binds()), so when the
+// enum is the member's only rule, parsing the name decides it.
 maybe_problem read_enum(dom::element v, int f, const property_rules& p, event& e)
 {
     std::string_view s;
-    if (auto problem = read_string(v, f, p, s)) {
+    const bool parse_decides = !p.min_length && !p.max_length && !p.matches && !p.nullable;
+    if (parse_decides) {
+        if (v.get_string().get(s)) {
+            return type_error(f);
+        }
+    } else if (auto problem = read_string(v, f, p, s)) {
         return problem;
     }
+    bool named = false;
     if (f == f_event_type) {
-        e.type = *parse_event_type(s);
+        auto t = parse_event_type(s);
+        named = t.has_value();
+        e.type = t.value_or(e.type);
     } else {
-        e.device = *parse_device(s);
+        auto d = parse_device(s);
+        named = d.has_value();
+        e.device = d.value_or(e.device);
     }
-    return std::nullopt;
+    return named ? std::nullopt
+                 : maybe_problem(problem{p.reason_of(keyword::one_of), field_name(f)});
 }
 
 // What the decoder learnt of each member's rules: values they accepted, whether parse_uuid
