@@ -47,7 +47,9 @@ void append_int(std::string& out, std::int64_t v)
 {
     char buf[24];
     char* end = std::to_chars(buf, buf + sizeof buf, v).ptr;
-    out.append(buf, end);
+    // The (pointer, size) overload: the (first, last) one goes through replace(), whose aliasing
+    // checks cost more than the digits (half of the stream worker's ~2M calls per 100k records).
+    out.append(buf, static_cast<std::size_t>(end - buf));
 }
 
 void append_hex(std::string& out, const unsigned char* bytes, std::size_t n)
