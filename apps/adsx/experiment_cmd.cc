@@ -196,6 +196,13 @@ void add_analysis_flags(CLI::App* cmd, analyze_options& o)
                     "you expect)")
         ->capture_default_str()
         ->check(CLI::Range(1e-6, 100.0));
+    cmd->add_option("--planned-days", o.stats.planned_days,
+                    "The planned duration in days: always-valid p-values then come from a "
+                    "group-sequential test that spends alpha over those days (exact under daily "
+                    "looks) instead of the open-ended mixture SPRT (conservative); 0 = "
+                    "open-ended")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 3650));
     cmd->add_option("--min-effect", o.stats.min_effect,
                     "The smallest relative lift worth shipping (stops a test as flat)")
         ->capture_default_str()

@@ -148,3 +148,35 @@ def test_bad_input_is_refused_with_a_reason(tmp_path):
     assert r.returncode == 2 and "'Q'" in r.stderr
     r = run_adsx("experiment", "analyze", "--input", str(tmp_path / "u.csv"), "--alpha", "2")
     assert r.returncode == 2
+
+
+def test_planned_days_switch_to_the_group_sequential_test(tmp_path):
+    """With --planned-days the always-valid p is the group-sequential one: at a single look at
+    the end of the horizon it is the fixed test of the relative lift, 2(1 - Phi(|lift / se|));
+    looks before the end hold back alpha, so the same data read on day 1 of 2 gives a larger p
+    and a wider interval."""
+    experiment_csv(tmp_path / "u.csv", seed=7, users=20_000, days=1, lift_b=0.3)
+    end = analyze(tmp_path / "u.csv", "--planned-days", "1")
+    early = analyze(tmp_path / "u.csv", "--planned-days", "2")
+    mixture = analyze(tmp_path / "u.csv")
+    assert end["sequential_test"] == "group_sequential" and end["planned_days"] == 1
+    assert mixture["sequential_test"] == "mixture_sprt"
+    counted = 0
+    for e, x in zip(end["metrics"], early["metrics"], strict=True):
+        if e["sequence_low"] is None:  # too few events for a look to count (--min-events)
+            assert e["always_valid_p"] == 1
+            continue
+        counted += 1
+        z = e["lift"] / e["lift_std_error"]
+        fixed = math.erfc(abs(z) / math.sqrt(2))
+        assert e["always_valid_p"] == pytest.approx(fixed, rel=2e-3), e["metric"]
+        assert e["sequence_low"] == pytest.approx(e["lift_low"], rel=1e-6, abs=1e-9)
+        assert x["always_valid_p"] >= e["always_valid_p"]
+        assert x["sequence_high"] - x["sequence_low"] > e["sequence_high"] - e["sequence_low"]
+    assert counted >= 4
+    ctr = next(m for m in end["metrics"] if m["metric"] == "ctr" and m["arm"] == "B")
+    assert ctr["always_valid_p"] < 0.05  # the planted 30 % lift
+    r = run_adsx(
+        "experiment", "analyze", "--input", str(tmp_path / "u.csv"), "--planned-days", "-1"
+    )
+    assert r.returncode == 2 and "--planned-days" in r.stderr

@@ -208,11 +208,37 @@ sequential running(const sequential& before, const sequential& now)
     return s;
 }
 
-// Every metric of every treatment arm at one look. `previous` carries each pair's always-valid
-// p-value (a running minimum) and confidence sequence (a running intersection) across looks,
-// keyed by result order, which is the same at every look.
+// What one (metric, arm) pair's sequential test carries from look to look.
+struct sequential_state
+{
+    sequential so_far{1, nan, nan};  // p (a running minimum), interval (a running intersection)
+    std::optional<group_sequential> test;  // with a planned horizon: boundaries at α
+    std::vector<double> z, info, t;        // and the looks that counted
+};
+
+// The group-sequential result of a look on the relative lift; `elapsed` is the share of the
+// planned horizon.
+sequential group_sequential_look(sequential_state& s, const relative_lift& lift, double elapsed,
+                                 double alpha)
+{
+    if (!s.test) {
+        s.test.emplace(alpha);
+    }
+    const double info = 1 / (lift.std_error * lift.std_error);
+    s.z.push_back(lift.lift / lift.std_error);
+    s.info.push_back(info);
+    s.t.push_back(elapsed);
+    const double c = s.test->next(info, elapsed);
+    const double half = std::isfinite(c) ? c * lift.std_error : nan;
+    return {group_sequential_p(s.z, s.info, s.t, s.so_far.p), lift.lift - half, lift.lift + half};
+}
+
+// Every metric of every treatment arm at one look. `state` carries each pair's sequential test
+// across looks, keyed by result order, which is the same at every look; `elapsed` is the share
+// of the planned horizon (with one).
 std::vector<metric_result> compare(const look& l, const user_data& data, std::size_t control,
-                                   const options& o, const std::vector<sequential>& previous)
+                                   const options& o, double elapsed,
+                                   std::vector<sequential_state>& state)
 {
     std::vector<metric_result> out;
     for (const auto& m : definitions) {
@@ -242,11 +268,16 @@ std::vector<metric_result> compare(const look& l, const user_data& data, std::si
             // normal approximation it rests on; earlier looks would spend its error on noise.
             const bool enough = std::min(c.users, t.users) >= o.min_users &&
                                 std::min(c.events, t.events) >= o.min_events;
-            r.always = enough ? msprt(r.lift.lift, r.lift.std_error, o.tau, o.alpha)
-                              : sequential{1, nan, nan};
-            if (out.size() < previous.size()) {
-                r.always = running(previous[out.size()], r.always);
+            if (state.size() <= out.size()) {
+                state.resize(out.size() + 1);
             }
+            auto& s = state[out.size()];
+            const bool usable = enough && r.lift.std_error > 0 && std::isfinite(r.lift.lift);
+            r.always = !usable              ? sequential{1, nan, nan}
+                       : o.planned_days > 0 ? group_sequential_look(s, r.lift, elapsed, o.alpha)
+                                            : msprt(r.lift.lift, r.lift.std_error, o.tau, o.alpha);
+            r.always = running(s.so_far, r.always);
+            s.so_far = r.always;
             r.mde = minimum_detectable_effect(r.absolute.std_error, o.alpha, o.power) /
                     std::abs(c.value);
             r.variance = variance;
@@ -354,11 +385,18 @@ std::string rule_text(const options& o)
         "its {} lift is positive with always-valid p < {} after {} adjustment across arms x "
         "metrics, and no guardrail ({}) is significantly worse; it does not when the lift is "
         "significantly negative or the always-valid interval excludes effects of {} either way; "
-        "otherwise keep running. Always-valid p-values (mixture SPRT, tau = {} relative) stay "
-        "valid however often the report is read.",
+        "otherwise keep running. {}",
         o.srm_alpha, o.primary, o.alpha,
         o.correct == correction::holm ? "Holm" : "Benjamini-Hochberg",
-        guards.empty() ? "none" : guards, percent_text(o.min_effect).substr(1), o.tau);
+        guards.empty() ? "none" : guards, percent_text(o.min_effect).substr(1),
+        o.planned_days > 0
+            ? fmt::format("Always-valid p-values are group-sequential (O'Brien-Fleming-type "
+                          "alpha spending over the planned {} days): valid however often the "
+                          "report is read within them; no further alpha is spent after them.",
+                          o.planned_days)
+            : fmt::format("Always-valid p-values (mixture SPRT, tau = {} relative) stay valid "
+                          "however often the report is read.",
+                          o.tau));
 }
 
 result<std::size_t> control_index(const user_data& data, const options& o)
@@ -528,7 +566,7 @@ result<report> analyze(const user_data& data, const options& o)
         std::stable_sort(order.begin(), order.end(),
                          [&](auto a, auto b) { return data.rows[a].day < data.rows[b].day; });
     }
-    std::vector<sequential> previous;
+    std::vector<sequential_state> state;
     std::size_t k = 0;
     const std::size_t looks = std::max<std::size_t>(1, data.days.size());
     for (std::uint32_t day = 0; day < looks; ++day) {
@@ -542,11 +580,14 @@ result<report> analyze(const user_data& data, const options& o)
             l.value[row.user] += row.value;
         }
         set_caps(l, o.cap_percentile, data.has_pre);
-        auto results = compare(l, data, *control, o, previous);
-        previous.clear();
+        // Without days the one look is the whole experiment.
+        const double elapsed = o.planned_days == 0 ? 0
+                               : data.days.empty()
+                                   ? 1
+                                   : (day + 1.0) / static_cast<double>(o.planned_days);
+        auto results = compare(l, data, *control, o, elapsed, state);
         const auto users = static_cast<double>(std::count(l.seen.begin(), l.seen.end(), 1));
         for (const auto& r : results) {
-            previous.push_back(r.always);
             if (!data.days.empty()) {
                 rep.timeline.push_back({data.days[day], r.arm, r.metric, users, r.lift.lift,
                                         r.always.low, r.always.high, r.always.p, r.absolute.p});

@@ -75,7 +75,11 @@ struct options
     std::vector<std::string> guardrails = {"revenue_per_user"};
     double srm_alpha = 0.001;
     double cap_percentile = 99.9;
-    double tau = 0.05;         // the always-valid mixture's scale, as a relative lift
+    double tau = 0.05;  // the always-valid mixture's scale, as a relative lift
+    // The planned horizon in days (looks). 0: the sequential test is the open-ended mixture
+    // SPRT; N: a group-sequential test spending α over N days, which holds α exactly under daily
+    // looks where the mixture SPRT is conservative (stats.h), but spends nothing after day N.
+    std::uint32_t planned_days = 0;
     double min_users = 100;    // per arm, before a look counts for the sequential test
     double min_events = 50;    // per arm: Σ numerator of a ratio, non-zero users of a mean
     double min_effect = 0.01;  // the smallest relative lift worth shipping

@@ -141,6 +141,9 @@ std::string to_json(const report& r, std::string_view name)
         o.field("alpha", r.settings.alpha).field("primary", r.settings.primary);
         o.field("correction",
                 r.settings.correct == correction::holm ? "holm" : "benjamini_hochberg");
+        o.field("sequential_test",
+                r.settings.planned_days > 0 ? "group_sequential" : "mixture_sprt");
+        o.field("planned_days", static_cast<double>(r.settings.planned_days));
         array(o.raw("arms"), r.arms, [](std::string& s, const arm_summary& a) {
             json_object x(s);
             x.field("name", a.name).field("users", a.users);

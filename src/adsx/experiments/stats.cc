@@ -131,6 +131,139 @@ sequential msprt(double estimate, double std_error, double tau, double alpha, do
     return s;
 }
 
+namespace {
+
+double normal_cdf(double x)
+{
+    return 0.5 * std::erfc(-x / std::sqrt(2.0));
+}
+
+double normal_pdf(double x)
+{
+    return std::exp(-x * x / 2) / std::sqrt(2 * M_PI);
+}
+
+// The O'Brien–Fleming-type spending function of a symmetric two-sided test: each side spends
+// α₁(t) = 2 − 2Φ(z_{α₁/2} / √t) of its α₁ = α / 2.
+double spent(double alpha, double t)
+{
+    if (!(t > 0)) {
+        return 0;
+    }
+    return 2 * (2 - 2 * normal_cdf(z_two_sided(alpha / 2) / std::sqrt(std::min(t, 1.0))));
+}
+
+constexpr int grid_points = 49;    // odd, for Simpson's rule
+constexpr double no_boundary = 8;  // |Z| beyond 8 has chance 1e-15
+
+}  // namespace
+
+double group_sequential::next(double info, double t)
+{
+    const double i_k = std::max(info, _info * (1 + 1e-9));  // information never falls
+    const double delta = i_k - _info, sd = std::sqrt(i_k), step = std::sqrt(delta);
+    const double target = spent(_alpha, t) - _spent;
+    // P(|S| ≥ b) at this look, S the score Z·√I, and its slope in b.
+    auto crossing = [&](double b, double& slope) {
+        if (_s.empty()) {
+            slope = -2 * normal_pdf(b / sd) / sd;
+            return 2 * (1 - normal_cdf(b / sd));
+        }
+        double p = 0;
+        slope = 0;
+        for (std::size_t j = 0; j < _s.size(); ++j) {
+            const double lo = (-b - _s[j]) / step, hi = (b - _s[j]) / step;
+            p += _w[j] * (normal_cdf(lo) + 1 - normal_cdf(hi));
+            slope -= _w[j] * (normal_pdf(lo) + normal_pdf(hi)) / step;
+        }
+        return p;
+    };
+    double c = no_boundary, slope = 0;
+    if (target > 1e-12 && crossing(no_boundary * sd, slope) < target) {
+        // Newton from the first look's answer, kept inside a shrinking bracket [lo, hi].
+        double lo = 0, hi = no_boundary;
+        c = std::min(z_two_sided(std::min(target, 1.0)), no_boundary - 1e-6);
+        for (int it = 0; it < 60 && hi - lo > 1e-9; ++it) {
+            const double f = crossing(c * sd, slope) - target;
+            (f > 0 ? lo : hi) = c;
+            const double newton = c - f / (slope * sd);
+            c = (newton > lo && newton < hi && slope < 0) ? newton : (lo + hi) / 2;
+        }
+    }
+    _spent += std::max(target, 0.0);
+    // The sub-density of S after this look, where the test continued (Simpson weights folded
+    // in).
+    const double half = c * sd, h = 2 * half / (grid_points - 1);
+    std::vector<double> s(grid_points), w(grid_points);
+    for (int i = 0; i < grid_points; ++i) {
+        s[static_cast<std::size_t>(i)] = -half + i * h;
+        const double simpson = (i == 0 || i == grid_points - 1) ? 1 : (i % 2 == 1 ? 4 : 2);
+        double d = 0;
+        if (_s.empty()) {
+            d = normal_pdf(s[static_cast<std::size_t>(i)] / sd) / sd;
+        } else {
+            for (std::size_t j = 0; j < _s.size(); ++j) {
+                d += _w[j] * normal_pdf((s[static_cast<std::size_t>(i)] - _s[j]) / step);
+            }
+            d /= step;
+        }
+        w[static_cast<std::size_t>(i)] = simpson * h / 3 * d;
+    }
+    _s = std::move(s);
+    _w = std::move(w);
+    _info = i_k;
+    return c >= no_boundary ? infinity : c;
+}
+
+std::vector<double> spending_bounds(std::span<const double> info, std::span<const double> t,
+                                    double alpha)
+{
+    group_sequential g(alpha);
+    std::vector<double> c;
+    for (std::size_t k = 0; k < info.size(); ++k) {
+        c.push_back(g.next(info[k], t[k]));
+    }
+    return c;
+}
+
+double group_sequential_p(std::span<const double> z, std::span<const double> info,
+                          std::span<const double> t, double previous_p)
+{
+    // Whether some look reaches its boundary at `alpha` (a larger alpha lowers every one).
+    auto rejects = [&](double alpha) {
+        group_sequential g(alpha);
+        for (std::size_t k = 0; k < z.size(); ++k) {
+            if (std::abs(z[k]) >= g.next(info[k], t[k])) {
+                return true;
+            }
+        }
+        return false;
+    };
+    // The looks before the last cross nothing below previous_p, and the last crosses at every
+    // α above one it crosses at: unless it crosses at previous_p, p stays (one pass over the
+    // looks, which is what most looks cost).
+    double lo = 1e-12, hi = std::min(previous_p, 1 - 1e-9);
+    if (z.empty()) {
+        return previous_p;
+    }
+    group_sequential at_previous(hi);
+    double last = infinity;
+    for (std::size_t k = 0; k < z.size(); ++k) {
+        last = at_previous.next(info[k], t[k]);
+    }
+    if (std::abs(z.back()) < last) {
+        return previous_p;
+    }
+    if (rejects(lo)) {
+        return lo;
+    }
+    while (hi / lo > 1.001) {  // on a log scale, to 0.1 %: p-values span orders of magnitude
+        const double mid = std::sqrt(lo * hi);
+        (rejects(mid) ? hi : lo) = mid;
+    }
+    return hi;
+}
+
 double minimum_detectable_effect(double std_error, double alpha, double power)
 {
     const boost::math::normal z;

@@ -78,6 +78,38 @@ struct sequential
 [[nodiscard]] sequential msprt(double estimate, double std_error, double tau, double alpha,
                                double previous_p = 1);
 
+// A group-sequential test for a planned horizon (Lan & DeMets 1983, O'Brien–Fleming-type
+// spending, each side α₁(t) = 2 − 2Φ(z_{α₁/2} / √t) of α₁ = α / 2). Each look gives the statistic's
+// information (1 / se², rising) and the share t of the planned horizon elapsed (rising; capped at
+// 1); next() returns the two-sided boundary for |Z| at that look, such that with no true difference
+// the chance of |Z| reaching a boundary at or before the look is α(t). Unlike the mixture SPRT it
+// spends all of α by the end of the horizon, however many looks there are (they need not be
+// planned), and none after it (boundaries are then infinite). The boundary solves the crossing
+// probability by numerical integration of the score's density over the looks (Armitage, McPherson &
+// Rowe 1969; Jennison & Turnbull 2000, ch. 19) on a 49-point Simpson grid.
+class group_sequential
+{
+public:
+    explicit group_sequential(double alpha) : _alpha(alpha) {}
+    [[nodiscard]] double next(double info, double t);
+
+private:
+    double _alpha;
+    double _info = 0, _spent = 0;
+    std::vector<double> _s, _w;  // the score's sub-density where the test continued
+};
+
+// The boundaries of all looks at once.
+[[nodiscard]] std::vector<double> spending_bounds(std::span<const double> info,
+                                                  std::span<const double> t, double alpha);
+
+// The repeated p-value after looks with statistics z[k] (Jennison & Turnbull 1989): the
+// smallest α whose boundaries some look's |z| reaches (to 0.1 %), so that "p < α at any look"
+// happens with chance α under no difference. Never rises as looks are added: give the p of
+// the looks before the last as `previous_p` and only the last is searched.
+[[nodiscard]] double group_sequential_p(std::span<const double> z, std::span<const double> info,
+                                        std::span<const double> t, double previous_p = 1);
+
 // The smallest absolute difference a two-sided test at `alpha` detects with probability `power`
 // when the difference's standard error is `std_error`.
 [[nodiscard]] double minimum_detectable_effect(double std_error, double alpha, double power);

@@ -3,6 +3,7 @@
 // 1e-12; the Python parity test (tests/integration/test_experiment_stats.py) covers whole reports.
 #include <cmath>
 #include <numeric>
+#include <random>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -112,6 +113,79 @@ TEST(Stats, MixtureSprtIsAFormulaAndNeverRisesOverLooks)
     for (double e : {0.0, 0.01, 0.02, 0.03, 0.04, 0.05}) {
         const auto x = msprt(e, 0.01, 0.05, 0.05);
         EXPECT_EQ(x.p<0.05, x.low> 0 || x.high < 0) << e;
+    }
+}
+
+// Lan & DeMets O'Brien–Fleming-type boundaries for five equally spaced looks at two-sided
+// α = 0.05, as published (Jennison & Turnbull 2000, table 7.6; R's ldbounds and gsDesign
+// sfLDOF): 4.877, 3.357, 2.680, 2.290, 2.031. One look at the horizon is the fixed test.
+TEST(Stats, SpendingBoundsReproduceThePublishedOBrienFlemingValues)
+{
+    const std::vector<double> info{1, 2, 3, 4, 5}, t{0.2, 0.4, 0.6, 0.8, 1.0};
+    const auto c = spending_bounds(info, t, 0.05);
+    const std::vector<double> published{4.8769, 3.3569, 2.6803, 2.2898, 2.0310};
+    ASSERT_EQ(c.size(), published.size());
+    for (std::size_t k = 0; k < c.size(); ++k) {
+        EXPECT_NEAR(c[k], published[k], 2e-3) << k;
+    }
+    EXPECT_NEAR(spending_bounds(std::vector<double>{7}, std::vector<double>{1}, 0.05)[0], 1.959964,
+                1e-6);
+    // Past the horizon nothing is left to spend.
+    const auto after = spending_bounds(std::vector<double>{1, 2}, std::vector<double>{1, 1}, 0.05);
+    EXPECT_TRUE(std::isinf(after[1]));
+}
+
+// Under no difference, paths of a score with independent increments cross some boundary of 14
+// daily looks (information growing unevenly, as users arrive) with chance α.
+TEST(Stats, SpendingBoundsHoldAlphaOnSimulatedPaths)
+{
+    std::vector<double> info, t;
+    for (int k = 1; k <= 14; ++k) {
+        // Early days add more information than late ones.
+        info.push_back((info.empty() ? 0 : info.back()) + 20.0 - k);
+        t.push_back(k / 14.0);
+    }
+    const auto c = spending_bounds(info, t, 0.05);
+    std::mt19937_64 rng(7);
+    std::normal_distribution<double> n01;
+    const int paths = 40'000;
+    int crossed = 0;
+    for (int p = 0; p < paths; ++p) {
+        double score = 0, before = 0;
+        for (std::size_t k = 0; k < info.size(); ++k) {
+            score += n01(rng) * std::sqrt(info[k] - before);
+            before = info[k];
+            if (std::abs(score / std::sqrt(info[k])) >= c[k]) {
+                ++crossed;
+                break;
+            }
+        }
+    }
+    const double rate = static_cast<double>(crossed) / paths;
+    EXPECT_NEAR(rate, 0.05, 0.004);  // 3.6 binomial standard errors
+}
+
+TEST(Stats, RepeatedPValueIsTheSmallestAlphaThatCrosses)
+{
+    // One look at the horizon: the fixed test's p.
+    const double z = 2.3, fixed = std::erfc(z / std::sqrt(2.0));
+    EXPECT_NEAR(
+        group_sequential_p(std::vector<double>{z}, std::vector<double>{4}, std::vector<double>{1}),
+        fixed, fixed * 2e-3);
+    // Several looks: p < α exactly when some look crosses its boundary at α.
+    const std::vector<double> info{1, 2, 3, 4, 5}, t{0.2, 0.4, 0.6, 0.8, 1.0};
+    for (const auto& zs : std::vector<std::vector<double>>{
+             {0.5, 1.0, 2.0, 2.5, 2.1}, {1, 1, 1, 1, 1}, {3.5, 0, 0, 0, 0}, {0, 0, 0, 0, 2.2}}) {
+        const double p = group_sequential_p(zs, info, t);
+        for (double alpha : {0.01, 0.05, 0.1}) {
+            const auto c = spending_bounds(info, t, alpha);
+            bool crosses = false;
+            for (std::size_t k = 0; k < zs.size(); ++k) {
+                crosses = crosses || std::abs(zs[k]) >= c[k];
+            }
+            EXPECT_EQ(p < alpha * 0.999 || (crosses && p <= alpha * 1.001), crosses)
+                << zs[0] << " " << alpha << " p=" << p;
+        }
     }
 }
 
