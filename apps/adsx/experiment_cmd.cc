@@ -7,11 +7,15 @@
 // as an unknown control arm).
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
+#include <utility>
 
 #include "app.h"
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "adsx/base/strings.h"
 #include "adsx/experiments/analysis.h"
@@ -34,20 +38,55 @@ struct analyze_options
     experiments::options stats;
 };
 
-result<std::string> read_file(const std::string& path)
+// A file's bytes mapped read-only, whole (MAP_POPULATE): reading a 40 MB CSV into a string
+// cost a fifth of `analyze` in page faults, zeroing and the copy.
+class mapped_file
 {
-    std::ifstream in(path, std::ios::binary);
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(path, ec);
-    if (!in || ec) {
-        return fail(error_code::not_found, fmt::format("cannot read {}", path));
+public:
+    static result<mapped_file> open(const std::string& path)
+    {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        struct stat st
+        {};
+        if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            if (fd >= 0) {
+                ::close(fd);
+            }
+            return fail(error_code::not_found, fmt::format("cannot read {}", path));
+        }
+        mapped_file f;
+        f._size = static_cast<std::size_t>(st.st_size);
+        if (f._size > 0) {
+            void* at = ::mmap(nullptr, f._size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+            if (at == MAP_FAILED) {
+                ::close(fd);
+                return fail(error_code::unavailable, fmt::format("cannot read {}", path));
+            }
+            f._data = static_cast<const char*>(at);
+        }
+        ::close(fd);
+        return f;
     }
-    std::string text(size, '\0');
-    if (!in.read(text.data(), static_cast<std::streamsize>(size))) {
-        return fail(error_code::unavailable, fmt::format("cannot read {}", path));
+    mapped_file(mapped_file&& o) noexcept
+      : _data(std::exchange(o._data, nullptr)), _size(std::exchange(o._size, 0))
+    {
     }
-    return text;
-}
+    mapped_file& operator=(mapped_file&&) = delete;
+    mapped_file(const mapped_file&) = delete;
+    mapped_file& operator=(const mapped_file&) = delete;
+    ~mapped_file()
+    {
+        if (_data != nullptr) {
+            ::munmap(const_cast<char*>(_data), _size);
+        }
+    }
+    [[nodiscard]] std::string_view text() const { return {_data == nullptr ? "" : _data, _size}; }
+
+private:
+    mapped_file() = default;
+    const char* _data = nullptr;
+    std::size_t _size = 0;
+};
 
 // The expected share of each arm, in the data's arm order.
 result<std::vector<double>> parse_weights(std::string_view text,
@@ -117,12 +156,12 @@ int write_outputs(const experiments::report& r, const analyze_options& o)
 
 int analyze(analyze_options o)
 {
-    auto text = read_file(o.input);
-    if (!text) {
-        std::cerr << "adsx: " << text.error().message << "\n";
+    auto file = mapped_file::open(o.input);
+    if (!file) {
+        std::cerr << "adsx: " << file.error().message << "\n";
         return 1;
     }
-    auto data = experiments::parse_csv(*text);
+    auto data = experiments::parse_csv(file->text());
     if (!data) {
         std::cerr << "adsx: " << o.input << ": " << data.error().message << "\n";
         return 1;

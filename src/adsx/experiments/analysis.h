@@ -61,7 +61,10 @@ struct user_data
 // revenue (required); day (YYYY-MM-DD or any sortable label) and pre_impressions, pre_clicks,
 // pre_conversions, pre_revenue (optional; all four or none); device and geo (optional: the
 // breakdowns, a user's first row's label). Other columns are ignored.
+// Large inputs are parsed in stretches of lines, one thread each; the result is the same as
+// one pass's (the second overload sets the thread count).
 [[nodiscard]] result<user_data> parse_csv(std::string_view text);
+[[nodiscard]] result<user_data> parse_csv(std::string_view text, std::size_t threads);
 // Renumbers arms and days into name order (what parse_csv gives): for data read elsewhere.
 void sort_labels(user_data& data);
 

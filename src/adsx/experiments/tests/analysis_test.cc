@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "adsx/base/strings.h"
 #include "adsx/experiments/analysis.h"
 #include "adsx/experiments/report.h"
 
@@ -282,6 +283,68 @@ TEST(Csv, RefusesBadInputNamingTheLineAndColumn)
         message("user,arm,impressions,clicks,conversions,revenue,pre_clicks\n").find("pre-period"),
         std::string::npos);
     EXPECT_NE(message("user,arm,impressions,clicks,conversions,revenue\n").find("no rows"),
+              std::string::npos);
+}
+
+// Parsed in stretches of lines side by side, a CSV gives what one pass gives: users first seen
+// in a later stretch, users whose days span stretches, labels of their first row, arms and days
+// in name order; and an error in a later stretch (a bad number, a user in two arms across
+// stretches) is reported with the line number one pass reports.
+TEST(Csv, ParsingInStretchesEqualsOnePass)
+{
+    std::mt19937_64 rng(3);
+    std::string text = "day,user,arm,impressions,clicks,conversions,revenue,device\n";
+    std::vector<std::string> devices{"ios", "android", "desktop"};
+    for (int line = 0; line < 3000; ++line) {
+        const auto user = rng() % 700;  // repeats across the whole file
+        text += fmt::format("2026-11-{:02},u{},{},{},{},{},{}.{},{}\n", 1 + rng() % 9, user,
+                            user % 3 == 0 ? "B" : (user % 3 == 1 ? "A" : "C"), rng() % 20,
+                            rng() % 3, rng() % 2, rng() % 50, rng() % 100, devices[rng() % 3]);
+    }
+    const auto one = parse_csv(text, 1);
+    ASSERT_TRUE(one) << one.error().message;
+    for (std::size_t threads : {2, 3, 7}) {
+        const auto many = parse_csv(text, threads);
+        ASSERT_TRUE(many) << many.error().message;
+        EXPECT_EQ(many->users, one->users) << threads;
+        EXPECT_EQ(many->arms, one->arms);
+        EXPECT_EQ(many->days, one->days);
+        EXPECT_EQ(many->segments, one->segments);
+        ASSERT_EQ(many->rows.size(), one->rows.size());
+        for (std::size_t i = 0; i < one->rows.size(); ++i) {
+            const auto &a = many->rows[i], &b = one->rows[i];
+            ASSERT_TRUE(a.user == b.user && a.arm == b.arm && a.day == b.day &&
+                        a.value.clicks == b.value.clicks && a.value.revenue == b.value.revenue)
+                << threads << " row " << i;
+        }
+    }
+    // Line 2,500 (in the last stretch of three) names a known user in another arm; then a bad
+    // number further on.
+    auto lines = split(text, '\n');
+    const std::string user = std::string(split(lines[1], ',')[1]);
+    const std::string arm = std::string(split(lines[1], ',')[2]);
+    std::string conflicted, bad;
+    for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
+        std::string line(lines[i]);
+        if (i + 1 == 2500) {
+            line = fmt::format("2026-11-01,{},{},1,0,0,0,ios", user, arm == "A" ? "B" : "A");
+        }
+        conflicted += line + "\n";
+        bad +=
+            (i + 1 == 2900 ? std::string("2026-11-01,u1,A,1,x,0,0,ios") : std::string(lines[i])) +
+            "\n";
+    }
+    for (const auto* input : {&conflicted, &bad}) {
+        const auto serial = parse_csv(*input, 1);
+        const auto parallel = parse_csv(*input, 3);
+        ASSERT_FALSE(serial);
+        ASSERT_FALSE(parallel);
+        EXPECT_EQ(parallel.error().message, serial.error().message);
+    }
+    EXPECT_NE(parse_csv(conflicted, 3).error().message.find("line 2500: user " + user),
+              std::string::npos)
+        << parse_csv(conflicted, 3).error().message;
+    EXPECT_NE(parse_csv(bad, 3).error().message.find("line 2900: column clicks"),
               std::string::npos);
 }
 
