@@ -355,7 +355,8 @@ service prometheus_service(const config::config& cfg)
             cfg.stack.deploy_dir / "prometheus" / "prometheus.yml", dir / "prometheus.yml",
             {{"SCRAPE_INTERVAL", cfg.prometheus.scrape_interval},
              {"PROMETHEUS_ADDRESS", fmt::format("{}:{}", cfg.prometheus.host, cfg.prometheus.port)},
-             {"TARGETS_DIR", prometheus_targets_dir(cfg).string()}});
+             {"TARGETS_DIR", prometheus_targets_dir(cfg).string()},
+             {"RULES_DIR", (cfg.stack.deploy_dir / "prometheus" / "rules").string()}});
     };
     s.command = [&cfg] {
         auto dir = cfg.stack.var_dir / "prometheus";
