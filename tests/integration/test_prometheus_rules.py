@@ -1,7 +1,8 @@
 """The alerting rules (deploy/prometheus/rules): promtool accepts them and their unit tests
 (every alert fires on the series that should fire it, with its rendered text, and not on
 healthy ones) pass; the stack's Prometheus loads and evaluates every rule; and the /metrics of
-`adsx serve` and `adsx stream`, as a scrape reads them, pass `promtool check metrics`."""
+`adsx serve`, `adsx generate` and `adsx stream` (every command that serves one), as a scrape
+reads them, pass `promtool check metrics`."""
 
 from __future__ import annotations
 
@@ -98,13 +99,27 @@ def test_metrics_endpoints_pass_promtool_check_metrics():
         service.stop()
 
     topic = f"it.rules.{uuid.uuid4().hex[:8]}"
+    env = stream_env(topic, topic + ".dlq", "it-rules-" + topic)
+    try:
+        # The generator's while it produces (10 s of paced events), then the stream worker's.
+        lint_while_running(["generate", "--events", "30000", "--rate", "3000"], env,
+                           "adsx_generate_records_total")  # fmt: skip
+        lint_while_running(["stream"], env, "adsx_stream_events_total")
+    finally:
+        delete_topic(topic)
+        delete_topic(topic + ".dlq")
+
+
+def lint_while_running(args: list[str], env: dict[str, str], marker: str) -> None:
     port = free_port()
-    env = dict(stream_env(topic, topic + ".dlq", "it-rules-" + topic), ADSX_METRICS__PORT=str(port))
-    proc = subprocess.Popen([ADSX_BIN, "stream"], env=env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [ADSX_BIN, *args], env=dict(env, ADSX_METRICS__PORT=str(port)), stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
     try:
         deadline = time.time() + 60
         text = ""
-        while "adsx_stream_events_total" not in text:
+        while marker not in text:
             assert proc.poll() is None and time.time() < deadline, proc.stderr.read()[-2000:]
             try:
                 text = scrape(port)
@@ -114,5 +129,3 @@ def test_metrics_endpoints_pass_promtool_check_metrics():
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
-        delete_topic(topic)
-        delete_topic(topic + ".dlq")
