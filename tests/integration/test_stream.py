@@ -21,6 +21,7 @@ from conftest import (
     catalog_ad_ids,
     consume,
     delete_topic,
+    kafka_tool,
     personalised,
     run_adsx,
     stream_env,
@@ -224,6 +225,16 @@ def test_features_equal_an_independent_recomputation_and_bad_records_are_dead_le
         int, re.search(r"(\d+) applied, (\d+) dead-lettered", stream.stdout).groups()
     )
     assert applied + dead == EVENTS + 1  # processed + dead-lettered = produced
+    # The broker's own tool sees the worker caught up: the offsets it reports to the group (for
+    # monitoring; it resumes from Redis's) are every partition's end, lag 0.
+    described = kafka_tool(
+        "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+        "--bootstrap-server", BOOTSTRAP, "--describe", "--group", names["group"],
+    )  # fmt: skip
+    rows = [line.split() for line in described.splitlines() if names["topic"] in line.split()]
+    assert len(rows) == 12, described  # [kafka] events_partitions
+    for _group, _topic, _partition, current, end, lag, *_ in rows:
+        assert (current, lag) == (end, "0"), described
 
     ref = Reference(catalog_ad_ids(), int(time.time() * 1000))
     by_partition = defaultdict(list)

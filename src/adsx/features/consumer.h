@@ -1,7 +1,8 @@
 #pragma once
 // Where the stream worker's records come from (a port): a member of a consumer group that does
 // not keep offsets itself (the store keeps them, with the features they cover), so it asks a
-// partition_listener where each newly assigned partition starts and tells it which were taken.
+// partition_listener where each newly assigned partition starts and tells it which were taken;
+// it only reports the store's offsets to the group, for monitoring tools.
 // kafka::stream_consumer implements it on a Kafka consumer group; tests use a fake.
 //
 //   consumer.listen(&worker);                     // before the first poll
@@ -48,6 +49,10 @@ public:
                                                   std::chrono::milliseconds linger) = 0;
     // Moves a partition this member owns to `offset` (after a stale commit).
     [[nodiscard]] virtual result<void> seek(int partition, std::int64_t offset) = 0;
+    // Tells the group's committed offsets where this member stands (partition -> next offset),
+    // for monitoring tools; never read back: partitions resume from the store's offsets. Best
+    // effort; `wait` for the answer (when stopping).
+    virtual void report_offsets(const std::map<int, std::int64_t>& next, bool wait) = 0;
     // Records behind the high watermark, per assigned partition (no round trip).
     [[nodiscard]] virtual std::map<int, std::int64_t> lag() const = 0;
     // Every partition of the topic, asked of the brokers.

@@ -120,6 +120,7 @@ result<stream_summary> stream_worker::run(const std::atomic<bool>& stopping)
     if (auto ok = account(*r, std::nullopt); !ok) {
         return fail(ok.error());
     }
+    report_offsets(_consumer.lag(), true);
     return summary();
 }
 
@@ -141,8 +142,21 @@ result<void> stream_worker::process(std::int64_t now_ns)
         const auto lag = _consumer.lag();
         _observer.progress(
             {lag, _store.key_cache(key_kind::user), _store.key_cache(key_kind::shared), _totals});
+        report_offsets(lag, false);
     }
     return {};
+}
+
+void stream_worker::report_offsets(const std::map<int, std::int64_t>& assigned, bool wait)
+{
+    std::map<int, std::int64_t> next;
+    for (const auto& [p, behind] : assigned) {
+        auto st = _store.load(_engine.partition_id(p));
+        if (st && st->next_offset >= 0) {
+            next[p] = st->next_offset;
+        }
+    }
+    _consumer.report_offsets(next, wait);
 }
 
 result<bool> stream_worker::idle(std::int64_t now_ns)

@@ -126,6 +126,9 @@ private:
     // What a process() or flush() reported: counts, metrics, partitions to read again.
     [[nodiscard]] result<void> account(const batch_result& r, std::optional<double> seconds);
     [[nodiscard]] bool group_caught_up();
+    // Reports the store's offsets of `assigned` (partition -> lag) to the consumer group, for
+    // monitoring tools (kafka-consumer-groups shows the worker's lag).
+    void report_offsets(const std::map<int, std::int64_t>& assigned, bool wait);
     [[nodiscard]] stream_summary summary() const;
 
     consumer& _consumer;

@@ -181,6 +181,25 @@ result<void> consumer_group::seek(int partition, std::int64_t offset)
     return {};
 }
 
+result<void> consumer_group::report_offsets(const std::map<int, std::int64_t>& next, bool wait)
+{
+    if (next.empty()) {
+        return {};
+    }
+    auto* l = rd_kafka_topic_partition_list_new(static_cast<int>(next.size()));
+    for (const auto& [partition, offset] : next) {
+        rd_kafka_topic_partition_list_add(l, _impl->settings.topic.c_str(), partition)->offset =
+            offset;
+    }
+    const auto e = rd_kafka_commit(_impl->rk.get(), l, wait ? 0 : 1);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return fail(error_code::unavailable,
+                    fmt::format("committing offsets for monitoring: {}", rd_kafka_err2str(e)));
+    }
+    return {};
+}
+
 std::vector<int> consumer_group::assignment() const
 {
     rd_kafka_topic_partition_list_t* l = nullptr;

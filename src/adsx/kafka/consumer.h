@@ -1,8 +1,9 @@
 #pragma once
-// A Kafka consumer-group member (librdkafka, cooperative-sticky assignment) that does not commit
-// offsets to Kafka: the application keeps them (the stream engine stores them in Redis, in the
-// same atomic step as the features they cover) and says where each newly assigned partition
-// starts through `on_assign`.
+// A Kafka consumer-group member (librdkafka, cooperative-sticky assignment) whose offsets the
+// application keeps (the stream engine stores them in Redis, in the same atomic step as the
+// features they cover) and says where each newly assigned partition starts through
+// `on_assign`. The offsets committed to Kafka are only a report of where the member stands, for
+// monitoring tools (kafka-consumer-groups, lag exporters): they are never read back.
 //
 //   consumer_group g(settings, [&](int p) { return store.load(p).next_offset; },
 //                              [&](const std::vector<int>& lost) { drop_batches(lost); });
@@ -62,6 +63,9 @@ public:
                                           std::chrono::milliseconds linger = {});
     // Moves a partition we own to `offset` (after a stale commit).
     [[nodiscard]] result<void> seek(int partition, std::int64_t offset);
+    // Commits `next` (partition -> next offset to read) to the group's offsets, as a report for
+    // monitoring tools; `wait` for the brokers' answer (else in the background, best effort).
+    [[nodiscard]] result<void> report_offsets(const std::map<int, std::int64_t>& next, bool wait);
     // Partitions currently assigned to this member.
     [[nodiscard]] std::vector<int> assignment() const;
     // Messages behind the partition's high watermark, per assigned partition (from the last

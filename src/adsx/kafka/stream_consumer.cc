@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "adsx/log/log.h"
+
 namespace adsx::kafka {
 
 result<std::unique_ptr<stream_consumer>> stream_consumer::open(const stream_consumer_settings& s)
@@ -47,6 +49,14 @@ result<void> stream_consumer::poll_batch(std::vector<features::raw_message>& out
         out.push_back({m.partition, m.offset, m.key, m.value});
     }
     return {};
+}
+
+void stream_consumer::report_offsets(const std::map<int, std::int64_t>& next, bool wait)
+{
+    if (auto ok = _group->report_offsets(next, wait); !ok) {
+        static const auto log = adsx::log::get("kafka");
+        log.warn("offsets not reported to the group", {{"error", ok.error().message}});
+    }
 }
 
 }  // namespace adsx::kafka

@@ -50,6 +50,7 @@ public:
     {
         return _group->seek(partition, offset);
     }
+    void report_offsets(const std::map<int, std::int64_t>& next, bool wait) override;
     [[nodiscard]] std::map<int, std::int64_t> lag() const override { return _group->lag(); }
     [[nodiscard]] result<features::watermark_map> topic_watermarks(
         std::chrono::milliseconds timeout) const override

@@ -237,6 +237,7 @@ public:
     partition_listener* listener = nullptr;
     std::map<int, std::int64_t> started;  // what the listener said each partition starts at
     std::vector<std::pair<int, std::int64_t>> seeks;
+    std::vector<std::pair<std::map<int, std::int64_t>, bool>> reports;  // report_offsets()
     int poll_calls = 0, close_calls = 0;
     mutable int lag_calls = 0, watermark_calls = 0;
 
@@ -270,6 +271,10 @@ public:
     {
         seeks.emplace_back(partition, offset);
         return {};
+    }
+    void report_offsets(const std::map<int, std::int64_t>& next, bool wait) override
+    {
+        reports.emplace_back(next, wait);
     }
     std::map<int, std::int64_t> lag() const override
     {

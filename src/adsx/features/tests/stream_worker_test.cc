@@ -3,8 +3,8 @@
 // prints; --until-idle stops only once every partition's stored offset reached the topic's end;
 // a stale commit re-seeks its partition where the store has it; assignment and poll errors
 // fail the run, and the consumer leaves the group on every return, after the last write landed;
-// progress comes every two seconds; the timed store times commits, pipelined ones until they
-// settle.
+// progress comes every two seconds, and the store's offsets are reported to the consumer group
+// with it and when leaving; the timed store times commits, pipelined ones until they settle.
 #include "fakes.h"
 #include <gtest/gtest.h>
 
@@ -175,7 +175,13 @@ TEST(stream_worker, progress_comes_every_two_seconds_with_lag_key_cache_and_tota
     EXPECT_EQ(first.shared, (cache_counts{5, 2}));
     EXPECT_EQ(first.applied, 3u);
     EXPECT_EQ(f.observer.progress_calls[1].applied, 6u);
-    EXPECT_EQ(f.consumer.lag_calls, 2);
+    // With each progress report, and once more when leaving (waiting for the answer), the
+    // store's offsets go to the group's committed offsets, where monitoring tools read the lag.
+    EXPECT_EQ(f.consumer.lag_calls, 3);
+    ASSERT_EQ(f.consumer.reports.size(), 3u);
+    EXPECT_FALSE(f.consumer.reports[0].second || f.consumer.reports[1].second);
+    EXPECT_LE(f.consumer.reports[0].first.at(0), f.consumer.reports[1].first.at(0));
+    EXPECT_EQ(f.consumer.reports[2], (std::pair{std::map<int, std::int64_t>{{0, 6}}, true}));
 }
 
 TEST(timed_store, times_each_commit_and_a_pipelined_one_until_it_settles)
