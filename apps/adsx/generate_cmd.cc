@@ -187,7 +187,9 @@ int run_generate(const config::config& cfg, const generate_options& o)
     std::string failure;
     const auto started = clock::now();
     while (gen.next(rec)) {
-        if (o.rate > 0) {
+        // A malformed record is a mutated copy of the last valid one, which was due already;
+        // its own time may be the mutation (30 days ahead, a future_timestamp fault).
+        if (o.rate > 0 && rec.kind == simulate::fault::none) {
             pace(rec);
         }
         json.clear();

@@ -85,6 +85,16 @@ def test_malformed_records_are_exactly_the_schema_violations_the_summary_counts(
     assert 0.04 < sum(int(v) for v in counts.values()) / 30000 < 0.06
 
 
+def test_paced_runs_with_malformed_records_keep_their_pace(topic):
+    """A malformed record is a copy of the last valid one, due already: pacing waited for its
+    own time, 30 days ahead for a future_timestamp fault, and the run stalled there."""
+    env = dict(os.environ, ADSX_KAFKA__EVENTS_TOPIC=topic)
+    r = run_adsx("generate", "--events", "4000", "--rate", "2000", "--malformed-rate", "0.05",
+                 env=env, timeout=60)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "future_timestamp=" in r.stdout and topic_record_count(topic) == 4000
+
+
 def test_catalog_lands_in_postgres_and_events_reference_it(topic):
     r = generate(topic, "--events", "5000", "--seed", "3")
     assert r.returncode == 0, r.stderr
