@@ -1,10 +1,13 @@
-// `adsx stack up|down|status`: wiring only; the logic is in src/adsx/stack.
+// `adsx stack up|down|status|dashboard`: wiring only; the logic is in src/adsx/stack.
 #include <chrono>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 
 #include "app.h"
 #include <fmt/format.h>
 
+#include "adsx/stack/dashboard.h"
 #include "adsx/stack/stack.h"
 
 namespace adsx::app {
@@ -71,6 +74,49 @@ void add_stack_commands(CLI::App& root, context& ctx, action& run)
                 });
             };
         });
+
+    auto* dash = stack->add_subcommand(
+        "dashboard",
+        "Write the Grafana dashboard's headline panels (deploy/grafana/adstreamx.json) "
+        "as one HTML page, drawn from Prometheus's HTTP API: for users without Grafana");
+    static std::string out = "status.html";
+    static int minutes = 30;
+    dash->add_option("--out", out, "The HTML file to write")->capture_default_str();
+    dash->add_option("--minutes", minutes, "How far back the charts go")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 7 * 24 * 60));
+    dash->callback([&] {
+        run = [&ctx] {
+            return with_config(ctx, [&](const config::config& cfg) {
+                const auto file = cfg.stack.deploy_dir / "grafana" / "adstreamx.json";
+                std::ifstream in(file);
+                const std::string json((std::istreambuf_iterator<char>(in)),
+                                       std::istreambuf_iterator<char>());
+                auto panels = stack::parse_headline_panels(json);
+                if (!in || !panels) {
+                    std::cerr << "adsx: " << file.string() << ": "
+                              << (in ? panels.error().message : "cannot read") << "\n";
+                    return 1;
+                }
+                auto page = stack::dashboard_page(cfg.prometheus.host, cfg.prometheus.port, *panels,
+                                                  std::chrono::minutes(minutes),
+                                                  std::chrono::system_clock::now());
+                if (!page) {
+                    return report(page.error());
+                }
+                std::ofstream f(out, std::ios::binary | std::ios::trunc);
+                f << *page;
+                if (!f.flush()) {
+                    std::cerr << "adsx: cannot write " << out << "\n";
+                    return 1;
+                }
+                std::cout << fmt::format("wrote {} ({} panels from {}:{}, the last {} min)\n", out,
+                                         panels->size(), cfg.prometheus.host, cfg.prometheus.port,
+                                         minutes);
+                return 0;
+            });
+        };
+    });
 }
 
 }  // namespace adsx::app
