@@ -65,7 +65,15 @@ def test_the_dashboard_is_an_importable_grafana_dashboard():
         for t in p["targets"]:
             assert t["expr"] and "$" not in t["expr"], "queries must run as is, outside Grafana"
     titles = " ".join(p["title"].lower() for p in DASHBOARD["panels"])
-    for wanted in ("lag", "freshness", "throughput", "latency", "dead letters", "heatmap"):
+    for wanted in (
+        "lag",
+        "freshness",
+        "throughput",
+        "latency",
+        "dead letters",
+        "per arm",
+        "heatmap",
+    ):
         assert wanted in titles, wanted
 
 
@@ -95,8 +103,11 @@ def traffic():
         deadline = time.time() + 120
         missing = exprs
         while missing and time.time() < deadline:
-            body = json.dumps({"user_id": "K1:" + "0" * 32, "slots": 2}).encode()
-            for _ in range(20):  # /rank_ads answers (503 without a catalog is an answer too)
+            body = json.dumps({
+                "user_id": "k1:" + uuid.uuid4().hex, "slots": 2,
+                "context": {"device": "ios", "geo": "US-CA", "placement": "feed"},
+            }).encode()  # fmt: skip
+            for _ in range(20):  # ranked once the service has the catalog generate wrote
                 service.request("POST", "/rank_ads", body, {"Content-Type": "application/json"})
             service.request("GET", "/features/ad/1")
             time.sleep(2)

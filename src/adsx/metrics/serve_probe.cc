@@ -59,6 +59,10 @@ void serve_probe::register_rank()
                      .Help("/rank_ads answers that degraded (online store or model unavailable)")
                      .Register(r)
                      .Add({});
+    _arms = &prometheus::BuildCounter()
+                 .Name("adsx_serve_rank_arm_requests_total")
+                 .Help("/rank_ads answers by experiment and arm (both empty outside experiments)")
+                 .Register(r);
     _catalog_age = &prometheus::BuildGauge()
                         .Name("adsx_serve_catalog_age_seconds")
                         .Help("Age of the catalog snapshot serving")
@@ -81,6 +85,8 @@ void serve_probe::ranked(const serving::rank_outcome& o)
     if (o.degraded) {
         _degraded->Increment();
     }
+    _arms->Add({{"experiment", std::string(o.experiment)}, {"arm", std::string(o.arm)}})
+        .Increment();
 }
 
 void serve_probe::sample(double catalog_age_s, std::uint64_t serve_log_dropped)

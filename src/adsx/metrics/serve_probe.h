@@ -62,6 +62,7 @@ private:
     prometheus::Counter* _slots = nullptr;
     prometheus::Counter* _filled = nullptr;
     prometheus::Counter* _degraded = nullptr;
+    prometheus::Family<prometheus::Counter>* _arms = nullptr;  // by experiment and arm
     prometheus::Gauge* _catalog_age = nullptr;
     prometheus::Counter* _log_dropped = nullptr;
     std::uint64_t _log_dropped_seen = 0;

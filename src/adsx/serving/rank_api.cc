@@ -511,6 +511,10 @@ http::reply rank_api::impl::decide(ranking_work& w, const std::string& request_i
     w.outcome.slots = w.req.slots;
     w.outcome.filled = won.size();
     w.outcome.degraded = !w.degraded.empty();
+    if (w.arm) {
+        w.outcome.experiment = w.arm->experiment;
+        w.outcome.arm = w.arm->arm;
+    }
     if (parts.observer) {
         parts.observer->ranked(w.outcome);
     }

@@ -67,6 +67,8 @@ struct rank_outcome
     bool degraded = false;
     double store_seconds = 0;
     double scoring_seconds = 0;
+    // The request's experiment and arm ("" outside any); valid during rank_observer::ranked.
+    std::string_view experiment, arm;
 };
 
 class rank_observer
