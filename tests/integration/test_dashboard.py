@@ -102,7 +102,10 @@ def traffic():
         exprs = [t["expr"] for p in DASHBOARD["panels"] for t in p["targets"]]
         deadline = time.time() + 120
         missing = exprs
-        while missing and time.time() < deadline:
+        # Until every query has data, then 12 s more (six scrapes), so that each series has
+        # points enough for a line over the page's range.
+        settled = None
+        while (missing or time.time() < settled) and time.time() < deadline:
             body = json.dumps({
                 "user_id": "k1:" + uuid.uuid4().hex, "slots": 2,
                 "context": {"device": "ios", "geo": "US-CA", "placement": "feed"},
@@ -112,6 +115,8 @@ def traffic():
             service.request("GET", "/features/ad/1")
             time.sleep(2)
             missing = [e for e in exprs if not query(e)["data"]["result"]]
+            if not missing and settled is None:
+                settled = time.time() + 12
         yield missing
     finally:
         for p in procs:

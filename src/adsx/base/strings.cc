@@ -106,6 +106,20 @@ std::string json_quote(std::string_view s)
     return out;
 }
 
+std::string json_for_script(std::string_view json)
+{
+    std::string out;
+    out.reserve(json.size());
+    for (const char c : json) {
+        if (c == '<') {
+            out += "\\u003c";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
 std::vector<std::string_view> split(std::string_view s, char sep)
 {
     std::vector<std::string_view> parts;

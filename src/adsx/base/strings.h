@@ -11,6 +11,9 @@ namespace adsx {
 // Escapes a string for inclusion inside JSON double quotes (RFC 8259).
 void append_json_escaped(std::string& out, std::string_view s);
 [[nodiscard]] std::string json_quote(std::string_view s);
+// JSON for a <script> element of an HTML page: "</" must not close the element early, so every
+// '<' (which JSON holds only inside strings) becomes \u003c, which means the same.
+[[nodiscard]] std::string json_for_script(std::string_view json);
 
 // Appends the decimal digits of v (std::to_chars: no locale, no format string to parse).
 void append_int(std::string& out, std::int64_t v);

@@ -249,16 +249,7 @@ std::string to_markdown(const report& r, std::string_view name)
 
 std::string to_html(const report& r, std::string_view name, std::string_view live_url)
 {
-    // The JSON sits in a <script> element: "</" must not close it early. '<' only occurs
-    // inside JSON strings, where \u003c means the same.
-    std::string json;
-    for (const char c : to_json(r, name)) {
-        if (c == '<') {
-            json += "\\u003c";
-        } else {
-            json += c;
-        }
-    }
+    const std::string json = json_for_script(to_json(r, name));
     std::string page(report_page);
     constexpr std::string_view slot = "/*REPORT_JSON*/";
     page.replace(page.find(slot), slot.size(), json);

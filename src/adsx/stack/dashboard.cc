@@ -131,20 +131,9 @@ result<std::string> dashboard_page(const std::string& host, int port,
         return fail(error_code::unavailable,
                     fmt::format("Prometheus at {}:{} not reached: {}", host, port, first_error));
     }
-    // The JSON sits in a <script> element: "</" must not close it early. '<' only occurs
-    // inside JSON strings, where \u003c means the same.
-    std::string escaped;
-    escaped.reserve(data.size());
-    for (const char c : data) {
-        if (c == '<') {
-            escaped += "\\u003c";
-        } else {
-            escaped += c;
-        }
-    }
     std::string page(dashboard_page_html);
     constexpr std::string_view slot = "/*DASHBOARD_JSON*/";
-    page.replace(page.find(slot), slot.size(), escaped);
+    page.replace(page.find(slot), slot.size(), json_for_script(data));
     return page;
 }
 

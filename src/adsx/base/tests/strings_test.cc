@@ -80,5 +80,12 @@ TEST(error, wrap_prefixes_context_and_keeps_code)
     EXPECT_EQ(exit_code(error{error_code::invalid_argument, "x"}), 2);
 }
 
+TEST(strings, json_for_script_cannot_close_its_script_element)
+{
+    EXPECT_EQ(json_for_script(R"({"a":"</script><b>","n":1})"),
+              R"({"a":"\u003c/script>\u003cb>","n":1})");
+    EXPECT_EQ(json_for_script("[]"), "[]");
+}
+
 }  // namespace
 }  // namespace adsx
