@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <functional>
+#include <numeric>
 #include <thread>
 
 #include <fmt/format.h>
@@ -205,18 +206,17 @@ std::size_t lines_in(std::string_view text)
 }
 
 // Parses the lines of `text` (which holds whole lines) into `out`; `line_no` is the file's line
-// number of its first line, for errors; `room` the rows to make room for (the chunks merged
-// into this one's too).
+// number of its first line, for errors; `room` the lines to make room for: rows, and users (at
+// most one a line), of this text and of the chunks to be merged into this one.
 result<void> parse_lines(std::string_view text, const layout& l, std::size_t line_no,
                          std::size_t room, chunk& out)
 {
     const auto& at = l.at;
     std::vector<std::string_view> f;
     out.labels.resize(l.labelled.size());
-    const auto lines = lines_in(text);
     out.rows.reserve(room);
     prefer_huge_pages(out.rows.data(), room * sizeof(user_data::row));
-    out.users.reserve(lines);  // at most one user a line
+    out.users.reserve(room);
     for (std::size_t pos = 0; pos < text.size(); ++line_no) {
         auto end = text.find('\n', pos);
         const auto line = text.substr(pos, end == std::string_view::npos ? end : end - pos);
@@ -342,16 +342,21 @@ result<user_data> parse_csv(std::string_view text, std::size_t threads)
         parts.push_back(body.substr(from, to - from));
         from = to;
     }
+    std::vector<std::size_t> lines;  // of each part; the first part's chunk takes them all
+    for (const auto part : parts) {
+        lines.push_back(lines_in(part));
+    }
+    const std::size_t all_lines = std::accumulate(lines.begin(), lines.end(), std::size_t{0});
     std::vector<chunk> chunks(parts.size());
     std::vector<result<void>> parsed(parts.size());
     {
         std::vector<std::jthread> workers;
         for (std::size_t k = 1; k < parts.size(); ++k) {
             workers.emplace_back(
-                [&, k] { parsed[k] = parse_lines(parts[k], l, 0, lines_in(parts[k]), chunks[k]); });
+                [&, k] { parsed[k] = parse_lines(parts[k], l, 0, lines[k], chunks[k]); });
         }
         if (!parts.empty()) {
-            parsed[0] = parse_lines(parts[0], l, 2, lines_in(body), chunks[0]);
+            parsed[0] = parse_lines(parts[0], l, 2, all_lines, chunks[0]);
         }
     }
     bool ok =
@@ -362,7 +367,7 @@ result<user_data> parse_csv(std::string_view text, std::size_t threads)
     }
     if (!ok) {
         chunk whole;
-        if (auto r = parse_lines(body, l, 2, lines_in(body), whole); !r) {
+        if (auto r = parse_lines(body, l, 2, all_lines, whole); !r) {
             return fail(r.error());
         }
         chunks.assign(1, std::move(whole));  // merging found a conflict this pass also finds
