@@ -196,8 +196,8 @@ public:
 private:
     static constexpr std::size_t slots = 256;
     static constexpr std::uint32_t trial = 4096;
-    // The length and four bytes, mixed by a multiplication: the nine geos of the generator's
-    // world land in distinct pairs.
+    // The length and four bytes, mixed by a multiplication (no three of the generator's nine
+    // geos share a pair).
     static std::size_t slot_of(std::string_view s) noexcept
     {
         if (s.empty()) {
@@ -283,10 +283,15 @@ maybe_problem read_uuid(dom::element v, int f, const property_rules& p, uuid& ou
 
 // event_type and device: the contract's enum names the C++ enum's values (binds()), so when the
 // enum is the member's only rule, parsing the name decides it.
-maybe_problem read_enum(dom::element v, int f, const property_rules& p, event& e)
+bool parse_enum_decides(const property_rules& p)
+{
+    return !p.min_length && !p.max_length && !p.matches && !p.nullable;
+}
+
+maybe_problem read_enum(dom::element v, int f, const property_rules& p, event& e,
+                        bool parse_decides)
 {
     std::string_view s;
-    const bool parse_decides = !p.min_length && !p.max_length && !p.matches && !p.nullable;
     if (parse_decides) {
         if (v.get_string().get(s)) {
             return type_error(f);
@@ -308,12 +313,12 @@ maybe_problem read_enum(dom::element v, int f, const property_rules& p, event& e
                  : maybe_problem(problem{p.reason_of(keyword::one_of), field_name(f)});
 }
 
-// What the decoder learnt of each member's rules: values they accepted, whether parse_uuid
-// decides them.
+// What the decoder learnt of each member's rules: values they accepted, whether parsing the
+// member (parse_uuid, the enum's names) decides them.
 struct member_memo
 {
     accepted_values accepted;
-    bool parse_uuid_decides = false;
+    bool parse_decides = false;
 };
 
 maybe_problem read_field(int f, dom::element v, const property_rules& p, event& e,
@@ -326,10 +331,10 @@ maybe_problem read_field(int f, dom::element v, const property_rules& p, event& 
         case f_schema_version:
             return read_int(v, f, p, ignored_version);
         case f_event_id:
-            return read_uuid(v, f, p, e.event_id, m.parse_uuid_decides);
+            return read_uuid(v, f, p, e.event_id, m.parse_decides);
         case f_event_type:
         case f_device:
-            return read_enum(v, f, p, e);
+            return read_enum(v, f, p, e, m.parse_decides);
         case f_event_time:
             return read_int(v, f, p, e.event_time_ms);
         case f_user_id:
@@ -341,7 +346,7 @@ maybe_problem read_field(int f, dom::element v, const property_rules& p, event& 
         case f_advertiser_id:
             return read_int(v, f, p, e.advertiser_id);
         case f_request_id:
-            return read_uuid(v, f, p, e.request_id, m.parse_uuid_decides);
+            return read_uuid(v, f, p, e.request_id, m.parse_decides);
         case f_geo:
             return read_string(v, f, p, e.geo, memo);
         case f_placement:
@@ -490,9 +495,11 @@ decoder::decoder() : decoder(checked_built_in()) {}
 decoder::decoder(const contract& c) : _impl(std::make_unique<impl>())
 {
     _impl->rules = &c;
-    for (int f : {f_event_id, f_request_id}) {
+    for (int f : {f_event_id, f_request_id, f_event_type, f_device}) {
         const auto i = static_cast<std::size_t>(f);
-        _impl->memos[i].parse_uuid_decides = parse_uuid_decides(c.properties()[i]);
+        const auto& p = c.properties()[i];
+        _impl->memos[i].parse_decides =
+            f == f_event_id || f == f_request_id ? parse_uuid_decides(p) : parse_enum_decides(p);
     }
     // simdjson's limit is one more than the deepest nesting it accepts; growing for a longer
     // record keeps it.
