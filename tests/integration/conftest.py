@@ -76,6 +76,8 @@ KAFKA_JARS = (
     / "kafka"
 )
 BOOTSTRAP = os.environ.get("ADSX_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+# The stack's Prometheus (its HTTP API).
+PROMETHEUS = "http://127.0.0.1:" + os.environ.get("ADSX_PROMETHEUS__PORT", "9090")
 
 
 def kafka_tool(main_class: str, *args: str, timeout: float = 120) -> str:

@@ -18,6 +18,7 @@ import uuid
 import pytest
 from conftest import (
     ADSX_BIN,
+    PROMETHEUS,
     SOURCE_DIR,
     Service,
     browser,  # noqa: F401 (a fixture)
@@ -29,7 +30,6 @@ from conftest import (
 )
 
 DASHBOARD = json.loads((SOURCE_DIR / "deploy" / "grafana" / "adstreamx.json").read_text())
-PROMETHEUS = "http://127.0.0.1:" + os.environ.get("ADSX_PROMETHEUS__PORT", "9090")
 
 
 def query(expr: str) -> dict:

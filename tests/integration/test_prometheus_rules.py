@@ -15,10 +15,9 @@ import urllib.request
 import uuid
 
 import yaml
-from conftest import ADSX_BIN, SOURCE_DIR, Service, delete_topic, free_port, stream_env
+from conftest import ADSX_BIN, PROMETHEUS, SOURCE_DIR, Service, delete_topic, free_port, stream_env
 
 RULES = SOURCE_DIR / "deploy" / "prometheus" / "rules"
-PROMETHEUS = "http://127.0.0.1:" + os.environ.get("ADSX_PROMETHEUS__PORT", "9090")
 
 
 def promtool(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
