@@ -78,10 +78,22 @@ generator::generator(const world& w, edge& e, const generator_params& p)
             _ad_lists.push_back(std::move(list));
         }
     }
-    const double expected_impressions =
-        std::max(1.0, static_cast<double>(p.events) * (1.0 - p.malformed_rate) / 1.016);
-    _mean_gap_ms = static_cast<double>(p.span_ms) / expected_impressions;
-    _next_arrival = static_cast<double>(p.start_ms) + _rng.exponential(_mean_gap_ms);
+    _next_arrival = static_cast<double>(p.start_ms);
+    draw_next_arrival(p.events);
+}
+
+void generator::draw_next_arrival(std::uint64_t slots_left)
+{
+    // The earliest of k points uniform over what is left of the span, k the impressions the
+    // free slots should still hold (about 1.6% of records follow an impression): a Poisson
+    // process's arrivals, conditioned on the span, so no impression can fall past its end. A
+    // fixed mean gap overran the end by ~span/√N, which put events up to an hour into the wall
+    // clock's future when the default span ends at today's midnight and a run starts just after.
+    const double horizon = static_cast<double>(_p.start_ms + _p.span_ms);
+    const double k =
+        std::max(1.0, static_cast<double>(slots_left) * (1.0 - _p.malformed_rate) / 1.016);
+    const double gap = (horizon - _next_arrival) * -std::expm1(std::log1p(-_rng.uniform()) / k);
+    _next_arrival = std::min(_next_arrival + gap, horizon - 1);
 }
 
 std::uint64_t generator::room() const noexcept
@@ -124,7 +136,7 @@ bool generator::next(record& r)
         _pending.pop();
     } else {
         make_impression(r, static_cast<std::int64_t>(_next_arrival));
-        _next_arrival += _rng.exponential(_mean_gap_ms);
+        draw_next_arrival(room() - 1);  // room() still counts this impression
     }
     ++_emitted;
     if (r.kind == fault::none) {

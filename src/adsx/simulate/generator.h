@@ -9,8 +9,9 @@
 //
 // Memory stays flat in the number of events: per-user state is a fixed ring of recent
 // impressions and the heap holds only chains still in flight (bounded by delays × rate).
-// Exactly `events` records come out; chain members that would fall after the end of the span
-// are not generated (as in life: the observation window closes). Same world, seed and params ⇒
+// Exactly `events` records come out, all inside [start, start + span) (but a future_timestamp
+// fault's); chain members that would fall after the end of the span are not generated (as in
+// life: the observation window closes). Same world, seed and params ⇒
 // the same records, byte for byte.
 #include <cstdint>
 #include <queue>
@@ -109,6 +110,7 @@ private:
     [[nodiscard]] std::uint32_t pick_ad(std::uint32_t user, std::int64_t t);
     void make_impression(record& r, std::int64_t t);
     void schedule_chain(const record& imp, double p_conversion);
+    void draw_next_arrival(std::uint64_t slots_left);
     void make_fault(record& r);
     void charge(std::uint32_t campaign, std::int64_t t, double amount);
     events::uuid new_uuid();
@@ -129,8 +131,7 @@ private:
     std::priority_queue<pending, std::vector<pending>, std::greater<>> _pending;
     std::uint64_t _seq = 0;
     std::uint64_t _emitted = 0;
-    double _next_arrival;
-    double _mean_gap_ms;
+    double _next_arrival;  // event time of the next impression
     record _template;
     bool _have_template = false;
 };
