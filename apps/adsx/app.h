@@ -61,6 +61,7 @@ void add_model_commands(CLI::App& root, context& ctx, action& run);
 void add_serve_command(CLI::App& root, context& ctx, action& run);
 void add_experiment_commands(CLI::App& root, context& ctx, action& run);
 void add_simulate_command(CLI::App& root, context& ctx, action& run);
+void add_privacy_commands(CLI::App& root, context& ctx, action& run);
 // create, start, stop, list under `adsx experiment` (experiment_admin_cmd.cc).
 void add_experiment_admin_commands(CLI::App& experiment, context& ctx, action& run);
 // collect under `adsx experiment` (experiment_collect_cmd.cc).

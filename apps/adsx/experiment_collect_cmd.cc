@@ -4,7 +4,8 @@
 // that keeps its offsets in PostgreSQL, moved in the same transaction as the totals they cover
 // (compare-and-set: a stale member's commit is refused), so a replay, a restart or a SIGKILL
 // never counts an event twice. Records the event contract rejects are skipped, as adsx stream
-// dead-letters them.
+// dead-letters them; so are events of erased users (the suppression list, pg/privacy.h), so
+// that a replay cannot bring them back.
 #include <csignal>
 #include <iostream>
 
@@ -18,6 +19,8 @@
 #include "adsx/log/log.h"
 #include "adsx/pg/experiment_results.h"
 #include "adsx/pg/migrate.h"
+#include "adsx/pg/privacy.h"
+#include "adsx/privacy/suppression.h"
 
 namespace adsx::app {
 namespace {
@@ -31,6 +34,7 @@ struct collect_tally
     std::uint64_t records = 0;
     std::uint64_t counted = 0;
     std::uint64_t skipped = 0;  // not events by the contract
+    std::uint64_t erased = 0;   // events of users on the suppression list
     std::uint64_t batches = 0;
     std::uint64_t stale = 0;  // commits refused: offsets reloaded
 };
@@ -66,6 +70,12 @@ int run_collect(const config::config& cfg, double until_idle_s)
     }
     if (auto m = pg::migrate(*conn, migrations_dir(cfg)); !m) {
         return report(m.error());
+    }
+    privacy::suppression_list erased;
+    auto erased_feed = pg::suppression_feed::start(
+        cfg.postgres, erased, std::chrono::seconds(cfg.privacy.suppression_refresh_s));
+    if (!erased_feed) {
+        return report(erased_feed.error());
     }
     const auto& topic = cfg.kafka.events_topic;
     auto stored = pg::load_collect_offsets(*conn, topic);
@@ -132,6 +142,10 @@ int run_collect(const config::config& cfg, double until_idle_s)
                 ++t.skipped;
                 continue;
             }
+            if (erased.contains(e.user_id)) {
+                ++t.erased;
+                continue;
+            }
             totals.add(e);
             ++t.counted;
         }
@@ -166,8 +180,9 @@ int run_collect(const config::config& cfg, double until_idle_s)
     (*group)->close();
     const double secs = std::chrono::duration<double>(steady::now() - started).count();
     std::cout << fmt::format("collected {} records: {} counted, {} skipped (not events by the "
-                             "contract) in {} commits to experiment_user_days in {:.1f} s\n",
-                             t.records, t.counted, t.skipped, t.batches, secs);
+                             "contract), {} of erased users, in {} commits to "
+                             "experiment_user_days in {:.1f} s\n",
+                             t.records, t.counted, t.skipped, t.erased, t.batches, secs);
     return 0;
 }
 

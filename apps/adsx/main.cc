@@ -51,6 +51,7 @@ int main(int argc, char** argv)
     adsx::app::add_serve_command(root, ctx, run);
     adsx::app::add_experiment_commands(root, ctx, run);
     adsx::app::add_simulate_command(root, ctx, run);
+    adsx::app::add_privacy_commands(root, ctx, run);
 
     try {
         root.parse(argc, argv);

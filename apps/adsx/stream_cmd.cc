@@ -15,7 +15,9 @@
 #include "adsx/kafka/stream_consumer.h"
 #include "adsx/metrics/stream_probe.h"
 #include "adsx/pg/catalog.h"
+#include "adsx/pg/privacy.h"
 #include "adsx/privacy/consent_cache.h"
+#include "adsx/privacy/suppression.h"
 #include "adsx/redis/feature_store.h"
 
 namespace adsx::app {
@@ -54,8 +56,17 @@ int run_stream(const config::config& cfg, double until_idle_s)
     features::observer_list observers({&probe, &log});
     features::timed_store store(*redis_store, observers, clock);
     privacy::consent_cache consent;
+    privacy::suppression_list erased;
+    auto erased_feed = pg::suppression_feed::start(
+        cfg.postgres, erased, std::chrono::seconds(cfg.privacy.suppression_refresh_s));
+    if (!erased_feed) {
+        return report(erased_feed.error());
+    }
+    auto personalised = [&](std::string_view user, std::string_view tc) {
+        return consent(tc) && !erased.contains(user);
+    };
     features::engine engine(
-        store, **dlq, features::ad_catalog(*catalog), std::ref(consent), clock,
+        store, **dlq, features::ad_catalog(*catalog), personalised, clock,
         {.topic = cfg.kafka.events_topic,
          .group = s.group,
          .allowed_lateness_ms = to_ms(std::chrono::seconds(s.allowed_lateness_s)),

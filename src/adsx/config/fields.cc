@@ -227,6 +227,10 @@ std::vector<field> privacy_fields()
              &c::privacy, &privacy_config::hmac_key_file),
         text("privacy.key_id", "id of the current pseudonym key (1-8 of a-z0-9)", &c::privacy,
              &privacy_config::key_id, matching("^[a-z0-9]{1,8}$")),
+        integer("privacy.suppression_refresh_s",
+                "seconds between reloads of the erasure suppression list by the stream engine "
+                "(`adsx privacy erase` sweeps Redis again after this long)",
+                &c::privacy, &privacy_config::suppression_refresh_s, 1, 3600),
     };
 }
 

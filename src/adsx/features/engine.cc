@@ -184,7 +184,7 @@ void engine::build(const std::vector<raw_message>& messages, const std::vector<i
             dead_letter(m, {events::reason::orphan_event, "request_id"}, r, dlq);
             continue;
         }
-        batch().add(e, _personalised(e.consent));
+        batch().add(e, _personalised(e.user_id, e.consent));
         r.event_times.push_back(e.event_time_ms);
         ++r.applied;
     }

@@ -97,7 +97,9 @@ class engine
 {
 public:
     using ad_known_fn = std::function<bool(ad_id ad)>;
-    using personalised_fn = std::function<bool(std::string_view consent)>;
+    // Whether an event's user may have user-level state: their consent allows personalisation
+    // and they were not erased (privacy/suppression.h).
+    using personalised_fn = std::function<bool(std::string_view user, std::string_view consent)>;
 
     // `clock`: processing time (future timestamps, dead letters' detected_at); must outlive
     // the engine, as must the store and the sink.

@@ -174,7 +174,7 @@ TEST(engine, a_worker_taking_a_partition_over_reads_its_request_log_back)
     engine other{f.store,
                  f.sink,
                  [](ad_id) { return true; },
-                 [](std::string_view) { return true; },
+                 [](std::string_view, std::string_view) { return true; },
                  f.clock,
                  engine_settings{}};
     const int reads = f.store.log_reads;

@@ -213,7 +213,7 @@ struct engine_fixture : record_maker
     engine e{store,
              sink,
              [](ad_id ad) { return ad.value < 100; },
-             [](std::string_view consent) { return consent == "YES"; },
+             [](std::string_view, std::string_view consent) { return consent == "YES"; },
              clock,
              engine_settings{}};
 };

@@ -1,0 +1,197 @@
+#include "adsx/pg/privacy.h"
+
+#include <array>
+
+#include <fmt/format.h>
+
+#include "adsx/log/log.h"
+
+namespace adsx::pg {
+
+namespace {
+
+constexpr std::array<std::string_view, 2> tables = {"features_user", "experiment_user_days"};
+
+tl::unexpected<error> rollback(connection& c, const error& e)
+{
+    (void)c.execute("ROLLBACK");
+    return fail(e);
+}
+
+}  // namespace
+
+std::span<const std::string_view> user_tables() noexcept
+{
+    return tables;
+}
+
+result<erasure_request> open_erasure(connection& c, const std::string& user,
+                                     const std::string& source)
+{
+    if (auto r = c.execute("BEGIN"); !r) {
+        return fail(r.error());
+    }
+    if (auto r = c.query("INSERT INTO privacy_suppressed (user_id) VALUES ($1) "
+                         "ON CONFLICT (user_id) DO NOTHING",
+                         {user});
+        !r) {
+        return rollback(c, r.error());
+    }
+    // The open request, if any, else a new one; the unique index on open requests makes a
+    // concurrent second insert fail rather than duplicate.
+    auto open = c.query(
+        "SELECT id FROM privacy_requests WHERE user_id = $1 AND verified_at IS NULL", {user});
+    if (!open) {
+        return rollback(c, open.error());
+    }
+    erasure_request req;
+    if (!open->empty()) {
+        req = {.id = std::stoll(*(*open)[0][0]), .resumed = true};
+    } else {
+        auto id =
+            c.scalar("INSERT INTO privacy_requests (user_id, source) VALUES ($1, $2) RETURNING id",
+                     {user, source});
+        if (!id) {
+            return rollback(c, id.error());
+        }
+        req.id = std::stoll(*id);
+    }
+    if (auto r = c.execute("COMMIT"); !r) {
+        return fail(r.error());
+    }
+    return req;
+}
+
+result<std::map<std::string, std::int64_t>> erase_user_rows(connection& c, const std::string& user)
+{
+    if (auto r = c.execute("BEGIN"); !r) {
+        return fail(r.error());
+    }
+    std::map<std::string, std::int64_t> deleted;
+    for (auto t : tables) {
+        auto n = c.scalar(fmt::format("WITH d AS (DELETE FROM {} WHERE user_id = $1 RETURNING 1) "
+                                      "SELECT count(*) FROM d",
+                                      t),
+                          {user});
+        if (!n) {
+            return rollback(c, n.error());
+        }
+        deleted[std::string(t)] = std::stoll(*n);
+    }
+    if (auto r = c.execute("COMMIT"); !r) {
+        return fail(r.error());
+    }
+    return deleted;
+}
+
+result<std::map<std::string, std::int64_t>> user_traces(connection& c, const std::string& user)
+{
+    std::map<std::string, std::int64_t> left;
+    for (auto t : tables) {
+        auto n = c.scalar(fmt::format("SELECT count(*) FROM {} WHERE user_id = $1", t), {user});
+        if (!n) {
+            return fail(n.error());
+        }
+        if (auto rows = std::stoll(*n); rows > 0) {
+            left[std::string(t)] = rows;
+        }
+    }
+    return left;
+}
+
+result<void> record_store(connection& c, std::int64_t id, const std::string& store,
+                          const std::string& outcome_json)
+{
+    auto r = c.query("UPDATE privacy_requests SET stores = stores || jsonb_build_object($2::text, "
+                     "$3::jsonb) WHERE id = $1",
+                     {std::to_string(id), store, outcome_json});
+    return r ? result<void>{} : fail(r.error());
+}
+
+result<void> mark_completed(connection& c, std::int64_t id)
+{
+    auto r = c.query("UPDATE privacy_requests SET completed_at = now() WHERE id = $1",
+                     {std::to_string(id)});
+    return r ? result<void>{} : fail(r.error());
+}
+
+result<void> mark_verified(connection& c, std::int64_t id)
+{
+    auto r = c.query("UPDATE privacy_requests SET verified_at = now() WHERE id = $1",
+                     {std::to_string(id)});
+    return r ? result<void>{} : fail(r.error());
+}
+
+result<std::vector<std::string>> suppressed_users(connection& c)
+{
+    auto rows = c.query("SELECT user_id FROM privacy_suppressed");
+    if (!rows) {
+        return fail(rows.error());
+    }
+    std::vector<std::string> out;
+    out.reserve(rows->size());
+    for (auto& row : *rows) {
+        out.push_back(std::move(*row[0]));
+    }
+    return out;
+}
+
+result<std::unique_ptr<suppression_feed>> suppression_feed::start(
+    const config::postgres_config& cfg, privacy::suppression_list& list,
+    std::chrono::milliseconds every)
+{
+    auto c = connection::open(cfg);
+    if (!c) {
+        return fail(c.error());
+    }
+    auto users = suppressed_users(*c);
+    if (!users) {
+        return fail(users.error());
+    }
+    list.replace(std::move(*users));
+    return std::unique_ptr<suppression_feed>(new suppression_feed(cfg, list, every, std::move(*c)));
+}
+
+suppression_feed::suppression_feed(const config::postgres_config& cfg,
+                                   privacy::suppression_list& list, std::chrono::milliseconds every,
+                                   connection c)
+  : _cfg(cfg), _list(list), _every(every), _conn(std::move(c)), _thread([this] { run(); })
+{
+}
+
+suppression_feed::~suppression_feed()
+{
+    {
+        std::lock_guard lock(_mutex);
+        _stopping = true;
+    }
+    _wake.notify_all();
+    _thread.join();
+}
+
+void suppression_feed::run()
+{
+    static const auto log = log::get("privacy");
+    std::unique_lock lock(_mutex);
+    while (!_wake.wait_for(lock, _every, [this] { return _stopping; })) {
+        lock.unlock();
+        if (!_conn) {
+            if (auto c = connection::open(_cfg); c) {
+                _conn.emplace(std::move(*c));
+            }
+        }
+        auto users = _conn ? suppressed_users(*_conn)
+                           : result<std::vector<std::string>>(
+                                 fail(error_code::unavailable, "PostgreSQL unreachable"));
+        if (users) {
+            _list.replace(std::move(*users));
+        } else {
+            log.warn("suppression list not reloaded; keeping the last one",
+                     {{"error", users.error().message}});
+            _conn.reset();
+        }
+        lock.lock();
+    }
+}
+
+}  // namespace adsx::pg

@@ -1,0 +1,87 @@
+#pragma once
+// Erasure's PostgreSQL side (migration 0008): the suppression list, the audit ledger, and the
+// user rows of every table that holds a user id.
+//
+//   auto req = pg::open_erasure(conn, "k1:…", "cli");        // suppresses, opens or resumes
+//   auto n = pg::erase_user_rows(conn, "k1:…");              // {table: rows deleted}
+//   pg::record_store(conn, req->id, "postgres", json);       // the ledger, store by store
+//   auto left = pg::user_traces(conn, "k1:…");               // {table: rows still there}
+//   pg::mark_verified(conn, req->id);
+//   auto feed = pg::suppression_feed::start(cfg.postgres, list, 5s);   // keeps `list` current
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "adsx/base/error.h"
+#include "adsx/pg/connection.h"
+#include "adsx/privacy/suppression.h"
+
+namespace adsx::pg {
+
+// Every table that holds a user id, in the column user_id: the ones erasure empties of a user
+// and verification scans. A test holds it equal to the tables the migrations create with such
+// a column (so a new one cannot be forgotten), the privacy tables themselves excepted.
+[[nodiscard]] std::span<const std::string_view> user_tables() noexcept;
+
+struct erasure_request
+{
+    std::int64_t id = 0;
+    bool resumed = false;  // an earlier request for the user had not been verified
+};
+
+// Puts `user` (a pseudonym) on the suppression list and opens its ledger row, or returns the
+// open one (a crash half-way, or a second request meanwhile), in one transaction.
+[[nodiscard]] result<erasure_request> open_erasure(connection& c, const std::string& user,
+                                                   const std::string& source);
+// Deletes the user's rows from every user table in one transaction: rows deleted per table.
+[[nodiscard]] result<std::map<std::string, std::int64_t>> erase_user_rows(connection& c,
+                                                                          const std::string& user);
+// Rows of the user left per user table (tables without any left out).
+[[nodiscard]] result<std::map<std::string, std::int64_t>> user_traces(connection& c,
+                                                                      const std::string& user);
+// Records a store's outcome (a JSON value) in request `id`'s ledger row.
+[[nodiscard]] result<void> record_store(connection& c, std::int64_t id, const std::string& store,
+                                        const std::string& outcome_json);
+// Every store done: completed_at; a scan found nothing left: verified_at (which closes it).
+[[nodiscard]] result<void> mark_completed(connection& c, std::int64_t id);
+[[nodiscard]] result<void> mark_verified(connection& c, std::int64_t id);
+// The suppression list, whole.
+[[nodiscard]] result<std::vector<std::string>> suppressed_users(connection& c);
+
+// Keeps `list` equal to the suppression list: loaded once by start() (which fails if it cannot
+// be), then every `every` on a thread of its own, whose failures are logged and keep the last
+// list (the connection is opened again at the next round). Stops with the object.
+class suppression_feed
+{
+public:
+    [[nodiscard]] static result<std::unique_ptr<suppression_feed>> start(
+        const config::postgres_config& cfg, privacy::suppression_list& list,
+        std::chrono::milliseconds every);
+    suppression_feed(const suppression_feed&) = delete;
+    suppression_feed& operator=(const suppression_feed&) = delete;
+    ~suppression_feed();
+
+private:
+    suppression_feed(const config::postgres_config& cfg, privacy::suppression_list& list,
+                     std::chrono::milliseconds every, connection c);
+    void run();
+
+    config::postgres_config _cfg;
+    privacy::suppression_list& _list;
+    std::chrono::milliseconds _every;
+    std::optional<connection> _conn;
+    std::mutex _mutex;
+    std::condition_variable _wake;
+    bool _stopping = false;
+    std::thread _thread;
+};
+
+}  // namespace adsx::pg
