@@ -2,13 +2,16 @@
 after a generated run streamed into Redis and rows of the user in every PostgreSQL table with a
 user id, `verify` names each key and table holding the user; `erase` by raw id removes them,
 leaves every other user's data as it was (checksums), records the request in the ledger and
-verifies; a replay of the topic from its start, and an event of the user arriving while a
-stream worker runs, do not bring the user back (the suppression list)."""
+verifies, having scanned every table with a user id; a replay of the topic from its start, and
+an event of the user arriving while a stream worker runs, do not bring the user back (the
+suppression list); an erasure SIGKILLed half-way is resumed by the next into one request."""
 
 import hashlib
 import hmac
 import json
 import os
+import re
+import signal
 import subprocess
 import time
 import uuid
@@ -148,6 +151,13 @@ def test_erase_removes_the_user_and_nothing_else_and_a_replay_does_not_bring_the
     assert r.exists(f"u:{other}")
     v = run_adsx("privacy", "verify", "--user", user, env=env)
     assert v.returncode == 0, v.stdout + v.stderr
+    # It scanned every table with a user id that the migrations made (but the privacy ledger's).
+    scanned = re.search(r"postgres \(([^)]*)\)", v.stdout).group(1).split(", ")
+    with_user_id = psql(
+        "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public'"
+        " AND column_name = 'user_id' AND table_name NOT LIKE 'privacy\\_%'"
+    )
+    assert sorted(scanned) == sorted(t for (t,) in with_user_id)
 
 
 def test_an_event_of_the_user_reaching_a_running_worker_after_erasure_is_not_personalised(world):
@@ -190,6 +200,33 @@ def test_an_event_of_the_user_reaching_a_running_worker_after_erasure_is_not_per
         f"SELECT count(*), count(verified_at) FROM privacy_requests WHERE user_id = '{user}'"
     )
     assert requests == [["2", "2"]]
+
+
+def test_an_erasure_killed_half_way_is_resumed_by_the_next_and_completes_once(world):
+    env, _, _, _, other, _ = world
+    erase = subprocess.Popen(
+        [ADSX_BIN, "privacy", "erase", "--user", other],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    for line in erase.stdout:  # killed in its wait for the workers, Redis and PostgreSQL erased
+        if line.startswith("waiting"):
+            break
+    erase.send_signal(signal.SIGKILL)
+    erase.wait(timeout=30)
+    open_rows = psql(
+        "SELECT completed_at IS NULL, verified_at IS NULL FROM privacy_requests"
+        f" WHERE user_id = '{other}'"
+    )
+    assert open_rows == [["t", "t"]]
+    again = run_adsx("privacy", "erase", "--user", other, env=env, timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "resumed" in again.stdout.splitlines()[0], again.stdout
+    done = psql(
+        "SELECT count(*), count(completed_at), count(verified_at) FROM privacy_requests"
+        f" WHERE user_id = '{other}'"
+    )
+    assert done == [["1", "1", "1"]]
+    assert not store().exists(f"u:{other}")
 
 
 def test_bad_arguments_exit_2_and_an_unreachable_store_fails_clearly(world):
