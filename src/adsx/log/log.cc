@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "adsx/base/strings.h"
+#include "adsx/log/scrub.h"
 
 namespace adsx::log {
 namespace {
@@ -36,7 +37,7 @@ void append_value(std::string& out, const value& v)
             using T = std::decay_t<decltype(x)>;
             if constexpr (std::is_same_v<T, std::string_view>) {
                 out += '"';
-                append_json_escaped(out, x);
+                append_json_escaped(out, scrub(x));
                 out += '"';
             } else if constexpr (std::is_same_v<T, bool>) {
                 out += x ? "true" : "false";
@@ -52,7 +53,7 @@ void append_value(std::string& out, const value& v)
 std::string render(std::string_view message, fields f)
 {
     std::string out = "\"message\":\"";
-    append_json_escaped(out, message);
+    append_json_escaped(out, scrub(message));
     out += '"';
     if (f.size() > 0) {
         out += ",\"fields\":{";

@@ -9,7 +9,8 @@
 //   auto log = adsx::log::get("stack");
 //   log.info("service ready", {{"service", "kafka"}, {"seconds", 4.2}});
 //
-// Never put PII (raw user ids, IPs) in a message or a field. Thread-safe (spdlog underneath).
+// Never put PII (raw user ids, IPs) in a message or a field; should one slip in, e-mail
+// addresses, full IPs and phone numbers are masked (scrub.h). Thread-safe (spdlog underneath).
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
