@@ -15,7 +15,8 @@ Feature views (one row per key, each with date and as_of_ms = the end of D):
   user          7-day impressions, clicks, ctr, conversions, cvr, revenue; lifetime value;
                 impressions and clicks per UTC hour of day (24 buckets, 7 days); last
                 impression and click (ms). Only users whose latest event up to D carries
-                personalisation consent (TCF purposes 1, 3 and 4), as online.
+                personalisation consent (TCF purposes 1, 3 and 4) and who were not erased
+                (adsx_jobs.privacy), as online.
   ad, campaign  7-day impressions, clicks, ctr, conversions, cvr, spend, revenue, roas, cpa;
                 spend on D; campaign: pacing = spend on D / daily budget (catalog)
   ad_device, ad_geo  7-day impressions, clicks, ctr
@@ -38,7 +39,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from adsx_jobs import config as adsx_config
-from adsx_jobs import contracts, events, pg
+from adsx_jobs import contracts, events, pg, privacy
 from adsx_jobs.contracts import smoothed_ctr
 from adsx_jobs.quality import check, gate
 from adsx_jobs.spark import session
@@ -117,9 +118,10 @@ def events_until(
     return impressions.unionByName(clicks).unionByName(conversions)
 
 
-def views(spark, cfg, lake: str, day: dt.date) -> dict[str, DataFrame]:
+def views(spark, cfg, lake: str, day: dt.date, erased: list[str] = ()) -> dict[str, DataFrame]:
     """The feature views as of the end of `day`: two aggregations over the events (one per user,
-    one per ad × device × geo, which the ad-level views roll up) rather than one per view."""
+    one per ad × device × geo, which the ad-level views roll up) rather than one per view. Users
+    in `erased` (adsx_jobs.privacy) get no user row, as users without consent."""
     end_ms = int(
         dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp() * 1000
     )
@@ -168,6 +170,7 @@ def views(spark, cfg, lake: str, day: dt.date) -> dict[str, DataFrame]:
         .where(events.personalised("consent"))
         .drop("consent")
     )
+    user = privacy.keep_personal(user, list(erased))
     user = stamp(with_rates(user))
 
     # Ads, campaigns and their device and geo slices: sums of one small aggregate.
@@ -275,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     lake = args.lake or cfg.location("lake", "dir")
     started = time.monotonic()
     spark = session(cfg, "adsx-daily")
-    out = {k: v.persist() for k, v in views(spark, cfg, lake, args.date).items()}
+    erased = privacy.suppressed(cfg)
+    out = {k: v.persist() for k, v in views(spark, cfg, lake, args.date, erased).items()}
 
     def progress(step: str, **fields) -> None:
         elapsed = round(time.monotonic() - started, 1)

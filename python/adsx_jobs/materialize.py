@@ -9,7 +9,8 @@ c:{campaign}; the slices ad_device and ad_geo -> a:{ad} as `b.d:{device}:<featur
 `b.g:{geo}:<feature>`. A write is applied only when the hash's `b.asof` (per slice:
 `b.d:{device}:asof`) is older than the new one: re-running an older date never overwrites newer
 features. `adsx stream` never touches `b.*` fields; the key's TTL is refreshed as the stream
-does ([stream] ttl_hours).
+does ([stream] ttl_hours). Erased users (adsx_jobs.privacy) are skipped: features computed
+before an erasure do not bring them back.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import time
 import redis
 
 from adsx_jobs import config as adsx_config
-from adsx_jobs import contracts
+from adsx_jobs import contracts, privacy
 from adsx_jobs.spark import session
 
 # KEYS[1] the entity hash; ARGV[1] the as-of field, ARGV[2] the new as-of, ARGV[3] the TTL,
@@ -96,9 +97,12 @@ def writer(host: str, port: int, view: str, ttl: int, applied, kept):
 
 def materialize(spark, cfg, lake: str, day: dt.date) -> dict[str, dict[str, int]]:
     ttl = cfg["stream"]["ttl_hours"] * 3600
+    erased = privacy.suppressed(cfg)  # features computed before an erasure stay out of u:{user}
     out = {}
     for view in LAYOUT:
         df = spark.read.parquet(f"{lake}/features/{view}/date={day.isoformat()}")
+        if view == "user":
+            df = privacy.keep_personal(df, erased)
         applied, kept = spark.sparkContext.accumulator(0), spark.sparkContext.accumulator(0)
         df.foreachPartition(
             writer(cfg["redis"]["host"], cfg["redis"]["port"], view, ttl, applied, kept)
