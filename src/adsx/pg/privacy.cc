@@ -126,6 +126,10 @@ result<std::vector<std::string>> suppressed_users(connection& c)
 {
     auto rows = c.query("SELECT user_id FROM privacy_suppressed");
     if (!rows) {
+        if (rows.error().message.find("does not exist") != std::string::npos) {
+            return fail(error_code::failed_precondition,
+                        rows.error().message + " (run `adsx db migrate`: migration 0008)");
+        }
         return fail(rows.error());
     }
     std::vector<std::string> out;
