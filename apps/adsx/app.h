@@ -62,6 +62,8 @@ void add_serve_command(CLI::App& root, context& ctx, action& run);
 void add_experiment_commands(CLI::App& root, context& ctx, action& run);
 void add_simulate_command(CLI::App& root, context& ctx, action& run);
 void add_privacy_commands(CLI::App& root, context& ctx, action& run);
+// retention under `adsx privacy` (retention_cmd.cc).
+void add_retention_command(CLI::App& privacy, context& ctx, action& run);
 // create, start, stop, list under `adsx experiment` (experiment_admin_cmd.cc).
 void add_experiment_admin_commands(CLI::App& experiment, context& ctx, action& run);
 // collect under `adsx experiment` (experiment_collect_cmd.cc).

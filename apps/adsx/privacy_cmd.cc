@@ -97,8 +97,8 @@ int print_traces(const std::vector<std::string>& found, const std::string& user)
         return 1;
     }
     std::string tables;
-    for (auto t : pg::user_tables()) {
-        tables += fmt::format("{}{}", tables.empty() ? "" : ", ", t);
+    for (const auto& t : pg::user_tables()) {
+        tables += fmt::format("{}{}", tables.empty() ? "" : ", ", t.name);
     }
     std::cout << fmt::format("no trace of {} in redis (keys naming them), postgres ({})\n{}\n",
                              user, tables, not_covered);
@@ -224,6 +224,7 @@ void add_privacy_commands(CLI::App& root, context& ctx, action& run)
                 },
                 "NONEMPTY"));
     }
+    add_retention_command(*privacy, ctx, run);
     erase_cmd->callback([&] {
         run = [&ctx] { return with_config(ctx, [](const auto& cfg) { return erase(cfg, user); }); };
     });

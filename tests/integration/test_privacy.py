@@ -235,3 +235,71 @@ def test_bad_arguments_exit_2_and_an_unreachable_store_fails_clearly(world):
     assert run_adsx("privacy", "verify", "--user", "", env=env).returncode == 2
     down = run_adsx("privacy", "verify", "--user", "u1", env=dict(env, ADSX_REDIS__PORT="1"))
     assert down.returncode == 1 and "adsx:" in down.stderr, down.stderr
+
+
+def test_retention_apply_removes_exactly_what_the_dry_run_listed(tmp_path):
+    """Personal data past [privacy] retention_days (90) as of 2020-04-01, i.e. dated before
+    2020-01-02, in a lake of the test's own and in PostgreSQL; newer data stays."""
+    lake, user = tmp_path / "lake", "k1:" + "e" * 32
+    old_dirs = [
+        lake / "features/user/date=2020-01-01",
+        lake / "rejected/batch=1",
+        lake / "training/old",
+    ]
+    kept_dirs = [
+        lake / "events/event_date=2020-01-01",  # listed, but under the file sink's log
+        lake / "events/event_date=2020-03-01",
+        lake / "features/user/date=2020-01-02",
+        lake / "rejected/batch=2",
+        lake / "training/new",
+        lake / "training/not-ours",
+    ]  # fmt: skip
+    for d in old_dirs + kept_dirs:
+        d.mkdir(parents=True)
+        (d / "part-0.parquet").write_bytes(b"PAR1")
+    for name, dates in (
+        ("old", ["2019-12-30", "2020-01-01"]),
+        ("new", ["2020-01-01", "2020-01-02"]),
+    ):
+        (lake / "training" / name / "manifest.json").write_text(
+            json.dumps({"impression_dates": dates})
+        )
+    old = time.mktime((2019, 12, 1, 0, 0, 0, 0, 0, 0))
+    os.utime(lake / "rejected/batch=1", (old, old))
+    for day in ("2020-01-01", "2020-03-01"):
+        add_rows(user, day)
+    env = dict(os.environ, ADSX_LAKE__DIR=str(lake))
+    try:
+
+        def retention(*flags: str) -> tuple[set[str], list[str]]:
+            r = run_adsx("privacy", "retention", "--as-of", "2020-04-01", *flags, env=env)
+            assert r.returncode == 0, r.stdout + r.stderr
+            lines = r.stdout.splitlines()
+            assert lines[0].startswith(
+                "retention as of 2020-04-01: personal data dated before 2020-01-02"
+            )
+            listed = {ln.split()[1] for ln in lines if ln.startswith("lake ") and "kept" not in ln}
+            return listed, lines
+
+        listed, lines = retention("--dry-run")
+        assert listed == {str(d) for d in old_dirs}, lines
+        assert "postgres  features_user: 1 row(s) past policy" in lines
+        assert "postgres  experiment_user_days: 1 row(s) past policy" in lines
+        assert any(str(kept_dirs[0]) in ln and "kept" in ln for ln in lines), lines
+        assert lines[-1] == "dry run: 5 item(s) past policy; --apply removes them"
+
+        removed, lines = retention("--apply")
+        assert removed == listed, lines
+        assert lines[-1] == "5 item(s) past policy removed"
+        assert not any(d.exists() for d in old_dirs)
+        assert all(d.exists() for d in kept_dirs)
+        assert rows_of(user) == {"features_user": 1, "experiment_user_days": 1}  # 2020-03-01's
+        assert psql(f"SELECT min(date)::text FROM features_user WHERE user_id = '{user}'") == [
+            ["2020-03-01"]
+        ]
+
+        again, lines = retention()
+        assert again == set() and lines[-1].startswith("dry run: 0 item(s)"), lines
+    finally:
+        psql(f"DELETE FROM features_user WHERE user_id = '{user}'")
+        psql(f"DELETE FROM experiment_user_days WHERE user_id = '{user}'")

@@ -54,6 +54,7 @@ struct privacy_config
     std::filesystem::path hmac_key_file = "var/secrets/hmac.key";  // secret, never in the repo
     std::string key_id = "k1";      // names the key in every pseudonym, for rotation
     int suppression_refresh_s = 5;  // how stale the stream engine's suppression list may be
+    int retention_days = 90;        // personal data older than this is past policy
 };
 
 struct redis_config

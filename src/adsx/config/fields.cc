@@ -231,6 +231,11 @@ std::vector<field> privacy_fields()
                 "seconds between reloads of the erasure suppression list by the stream engine "
                 "(`adsx privacy erase` sweeps Redis again after this long)",
                 &c::privacy, &privacy_config::suppression_refresh_s, 1, 3600),
+        integer("privacy.retention_days",
+                "days personal data is kept: lake event and user-feature partitions, rejected "
+                "records, training sets and PostgreSQL user rows older than this are removed by "
+                "`adsx privacy retention --apply`",
+                &c::privacy, &privacy_config::retention_days, 1, 3650),
     };
 }
 

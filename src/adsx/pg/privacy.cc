@@ -10,7 +10,8 @@ namespace adsx::pg {
 
 namespace {
 
-constexpr std::array<std::string_view, 2> tables = {"features_user", "experiment_user_days"};
+constexpr std::array<user_table, 2> tables = {
+    {{"features_user", "date"}, {"experiment_user_days", "day"}}};
 
 tl::unexpected<error> rollback(connection& c, const error& e)
 {
@@ -20,7 +21,7 @@ tl::unexpected<error> rollback(connection& c, const error& e)
 
 }  // namespace
 
-std::span<const std::string_view> user_tables() noexcept
+std::span<const user_table> user_tables() noexcept
 {
     return tables;
 }
@@ -68,15 +69,15 @@ result<std::map<std::string, std::int64_t>> erase_user_rows(connection& c, const
         return fail(r.error());
     }
     std::map<std::string, std::int64_t> deleted;
-    for (auto t : tables) {
+    for (const auto& t : tables) {
         auto n = c.scalar(fmt::format("WITH d AS (DELETE FROM {} WHERE user_id = $1 RETURNING 1) "
                                       "SELECT count(*) FROM d",
-                                      t),
+                                      t.name),
                           {user});
         if (!n) {
             return rollback(c, n.error());
         }
-        deleted[std::string(t)] = std::stoll(*n);
+        deleted[std::string(t.name)] = std::stoll(*n);
     }
     if (auto r = c.execute("COMMIT"); !r) {
         return fail(r.error());
@@ -87,16 +88,62 @@ result<std::map<std::string, std::int64_t>> erase_user_rows(connection& c, const
 result<std::map<std::string, std::int64_t>> user_traces(connection& c, const std::string& user)
 {
     std::map<std::string, std::int64_t> left;
-    for (auto t : tables) {
-        auto n = c.scalar(fmt::format("SELECT count(*) FROM {} WHERE user_id = $1", t), {user});
+    for (const auto& t : tables) {
+        auto n =
+            c.scalar(fmt::format("SELECT count(*) FROM {} WHERE user_id = $1", t.name), {user});
         if (!n) {
             return fail(n.error());
         }
         if (auto rows = std::stoll(*n); rows > 0) {
-            left[std::string(t)] = rows;
+            left[std::string(t.name)] = rows;
         }
     }
     return left;
+}
+
+namespace {
+
+// Counts (or deletes, in one transaction) each user table's rows dated before `cutoff`.
+result<std::map<std::string, std::int64_t>> before(connection& c, const std::string& cutoff,
+                                                   bool remove)
+{
+    if (remove) {
+        if (auto r = c.execute("BEGIN"); !r) {
+            return fail(r.error());
+        }
+    }
+    std::map<std::string, std::int64_t> n;
+    for (const auto& t : tables) {
+        const auto where = fmt::format("{} WHERE {} < $1::date", t.name, t.date_column);
+        auto rows = c.scalar(
+            remove ? fmt::format("WITH d AS (DELETE FROM {} RETURNING 1) SELECT count(*) FROM d",
+                                 where)
+                   : fmt::format("SELECT count(*) FROM {}", where),
+            {cutoff});
+        if (!rows) {
+            return remove ? rollback(c, rows.error()) : fail(rows.error());
+        }
+        n[std::string(t.name)] = std::stoll(*rows);
+    }
+    if (remove) {
+        if (auto r = c.execute("COMMIT"); !r) {
+            return fail(r.error());
+        }
+    }
+    return n;
+}
+
+}  // namespace
+
+result<std::map<std::string, std::int64_t>> rows_before(connection& c, const std::string& cutoff)
+{
+    return before(c, cutoff, false);
+}
+
+result<std::map<std::string, std::int64_t>> delete_rows_before(connection& c,
+                                                               const std::string& cutoff)
+{
+    return before(c, cutoff, true);
 }
 
 result<void> record_store(connection& c, std::int64_t id, const std::string& store,

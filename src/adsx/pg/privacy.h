@@ -26,10 +26,16 @@
 
 namespace adsx::pg {
 
-// Every table that holds a user id, in the column user_id: the ones erasure empties of a user
-// and verification scans. A test holds it equal to the tables the migrations create with such
-// a column (so a new one cannot be forgotten), the privacy tables themselves excepted.
-[[nodiscard]] std::span<const std::string_view> user_tables() noexcept;
+// Every table that holds a user id, in the column user_id, with the column that dates its rows:
+// the ones erasure empties of a user, verification scans and retention trims. A test holds it
+// equal to the tables the migrations create with a user_id column (so a new one cannot be
+// forgotten), the privacy tables themselves excepted.
+struct user_table
+{
+    std::string_view name;
+    std::string_view date_column;
+};
+[[nodiscard]] std::span<const user_table> user_tables() noexcept;
 
 struct erasure_request
 {
@@ -53,6 +59,13 @@ struct erasure_request
 // Every store done: completed_at; a scan found nothing left: verified_at (which closes it).
 [[nodiscard]] result<void> mark_completed(connection& c, std::int64_t id);
 [[nodiscard]] result<void> mark_verified(connection& c, std::int64_t id);
+// Retention: rows of the user tables dated before `cutoff` (YYYY-MM-DD), per table; and their
+// deletion in one transaction (rows deleted per table).
+[[nodiscard]] result<std::map<std::string, std::int64_t>> rows_before(connection& c,
+                                                                      const std::string& cutoff);
+[[nodiscard]] result<std::map<std::string, std::int64_t>> delete_rows_before(
+    connection& c, const std::string& cutoff);
+
 // The suppression list, whole.
 [[nodiscard]] result<std::vector<std::string>> suppressed_users(connection& c);
 
