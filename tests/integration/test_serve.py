@@ -167,6 +167,9 @@ def test_docs_metrics_prometheus_target_and_sigterm(world, service):
         r'adsx_serve_requests_total\{route="/features/ad/\{id\}",status="200"\} [1-9]', text
     )
     assert 'adsx_serve_request_seconds_bucket{route="/healthz"' in text
+    # The user routes were asked for users above: no user id in any label (issue #23).
+    assert 'route="/features/user/{id}"' in text
+    assert not re.search(r"[a-z0-9]{1,8}:[0-9a-f]{32}", text)
     targets = SOURCE_DIR / "var" / "prometheus" / "targets"
     mine = targets / f"serve-{service.proc.pid}.json"
     if targets.exists():  # the stack manages a Prometheus: the service registered with it
