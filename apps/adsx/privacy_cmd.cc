@@ -49,12 +49,18 @@ result<std::string> pseudonym_of(const config::config& cfg, const std::string& i
 
 struct stores
 {
+    std::string user;  // the pseudonym
     pg::connection pg;
     redis::connection redis;
 };
 
-result<stores> connect(const config::config& cfg)
+// The user named by `id` and connections to the stores that may hold them.
+result<stores> connect(const config::config& cfg, const std::string& id)
 {
+    auto user = pseudonym_of(cfg, id);
+    if (!user) {
+        return fail(user.error());
+    }
     auto p = pg::connection::open(cfg.postgres);
     if (!p) {
         return fail(p.error());
@@ -63,7 +69,7 @@ result<stores> connect(const config::config& cfg)
     if (!r) {
         return fail(r.error());
     }
-    return stores{std::move(*p), std::move(*r)};
+    return stores{std::move(*user), std::move(*p), std::move(*r)};
 }
 
 // Where a trace of the user is left, one line per key or table.
@@ -107,35 +113,28 @@ int print_traces(const std::vector<std::string>& found, const std::string& user)
 
 int verify(const config::config& cfg, const std::string& id)
 {
-    auto user = pseudonym_of(cfg, id);
-    if (!user) {
-        return report(user.error());
-    }
-    auto s = connect(cfg);
+    auto s = connect(cfg, id);
     if (!s) {
         return report(s.error());
     }
-    auto found = traces(*s, *user);
-    return found ? print_traces(*found, *user) : report(found.error());
+    auto found = traces(*s, s->user);
+    return found ? print_traces(*found, s->user) : report(found.error());
 }
 
 int erase(const config::config& cfg, const std::string& id)
 {
-    auto user = pseudonym_of(cfg, id);
-    if (!user) {
-        return report(user.error());
-    }
-    auto s = connect(cfg);
+    auto s = connect(cfg, id);
     if (!s) {
         return report(s.error());
     }
-    auto req = pg::open_erasure(s->pg, *user, "cli");
+    const std::string& user = s->user;
+    auto req = pg::open_erasure(s->pg, user, "cli");
     if (!req) {
         return report(req.error());
     }
-    std::cout << fmt::format("erasing {} (request {}{}); on the suppression list\n", *user, req->id,
+    std::cout << fmt::format("erasing {} (request {}{}); on the suppression list\n", user, req->id,
                              req->resumed ? ", resumed" : "");
-    auto keys = redis::erase_user(s->redis, *user);
+    auto keys = redis::erase_user(s->redis, user);
     if (!keys) {
         return report(keys.error());
     }
@@ -144,7 +143,7 @@ int erase(const config::config& cfg, const std::string& id)
         !r) {
         return report(r.error());
     }
-    auto rows = pg::erase_user_rows(s->pg, *user);
+    auto rows = pg::erase_user_rows(s->pg, user);
     if (!rows) {
         return report(rows.error());
     }
@@ -162,11 +161,11 @@ int erase(const config::config& cfg, const std::string& id)
                              wait.count())
               << std::flush;
     std::this_thread::sleep_for(wait);
-    auto again = redis::erase_user(s->redis, *user);
+    auto again = redis::erase_user(s->redis, user);
     if (!again) {
         return report(again.error());
     }
-    auto rows_again = pg::erase_user_rows(s->pg, *user);
+    auto rows_again = pg::erase_user_rows(s->pg, user);
     if (!rows_again) {
         return report(rows_again.error());
     }
@@ -184,7 +183,7 @@ int erase(const config::config& cfg, const std::string& id)
     if (auto r = pg::mark_completed(s->pg, req->id); !r) {
         return report(r.error());
     }
-    auto found = traces(*s, *user);
+    auto found = traces(*s, user);
     if (!found) {
         return report(found.error());
     }
@@ -193,7 +192,7 @@ int erase(const config::config& cfg, const std::string& id)
             return report(r.error());
         }
     }
-    return print_traces(*found, *user);
+    return print_traces(*found, user);
 }
 
 }  // namespace

@@ -7,10 +7,7 @@ on a fuzzed corpus through the real stream and lake."""
 
 import time
 
-import pytest
-
-from adsx_jobs import config, events
-from adsx_jobs.spark import session
+from adsx_jobs import events
 
 NOW = int(time.time() * 1000)
 T = NOW - 3_600_000
@@ -79,13 +76,6 @@ CASES = [
     ),
     (with_(VALID, '"slot":1', '"slot":1,"z":0'), "invalid_value"),
 ]
-
-
-@pytest.fixture(scope="module")
-def spark():
-    s = session(config.load(), "adsx-events-test")
-    yield s
-    s.stop()
 
 
 def test_verdicts_equal_the_cpp_contracts(spark):

@@ -5,21 +5,11 @@ conversion window, rounded out to hours (Spark local, no stack)."""
 
 import datetime as dt
 
-import pytest
-
 from adsx_jobs import config
 from adsx_jobs.daily import DAILY_COLUMNS, events_until
-from adsx_jobs.spark import session
 
 MIN, HOUR = 60_000, 3_600_000
 T0 = int(dt.datetime(2026, 11, 20, 1, tzinfo=dt.UTC).timestamp() * 1000)  # an hour's start
-
-
-@pytest.fixture(scope="module")
-def spark():
-    s = session(config.load(), "adsx-orphans-test")
-    yield s
-    s.stop()
 
 
 def test_follow_ups_count_only_within_their_windows(spark, tmp_path):

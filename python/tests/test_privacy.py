@@ -2,18 +2,7 @@
 user's rows go, every other row stays as it was, and an empty list changes nothing (Spark
 local, no stack)."""
 
-import pytest
-
-from adsx_jobs import config
 from adsx_jobs.privacy import keep_personal
-from adsx_jobs.spark import session
-
-
-@pytest.fixture(scope="module")
-def spark():
-    s = session(config.load(), "adsx-privacy-test")
-    yield s
-    s.stop()
 
 
 def test_erased_users_rows_go_and_the_rest_stay(spark):

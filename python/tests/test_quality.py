@@ -2,18 +2,7 @@
 uniqueness, no nulls, ranges), and each broken check is reported with its counts, e.g. "at least
 5 rows: 3 rows" (Spark local, no stack)."""
 
-import pytest
-
-from adsx_jobs import config
 from adsx_jobs.quality import check, gate
-from adsx_jobs.spark import session
-
-
-@pytest.fixture(scope="module")
-def spark():
-    s = session(config.load(), "adsx-quality-test")
-    yield s
-    s.stop()
 
 
 def test_good_data_passes_every_gate(spark):
