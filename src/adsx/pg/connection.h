@@ -57,4 +57,19 @@ private:
     std::unique_ptr<pg_conn, conn_deleter> _conn;
 };
 
+// Runs `body` (returning result<void>) between BEGIN and COMMIT; ROLLBACK when it fails.
+template <class F>
+[[nodiscard]] result<void> transaction(connection& c, F&& body)
+{
+    if (auto r = c.execute("BEGIN"); !r) {
+        return r;
+    }
+    auto r = body();
+    if (!r) {
+        (void)c.execute("ROLLBACK");
+        return r;
+    }
+    return c.execute("COMMIT");
+}
+
 }  // namespace adsx::pg

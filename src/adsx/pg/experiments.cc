@@ -20,21 +20,6 @@ SELECT e.name, e.layer, e.salt, e.first_bucket, e.bucket_count, e.holdout_bucket
 FROM experiments e JOIN experiment_arms a ON a.experiment = e.name
 )sql";
 
-// Runs `body` between BEGIN and COMMIT; ROLLBACK when it fails.
-template <class F>
-result<void> transaction(connection& c, F&& body)
-{
-    if (auto r = c.execute("BEGIN"); !r) {
-        return r;
-    }
-    auto r = body();
-    if (!r) {
-        (void)c.execute("ROLLBACK");
-        return r;
-    }
-    return c.execute("COMMIT");
-}
-
 result<experiment_row> row_of(const connection::row& r)
 {
     experiment_row out;

@@ -13,10 +13,43 @@ namespace {
 constexpr std::array<user_table, 2> tables = {
     {{"features_user", "date"}, {"experiment_user_days", "day"}}};
 
-tl::unexpected<error> rollback(connection& c, const error& e)
+using counts = std::map<std::string, std::int64_t>;
+
+// Each user table's rows WHERE `where(table)` ($1 = `param`): counted, or deleted (`remove`) in
+// one transaction, rows per table.
+template <class Where>
+result<counts> rows_where(connection& c, Where where, const std::string& param, bool remove)
 {
-    (void)c.execute("ROLLBACK");
-    return fail(e);
+    counts n;
+    auto each = [&]() -> result<void> {
+        for (const auto& t : tables) {
+            const auto match = fmt::format("{} WHERE {}", t.name, where(t));
+            auto rows = c.scalar(
+                remove ? fmt::format(
+                             "WITH d AS (DELETE FROM {} RETURNING 1) SELECT count(*) FROM d", match)
+                       : fmt::format("SELECT count(*) FROM {}", match),
+                {param});
+            if (!rows) {
+                return fail(rows.error());
+            }
+            n[std::string(t.name)] = std::stoll(*rows);
+        }
+        return {};
+    };
+    if (auto r = remove ? transaction(c, each) : each(); !r) {
+        return fail(r.error());
+    }
+    return n;
+}
+
+std::string of_user(const user_table&)
+{
+    return "user_id = $1";
+}
+
+std::string dated_before(const user_table& t)
+{
+    return fmt::format("{} < $1::date", t.date_column);
 }
 
 }  // namespace
@@ -29,121 +62,62 @@ std::span<const user_table> user_tables() noexcept
 result<erasure_request> open_erasure(connection& c, const std::string& user,
                                      const std::string& source)
 {
-    if (auto r = c.execute("BEGIN"); !r) {
-        return fail(r.error());
-    }
-    if (auto r = c.query("INSERT INTO privacy_suppressed (user_id) VALUES ($1) "
-                         "ON CONFLICT (user_id) DO NOTHING",
-                         {user});
-        !r) {
-        return rollback(c, r.error());
-    }
-    // The open request, if any, else a new one; the unique index on open requests makes a
-    // concurrent second insert fail rather than duplicate.
-    auto open = c.query(
-        "SELECT id FROM privacy_requests WHERE user_id = $1 AND verified_at IS NULL", {user});
-    if (!open) {
-        return rollback(c, open.error());
-    }
     erasure_request req;
-    if (!open->empty()) {
-        req = {.id = std::stoll(*(*open)[0][0]), .resumed = true};
-    } else {
+    auto opened = transaction(c, [&]() -> result<void> {
+        if (auto r = c.query("INSERT INTO privacy_suppressed (user_id) VALUES ($1) "
+                             "ON CONFLICT (user_id) DO NOTHING",
+                             {user});
+            !r) {
+            return fail(r.error());
+        }
+        // The open request, if any, else a new one; the unique index on open requests makes a
+        // concurrent second insert fail rather than duplicate.
+        auto open = c.query(
+            "SELECT id FROM privacy_requests WHERE user_id = $1 AND verified_at IS NULL", {user});
+        if (!open) {
+            return fail(open.error());
+        }
+        if (!open->empty()) {
+            req = {.id = std::stoll(*(*open)[0][0]), .resumed = true};
+            return {};
+        }
         auto id =
             c.scalar("INSERT INTO privacy_requests (user_id, source) VALUES ($1, $2) RETURNING id",
                      {user, source});
         if (!id) {
-            return rollback(c, id.error());
+            return fail(id.error());
         }
         req.id = std::stoll(*id);
-    }
-    if (auto r = c.execute("COMMIT"); !r) {
-        return fail(r.error());
+        return {};
+    });
+    if (!opened) {
+        return fail(opened.error());
     }
     return req;
 }
 
-result<std::map<std::string, std::int64_t>> erase_user_rows(connection& c, const std::string& user)
+result<counts> erase_user_rows(connection& c, const std::string& user)
 {
-    if (auto r = c.execute("BEGIN"); !r) {
-        return fail(r.error());
-    }
-    std::map<std::string, std::int64_t> deleted;
-    for (const auto& t : tables) {
-        auto n = c.scalar(fmt::format("WITH d AS (DELETE FROM {} WHERE user_id = $1 RETURNING 1) "
-                                      "SELECT count(*) FROM d",
-                                      t.name),
-                          {user});
-        if (!n) {
-            return rollback(c, n.error());
-        }
-        deleted[std::string(t.name)] = std::stoll(*n);
-    }
-    if (auto r = c.execute("COMMIT"); !r) {
-        return fail(r.error());
-    }
-    return deleted;
+    return rows_where(c, of_user, user, true);
 }
 
-result<std::map<std::string, std::int64_t>> user_traces(connection& c, const std::string& user)
+result<counts> user_traces(connection& c, const std::string& user)
 {
-    std::map<std::string, std::int64_t> left;
-    for (const auto& t : tables) {
-        auto n =
-            c.scalar(fmt::format("SELECT count(*) FROM {} WHERE user_id = $1", t.name), {user});
-        if (!n) {
-            return fail(n.error());
-        }
-        if (auto rows = std::stoll(*n); rows > 0) {
-            left[std::string(t.name)] = rows;
-        }
-    }
-    return left;
-}
-
-namespace {
-
-// Counts (or deletes, in one transaction) each user table's rows dated before `cutoff`.
-result<std::map<std::string, std::int64_t>> before(connection& c, const std::string& cutoff,
-                                                   bool remove)
-{
-    if (remove) {
-        if (auto r = c.execute("BEGIN"); !r) {
-            return fail(r.error());
-        }
-    }
-    std::map<std::string, std::int64_t> n;
-    for (const auto& t : tables) {
-        const auto where = fmt::format("{} WHERE {} < $1::date", t.name, t.date_column);
-        auto rows = c.scalar(
-            remove ? fmt::format("WITH d AS (DELETE FROM {} RETURNING 1) SELECT count(*) FROM d",
-                                 where)
-                   : fmt::format("SELECT count(*) FROM {}", where),
-            {cutoff});
-        if (!rows) {
-            return remove ? rollback(c, rows.error()) : fail(rows.error());
-        }
-        n[std::string(t.name)] = std::stoll(*rows);
-    }
-    if (remove) {
-        if (auto r = c.execute("COMMIT"); !r) {
-            return fail(r.error());
-        }
+    auto n = rows_where(c, of_user, user, false);
+    if (n) {
+        std::erase_if(*n, [](const auto& kv) { return kv.second == 0; });
     }
     return n;
 }
 
-}  // namespace
-
-result<std::map<std::string, std::int64_t>> rows_before(connection& c, const std::string& cutoff)
+result<counts> rows_before(connection& c, const std::string& cutoff)
 {
-    return before(c, cutoff, false);
+    return rows_where(c, dated_before, cutoff, false);
 }
 
-result<std::map<std::string, std::int64_t>> delete_rows_before(connection& c,
-                                                               const std::string& cutoff)
+result<counts> delete_rows_before(connection& c, const std::string& cutoff)
 {
-    return before(c, cutoff, true);
+    return rows_where(c, dated_before, cutoff, true);
 }
 
 result<void> record_store(connection& c, std::int64_t id, const std::string& store,
