@@ -10,6 +10,7 @@
 #include "generate_probe.h"
 #include <fmt/format.h>
 
+#include "adsx/base/time.h"
 #include "adsx/kafka/producer.h"
 #include "adsx/log/progress.h"
 #include "adsx/pg/catalog.h"
@@ -21,7 +22,6 @@ namespace adsx::app {
 namespace {
 
 using clock = std::chrono::steady_clock;
-constexpr std::int64_t day_ms = 86'400'000;
 
 struct generate_options
 {
@@ -37,11 +37,6 @@ struct generate_options
     bool dry_run = false;
     std::vector<std::string> producer_properties;  // librdkafka key=value overrides
 };
-
-std::int64_t midnight_utc_ms(std::int64_t ms)
-{
-    return ms - ms % day_ms;
-}
 
 result<std::int64_t> start_ms(const generate_options& o)
 {

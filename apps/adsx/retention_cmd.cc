@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "adsx/base/time.h"
 #include "adsx/pg/privacy.h"
 
 namespace adsx::app {
@@ -29,16 +30,9 @@ namespace adsx::app {
 namespace {
 
 namespace fs = std::filesystem;
-using std::chrono::sys_days;
 
-std::string iso(sys_days d)
-{
-    const std::chrono::year_month_day ymd{d};
-    return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()),
-                       static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-}
-
-std::optional<sys_days> parse_iso(const std::string& s)
+// The UTC midnight (ms) of a strict YYYY-MM-DD date.
+std::optional<std::int64_t> parse_iso(const std::string& s)
 {
     int y = 0;
     unsigned m = 0;
@@ -49,7 +43,10 @@ std::optional<sys_days> parse_iso(const std::string& s)
     }
     const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{m},
                                           std::chrono::day{d}};
-    return ymd.ok() ? std::optional<sys_days>(sys_days{ymd}) : std::nullopt;
+    if (!ymd.ok()) {
+        return std::nullopt;
+    }
+    return to_ms(std::chrono::sys_days{ymd}.time_since_epoch());
 }
 
 struct lake_item
@@ -74,17 +71,16 @@ void dated_partitions(const fs::path& dir, std::string_view key, const std::stri
 }
 
 std::vector<lake_item> lake_past_policy(const fs::path& lake, const std::string& cutoff,
-                                        sys_days cutoff_day)
+                                        std::int64_t cutoff_ms)
 {
     std::vector<lake_item> out;
     dated_partitions(lake / "events", "event_date", cutoff, false, out);
     dated_partitions(lake / "features" / "user", "date", cutoff, true, out);
     std::error_code ec;
     // The cutoff on the file clock (g++ 12 has no clock_cast): now there, less the time since.
-    const auto cutoff_time = fs::file_time_type::clock::now() -
-                             std::chrono::duration_cast<fs::file_time_type::duration>(
-                                 std::chrono::system_clock::now() -
-                                 std::chrono::sys_time<std::chrono::seconds>(cutoff_day));
+    const auto cutoff_time =
+        fs::file_time_type::clock::now() - std::chrono::duration_cast<fs::file_time_type::duration>(
+                                               std::chrono::milliseconds(wall_ms() - cutoff_ms));
     for (const auto& e : fs::directory_iterator(lake / "rejected", ec)) {
         if (e.is_directory() && e.last_write_time() < cutoff_time) {
             out.push_back({e.path(), fmt::format("last written before {}", cutoff)});
@@ -110,15 +106,13 @@ std::vector<lake_item> lake_past_policy(const fs::path& lake, const std::string&
 
 int run_retention(const config::config& cfg, const std::string& as_of, bool apply)
 {
-    const auto today = as_of.empty()
-                           ? std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now())
-                           : *parse_iso(as_of);
+    const auto today = as_of.empty() ? midnight_utc_ms(wall_ms()) : *parse_iso(as_of);
     const int days = cfg.privacy.retention_days;
-    const auto cutoff_day = today - std::chrono::days(days);
-    const auto cutoff = iso(cutoff_day);
+    const auto cutoff_ms = today - days * day_ms;
+    const auto cutoff = utc_date(cutoff_ms);
     std::cout << fmt::format("retention as of {}: personal data dated before {} "
                              "(privacy.retention_days = {})\n",
-                             iso(today), cutoff, days);
+                             utc_date(today), cutoff, days);
     auto conn = pg::connection::open(cfg.postgres);
     if (!conn) {
         return report(conn.error());
@@ -137,7 +131,7 @@ int run_retention(const config::config& cfg, const std::string& as_of, bool appl
         std::cout << fmt::format("lake      {}: not a local folder, not covered\n",
                                  cfg.lake.dir.string());
     } else {
-        for (const auto& item : lake_past_policy(cfg.lake.dir, cutoff, cutoff_day)) {
+        for (const auto& item : lake_past_policy(cfg.lake.dir, cutoff, cutoff_ms)) {
             if (!item.removable) {
                 std::cout << fmt::format("lake      {} ({}): kept, not removable yet (the lake "
                                          "job's file-sink log lists it)\n",

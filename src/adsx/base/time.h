@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 namespace adsx {
 
@@ -92,6 +93,15 @@ public:
 private:
     std::atomic<std::int64_t> _now;
 };
+
+// The start of the UTC day holding `ms` (ms >= 0).
+[[nodiscard]] constexpr std::int64_t midnight_utc_ms(std::int64_t ms) noexcept
+{
+    return ms - ms % day_ms;
+}
+
+// "YYYY-MM-DD" of a UTC time in milliseconds (before 1970 too).
+[[nodiscard]] std::string utc_date(std::int64_t ms);
 
 // The wall clock's now in ms: for code that has no clock to be given (apps' summaries).
 [[nodiscard]] inline std::int64_t wall_ms() noexcept

@@ -49,7 +49,4 @@ private:
     std::map<user_day_key, user_day_value> _rows;
 };
 
-// "YYYY-MM-DD" of a UTC time in milliseconds.
-[[nodiscard]] std::string utc_date(std::int64_t ms);
-
 }  // namespace adsx::experiments

@@ -1,11 +1,11 @@
 #include "adsx/pg/catalog.h"
 
-#include <ctime>
 #include <limits>
 
 #include <fmt/format.h>
 
 #include "adsx/base/strings.h"
+#include "adsx/base/time.h"
 
 namespace adsx::pg {
 
@@ -15,12 +15,7 @@ using simulate::geos;
 
 std::string date_of(std::int64_t start_ms, int day)
 {
-    std::time_t t = static_cast<std::time_t>(start_ms / 1000) + std::time_t{day} * 86'400;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[16];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-    return buf;
+    return utc_date(start_ms + std::int64_t{day} * day_ms);
 }
 
 std::string pg_array(const std::vector<std::string_view>& items)

@@ -33,6 +33,16 @@ TEST(time, manual_clock_moves_only_when_told)
     EXPECT_DOUBLE_EQ(seconds(c.monotonic_ns() - 5 * ms_ns), 1.5);
 }
 
+TEST(time, utc_dates_and_midnights)
+{
+    constexpr std::int64_t day0 = 1'790'035'200'000;  // 2026-09-22T00:00:00Z
+    EXPECT_EQ(utc_date(0), "1970-01-01");
+    EXPECT_EQ(utc_date(-1), "1969-12-31");
+    EXPECT_EQ(utc_date(day0 + 86'399'999), "2026-09-22");
+    EXPECT_EQ(midnight_utc_ms(day0 + 86'399'999), day0);
+    EXPECT_EQ(midnight_utc_ms(day0), day0);
+}
+
 TEST(time, system_clock_is_the_wall_clock)
 {
     const auto before = std::chrono::duration_cast<std::chrono::milliseconds>(

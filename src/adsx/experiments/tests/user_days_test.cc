@@ -53,12 +53,5 @@ TEST(user_days, totals_by_experiment_arm_user_and_utc_day)
     EXPECT_EQ(t.size(), 0u);
 }
 
-TEST(user_days, utc_date)
-{
-    EXPECT_EQ(utc_date(0), "1970-01-01");
-    EXPECT_EQ(utc_date(-1), "1969-12-31");
-    EXPECT_EQ(utc_date(day0 + 86'399'999), "2026-09-22");
-}
-
 }  // namespace
 }  // namespace adsx::experiments
