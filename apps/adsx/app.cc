@@ -50,6 +50,11 @@ std::vector<kafka::topic_spec> event_topics(const config::config& cfg)
             {k.serves_topic,
              k.events_partitions,
              k.replication_factor,
+             {{"retention.ms", retention}, {"cleanup.policy", "delete"}}},
+            // Erasure requests (privacy/erasure_record.h), keyed by user: a trickle.
+            {k.privacy_topic,
+             1,
+             k.replication_factor,
              {{"retention.ms", retention}, {"cleanup.policy", "delete"}}}};
 }
 
@@ -61,6 +66,22 @@ result<void> ensure_event_topics(const config::config& cfg, std::chrono::seconds
         }
     }
     return {};
+}
+
+result<bool> caught_up(kafka::consumer_group& g, const std::map<int, std::int64_t>& next)
+{
+    auto marks = g.topic_watermarks(std::chrono::seconds(5));
+    if (!marks) {
+        return fail(marks.error());
+    }
+    for (const auto& [p, range] : *marks) {
+        const auto [low, high] = range;
+        auto it = next.find(p);
+        if (high > low && (it == next.end() || it->second < high)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 std::unique_ptr<metrics::exposer> start_metrics(const config::config& cfg,

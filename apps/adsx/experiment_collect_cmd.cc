@@ -39,28 +39,6 @@ struct collect_tally
     std::uint64_t stale = 0;  // commits refused: offsets reloaded
 };
 
-// Whether the whole group has counted the topic: every partition's offset in PostgreSQL (where
-// any member commits) has reached its high watermark.
-result<bool> caught_up(kafka::consumer_group& g, pg::connection& c, const std::string& topic)
-{
-    auto marks = g.topic_watermarks(std::chrono::seconds(5));
-    if (!marks) {
-        return fail(marks.error());
-    }
-    auto stored = pg::load_collect_offsets(c, topic);
-    if (!stored) {
-        return fail(stored.error());
-    }
-    for (const auto& [p, range] : *marks) {
-        const auto [low, high] = range;
-        auto it = stored->find(p);
-        if (high > low && (it == stored->end() || it->second < high)) {
-            return false;
-        }
-    }
-    return true;
-}
-
 int run_collect(const config::config& cfg, double until_idle_s)
 {
     auto log = log::get("experiment");
@@ -116,7 +94,12 @@ int run_collect(const config::config& cfg, double until_idle_s)
         if (batch.empty()) {
             if (until_idle_s > 0 &&
                 steady::now() - last_data >= std::chrono::duration<double>(until_idle_s)) {
-                auto done = caught_up(**group, *conn, topic);
+                auto stored_now = pg::load_collect_offsets(*conn, topic);
+                if (!stored_now) {
+                    return report(stored_now.error());
+                }
+                // Where any member commits: the whole group has counted the topic.
+                auto done = caught_up(**group, *stored_now);
                 if (!done) {
                     return report(done.error());
                 }

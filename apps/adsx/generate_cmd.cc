@@ -1,5 +1,6 @@
 // `adsx generate`: simulated ad traffic into Kafka. Wiring only: the world and the generator are
-// src/adsx/simulate, privacy at the edge is collector_edge, the producer is src/adsx/kafka.
+// src/adsx/simulate, privacy at the edge is collector_edge (pseudonyms, truncated IPs) and the
+// erasure suppression list (an erased user's events are not sent), the producer is src/adsx/kafka.
 #include <chrono>
 #include <ctime>
 #include <iostream>
@@ -15,6 +16,7 @@
 #include "adsx/log/progress.h"
 #include "adsx/pg/catalog.h"
 #include "adsx/pg/migrate.h"
+#include "adsx/pg/privacy.h"
 #include "adsx/simulate/generator.h"
 
 namespace adsx::app {
@@ -57,6 +59,7 @@ result<std::int64_t> start_ms(const generate_options& o)
 struct tally
 {
     std::uint64_t bytes = 0;
+    std::uint64_t erased = 0;  // records of users on the suppression list: not sent
     std::array<std::uint64_t, simulate::fault_count> by_kind{};
 };
 
@@ -76,6 +79,7 @@ int print_summary(const generate_options& o, const kafka::producer& p, const tal
 {
     const auto& s = p.stats();
     const std::uint64_t malformed = o.events - t.by_kind[0];
+    const std::uint64_t due = o.events - t.erased;
     std::cout << fmt::format("generated {} events ({} valid, {} malformed) in {:.1f} s\n", s.sent,
                              s.sent - std::min(s.sent, malformed), malformed, secs);
     if (malformed > 0) {
@@ -86,16 +90,20 @@ int print_summary(const generate_options& o, const kafka::producer& p, const tal
         }
         std::cout << "\n";
     }
+    if (t.erased > 0) {
+        std::cout << fmt::format("  {} record(s) of erased users not sent (suppression list)\n",
+                                 t.erased);
+    }
     std::cout << fmt::format("produced {} / acknowledged {} / failed {} to {}\n", s.sent, s.acked,
                              s.failed, topic);
     std::cout << fmt::format("{:.0f} events/s, {:.1f} MB/s (uncompressed JSON)\n",
                              static_cast<double>(s.acked) / secs,
                              static_cast<double>(t.bytes) / secs / 1e6);
-    if (s.acked == o.events && failure.empty()) {
+    if (s.acked == due && failure.empty()) {
         return 0;
     }
-    std::cerr << fmt::format("adsx: {} of {} events not delivered: {}\n", o.events - s.acked,
-                             o.events, failure.empty() ? p.first_error() : failure);
+    std::cerr << fmt::format("adsx: {} of {} events not delivered: {}\n", due - s.acked, due,
+                             failure.empty() ? p.first_error() : failure);
     return 1;
 }
 
@@ -139,6 +147,13 @@ int run_generate(const config::config& cfg, const generate_options& o)
     std::cout << fmt::format("catalog: {} advertisers, {} campaigns, {} ads in {}\n",
                              catalog->advertisers, catalog->campaigns, catalog->ads,
                              cfg.postgres.database);
+    // The collector's edge drops the events of erased users: nothing of them reaches Kafka.
+    privacy::suppression_list erased;
+    auto erased_feed = pg::suppression_feed::start(
+        cfg.postgres, erased, std::chrono::seconds(cfg.privacy.suppression_refresh_s));
+    if (!erased_feed) {
+        return report(erased_feed.error());
+    }
     const auto& k = cfg.kafka;
     if (auto r = ensure_event_topics(cfg, std::chrono::seconds(std::min(15, o.delivery_timeout_s)));
         !r) {
@@ -186,6 +201,10 @@ int run_generate(const config::config& cfg, const generate_options& o)
         // its own time may be the mutation (30 days ahead, a future_timestamp fault).
         if (o.rate > 0 && rec.kind == simulate::fault::none) {
             pace(rec);
+        }
+        if (erased.contains(rec.ev.user_id)) {
+            ++t.erased;
+            continue;
         }
         json.clear();
         gen.encode(rec, json);

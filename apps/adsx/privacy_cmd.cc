@@ -1,8 +1,11 @@
-// `adsx privacy erase|verify`: erasure of one user (GDPR Art. 17) from the stores that hold user
-// data, and the scan that proves none is left. The stores covered so far are Redis (their hash
+// `adsx privacy erase|verify|worker`: erasure of one user (GDPR Art. 17) from the stores that hold
+// user data, and the scan that proves none is left. The stores covered so far are Redis (their hash
 // and any key naming them) and PostgreSQL (every table with a user id, pg::user_tables()); the
 // Parquet lake, the offline store, training sets and the Kafka topics are not yet (issue #23),
 // and both commands say so.
+//
+// `adsx privacy worker` does the same for each request read from kafka.privacy_topic
+// (privacy/erasure_record.h), a batch of them sharing step 4's wait.
 //
 // Erasure, resumable at every step (pg/privacy.h's ledger):
 //   1. the user goes on the suppression list and their ledger row is opened (or resumed);
@@ -12,7 +15,9 @@
 //      collector has reloaded the list and so writes nothing more of them, both are swept
 //      again: what one applied between steps 1 and 4 from events still in flight goes too;
 //   5. a scan of every store finds nothing: the request is verified and closed.
+#include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <iostream>
 #include <thread>
 
@@ -21,19 +26,16 @@
 
 #include "adsx/base/strings.h"
 #include "adsx/events/contract.h"
+#include "adsx/kafka/consumer.h"
+#include "adsx/log/log.h"
+#include "adsx/pg/migrate.h"
 #include "adsx/pg/privacy.h"
+#include "adsx/privacy/erasure_record.h"
 #include "adsx/privacy/pseudonym.h"
 #include "adsx/redis/erasure.h"
 
 namespace adsx::app {
 
-namespace {
-
-constexpr std::string_view not_covered =
-    "not covered yet: the Parquet lake, the offline store, training sets, Kafka topics";
-
-// The user's pseudonym: the id itself when it is one (the event contract's user_id), else the
-// raw id's under the configured key.
 result<std::string> pseudonym_of(const config::config& cfg, const std::string& id)
 {
     const auto& c = events::contract::ad_event();
@@ -47,20 +49,21 @@ result<std::string> pseudonym_of(const config::config& cfg, const std::string& i
     return p->pseudonymize(id);
 }
 
+namespace {
+
+constexpr std::string_view not_covered =
+    "not covered yet: the Parquet lake, the offline store, training sets, Kafka topics";
+
 struct stores
 {
-    std::string user;  // the pseudonym
+    std::string user;  // the pseudonym ("" for the worker, which serves many)
     pg::connection pg;
     redis::connection redis;
 };
 
-// The user named by `id` and connections to the stores that may hold them.
-result<stores> connect(const config::config& cfg, const std::string& id)
+// Connections to the stores that may hold a user.
+result<stores> open_stores(const config::config& cfg)
 {
-    auto user = pseudonym_of(cfg, id);
-    if (!user) {
-        return fail(user.error());
-    }
     auto p = pg::connection::open(cfg.postgres);
     if (!p) {
         return fail(p.error());
@@ -69,7 +72,21 @@ result<stores> connect(const config::config& cfg, const std::string& id)
     if (!r) {
         return fail(r.error());
     }
-    return stores{std::move(*user), std::move(*p), std::move(*r)};
+    return stores{{}, std::move(*p), std::move(*r)};
+}
+
+// The user named by `id` and connections to the stores that may hold them.
+result<stores> connect(const config::config& cfg, const std::string& id)
+{
+    auto user = pseudonym_of(cfg, id);
+    if (!user) {
+        return fail(user.error());
+    }
+    auto s = open_stores(cfg);
+    if (s) {
+        s->user = std::move(*user);
+    }
+    return s;
 }
 
 // Where a trace of the user is left, one line per key or table.
@@ -121,6 +138,78 @@ int verify(const config::config& cfg, const std::string& id)
     return found ? print_traces(*found, s->user) : report(found.error());
 }
 
+// Steps 2 and 3 of request `id` (above): the first sweep of Redis and PostgreSQL, each store's
+// outcome in the ledger.
+result<void> first_sweep(stores& s, const std::string& user, std::int64_t id, std::ostream& out)
+{
+    auto keys = redis::erase_user(s.redis, user);
+    if (!keys) {
+        return fail(keys.error());
+    }
+    out << fmt::format("redis     {} key(s) of {} deleted\n", *keys, user);
+    if (auto r = pg::record_store(s.pg, id, "redis", fmt::format(R"({{"keys":{}}})", *keys)); !r) {
+        return r;
+    }
+    auto rows = pg::erase_user_rows(s.pg, user);
+    if (!rows) {
+        return fail(rows.error());
+    }
+    std::string rows_json;
+    for (const auto& [table, n] : *rows) {
+        out << fmt::format("postgres  {}: {} row(s) deleted\n", table, n);
+        rows_json += fmt::format("{}{}:{}", rows_json.empty() ? "" : ",", json_quote(table), n);
+    }
+    return pg::record_store(s.pg, id, "postgres", "{" + rows_json + "}");
+}
+
+// Steps 4 and 5, once every consumer has reloaded the suppression list: the second sweep, then
+// the scan; the request is completed, and verified when nothing is left. The traces left.
+result<std::vector<std::string>> second_sweep(stores& s, const std::string& user, std::int64_t id,
+                                              std::ostream& out)
+{
+    auto keys = redis::erase_user(s.redis, user);
+    if (!keys) {
+        return fail(keys.error());
+    }
+    auto rows = pg::erase_user_rows(s.pg, user);
+    if (!rows) {
+        return fail(rows.error());
+    }
+    std::int64_t rows_left = 0;
+    for (const auto& [table, n] : *rows) {
+        rows_left += n;
+    }
+    out << fmt::format("second sweep of {}: {} key(s), {} row(s) deleted\n", user, *keys,
+                       rows_left);
+    if (auto r = pg::record_store(s.pg, id, "second_sweep",
+                                  fmt::format(R"({{"redis":{},"postgres":{}}})", *keys, rows_left));
+        !r) {
+        return fail(r.error());
+    }
+    if (auto r = pg::mark_completed(s.pg, id); !r) {
+        return fail(r.error());
+    }
+    auto found = traces(s, user);
+    if (found && found->empty()) {
+        if (auto r = pg::mark_verified(s.pg, id); !r) {
+            return fail(r.error());
+        }
+    }
+    return found;
+}
+
+// Waits as long as a consumer of the events may still write a user just put on the
+// suppression list (step 4), saying so.
+void wait_for_consumers(const config::config& cfg)
+{
+    const auto wait = std::chrono::seconds(cfg.privacy.suppression_refresh_s + 1);
+    std::cout << fmt::format("waiting {} s for stream workers and collectors to reload the "
+                             "suppression list\n",
+                             wait.count())
+              << std::flush;
+    std::this_thread::sleep_for(wait);
+}
+
 int erase(const config::config& cfg, const std::string& id)
 {
     auto s = connect(cfg, id);
@@ -134,65 +223,150 @@ int erase(const config::config& cfg, const std::string& id)
     }
     std::cout << fmt::format("erasing {} (request {}{}); on the suppression list\n", user, req->id,
                              req->resumed ? ", resumed" : "");
-    auto keys = redis::erase_user(s->redis, user);
-    if (!keys) {
-        return report(keys.error());
-    }
-    std::cout << fmt::format("redis     {} key(s) deleted\n", *keys);
-    if (auto r = pg::record_store(s->pg, req->id, "redis", fmt::format(R"({{"keys":{}}})", *keys));
-        !r) {
+    if (auto r = first_sweep(*s, user, req->id, std::cout); !r) {
         return report(r.error());
     }
-    auto rows = pg::erase_user_rows(s->pg, user);
-    if (!rows) {
-        return report(rows.error());
+    wait_for_consumers(cfg);
+    auto found = second_sweep(*s, user, req->id, std::cout);
+    return found ? print_traces(*found, user) : report(found.error());
+}
+
+volatile std::sig_atomic_t stop_worker = 0;
+
+// One request read from the topic, opened in the ledger.
+struct queued
+{
+    std::string user;
+    std::int64_t id;
+};
+
+// The worker: the requests of each poll are opened (suppressed at once) and swept together,
+// then, after one reload wait for all of them, swept again and verified; only then is the
+// topic position stored. A crash anywhere repeats the batch, which the ledger makes harmless:
+// a request found done is skipped, an open one resumed.
+int run_worker(const config::config& cfg, double until_idle_s)
+{
+    auto log = log::get("privacy");
+    auto s = open_stores(cfg);
+    if (!s) {
+        return report(s.error());
     }
-    std::string rows_json;
-    for (const auto& [table, n] : *rows) {
-        std::cout << fmt::format("postgres  {}: {} row(s) deleted\n", table, n);
-        rows_json += fmt::format("{}{}:{}", rows_json.empty() ? "" : ",", json_quote(table), n);
+    if (auto m = pg::migrate(s->pg, migrations_dir(cfg)); !m) {
+        return report(m.error());
     }
-    if (auto r = pg::record_store(s->pg, req->id, "postgres", "{" + rows_json + "}"); !r) {
+    if (auto r = ensure_event_topics(cfg, std::chrono::seconds(15)); !r) {
         return report(r.error());
     }
-    const auto wait = std::chrono::seconds(cfg.privacy.suppression_refresh_s + 1);
-    std::cout << fmt::format("waiting {} s for stream workers and collectors to reload the "
-                             "suppression list\n",
-                             wait.count())
-              << std::flush;
-    std::this_thread::sleep_for(wait);
-    auto again = redis::erase_user(s->redis, user);
-    if (!again) {
-        return report(again.error());
+    const auto& topic = cfg.kafka.privacy_topic;
+    auto stored = pg::worker_offsets(s->pg, topic);
+    if (!stored) {
+        return report(stored.error());
     }
-    auto rows_again = pg::erase_user_rows(s->pg, user);
-    if (!rows_again) {
-        return report(rows_again.error());
+    std::map<int, std::int64_t> position = *stored;
+    auto group = kafka::consumer_group::open(
+        {.bootstrap = cfg.kafka.bootstrap_servers,
+         .group = "privacy",
+         .topic = topic,
+         .extra = {{"session.timeout.ms", "10000"}}},
+        [&](int p) {
+            auto it = position.find(p);
+            return it == position.end() ? std::int64_t{-1} : it->second;
+        },
+        [](const std::vector<int>&) {});
+    if (!group) {
+        return report(group.error());
     }
-    std::int64_t rows_left = 0;
-    for (const auto& [table, n] : *rows_again) {
-        rows_left += n;
-    }
-    std::cout << fmt::format("second sweep: {} key(s), {} row(s) deleted\n", *again, rows_left);
-    if (auto r =
-            pg::record_store(s->pg, req->id, "second_sweep",
-                             fmt::format(R"({{"redis":{},"postgres":{}}})", *again, rows_left));
-        !r) {
-        return report(r.error());
-    }
-    if (auto r = pg::mark_completed(s->pg, req->id); !r) {
-        return report(r.error());
-    }
-    auto found = traces(*s, user);
-    if (!found) {
-        return report(found.error());
-    }
-    if (found->empty()) {
-        if (auto r = pg::mark_verified(s->pg, req->id); !r) {
+    std::signal(SIGINT, [](int) { stop_worker = 1; });
+    std::signal(SIGTERM, [](int) { stop_worker = 1; });
+    std::cout << fmt::format("privacy worker: erasure requests from {}\n", topic) << std::flush;
+    std::vector<kafka::message> batch;
+    std::uint64_t done = 0;
+    std::uint64_t refused = 0;
+    auto last_data = std::chrono::steady_clock::now();
+    while (!stop_worker) {
+        if (auto r = (*group)->poll_batch(batch, 100, std::chrono::milliseconds(500),
+                                          std::chrono::milliseconds(100));
+            !r) {
             return report(r.error());
         }
+        if (batch.empty()) {
+            if (until_idle_s > 0 && std::chrono::steady_clock::now() - last_data >=
+                                        std::chrono::duration<double>(until_idle_s)) {
+                auto all = caught_up(**group, position);
+                if (!all) {
+                    return report(all.error());
+                }
+                if (*all) {
+                    break;
+                }
+            }
+            continue;
+        }
+        last_data = std::chrono::steady_clock::now();
+        std::map<int, std::int64_t> next;
+        std::vector<queued> open;
+        for (const auto& m : batch) {
+            next[m.partition] = m.offset + 1;
+            auto rec = privacy::decode_erasure_record(m.value);
+            auto user = rec ? pseudonym_of(cfg, rec->user_id) : fail(rec.error());
+            if (!user) {
+                // Nothing to erase without a user: said where the record is, never dropped
+                // silently (its bytes stay in the topic for whoever fixes the producer).
+                ++refused;
+                log.error("erasure record refused", {{"partition", m.partition},
+                                                     {"offset", m.offset},
+                                                     {"reason", user.error().message}});
+                continue;
+            }
+            const auto key = rec->request_id.empty()
+                                 ? fmt::format("{}/{}/{}", topic, m.partition, m.offset)
+                                 : rec->request_id;
+            auto req = pg::open_erasure(s->pg, *user, rec->source, key);
+            if (!req) {
+                return report(req.error());
+            }
+            if (req->done || std::any_of(open.begin(), open.end(),
+                                         [&](const queued& q) { return q.id == req->id; })) {
+                continue;  // done, or already in this batch (a client's retry queues it again)
+            }
+            std::cout << fmt::format("erasing {} (request {}{})\n", *user, req->id,
+                                     req->resumed ? ", resumed" : "");
+            if (auto r = first_sweep(*s, *user, req->id, std::cout); !r) {
+                return report(r.error());
+            }
+            open.push_back({*user, req->id});
+        }
+        if (!open.empty()) {
+            wait_for_consumers(cfg);
+        }
+        for (const auto& q : open) {
+            auto found = second_sweep(*s, q.user, q.id, std::cout);
+            if (!found) {
+                return report(found.error());
+            }
+            if (!found->empty()) {
+                // Left open: the next request for the user (or a restart) resumes it.
+                log.error("erasure not verified: traces left",
+                          {{"request", q.id}, {"traces", found->size()}});
+                continue;
+            }
+            log.info("erasure verified", {{"request", q.id}});
+            ++done;
+        }
+        if (auto r = pg::store_worker_offsets(s->pg, topic, next); !r) {
+            return report(r.error());
+        }
+        for (const auto& [p, o] : next) {
+            position[p] = o;
+        }
+        (void)(*group)->report_offsets(next, false);
+        std::cout << std::flush;
     }
-    return print_traces(*found, user);
+    (*group)->close();
+    std::cout << fmt::format("privacy worker stopped: {} erasure(s) verified, {} record(s) "
+                             "refused\n",
+                             done, refused);
+    return 0;
 }
 
 }  // namespace
@@ -223,6 +397,22 @@ void add_privacy_commands(CLI::App& root, context& ctx, action& run)
                 },
                 "NONEMPTY"));
     }
+    static double until_idle_s = 0;
+    auto* worker_cmd = privacy->add_subcommand(
+        "worker", "Process erasure requests from kafka.privacy_topic (records "
+                  "{\"request_id\", \"user_id\", \"source\"}, as POST /admin/privacy/erasures "
+                  "queues them): each is erased as `erase` does, recorded in the ledger and "
+                  "verified; idempotent by request_id, so a restart after a crash resumes. Runs "
+                  "until stopped (SIGINT/SIGTERM).");
+    worker_cmd
+        ->add_option("--until-idle", until_idle_s,
+                     "Exit once every request is done and none came for this many seconds")
+        ->check(CLI::Range(0.1, 86'400.0));
+    worker_cmd->callback([&] {
+        run = [&ctx] {
+            return with_config(ctx, [](const auto& cfg) { return run_worker(cfg, until_idle_s); });
+        };
+    });
     add_retention_command(*privacy, ctx, run);
     erase_cmd->callback([&] {
         run = [&ctx] { return with_config(ctx, [](const auto& cfg) { return erase(cfg, user); }); };

@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "adsx/base/strings.h"
 #include "adsx/base/time.h"
 #include "adsx/pg/privacy.h"
 
@@ -106,69 +107,101 @@ std::vector<lake_item> lake_past_policy(const fs::path& lake, const std::string&
 
 int run_retention(const config::config& cfg, const std::string& as_of, bool apply)
 {
-    const auto today = as_of.empty() ? midnight_utc_ms(wall_ms()) : *parse_iso(as_of);
-    const int days = cfg.privacy.retention_days;
-    const auto cutoff_ms = today - days * day_ms;
-    const auto cutoff = utc_date(cutoff_ms);
+    auto done = apply_retention(cfg, as_of, apply);
+    if (!done) {
+        return report(done.error());
+    }
     std::cout << fmt::format("retention as of {}: personal data dated before {} "
                              "(privacy.retention_days = {})\n",
-                             utc_date(today), cutoff, days);
+                             done->as_of, done->cutoff, cfg.privacy.retention_days);
+    for (const auto& i : done->items) {
+        std::cout << fmt::format("{:<9} {}{}{}\n", i.store, i.item,
+                                 i.why.empty() ? "" : " (" + i.why + ")",
+                                 i.state.empty() ? "" : ": " + i.state);
+    }
+    if (apply) {
+        std::cout << fmt::format("{} item(s) past policy removed\n", done->past_policy);
+    } else {
+        std::cout << fmt::format("dry run: {} item(s) past policy; --apply removes them\n",
+                                 done->past_policy);
+    }
+    return 0;
+}
+
+}  // namespace
+
+result<retention_report> apply_retention(const config::config& cfg, const std::string& as_of,
+                                         bool apply)
+{
+    const auto day = as_of.empty() ? std::optional(midnight_utc_ms(wall_ms())) : parse_iso(as_of);
+    if (!day) {
+        return fail(error_code::invalid_argument, "as_of must be a date YYYY-MM-DD");
+    }
+    const int days = cfg.privacy.retention_days;
+    const auto cutoff_ms = *day - days * day_ms;
+    retention_report out;
+    out.as_of = utc_date(*day);
+    out.cutoff = utc_date(cutoff_ms);
+    out.apply = apply;
     auto conn = pg::connection::open(cfg.postgres);
     if (!conn) {
-        return report(conn.error());
+        return fail(conn.error());
     }
-    auto rows = apply ? pg::delete_rows_before(*conn, cutoff) : pg::rows_before(*conn, cutoff);
+    auto rows =
+        apply ? pg::delete_rows_before(*conn, out.cutoff) : pg::rows_before(*conn, out.cutoff);
     if (!rows) {
-        return report(rows.error());
+        return fail(rows.error());
     }
-    std::size_t items = 0;
     for (const auto& [table, n] : *rows) {
-        std::cout << fmt::format("postgres  {}: {} row(s) {}\n", table, n,
-                                 apply ? "deleted" : "past policy");
-        items += n > 0 ? 1 : 0;
+        out.items.push_back({"postgres", table, "",
+                             fmt::format("{} row(s) {}", n, apply ? "deleted" : "past policy")});
+        out.past_policy += n > 0 ? 1 : 0;
     }
     if (cfg.lake.dir.string().find("://") != std::string::npos) {
-        std::cout << fmt::format("lake      {}: not a local folder, not covered\n",
-                                 cfg.lake.dir.string());
+        out.items.push_back({"lake", cfg.lake.dir.string(), "", "not a local folder, not covered"});
     } else {
-        for (const auto& item : lake_past_policy(cfg.lake.dir, cutoff, cutoff_ms)) {
+        for (const auto& item : lake_past_policy(cfg.lake.dir, out.cutoff, cutoff_ms)) {
             if (!item.removable) {
-                std::cout << fmt::format("lake      {} ({}): kept, not removable yet (the lake "
-                                         "job's file-sink log lists it)\n",
-                                         item.path.string(), item.why);
+                out.items.push_back({"lake", item.path.string(), item.why,
+                                     "kept, not removable yet (the lake job's file-sink log "
+                                     "lists it)"});
                 continue;
             }
-            std::error_code ec;
             if (apply) {
+                std::error_code ec;
                 fs::remove_all(item.path, ec);
                 if (ec) {
-                    return report(
-                        {error_code::unavailable,
-                         fmt::format("removing {}: {}", item.path.string(), ec.message())});
+                    return fail(error_code::unavailable,
+                                fmt::format("removing {}: {}", item.path.string(), ec.message()));
                 }
             }
-            std::cout << fmt::format("lake      {} ({}){}\n", item.path.string(), item.why,
-                                     apply ? ": removed" : "");
-            ++items;
+            out.items.push_back(
+                {"lake", item.path.string(), item.why, apply ? "removed" : "past policy"});
+            ++out.past_policy;
         }
     }
     const std::int64_t kafka_h = cfg.kafka.retention_hours;
     const std::int64_t redis_h = cfg.stream.ttl_hours;
     for (const auto& [store, hours, key] : {std::tuple{"kafka", kafka_h, "kafka.retention_hours"},
                                             std::tuple{"redis", redis_h, "stream.ttl_hours"}}) {
-        std::cout << fmt::format("{:<9} expires after {} h ({}): {}\n", store, hours, key,
-                                 hours <= std::int64_t{days} * 24 ? "within policy"
-                                                                  : "LONGER than the policy");
+        out.items.push_back(
+            {store, fmt::format("expires after {} h ({})", hours, key), "",
+             hours <= std::int64_t{days} * 24 ? "within policy" : "LONGER than the policy"});
     }
-    if (apply) {
-        std::cout << fmt::format("{} item(s) past policy removed\n", items);
-    } else {
-        std::cout << fmt::format("dry run: {} item(s) past policy; --apply removes them\n", items);
-    }
-    return 0;
+    return out;
 }
 
-}  // namespace
+std::string to_json(const retention_report& r)
+{
+    std::string items;
+    for (const auto& i : r.items) {
+        items += fmt::format(R"({}{{"store":{},"item":{},"why":{},"state":{}}})",
+                             items.empty() ? "" : ",", json_quote(i.store), json_quote(i.item),
+                             json_quote(i.why), json_quote(i.state));
+    }
+    return fmt::format(R"({{"as_of":{},"cutoff":{},"apply":{},"past_policy":{},"items":[{}]}})",
+                       json_quote(r.as_of), json_quote(r.cutoff), r.apply, r.past_policy, items);
+}
 
 void add_retention_command(CLI::App& privacy, context& ctx, action& run)
 {

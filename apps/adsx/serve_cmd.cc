@@ -1,10 +1,12 @@
 // `adsx serve`: the serving HTTP service. Wiring only: serving::service's routes (feature API,
 // serving::rank_api) over Redis (redis::hash_reader), the catalog in PostgreSQL
 // (pg::load_inventory, refreshed by serving::live_inventory), the running experiments
-// (pg::running_experiments → experiments::assigner, read again with the catalog), the model
+// (pg::running_experiments → experiments::assigner, read again with the catalog), the erasure
+// suppression list (pg::suppression_feed), the model
 // registry (models::live_model per head and model arm) and Kafka (kafka::serve_log_producer), on
 // http::server with metrics::serve_probe as its observer; experiment reports for the live page
-// from PostgreSQL (pg::analyze_experiment).
+// from PostgreSQL (pg::analyze_experiment); the operators' /admin routes (serving::admin_api)
+// over PostgreSQL, the privacy requests topic and retention.
 #include <csignal>
 #include <iostream>
 #include <map>
@@ -16,7 +18,9 @@
 #include "app.h"
 #include <fmt/format.h>
 
+#include "adsx/base/strings.h"
 #include "adsx/http/server.h"
+#include "adsx/kafka/producer.h"
 #include "adsx/kafka/serve_log_producer.h"
 #include "adsx/log/log.h"
 #include "adsx/metrics/serve_probe.h"
@@ -24,6 +28,8 @@
 #include "adsx/pg/experiment_results.h"
 #include "adsx/pg/experiments.h"
 #include "adsx/pg/inventory.h"
+#include "adsx/pg/privacy.h"
+#include "adsx/privacy/erasure_record.h"
 #include "adsx/redis/hash_reader.h"
 #include "adsx/serving/live_experiments.h"
 #include "adsx/serving/service.h"
@@ -149,21 +155,17 @@ private:
     std::map<std::string, std::shared_ptr<heads>, std::less<>> _arms;
 };
 
-// Experiment reports for the live page: analysed from PostgreSQL on one connection (requests
-// take turns), each kept 5 s so that open pages refreshing every 5 s cost one analysis each.
-class report_source
+// One PostgreSQL connection shared by request threads (they take turns), opened at first use
+// and again after a failure.
+class pg_session
 {
 public:
-    explicit report_source(const config::config& cfg) : _cfg(cfg) {}
+    explicit pg_session(const config::config& cfg) : _cfg(cfg) {}
 
-    result<experiments::report> get(const std::string& name)
+    template <class F>
+    auto run(F body) -> decltype(body(std::declval<pg::connection&>()))
     {
         std::lock_guard lock(_mutex);
-        const auto now = std::chrono::steady_clock::now();
-        if (auto it = _cache.find(name);
-            it != _cache.end() && now - it->second.first < std::chrono::seconds(5)) {
-            return it->second.second;
-        }
         if (!_conn) {
             auto opened = pg::connection::open(_cfg.postgres);
             if (!opened) {
@@ -171,13 +173,41 @@ public:
             }
             _conn.emplace(std::move(*opened));
         }
-        auto r = pg::analyze_experiment(*_conn, name, {}, 7);
+        auto r = body(*_conn);
         if (!r && r.error().code == error_code::unavailable) {
-            _conn.reset();  // opened again next time
+            _conn.reset();
         }
+        return r;
+    }
+
+private:
+    const config::config& _cfg;
+    std::mutex _mutex;
+    std::optional<pg::connection> _conn;
+};
+
+// Experiment reports for the live page, each kept 5 s so that open pages refreshing every 5 s
+// cost one analysis each.
+class report_source
+{
+public:
+    explicit report_source(pg_session& pg) : _pg(pg) {}
+
+    result<experiments::report> get(const std::string& name)
+    {
+        const auto now = std::chrono::steady_clock::now();
+        {
+            std::lock_guard lock(_mutex);
+            if (auto it = _cache.find(name);
+                it != _cache.end() && now - it->second.first < std::chrono::seconds(5)) {
+                return it->second.second;
+            }
+        }
+        auto r = _pg.run([&](pg::connection& c) { return pg::analyze_experiment(c, name, {}, 7); });
         if (!r) {
             return fail(r.error());
         }
+        std::lock_guard lock(_mutex);
         if (_cache.size() > 64) {
             _cache.clear();
         }
@@ -186,12 +216,115 @@ public:
     }
 
 private:
-    const config::config& _cfg;
+    pg_session& _pg;
     std::mutex _mutex;
-    std::optional<pg::connection> _conn;
     std::map<std::string, std::pair<std::chrono::steady_clock::time_point, experiments::report>>
         _cache;
 };
+
+// What the /admin routes do (serving/admin_api.h): erasure requests opened in the ledger and
+// queued on kafka.privacy_topic for `adsx privacy worker`, the ledger read back, retention
+// (retention_cmd.cc) and experiment status.
+class admin_ops
+{
+public:
+    admin_ops(const config::config& cfg, pg_session& pg, std::unique_ptr<kafka::producer> out)
+      : _cfg(cfg), _pg(pg), _out(std::move(out))
+    {
+    }
+
+    serving::admin_actions actions()
+    {
+        return {.erase = [this](const std::string& user,
+                                const std::string& key) { return erase(user, key); },
+                .erasure =
+                    [this](std::int64_t id) {
+                        return _pg.run([id](pg::connection& c) { return pg::erasure_json(c, id); });
+                    },
+                .retention = [this](bool apply, const std::string& as_of) -> result<std::string> {
+                    auto r = apply_retention(_cfg, as_of, apply);
+                    return r ? result<std::string>(to_json(*r)) : fail(r.error());
+                },
+                .experiments = [this] { return _pg.run(experiments_json); },
+                .set_experiment_status =
+                    [this](const std::string& name, const std::string& status) {
+                        return _pg.run([&](pg::connection& c) {
+                            return pg::set_experiment_status(c, name, status);
+                        });
+                    }};
+    }
+
+private:
+    result<std::string> erase(const std::string& id, const std::string& key)
+    {
+        auto user = pseudonym_of(_cfg, id);
+        if (!user) {
+            return fail(user.error());
+        }
+        return _pg.run([&](pg::connection& c) -> result<std::string> {
+            // Suppressed from here on; the worker does the rest.
+            auto req = pg::open_erasure(c, *user, "http", key);
+            if (!req) {
+                return fail(req.error());
+            }
+            if (!req->done) {
+                std::lock_guard lock(_out_mutex);
+                const auto failed = _out->stats().failed;
+                const privacy::erasure_record rec{
+                    .request_id = key, .user_id = *user, .source = "http"};
+                if (auto r = _out->send(_cfg.kafka.privacy_topic, *user, encode(rec)); !r) {
+                    return fail(r.error());
+                }
+                if (auto r = _out->flush(std::chrono::seconds(5));
+                    !r || _out->stats().failed > failed) {
+                    return fail(error_code::unavailable,
+                                fmt::format("the request is recorded (request {}) but not queued "
+                                            "for the privacy worker: {}; send it again",
+                                            req->id, r ? _out->first_error() : r.error().message));
+                }
+            }
+            return pg::erasure_json(c, req->id);
+        });
+    }
+
+    static result<std::string> experiments_json(pg::connection& c)
+    {
+        auto rows = pg::list_experiments(c);
+        if (!rows) {
+            return fail(rows.error());
+        }
+        std::string out;
+        for (const auto& r : *rows) {
+            out += fmt::format(
+                R"({}{{"name":{},"status":{},"layer":{},"created_at":{},"started_at":{},"stopped_at":{}}})",
+                out.empty() ? "" : ",", json_quote(r.spec.name), json_quote(r.status),
+                json_quote(r.spec.layer), json_quote(r.created_at), json_quote(r.started_at),
+                json_quote(r.stopped_at));
+        }
+        return fmt::format(R"({{"experiments":[{}]}})", out);
+    }
+
+    const config::config& _cfg;
+    pg_session& _pg;
+    std::mutex _out_mutex;  // kafka::producer is not thread-safe
+    std::unique_ptr<kafka::producer> _out;
+};
+
+// The admin routes, when a token is configured: nullptr without one in the dev profile (with
+// a warning); outside it a missing, empty or placeholder token is an error.
+result<std::unique_ptr<serving::admin_api>> admin_routes(const config::config& cfg, admin_ops& ops,
+                                                         const log::logger& log)
+{
+    auto token = serving::load_admin_token(cfg.serve.admin_token_file, cfg.stack.profile == "dev");
+    if (!token && token.error().code == error_code::not_found) {
+        log.warn("no admin token: the /admin routes are off", {{"reason", token.error().message}});
+        return std::unique_ptr<serving::admin_api>();
+    }
+    if (!token) {
+        return fail(token.error());
+    }
+    return std::make_unique<serving::admin_api>(*token, ops.actions());
+}
 
 std::vector<serving::readiness_check> readiness(redis::hash_reader& reader,
                                                 const serving::live_inventory& inventory,
@@ -264,6 +397,12 @@ int run_serve(const config::config& cfg)
     if (!serve_log) {
         return report(serve_log.error());
     }
+    privacy::suppression_list erased;
+    auto erased_feed = pg::suppression_feed::start(
+        cfg.postgres, erased, std::chrono::seconds(cfg.privacy.suppression_refresh_s));
+    if (!erased_feed) {
+        return report(erased_feed.error());
+    }
     metrics::serve_probe probe(start_metrics(cfg, "serve"));
     const serving::rank_api rank(
         {.inventory = inventory,
@@ -271,18 +410,34 @@ int run_serve(const config::config& cfg)
          .models = [&models](std::string_view head,
                              std::string_view arm) { return models.get(head, arm); },
          .assign = [&experiments](std::string_view user) { return experiments.assign(user); },
+         .erased = [&erased](std::string_view user) { return erased.contains(user); },
          .log = serve_log->get(),
          .observer = &probe,
          .clock = clock},
         std::move(*settings));
-    report_source reports(cfg);
+    pg_session pg(cfg);
+    report_source reports(pg);
+    kafka::producer_settings privacy_settings;
+    privacy_settings.bootstrap = cfg.kafka.bootstrap_servers;
+    privacy_settings.delivery_timeout = std::chrono::seconds(5);
+    privacy_settings.stop_after_failure = false;  // a request refused now may be sent again
+    auto privacy_out = kafka::producer::open(privacy_settings);
+    if (!privacy_out) {
+        return report(privacy_out.error());
+    }
+    admin_ops ops(cfg, pg, std::move(*privacy_out));
+    auto admin = admin_routes(cfg, ops, log);
+    if (!admin) {
+        return report(admin.error());
+    }
     const serving::service svc(
         {.reader = reader,
          .clock = clock,
          .ready = readiness(reader, inventory, models),
          .metrics = [&probe] { return probe.text(); },
          .rank = &rank,
-         .experiment = [&reports](const std::string& name) { return reports.get(name); }});
+         .experiment = [&reports](const std::string& name) { return reports.get(name); },
+         .admin = admin->get()});
     auto srv = http::server::start(
         server_settings_of(cfg.serve), [&svc](const http::request& q) { return svc.handle(q); },
         &probe, [&svc](const http::request& q) { return svc.route_of(q); });
@@ -340,7 +495,9 @@ void add_serve_command(CLI::App& root, context& ctx, action& run)
         "serve", "Serving HTTP service on [serve] host:port: POST /rank_ads (retrieval, "
                  "eligibility, features, scoring with the registry's live models, auction; "
                  "decisions logged on kafka.serves_topic), GET /features/ad/{id} and "
-                 "/features/user/{id}, /healthz, /readyz, /metrics, /openapi.json and /docs. "
+                 "/features/user/{id}, /healthz, /readyz, /metrics, /openapi.json, /docs, and the "
+                 "/admin routes behind the bearer token in serve.admin_token_file (erasure "
+                 "requests, retention, experiment start/stop). "
                  "Stops on SIGINT/SIGTERM after draining requests in progress ([serve] drain_s).");
     cmd->callback([&] {
         run = [&ctx] {

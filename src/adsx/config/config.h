@@ -31,6 +31,9 @@ struct stack_config
     std::filesystem::path deploy_dir = "deploy";
     int start_timeout_s = 90;  // per service, until its readiness probe passes
     int stop_timeout_s = 30;   // per service, before SIGKILL
+    // "dev": one machine's local stack, whose secrets `adsx stack up` creates; "prod": services
+    // refuse to start on a missing, empty or default secret.
+    std::string profile = "dev";
 };
 
 struct kafka_config
@@ -43,6 +46,7 @@ struct kafka_config
     std::string dlq_topic = "ad.events.dlq";
     std::string serves_topic =
         "ad.serves";  // adsx serve's decisions (schemas/ad_serve.schema.json)
+    std::string privacy_topic = "privacy.requests";  // erasure requests for `adsx privacy worker`
     int events_partitions = 12;
     int replication_factor = 1;
     int retention_hours = 168;        // ad.events retention (the lake keeps history)
@@ -148,6 +152,8 @@ struct serve_config
     int hash_cache_ms = 1000;       // ad and campaign hashes are shared by requests this long
     int model_reload_ms = 5000;     // the registry's pointers are checked this often
     std::string arm = "control";    // the model arm of users in no running experiment
+    // The bearer token of the /admin routes (secret; `adsx stack up` creates a local one).
+    std::filesystem::path admin_token_file = "var/secrets/admin.token";
 };
 
 struct metrics_config

@@ -146,6 +146,10 @@ std::vector<field> stack_fields()
                 &s::start_timeout_s, 1, 3600),
         integer("stack.stop_timeout_s", "seconds to wait for a clean stop before SIGKILL",
                 &c::stack, &s::stop_timeout_s, 1, 3600),
+        text("stack.profile",
+             "dev: the local stack, whose secrets `adsx stack up` creates; prod: services refuse "
+             "a missing, empty or default secret",
+             &c::stack, &s::profile, one_of({"dev", "prod"})),
     };
 }
 
@@ -166,6 +170,8 @@ std::vector<field> kafka_fields()
              non_empty),
         text("kafka.serves_topic", "topic of adsx serve's decisions (the serve log)", &c::kafka,
              &k::serves_topic, non_empty),
+        text("kafka.privacy_topic", "topic of erasure requests (`adsx privacy worker`)", &c::kafka,
+             &k::privacy_topic, non_empty),
         integer("kafka.events_partitions", "partitions of the events topic", &c::kafka,
                 &k::events_partitions, 1, 10'000),
         integer("kafka.replication_factor", "replication factor of created topics", &c::kafka,
@@ -343,6 +349,10 @@ std::vector<field> serve_fields()
         text("serve.arm",
              "the model arm ({name}/current/{arm}) serving users in no running experiment",
              &c::serve, &s::arm, non_empty),
+        path("serve.admin_token_file",
+             "secret bearer token of the /admin routes (>= 32 characters outside the dev profile; "
+             "`adsx stack up` creates a local one)",
+             &c::serve, &s::admin_token_file),
     };
 }
 

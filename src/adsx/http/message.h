@@ -17,10 +17,11 @@ namespace adsx::http {
 
 struct request
 {
-    std::string method;        // "GET", "POST", … as sent
-    std::string path;          // the target before '?', not decoded
-    std::string query;         // after '?', not decoded ("" when none)
-    std::string content_type;  // the Content-Type header ("" when none)
+    std::string method;         // "GET", "POST", … as sent
+    std::string path;           // the target before '?', not decoded
+    std::string query;          // after '?', not decoded ("" when none)
+    std::string content_type;   // the Content-Type header ("" when none)
+    std::string authorization;  // the Authorization header ("" when none)
     std::string body;
     std::string request_id;  // X-Request-Id when the client sent one, else a random UUID
 };
@@ -38,7 +39,7 @@ struct reply
 [[nodiscard]] reply error_reply(int status, std::string_view code, std::string_view message,
                                 std::string_view field = {});
 // An error value as a reply: invalid_argument 422, not_found 404, unavailable 503 (with
-// Retry-After), deadline_exceeded 504, anything else 500.
+// Retry-After), deadline_exceeded 504, failed_precondition 409, anything else 500.
 [[nodiscard]] reply error_reply(const error& e, std::string_view field = {});
 
 // The value of `name` in a query string ("a=1&b=2"), percent-decoded (a bad escape left as

@@ -173,6 +173,7 @@ private:
         q.path = std::string(target.substr(0, qm));
         q.query = qm == std::string_view::npos ? "" : std::string(target.substr(qm + 1));
         q.content_type = std::string(m[bhttp::field::content_type]);
+        q.authorization = std::string(m[bhttp::field::authorization]);
         q.request_id = std::string(m["X-Request-Id"]);
         if (q.request_id.empty() || q.request_id.size() > 128) {
             q.request_id = uuid4();

@@ -60,10 +60,24 @@ std::span<const user_table> user_tables() noexcept
 }
 
 result<erasure_request> open_erasure(connection& c, const std::string& user,
-                                     const std::string& source)
+                                     const std::string& source, const std::string& key)
 {
     erasure_request req;
     auto opened = transaction(c, [&]() -> result<void> {
+        if (!key.empty()) {
+            auto known = c.query(
+                "SELECT id, verified_at IS NOT NULL FROM privacy_requests WHERE request_key = $1",
+                {key});
+            if (!known) {
+                return fail(known.error());
+            }
+            if (!known->empty()) {
+                req = {.id = std::stoll(*(*known)[0][0]),
+                       .resumed = true,
+                       .done = *(*known)[0][1] == "t"};
+                return {};
+            }
+        }
         if (auto r = c.query("INSERT INTO privacy_suppressed (user_id) VALUES ($1) "
                              "ON CONFLICT (user_id) DO NOTHING",
                              {user});
@@ -81,9 +95,9 @@ result<erasure_request> open_erasure(connection& c, const std::string& user,
             req = {.id = std::stoll(*(*open)[0][0]), .resumed = true};
             return {};
         }
-        auto id =
-            c.scalar("INSERT INTO privacy_requests (user_id, source) VALUES ($1, $2) RETURNING id",
-                     {user, source});
+        auto id = c.scalar("INSERT INTO privacy_requests (user_id, source, request_key) "
+                           "VALUES ($1, $2, NULLIF($3, '')) RETURNING id",
+                           {user, source, key});
         if (!id) {
             return fail(id.error());
         }
@@ -94,6 +108,52 @@ result<erasure_request> open_erasure(connection& c, const std::string& user,
         return fail(opened.error());
     }
     return req;
+}
+
+result<std::string> erasure_json(connection& c, std::int64_t id)
+{
+    auto rows = c.query("SELECT json_build_object('request_id', id, 'user_id', user_id, "
+                        "'source', source, 'requested_at', requested_at, 'stores', stores, "
+                        "'completed_at', completed_at, 'verified_at', verified_at)::text "
+                        "FROM privacy_requests WHERE id = $1",
+                        {std::to_string(id)});
+    if (!rows) {
+        return fail(rows.error());
+    }
+    if (rows->empty()) {
+        return fail(error_code::not_found, fmt::format("no erasure request {}", id));
+    }
+    return std::move(*(*rows)[0][0]);
+}
+
+result<std::map<int, std::int64_t>> worker_offsets(connection& c, const std::string& topic)
+{
+    auto rows = c.query(
+        "SELECT partition, next_offset FROM privacy_worker_offsets WHERE topic = $1", {topic});
+    if (!rows) {
+        return fail(rows.error());
+    }
+    std::map<int, std::int64_t> out;
+    for (const auto& row : *rows) {
+        out[std::stoi(*row[0])] = std::stoll(*row[1]);
+    }
+    return out;
+}
+
+result<void> store_worker_offsets(connection& c, const std::string& topic,
+                                  const std::map<int, std::int64_t>& next)
+{
+    return transaction(c, [&]() -> result<void> {
+        for (const auto& [partition, offset] : next) {
+            auto r = c.query("INSERT INTO privacy_worker_offsets VALUES ($1, $2, $3) "
+                             "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = $3",
+                             {topic, std::to_string(partition), std::to_string(offset)});
+            if (!r) {
+                return fail(r.error());
+            }
+        }
+        return {};
+    });
 }
 
 result<counts> erase_user_rows(connection& c, const std::string& user)

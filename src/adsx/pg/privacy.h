@@ -41,12 +41,25 @@ struct erasure_request
 {
     std::int64_t id = 0;
     bool resumed = false;  // an earlier request for the user had not been verified
+    bool done = false;     // the request named by `key` was verified already: nothing to do
 };
 
 // Puts `user` (a pseudonym) on the suppression list and opens its ledger row, or returns the
-// open one (a crash half-way, or a second request meanwhile), in one transaction.
+// open one (a crash half-way, or a second request meanwhile), in one transaction. `key` (the
+// id a request carries on the requests topic, "" for none) finds the row of that request first,
+// done or not, so a record read twice is one request.
 [[nodiscard]] result<erasure_request> open_erasure(connection& c, const std::string& user,
-                                                   const std::string& source);
+                                                   const std::string& source,
+                                                   const std::string& key = {});
+// Request `id`'s ledger row as JSON: request_id, user_id, source, requested_at, stores,
+// completed_at, verified_at (not_found when none).
+[[nodiscard]] result<std::string> erasure_json(connection& c, std::int64_t id);
+// Where the privacy worker stands in `topic` (partition -> next offset), and its move, stored
+// once the requests before are done.
+[[nodiscard]] result<std::map<int, std::int64_t>> worker_offsets(connection& c,
+                                                                 const std::string& topic);
+[[nodiscard]] result<void> store_worker_offsets(connection& c, const std::string& topic,
+                                                const std::map<int, std::int64_t>& next);
 // Deletes the user's rows from every user table in one transaction: rows deleted per table.
 [[nodiscard]] result<std::map<std::string, std::int64_t>> erase_user_rows(connection& c,
                                                                           const std::string& user);

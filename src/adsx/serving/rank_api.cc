@@ -82,6 +82,7 @@ struct ranking_work
     const inventory& inv;
     request_context ctx;
     bool personal = false;
+    bool erased = false;  // on the suppression list: not personalised, assigned nor logged
     std::vector<std::uint32_t> candidates;  // indices into inv.ads()
     std::vector<std::pair<std::uint32_t, drop_reason>> dropped;
     state_ptr user;
@@ -335,11 +336,12 @@ http::reply rank_api::impl::rank(const http::request& q) const
     w.ctx = {req.device_name, req.geo, req.placement, std::to_string(req.slot), t, hour_of_day(t)};
     // The stream engine's rule (privacy/consent_cache.h): a string that does not decode allows
     // nothing, so the same events and requests are personalised online and offline.
-    if (req.consent) {
+    w.erased = parts.erased && parts.erased(req.user_id);
+    if (req.consent && !w.erased) {
         const auto c = privacy::decode_tc_string(*req.consent);
         w.personal = c && privacy::allows_personalisation(*c);
     }
-    if (parts.assign) {
+    if (parts.assign && !w.erased) {
         w.arm = parts.assign(req.user_id);
     }
     detail::retrieve(w);
@@ -551,7 +553,7 @@ http::reply rank_api::impl::decide(ranking_work& w, const std::string& request_i
         "\"model\":{},\"experiment\":{},\"degraded\":[{}]",
         json_quote(request_id), json_quote(w.req.user_id), w.personal, w.ctx.time_ms, ranked, model,
         experiment, degraded);
-    if (parts.log) {
+    if (parts.log && !w.erased) {
         parts.log->write(
             w.req.user_id,
             body + fmt::format(",\"context\":{{\"device\":{},\"geo\":{},\"placement\":{}}},"

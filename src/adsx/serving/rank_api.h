@@ -105,6 +105,10 @@ struct rank_parts
     features::online_reader& reader;
     model_lookup models;
     arm_lookup assign;  // empty: no experiments
+    // Whether a user is on the erasure suppression list (privacy/suppression.h; empty: none).
+    // An erased user is served as one without consent, in no experiment, and their requests
+    // are not logged: a serve log record would bring their pseudonym back into Kafka.
+    std::function<bool(std::string_view user_id)> erased = {};
     serve_log* log = nullptr;
     rank_observer* observer = nullptr;
     const adsx::clock& clock;

@@ -60,6 +60,9 @@ service::service(service_parts parts)
                                  : http::error_reply(r.error());
                     });
     }
+    if (_parts.admin) {
+        _parts.admin->add_routes(_router);
+    }
     _router.add("GET", "/docs", [](const http::request&, const auto&) {
         http::reply r;
         r.content_type = "text/html; charset=utf-8";

@@ -12,7 +12,8 @@
 // (200 when every check passes, else 503 naming the failing ones), /metrics, /openapi.json
 // (schemas/openapi.json, embedded at build time), /docs (a page rendering it, no CDN), and
 // /experiments/{name} (an experiment's report page, redrawn every 5 s from
-// /experiments/{name}/report.json).
+// /experiments/{name}/report.json) and the operators' /admin routes behind a bearer token
+// (admin_api.h).
 // Immutable after construction; handle() is safe from many threads when the parts are.
 #include <functional>
 #include <string>
@@ -24,6 +25,7 @@
 #include "adsx/experiments/analysis.h"
 #include "adsx/features/online_reader.h"
 #include "adsx/http/router.h"
+#include "adsx/serving/admin_api.h"
 #include "adsx/serving/feature_api.h"
 #include "adsx/serving/rank_api.h"
 
@@ -45,6 +47,7 @@ struct service_parts
     // GET /experiments/{name} (the live report page) and /experiments/{name}/report.json
     // (absent: 404).
     std::function<result<experiments::report>(const std::string& name)> experiment;
+    const admin_api* admin = nullptr;  // the /admin routes (absent: 404)
 };
 
 class service

@@ -24,11 +24,12 @@ std::chrono::milliseconds remaining(clock::time_point deadline)
                     std::chrono::milliseconds(0));
 }
 
-// The local stack's pseudonym key: created once, random, readable by its owner only. Only a key
-// inside var/ is ours to create; a key configured elsewhere is the operator's to provide.
-result<void> ensure_local_key(const config::config& cfg, std::ostream& out)
+// A secret of the local stack (the pseudonym key, the admin token): 32 random bytes in hex,
+// created once, readable by its owner only. Only a file inside var/ is ours to create; one
+// configured elsewhere is the operator's to provide.
+result<void> ensure_local_secret(const config::config& cfg, const fs::path& file,
+                                 std::string_view what, std::ostream& out)
 {
-    const auto& file = cfg.privacy.hmac_key_file;
     const auto var = cfg.stack.var_dir.string();
     std::error_code ec;
     if (fs::exists(file, ec) || file.string().rfind(var, 0) != 0) {
@@ -52,7 +53,7 @@ result<void> ensure_local_key(const config::config& cfg, std::ostream& out)
         }
     }
     fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write, ec);
-    out << fmt::format("{:<11} created a pseudonym key in {}\n", "privacy", file.string());
+    out << fmt::format("{:<11} created {} in {}\n", "privacy", what, file.string());
     return {};
 }
 
@@ -142,8 +143,11 @@ result<std::vector<service_status>> stack::up(std::ostream& out)
         start[i] = true;
     }
     metrics::sweep_dead_targets(prometheus_targets_dir(_cfg));
-    if (auto r = ensure_local_key(_cfg, out); !r) {
-        return fail(r.error());
+    for (const auto& [file, what] : {std::pair{_cfg.privacy.hmac_key_file, "a pseudonym key"},
+                                     std::pair{_cfg.serve.admin_token_file, "an admin token"}}) {
+        if (auto r = ensure_local_secret(_cfg, file, what, out); !r) {
+            return fail(r.error());
+        }
     }
     // 2. Prepare all (a failure here leaves nothing half-started), then start them: they boot
     //    in parallel.
