@@ -205,4 +205,19 @@ for name in "$aa" "$ab"; do "$adsx" experiment stop --name "$name" >/dev/null; d
 echo "  open $var/reports/$ab/report.html in a browser (or $url/experiments/$ab while serve runs);"
 echo "  both experiments are stopped now, their reports stay"
 
-banner "demo finished: stack healthy, $events events generated, streamed into online features, archived to the lake, daily features, a training set and ranking models built, served over HTTP, and an A/A and an LR-vs-XGBoost experiment run through the closed loop and reported"
+banner "privacy: erase the user above through the admin API (POST /admin/privacy/erasures); adsx privacy worker erases, verifies and records it"
+user=$(echo "$request" | "$py" -c 'import json, sys; print(json.load(sys.stdin)["user_id"])')
+token=$(cat "$(setting serve\\.admin_token_file)")
+erasure=$(curl -s -X POST "$url/admin/privacy/erasures" -H "Authorization: Bearer $token" \
+    -H 'Content-Type: application/json' -d "{\"user\": \"$user\"}")
+id=$(echo "$erasure" | "$py" -c 'import json, sys; print(json.load(sys.stdin)["request_id"])')
+echo "POST $url/admin/privacy/erasures {\"user\": \"$user\"} -> 202, request $id queued"
+"$adsx" privacy worker --until-idle 2 2>/dev/null | tail -1
+curl -s "$url/admin/privacy/erasures/$id" -H "Authorization: Bearer $token" | "$py" -c 'import json, sys
+r = json.load(sys.stdin)
+print("GET /admin/privacy/erasures/{}: stores {}, verified at {}".format(
+    r["request_id"], ", ".join(sorted(r["stores"])), r["verified_at"]))'
+"$adsx" privacy verify --user "$user" | head -1
+echo "  the user stays on the suppression list: a replay of ad.events cannot bring them back"
+
+banner "demo finished: stack healthy, $events events generated, streamed into online features, archived to the lake, daily features, a training set and ranking models built, served over HTTP, an A/A and an LR-vs-XGBoost experiment run through the closed loop and reported, and a user erased"
