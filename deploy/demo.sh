@@ -220,4 +220,7 @@ print("GET /admin/privacy/erasures/{}: stores {}, verified at {}".format(
 "$adsx" privacy verify --user "$user" | head -1
 echo "  the user stays on the suppression list: a replay of ad.events cannot bring them back"
 
+banner "PII scan: every log, metric, Kafka record, Redis key and value, PostgreSQL row and Parquet row the demo left, searched for e-mails, full IPs, phone numbers and raw user ids"
+"$py" -m adsx_jobs.pii_scan
+
 banner "demo finished: stack healthy, $events events generated, streamed into online features, archived to the lake, daily features, a training set and ranking models built, served over HTTP, an A/A and an LR-vs-XGBoost experiment run through the closed loop and reported, and a user erased"
