@@ -6,8 +6,10 @@
 #      clone; skipped when present): the Kafka broker and tools (deploy/jvm/pom.xml), and Spark's
 #      Kafka connector at exactly the pyspark version plus the PostgreSQL JDBC driver
 #      (deploy/spark/pom.xml);
-#   4. lets the PostgreSQL server user reach var/ (it refuses to run as root).
-# Needs root (or sudo) for steps 1 and 4. Downloads only from Debian, PyPI and Maven Central.
+#   4. IAB Tech Lab's TCF encoder from npm into $ADSX_CACHE_DIR/npm (the consent tests' source of
+#      TC strings), with the machine's Node.js;
+#   5. lets the PostgreSQL server user reach var/ (it refuses to run as root).
+# Needs root (or sudo) for steps 1 and 5. Downloads only from Debian, PyPI, Maven Central, npm.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -108,7 +110,23 @@ if [ "$deb_xgboost" != "$py_xgboost" ]; then
     exit 1
 fi
 
-# ---- 4. PostgreSQL's user must reach var/ --------------------------------------------------
+# ---- 4. npm: IAB Tech Lab's TCF encoder -----------------------------------------------------
+# The consent tests make their TC strings with @iabtechlabtcf/core (an encoder independent of
+# ours; the PyPI TCF libraries only decode), into $cache/npm with the machine's Node.js.
+tcf_version=1.5.21
+tcf="$cache/npm/node_modules/@iabtechlabtcf/core/package.json"
+if ! command -v npm >/dev/null; then
+    echo "bootstrap: npm (Node.js) is needed for the consent tests' TCF encoder" >&2
+    exit 1
+elif ! grep -q "\"version\": \"$tcf_version\"" "$tcf" 2>/dev/null; then
+    step "npm: @iabtechlabtcf/core $tcf_version into $cache/npm"
+    mkdir -p "$cache/npm"
+    npm install --prefix "$cache/npm" --no-audit --no-fund --silent "@iabtechlabtcf/core@$tcf_version"
+else
+    step "npm: @iabtechlabtcf/core $tcf_version up to date"
+fi
+
+# ---- 5. PostgreSQL's user must reach var/ --------------------------------------------------
 # The server runs as `postgres` with its data in var/postgres; every directory above it must
 # let that user pass. Grant exactly that (an ACL "x" for one user), nothing more.
 as_postgres() { if [ -z "$sudo" ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi; }

@@ -68,6 +68,22 @@ result<void> ensure_event_topics(const config::config& cfg, std::chrono::seconds
     return {};
 }
 
+result<std::unique_ptr<kafka::consumer_group>> consumer_from(
+    const config::config& cfg, const std::string& group, const std::string& topic,
+    const std::map<int, std::int64_t>& position)
+{
+    return kafka::consumer_group::open(
+        {.bootstrap = cfg.kafka.bootstrap_servers,
+         .group = group,
+         .topic = topic,
+         .extra = {{"session.timeout.ms", "10000"}}},
+        [&position](int p) {
+            auto it = position.find(p);
+            return it == position.end() ? std::int64_t{-1} : it->second;
+        },
+        [](const std::vector<int>&) {});
+}
+
 result<bool> caught_up(kafka::consumer_group& g, const std::map<int, std::int64_t>& next)
 {
     auto marks = g.topic_watermarks(std::chrono::seconds(5));

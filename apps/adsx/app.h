@@ -41,6 +41,13 @@ int with_config(const context& ctx, const std::function<int(const config::config
 [[nodiscard]] result<void> ensure_event_topics(const config::config& cfg,
                                                std::chrono::seconds timeout);
 
+// A member of consumer group `group` on `topic` that starts each partition it is given at
+// `position[p]` (the next offset to read, as the command stored it; absent: the beginning).
+// `position` is read at each assignment: the caller keeps it current. A killed member's
+// partitions move on after 10 s (librdkafka's default is 45 s).
+[[nodiscard]] result<std::unique_ptr<kafka::consumer_group>> consumer_from(
+    const config::config& cfg, const std::string& group, const std::string& topic,
+    const std::map<int, std::int64_t>& position);
 // Whether `next` (partition -> next offset to read, as a consumer stored it) has reached the high
 // watermark of every non-empty partition of the group's topic (asked of the brokers).
 [[nodiscard]] result<bool> caught_up(kafka::consumer_group& g,

@@ -61,17 +61,7 @@ int run_collect(const config::config& cfg, double until_idle_s)
         return report(stored.error());
     }
     std::map<int, std::int64_t> position = *stored;  // where each partition's next batch begins
-    auto group = kafka::consumer_group::open(
-        {.bootstrap = cfg.kafka.bootstrap_servers,
-         .group = cfg.stream.group + "-experiments",
-         .topic = topic,
-         // A killed member's partitions move on after 10 s (librdkafka's default is 45 s).
-         .extra = {{"session.timeout.ms", "10000"}}},
-        [&](int p) {
-            auto it = position.find(p);
-            return it == position.end() ? std::int64_t{-1} : it->second;
-        },
-        [](const std::vector<int>&) {});
+    auto group = consumer_from(cfg, cfg.stream.group + "-experiments", topic, position);
     if (!group) {
         return report(group.error());
     }

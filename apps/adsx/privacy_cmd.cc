@@ -240,6 +240,68 @@ struct queued
     std::int64_t id;
 };
 
+struct worker_tally
+{
+    std::uint64_t verified = 0;
+    std::uint64_t refused = 0;  // records naming no user
+};
+
+// One poll's requests, as the worker below does them.
+result<void> erase_batch(const config::config& cfg, stores& s,
+                         const std::vector<kafka::message>& batch, worker_tally& t,
+                         const log::logger& log)
+{
+    std::vector<queued> open;
+    for (const auto& m : batch) {
+        auto rec = privacy::decode_erasure_record(m.value);
+        auto user = rec ? pseudonym_of(cfg, rec->user_id) : fail(rec.error());
+        if (!user) {
+            // Nothing to erase without a user: said where the record is, never dropped
+            // silently (its bytes stay in the topic for whoever fixes the producer).
+            ++t.refused;
+            log.error("erasure record refused", {{"partition", m.partition},
+                                                 {"offset", m.offset},
+                                                 {"reason", user.error().message}});
+            continue;
+        }
+        const auto key = rec->request_id.empty() ? fmt::format("{}/{}/{}", cfg.kafka.privacy_topic,
+                                                               m.partition, m.offset)
+                                                 : rec->request_id;
+        auto req = pg::open_erasure(s.pg, *user, rec->source, key);
+        if (!req) {
+            return fail(req.error());
+        }
+        if (req->done || std::any_of(open.begin(), open.end(),
+                                     [&](const queued& q) { return q.id == req->id; })) {
+            continue;  // done, or already in this batch (a client's retry queues it again)
+        }
+        std::cout << fmt::format("erasing {} (request {}{})\n", *user, req->id,
+                                 req->resumed ? ", resumed" : "");
+        if (auto r = first_sweep(s, *user, req->id, std::cout); !r) {
+            return r;
+        }
+        open.push_back({*user, req->id});
+    }
+    if (!open.empty()) {
+        wait_for_consumers(cfg);
+    }
+    for (const auto& q : open) {
+        auto found = second_sweep(s, q.user, q.id, std::cout);
+        if (!found) {
+            return fail(found.error());
+        }
+        if (!found->empty()) {
+            // Left open: the next request for the user (or a restart) resumes it.
+            log.error("erasure not verified: traces left",
+                      {{"request", q.id}, {"traces", found->size()}});
+            continue;
+        }
+        log.info("erasure verified", {{"request", q.id}});
+        ++t.verified;
+    }
+    return {};
+}
+
 // The worker: the requests of each poll are opened (suppressed at once) and swept together,
 // then, after one reload wait for all of them, swept again and verified; only then is the
 // topic position stored. A crash anywhere repeats the batch, which the ledger makes harmless:
@@ -263,16 +325,7 @@ int run_worker(const config::config& cfg, double until_idle_s)
         return report(stored.error());
     }
     std::map<int, std::int64_t> position = *stored;
-    auto group = kafka::consumer_group::open(
-        {.bootstrap = cfg.kafka.bootstrap_servers,
-         .group = "privacy",
-         .topic = topic,
-         .extra = {{"session.timeout.ms", "10000"}}},
-        [&](int p) {
-            auto it = position.find(p);
-            return it == position.end() ? std::int64_t{-1} : it->second;
-        },
-        [](const std::vector<int>&) {});
+    auto group = consumer_from(cfg, "privacy", topic, position);
     if (!group) {
         return report(group.error());
     }
@@ -280,8 +333,7 @@ int run_worker(const config::config& cfg, double until_idle_s)
     std::signal(SIGTERM, [](int) { stop_worker = 1; });
     std::cout << fmt::format("privacy worker: erasure requests from {}\n", topic) << std::flush;
     std::vector<kafka::message> batch;
-    std::uint64_t done = 0;
-    std::uint64_t refused = 0;
+    worker_tally tally;
     auto last_data = std::chrono::steady_clock::now();
     while (!stop_worker) {
         if (auto r = (*group)->poll_batch(batch, 100, std::chrono::milliseconds(500),
@@ -303,55 +355,12 @@ int run_worker(const config::config& cfg, double until_idle_s)
             continue;
         }
         last_data = std::chrono::steady_clock::now();
+        if (auto r = erase_batch(cfg, *s, batch, tally, log); !r) {
+            return report(r.error());
+        }
         std::map<int, std::int64_t> next;
-        std::vector<queued> open;
         for (const auto& m : batch) {
             next[m.partition] = m.offset + 1;
-            auto rec = privacy::decode_erasure_record(m.value);
-            auto user = rec ? pseudonym_of(cfg, rec->user_id) : fail(rec.error());
-            if (!user) {
-                // Nothing to erase without a user: said where the record is, never dropped
-                // silently (its bytes stay in the topic for whoever fixes the producer).
-                ++refused;
-                log.error("erasure record refused", {{"partition", m.partition},
-                                                     {"offset", m.offset},
-                                                     {"reason", user.error().message}});
-                continue;
-            }
-            const auto key = rec->request_id.empty()
-                                 ? fmt::format("{}/{}/{}", topic, m.partition, m.offset)
-                                 : rec->request_id;
-            auto req = pg::open_erasure(s->pg, *user, rec->source, key);
-            if (!req) {
-                return report(req.error());
-            }
-            if (req->done || std::any_of(open.begin(), open.end(),
-                                         [&](const queued& q) { return q.id == req->id; })) {
-                continue;  // done, or already in this batch (a client's retry queues it again)
-            }
-            std::cout << fmt::format("erasing {} (request {}{})\n", *user, req->id,
-                                     req->resumed ? ", resumed" : "");
-            if (auto r = first_sweep(*s, *user, req->id, std::cout); !r) {
-                return report(r.error());
-            }
-            open.push_back({*user, req->id});
-        }
-        if (!open.empty()) {
-            wait_for_consumers(cfg);
-        }
-        for (const auto& q : open) {
-            auto found = second_sweep(*s, q.user, q.id, std::cout);
-            if (!found) {
-                return report(found.error());
-            }
-            if (!found->empty()) {
-                // Left open: the next request for the user (or a restart) resumes it.
-                log.error("erasure not verified: traces left",
-                          {{"request", q.id}, {"traces", found->size()}});
-                continue;
-            }
-            log.info("erasure verified", {{"request", q.id}});
-            ++done;
         }
         if (auto r = pg::store_worker_offsets(s->pg, topic, next); !r) {
             return report(r.error());
@@ -365,7 +374,7 @@ int run_worker(const config::config& cfg, double until_idle_s)
     (*group)->close();
     std::cout << fmt::format("privacy worker stopped: {} erasure(s) verified, {} record(s) "
                              "refused\n",
-                             done, refused);
+                             tally.verified, tally.refused);
     return 0;
 }
 

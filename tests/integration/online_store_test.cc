@@ -42,9 +42,10 @@ struct store
     }
 
     // Commits events (type, time, campaign) of user `user`, pipelined like the stream.
+    // `personalised`: whether their consent allows personalisation.
     void commit(std::string_view user,
                 std::vector<std::tuple<events::event_type, std::int64_t, std::uint32_t>> evs,
-                features::log_writes requests = {})
+                features::log_writes requests = {}, bool personalised = true)
     {
         features::batch_update b;
         features::partition_state next = at;
@@ -56,7 +57,7 @@ struct store
             e.ad_id = campaign * 10;
             e.campaign_id = campaign;
             e.geo = "US-CA";
-            b.add(e, true);
+            b.add(e, personalised);
             next.next_offset = std::max<std::int64_t>(next.next_offset, 0) + 1;
             next.max_event_time = std::max(next.max_event_time, t);
         }
@@ -188,6 +189,27 @@ TEST(feature_store_user_cache, an_erasure_announced_on_the_user_epoch_is_not_und
     ASSERT_TRUE(s.s->conn().command({"DEL", "u:k1:u1"}));
     s.commit("k1:u1", {{impression, t0 + 3000, 1}});
     EXPECT_EQ(minute_counts(s.hash("u:k1:u1")).impressions, 2);
+}
+
+TEST(feature_store_user_cache, a_withdrawn_consent_deletes_the_user_and_is_not_undone)
+{
+    for (std::size_t cache : {std::size_t{1000}, std::size_t{0}}) {
+        store s(9, cache);
+        s.commit("k1:u1", {{impression, t0, 1}, {impression, t0 + 1000, 1}});
+        s.commit("k1:u2", {{impression, t0, 1}});
+        ASSERT_EQ(minute_counts(s.hash("u:k1:u1")).impressions, 2);
+        // An event whose consent no longer allows personalisation: the user's key goes; the ad
+        // still counts it; another user is untouched.
+        s.commit("k1:u1", {{impression, t0 + 2000, 1}}, {}, false);
+        EXPECT_TRUE(s.hash("u:k1:u1").empty()) << "cache " << cache;
+        EXPECT_EQ(s.hash("a:10").at(std::string(store_layout::fields_asof)),
+                  std::to_string(t0 + 2000));
+        EXPECT_EQ(minute_counts(s.hash("u:k1:u2")).impressions, 1);
+        // Consent given again: the user starts afresh (the cache does not bring the old
+        // counts back).
+        s.commit("k1:u1", {{impression, t0 + 3000, 1}});
+        EXPECT_EQ(minute_counts(s.hash("u:k1:u1")).impressions, 1) << "cache " << cache;
+    }
 }
 
 TEST(feature_store, a_user_erased_between_a_commits_read_and_write_is_not_written_back)

@@ -105,10 +105,17 @@ void batch_update::add(const events::event& e, bool personalised)
     add_tile(c, "", minute_tiles, t, d, _field);
     add_tile(c, "", hour_tiles, t, d, _field);
     keep_max(c, store_layout::fields_asof, t);
-    if (!personalised) {
-        return;  // no user-level state without personalisation consent
-    }
     _name.assign(store_layout::keys_user).append(e.user_id);
+    if (!personalised) {
+        // No user-level state without personalisation consent, and none kept once it is
+        // withdrawn: the user's key goes, with what this batch gathered for it.
+        _user.erase(_name);
+        _withdrawn.insert(_name);
+        return;
+    }
+    if (!_withdrawn.empty() && _withdrawn.contains(_name)) {
+        return;  // withdrawn earlier in this batch: the next batch starts the user afresh
+    }
     auto& u = key_of(_user, _name);
     add_event(u.own, e.type, t);
     add_event(u.blocks, minute_blocks, e.type, t);
@@ -140,6 +147,7 @@ void batch_update::clear()
     _campaigns.clear();
     _shared.clear();
     _user.clear();
+    _withdrawn.clear();
     _events = 0;
     _max_event_time = 0;
 }

@@ -14,7 +14,8 @@
 //                     minute and hour tiles in blocks -> engagement over 5 min / 1 h / 24 h;
 //                     per campaign `c{campaign}`: hour tiles (frequency per hour and day),
 //                     recency for the campaign and each of its ads
-//                     (user_state.h)   [personalisation consent only]
+//                     (user_state.h)   [personalisation consent only: an event without it
+//                     deletes the user's key, so a withdrawn consent removes what was held]
 // Ad and campaign hashes also keep `asof`, the newest event time they reflect; a user's is
 // the newest of its recency. Ad-level keys count every event, consented or not. (DESIGN §4
 // names a key per user × campaign, `uc:{user}:{c}`, and a field per tile slot: packed, a
@@ -25,6 +26,7 @@
 // from the partition their user is keyed to, so only the worker owning it writes them.
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "adsx/base/hash_index.h"
@@ -88,6 +90,15 @@ public:
 
     [[nodiscard]] const key_updates& shared_keys() const noexcept { return _shared; }
     [[nodiscard]] const key_updates& user_keys() const noexcept { return _user; }
+    // User keys to delete: users whose newest event in the batch does not allow
+    // personalisation (consent withdrawn, or erased) no longer have user-level state. A user
+    // here has no entry in user_keys(): events before the withdrawal are dropped with it, and
+    // consented events after it in the same batch are not kept (the next batch starts the user
+    // afresh).
+    [[nodiscard]] const std::unordered_set<std::string>& withdrawn_users() const noexcept
+    {
+        return _withdrawn;
+    }
     [[nodiscard]] std::size_t events() const noexcept { return _events; }
     [[nodiscard]] std::int64_t max_event_time() const noexcept { return _max_event_time; }
     void clear();
@@ -106,6 +117,7 @@ private:
 
     key_updates _shared;
     key_updates _user;
+    std::unordered_set<std::string> _withdrawn;
     std::unordered_map<ad_id, key_update*> _ads;  // into _shared's nodes
     std::unordered_map<campaign_id, key_update*> _campaigns;
     std::size_t _events = 0;

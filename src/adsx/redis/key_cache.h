@@ -90,6 +90,12 @@ public:
     void refused();
     // Partitions changed hands, or whether a write applied is unknown: nothing is remembered.
     void forget_owned();
+    // A user this commit deletes (not among its keys): no longer remembered.
+    void forget_user(const std::string& key)
+    {
+        _young.erase(key);
+        _old.erase(key);
+    }
 
     [[nodiscard]] features::cache_counts counts(features::key_kind kind) const noexcept
     {

@@ -29,6 +29,7 @@ public:
         part_done();
     }
     void remembered_key(key_kind kind, const std::string& name, const features::key_update& u);
+    void withdrawn(const std::unordered_set<std::string>& users);
     void request_logs(const std::vector<features::partition_commit>& partitions);
     void offsets(const std::vector<features::partition_commit>& partitions);
     [[nodiscard]] result<std::size_t> finish();
@@ -87,6 +88,22 @@ void write_encoder::remembered_key(key_kind kind, const std::string& name,
     cached_fields fields{entry->fields, held_at, entry->campaigns};
     if (write_key(_out, name, u, held, _s.ttl_s, refresh, &fields)) {
         _cache.ttl_set(*entry);
+    }
+    part_done();
+}
+
+// Users whose consent no longer allows personalisation: their keys go (one UNLINK: deleting a
+// key that is not there costs Redis a lookup), and the cache forgets them.
+void write_encoder::withdrawn(const std::unordered_set<std::string>& users)
+{
+    if (users.empty()) {
+        return;
+    }
+    _out.begin(1 + users.size());
+    _out.arg("UNLINK");
+    for (const auto& name : users) {
+        _out.arg(name);
+        _cache.forget_user(name);
     }
     part_done();
 }
@@ -238,6 +255,7 @@ result<std::size_t> encode_write(resp_writer& out, part_sink& sink,
     for (const auto& [name, u] : batch.user_keys()) {
         w.remembered_key(key_kind::user, name, u);
     }
+    w.withdrawn(batch.withdrawn_users());
     w.request_logs(partitions);
     w.offsets(partitions);
     return w.finish();

@@ -31,7 +31,7 @@ public:
     int log_reads = 0;                                         // load_requests() calls
     std::vector<std::pair<std::size_t, std::size_t>> commits;  // partitions, events
     std::map<std::string, counts> minute_totals;               // key -> summed deltas
-    std::set<std::string> users;                               // user keys written
+    std::set<std::string> users;                               // user keys held
 
     std::optional<error> load_error;  // load() fails with it
     result<partition_state> load(const std::string& id) override
@@ -127,6 +127,9 @@ public:
         }
         for (const auto& [k, u] : b.user_keys()) {
             users.insert(k);
+        }
+        for (const auto& k : b.withdrawn_users()) {
+            users.erase(k);
         }
         for (const auto* keys : {&b.shared_keys(), &b.user_keys()}) {
             for (const auto& [k, u] : *keys) {
