@@ -106,17 +106,19 @@ void batch_update::add(const events::event& e, bool personalised)
     add_tile(c, "", hour_tiles, t, d, _field);
     keep_max(c, store_layout::fields_asof, t);
     _name.assign(store_layout::keys_user).append(e.user_id);
+    auto& u = key_of(_user, _name);
     if (!personalised) {
         // No user-level state without personalisation consent, and none kept once it is
         // withdrawn: the user's key goes, with what this batch gathered for it.
-        _user.erase(_name);
-        _withdrawn.insert(_name);
+        if (!u.withdrawn) {
+            u = key_update{};
+            u.withdrawn = true;
+        }
         return;
     }
-    if (!_withdrawn.empty() && _withdrawn.contains(_name)) {
+    if (u.withdrawn) {
         return;  // withdrawn earlier in this batch: the next batch starts the user afresh
     }
-    auto& u = key_of(_user, _name);
     add_event(u.own, e.type, t);
     add_event(u.blocks, minute_blocks, e.type, t);
     add_event(u.blocks, hour_blocks, e.type, t);
@@ -147,7 +149,6 @@ void batch_update::clear()
     _campaigns.clear();
     _shared.clear();
     _user.clear();
-    _withdrawn.clear();
     _events = 0;
     _max_event_time = 0;
 }

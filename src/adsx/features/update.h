@@ -26,7 +26,6 @@
 // from the partition their user is keyed to, so only the worker owning it writes them.
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "adsx/base/hash_index.h"
@@ -64,6 +63,11 @@ struct key_update
     user_own own;
     std::vector<block_add> blocks;
     std::vector<std::pair<std::uint32_t, user_campaign>> campaigns;
+    // A user whose newest event in the batch does not allow personalisation (consent
+    // withdrawn, or erased): the key is deleted and nothing else of it is written. Events of
+    // the user before the withdrawal are dropped with it; consented events after it in the
+    // same batch are not kept (the next batch starts the user afresh).
+    bool withdrawn = false;
     [[nodiscard]] bool is_user() const noexcept { return !campaigns.empty(); }
 };
 
@@ -89,16 +93,8 @@ public:
     void add(const events::event& e, bool personalised);
 
     [[nodiscard]] const key_updates& shared_keys() const noexcept { return _shared; }
+    // Users written, and users withdrawn (key_update::withdrawn: their keys are deleted).
     [[nodiscard]] const key_updates& user_keys() const noexcept { return _user; }
-    // User keys to delete: users whose newest event in the batch does not allow
-    // personalisation (consent withdrawn, or erased) no longer have user-level state. A user
-    // here has no entry in user_keys(): events before the withdrawal are dropped with it, and
-    // consented events after it in the same batch are not kept (the next batch starts the user
-    // afresh).
-    [[nodiscard]] const std::unordered_set<std::string>& withdrawn_users() const noexcept
-    {
-        return _withdrawn;
-    }
     [[nodiscard]] std::size_t events() const noexcept { return _events; }
     [[nodiscard]] std::int64_t max_event_time() const noexcept { return _max_event_time; }
     void clear();
@@ -117,7 +113,6 @@ private:
 
     key_updates _shared;
     key_updates _user;
-    std::unordered_set<std::string> _withdrawn;
     std::unordered_map<ad_id, key_update*> _ads;  // into _shared's nodes
     std::unordered_map<campaign_id, key_update*> _campaigns;
     std::size_t _events = 0;

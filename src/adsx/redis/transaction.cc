@@ -29,7 +29,7 @@ public:
         part_done();
     }
     void remembered_key(key_kind kind, const std::string& name, const features::key_update& u);
-    void withdrawn(const std::unordered_set<std::string>& users);
+    void withdrawn(const features::key_updates& users, std::size_t count);
     void request_logs(const std::vector<features::partition_commit>& partitions);
     void offsets(const std::vector<features::partition_commit>& partitions);
     [[nodiscard]] result<std::size_t> finish();
@@ -94,16 +94,18 @@ void write_encoder::remembered_key(key_kind kind, const std::string& name,
 
 // Users whose consent no longer allows personalisation: their keys go (one UNLINK: deleting a
 // key that is not there costs Redis a lookup), and the cache forgets them.
-void write_encoder::withdrawn(const std::unordered_set<std::string>& users)
+void write_encoder::withdrawn(const features::key_updates& users, std::size_t count)
 {
-    if (users.empty()) {
+    if (count == 0) {
         return;
     }
-    _out.begin(1 + users.size());
+    _out.begin(1 + count);
     _out.arg("UNLINK");
-    for (const auto& name : users) {
-        _out.arg(name);
-        _cache.forget_user(name);
+    for (const auto& [name, u] : users) {
+        if (u.withdrawn) {
+            _out.arg(name);
+            _cache.forget_user(name);
+        }
     }
     part_done();
 }
@@ -204,7 +206,9 @@ void encode_read(resp_writer& out, const std::vector<features::partition_commit>
         }
     }
     for (const auto& [name, u] : batch.user_keys()) {
-        whole(key_kind::user, name);  // pruning needs each campaign's newest
+        if (!u.withdrawn) {
+            whole(key_kind::user, name);  // pruning needs each campaign's newest
+        }
     }
 }
 
@@ -252,10 +256,15 @@ result<std::size_t> encode_write(resp_writer& out, part_sink& sink,
             w.read_key(name, u);
         }
     }
+    std::size_t withdrawn = 0;
     for (const auto& [name, u] : batch.user_keys()) {
-        w.remembered_key(key_kind::user, name, u);
+        if (u.withdrawn) {
+            ++withdrawn;
+        } else {
+            w.remembered_key(key_kind::user, name, u);  // in encode_read's order
+        }
     }
-    w.withdrawn(batch.withdrawn_users());
+    w.withdrawn(batch.user_keys(), withdrawn);
     w.request_logs(partitions);
     w.offsets(partitions);
     return w.finish();

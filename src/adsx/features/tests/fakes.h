@@ -126,10 +126,11 @@ public:
             }
         }
         for (const auto& [k, u] : b.user_keys()) {
-            users.insert(k);
-        }
-        for (const auto& k : b.withdrawn_users()) {
-            users.erase(k);
+            if (u.withdrawn) {
+                users.erase(k);
+            } else {
+                users.insert(k);
+            }
         }
         for (const auto* keys : {&b.shared_keys(), &b.user_keys()}) {
             for (const auto& [k, u] : *keys) {

@@ -130,7 +130,10 @@ TEST(batch_update, no_user_level_keys_without_consent_but_ad_counts_still_count)
     b.add(ev(events::event_type::impression, t0), false);
     EXPECT_TRUE(b.shared_keys().contains("a:7"));
     EXPECT_TRUE(b.shared_keys().contains("c:3"));
-    EXPECT_TRUE(b.user_keys().empty());
+    ASSERT_EQ(b.user_keys().size(), 1u);
+    const auto& u = b.user_keys().at("u:k1:00");
+    EXPECT_TRUE(u.withdrawn);  // deleted, if held: nothing written
+    EXPECT_TRUE(u.campaigns.empty() && u.blocks.empty() && u.tiles.empty());
 }
 
 TEST(batch_update, an_event_without_consent_withdraws_the_user_and_what_the_batch_held)
@@ -139,15 +142,15 @@ TEST(batch_update, an_event_without_consent_withdraws_the_user_and_what_the_batc
     b.add(ev(events::event_type::impression, t0), true);
     ASSERT_TRUE(b.user_keys().contains("u:k1:00"));
     b.add(ev(events::event_type::click, t0 + 1000), false);  // consent withdrawn
-    EXPECT_TRUE(b.user_keys().empty());
-    EXPECT_EQ(b.withdrawn_users(), (std::unordered_set<std::string>{"u:k1:00"}));
+    const auto& u = b.user_keys().at("u:k1:00");
+    EXPECT_TRUE(u.withdrawn);
+    EXPECT_TRUE(u.campaigns.empty() && u.blocks.empty()) << "what the batch held is dropped";
     b.add(ev(events::event_type::impression, t0 + 2000), true);  // given again, same batch
-    EXPECT_TRUE(b.user_keys().empty()) << "kept only from the next batch";
+    EXPECT_TRUE(u.withdrawn && u.campaigns.empty()) << "kept only from the next batch";
     EXPECT_EQ(b.shared_keys().at("a:7").tiles[0].delta, (counts{2, 1, 0}));  // ads count all
     b.clear();
-    EXPECT_TRUE(b.withdrawn_users().empty());
     b.add(ev(events::event_type::impression, t0 + 3000), true);
-    EXPECT_TRUE(b.user_keys().contains("u:k1:00"));
+    EXPECT_FALSE(b.user_keys().at("u:k1:00").withdrawn);
 }
 
 TEST(batch_update, recency_per_user_campaign_and_ad_keeps_the_newest_time)
