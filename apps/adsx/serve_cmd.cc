@@ -52,27 +52,53 @@ http::server_settings server_settings_of(const config::serve_config& s)
             .queue_timeout = std::chrono::milliseconds(s.queue_timeout_ms)};
 }
 
-// A loader that reads through one PostgreSQL connection, opened again after a failure: the
-// catalog's and the running experiments'.
+// One PostgreSQL connection shared by the threads that use it (they take turns), opened at
+// first use and again after a failure.
+class pg_session
+{
+public:
+    explicit pg_session(const config::config& cfg) : _cfg(cfg) {}
+
+    template <class F>
+    auto run(F body) -> decltype(body(std::declval<pg::connection&>()))
+    {
+        std::lock_guard lock(_mutex);
+        if (!_conn) {
+            auto opened = pg::connection::open(_cfg.postgres);
+            if (!opened) {
+                return fail(opened.error());
+            }
+            _conn.emplace(std::move(*opened));
+        }
+        auto r = body(*_conn);
+        if (!r && !answers(r.error().code)) {
+            _conn.reset();  // whatever broke, the next use starts on a fresh connection
+        }
+        return r;
+    }
+
+private:
+    // Errors that are the database's answer (no such row, a refused change), not a broken
+    // connection.
+    static bool answers(error_code c)
+    {
+        return c == error_code::not_found || c == error_code::invalid_argument ||
+               c == error_code::failed_precondition || c == error_code::already_exists;
+    }
+
+    const config::config& _cfg;
+    std::mutex _mutex;
+    std::optional<pg::connection> _conn;
+};
+
+// A loader that reads through a PostgreSQL connection of its own: the catalog's and the
+// running experiments'.
 template <class T>
 std::function<result<T>()> over_postgres(const config::config& cfg,
                                          std::function<result<T>(pg::connection&)> read)
 {
-    auto conn = std::make_shared<std::optional<pg::connection>>();
-    return [conn, &cfg, read = std::move(read)]() -> result<T> {
-        if (!*conn) {
-            auto opened = pg::connection::open(cfg.postgres);
-            if (!opened) {
-                return fail(opened.error());
-            }
-            conn->emplace(std::move(*opened));
-        }
-        auto got = read(**conn);
-        if (!got) {
-            conn->reset();
-        }
-        return got;
-    };
+    auto session = std::make_shared<pg_session>(cfg);
+    return [session, read = std::move(read)] { return session->run(read); };
 }
 
 // Every head's live model per model arm (the registry's {head}/current/{arm}): the configured
@@ -153,37 +179,6 @@ private:
     std::string _arm;
     mutable std::mutex _mutex;
     std::map<std::string, std::shared_ptr<heads>, std::less<>> _arms;
-};
-
-// One PostgreSQL connection shared by request threads (they take turns), opened at first use
-// and again after a failure.
-class pg_session
-{
-public:
-    explicit pg_session(const config::config& cfg) : _cfg(cfg) {}
-
-    template <class F>
-    auto run(F body) -> decltype(body(std::declval<pg::connection&>()))
-    {
-        std::lock_guard lock(_mutex);
-        if (!_conn) {
-            auto opened = pg::connection::open(_cfg.postgres);
-            if (!opened) {
-                return fail(opened.error());
-            }
-            _conn.emplace(std::move(*opened));
-        }
-        auto r = body(*_conn);
-        if (!r && r.error().code == error_code::unavailable) {
-            _conn.reset();
-        }
-        return r;
-    }
-
-private:
-    const config::config& _cfg;
-    std::mutex _mutex;
-    std::optional<pg::connection> _conn;
 };
 
 // Experiment reports for the live page, each kept 5 s so that open pages refreshing every 5 s

@@ -175,6 +175,9 @@ def test_a_capped_user_and_campaign_is_not_served(world, service):
     the stream's lateness, and streamed) gets none of its ads; a user below the cap does."""
     env, events = world
     cs = campaigns()
+    newest = max(e["event_time"] for e in events)
+    # Its campaign still in flight at the request's time (newest + 1): events come in no fixed
+    # partition order, and a campaign whose flight ended earlier would be dropped for that.
     base = next(
         e
         for e in events
@@ -182,9 +185,9 @@ def test_a_capped_user_and_campaign_is_not_served(world, service):
         and personalised(e["consent"])
         and e["geo"] in cs[e["campaign_id"]]["geos"]
         and e["device"] in cs[e["campaign_id"]]["devices"]
+        and cs[e["campaign_id"]]["flight"][0] <= newest + 1 < cs[e["campaign_id"]]["flight"][1]
     )  # fmt: skip (the generator fills audiences nobody targets with any ad)
     campaign, cap = base["campaign_id"], cs[base["campaign_id"]]["cap"]
-    newest = max(e["event_time"] for e in events)
     extra = []
     for k in range(cap):
         e = dict(base, event_id=str(uuid.uuid4()), request_id=str(uuid.uuid4()),
