@@ -307,18 +307,37 @@ private:
 
 // The admin routes, when a token is configured: nullptr without one in the dev profile (with
 // a warning); outside it a missing, empty or placeholder token is an error.
-result<std::unique_ptr<serving::admin_api>> admin_routes(const config::config& cfg, admin_ops& ops,
-                                                         const log::logger& log)
+struct admin_parts
+{
+    std::unique_ptr<admin_ops> ops;  // what the routes' actions call: outlives them
+    std::unique_ptr<serving::admin_api> api;
+};
+
+// The admin routes and what they act on, when a token is configured: none without one in the
+// dev profile (with a warning, and no privacy producer opened); outside it a missing, empty or
+// placeholder token is an error.
+result<admin_parts> admin_routes(const config::config& cfg, pg_session& pg, const log::logger& log)
 {
     auto token = serving::load_admin_token(cfg.serve.admin_token_file, cfg.stack.profile == "dev");
     if (!token && token.error().code == error_code::not_found) {
         log.warn("no admin token: the /admin routes are off", {{"reason", token.error().message}});
-        return std::unique_ptr<serving::admin_api>();
+        return admin_parts{};
     }
     if (!token) {
         return fail(token.error());
     }
-    return std::make_unique<serving::admin_api>(*token, ops.actions());
+    kafka::producer_settings out;
+    out.bootstrap = cfg.kafka.bootstrap_servers;
+    out.delivery_timeout = std::chrono::seconds(5);
+    out.stop_after_failure = false;  // a request refused now may be sent again
+    auto producer = kafka::producer::open(out);
+    if (!producer) {
+        return fail(producer.error());
+    }
+    admin_parts parts;
+    parts.ops = std::make_unique<admin_ops>(cfg, pg, std::move(*producer));
+    parts.api = std::make_unique<serving::admin_api>(*token, parts.ops->actions());
+    return parts;
 }
 
 std::vector<serving::readiness_check> readiness(redis::hash_reader& reader,
@@ -412,16 +431,7 @@ int run_serve(const config::config& cfg)
         std::move(*settings));
     pg_session pg(cfg);
     report_source reports(pg);
-    kafka::producer_settings privacy_settings;
-    privacy_settings.bootstrap = cfg.kafka.bootstrap_servers;
-    privacy_settings.delivery_timeout = std::chrono::seconds(5);
-    privacy_settings.stop_after_failure = false;  // a request refused now may be sent again
-    auto privacy_out = kafka::producer::open(privacy_settings);
-    if (!privacy_out) {
-        return report(privacy_out.error());
-    }
-    admin_ops ops(cfg, pg, std::move(*privacy_out));
-    auto admin = admin_routes(cfg, ops, log);
+    auto admin = admin_routes(cfg, pg, log);
     if (!admin) {
         return report(admin.error());
     }
@@ -432,7 +442,7 @@ int run_serve(const config::config& cfg)
          .metrics = [&probe] { return probe.text(); },
          .rank = &rank,
          .experiment = [&reports](const std::string& name) { return reports.get(name); },
-         .admin = admin->get()});
+         .admin = admin->api.get()});
     auto srv = http::server::start(
         server_settings_of(cfg.serve), [&svc](const http::request& q) { return svc.handle(q); },
         &probe, [&svc](const http::request& q) { return svc.route_of(q); });
