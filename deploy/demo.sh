@@ -205,7 +205,7 @@ for name in "$aa" "$ab"; do "$adsx" experiment stop --name "$name" >/dev/null; d
 echo "  open $var/reports/$ab/report.html in a browser (or $url/experiments/$ab while serve runs);"
 echo "  both experiments are stopped now, their reports stay"
 
-banner "privacy: erase the user above through the admin API (POST /admin/privacy/erasures); adsx privacy worker erases, verifies and records it"
+banner "privacy: erase the user above through the admin API (POST /admin/privacy/erasures); adsx privacy worker erases Redis and PostgreSQL, adsx_jobs.lake_erase rewrites the lake, both verify and record it"
 user=$(echo "$request" | "$py" -c 'import json, sys; print(json.load(sys.stdin)["user_id"])')
 token=$(cat "$(setting serve\\.admin_token_file)")
 erasure=$(curl -s -X POST "$url/admin/privacy/erasures" -H "Authorization: Bearer $token" \
@@ -217,7 +217,8 @@ curl -s "$url/admin/privacy/erasures/$id" -H "Authorization: Bearer $token" | "$
 r = json.load(sys.stdin)
 print("GET /admin/privacy/erasures/{}: stores {}, verified at {}".format(
     r["request_id"], ", ".join(sorted(r["stores"])), r["verified_at"]))'
-"$adsx" privacy verify --user "$user" | head -1
+"$py" -m adsx_jobs.lake_erase 2>/dev/null | tail -1
+"$adsx" privacy verify --user "$user" | head -2
 echo "  the user stays on the suppression list: a replay of ad.events cannot bring them back"
 
 banner "PII scan: every log, metric, Kafka record, Redis key and value, PostgreSQL row and Parquet row the demo left, searched for e-mails, full IPs, phone numbers and raw user ids"

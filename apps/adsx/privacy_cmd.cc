@@ -1,8 +1,9 @@
 // `adsx privacy erase|verify|worker`: erasure of one user (GDPR Art. 17) from the stores that hold
-// user data, and the scan that proves none is left. The stores covered so far are Redis (their hash
-// and any key naming them) and PostgreSQL (every table with a user id, pg::user_tables()); the
-// Parquet lake, the offline store, training sets and the Kafka topics are not yet (issue #23),
-// and both commands say so.
+// user data, and the scan that proves none is left. These cover Redis (their hash and any key
+// naming them) and PostgreSQL (every table with a user id, pg::user_tables()). The Parquet lake
+// (events, the offline store, training sets) is rewritten by the Spark job adsx_jobs.lake_erase,
+// which stamps the ledger: both commands show where that stands. Kafka's records age out by
+// retention behind the suppression list (docs/privacy.md), and both commands say so.
 //
 // `adsx privacy worker` does the same for each request read from kafka.privacy_topic
 // (privacy/erasure_record.h), a batch of them sharing step 4's wait.
@@ -51,8 +52,8 @@ result<std::string> pseudonym_of(const config::config& cfg, const std::string& i
 
 namespace {
 
-constexpr std::string_view not_covered =
-    "not covered yet: the Parquet lake, the offline store, training sets, Kafka topics";
+constexpr std::string_view kafka_note =
+    "kafka: records age out by kafka.retention_hours; every consumer skips them meanwhile";
 
 struct stores
 {
@@ -110,12 +111,31 @@ result<std::vector<std::string>> traces(stores& s, const std::string& user)
     return found;
 }
 
-int print_traces(const std::vector<std::string>& found, const std::string& user)
+// The lake's part, from the ledger (adsx_jobs.lake_erase rewrites and scans it, in Spark).
+std::string lake_line(stores& s, const std::string& user)
+{
+    auto l = pg::lake_state(s.pg, user);
+    if (!l) {
+        return fmt::format("lake: unknown ({})", l.error().message);
+    }
+    if (l->pending) {
+        return "lake: not rewritten yet: run `.venv/bin/python -m adsx_jobs.lake_erase` (the daily "
+               "loop does)";
+    }
+    if (l->requested) {
+        return fmt::format("lake: rewritten and scanned clean at {} by adsx_jobs.lake_erase",
+                           l->last);
+    }
+    return "lake: no erasure request: `adsx_jobs.lake_erase --verify --user` scans it";
+}
+
+int print_traces(stores& s, const std::vector<std::string>& found, const std::string& user)
 {
     for (const auto& line : found) {
         std::cout << line << "\n";
     }
     if (!found.empty()) {
+        std::cout << lake_line(s, user) << "\n";
         std::cerr << fmt::format("adsx: {} trace(s) of {} left\n", found.size(), user);
         return 1;
     }
@@ -123,8 +143,8 @@ int print_traces(const std::vector<std::string>& found, const std::string& user)
     for (const auto& t : pg::user_tables()) {
         tables += fmt::format("{}{}", tables.empty() ? "" : ", ", t.name);
     }
-    std::cout << fmt::format("no trace of {} in redis (keys naming them), postgres ({})\n{}\n",
-                             user, tables, not_covered);
+    std::cout << fmt::format("no trace of {} in redis (keys naming them), postgres ({})\n{}\n{}\n",
+                             user, tables, lake_line(s, user), kafka_note);
     return 0;
 }
 
@@ -135,7 +155,7 @@ int verify(const config::config& cfg, const std::string& id)
         return report(s.error());
     }
     auto found = traces(*s, s->user);
-    return found ? print_traces(*found, s->user) : report(found.error());
+    return found ? print_traces(*s, *found, s->user) : report(found.error());
 }
 
 // Steps 2 and 3 of request `id` (above): the first sweep of Redis and PostgreSQL, each store's
@@ -228,7 +248,7 @@ int erase(const config::config& cfg, const std::string& id)
     }
     wait_for_consumers(cfg);
     auto found = second_sweep(*s, user, req->id, std::cout);
-    return found ? print_traces(*found, user) : report(found.error());
+    return found ? print_traces(*s, *found, user) : report(found.error());
 }
 
 volatile std::sig_atomic_t stop_worker = 0;

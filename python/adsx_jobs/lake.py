@@ -13,7 +13,13 @@ Two queries over the topic, each with its own checkpoint under [spark] checkpoin
              transaction with the batch id (analytics_batches): a replayed batch is skipped.
 
 The lake keeps every contract-valid event, orphan clicks included: relating clicks to their
-impressions is the daily job's and the stream engine's business, not the archive's.
+impressions is the daily job's and the stream engine's business, not the archive's. Events of a
+user on the erasure suppression list (read at start) are kept with the fields that link them to
+the person emptied, and a rejected record naming one keeps its reason but not its bytes: a
+replay of the topic cannot put an erased user back (adsx_jobs.privacy, adsx_jobs.lake_erase).
+
+The job holds the lake's lock ({lake}/.adsx-lake.lock) while it runs: adsx_jobs.lake_erase
+rewrites files the sink's log lists, so the two never run at once.
 
   .venv/bin/python -m adsx_jobs.lake --available-now     # catch up, then stop
   .venv/bin/python -m adsx_jobs.lake                     # run until interrupted
@@ -22,16 +28,20 @@ impressions is the daily job's and the stream engine's business, not the archive
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import shutil
 import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from adsx_jobs import config as adsx_config
-from adsx_jobs import events, pg
+from adsx_jobs import events, pg, privacy
 from adsx_jobs.spark import follow, kafka_stream, session
 
 ANALYTICS_KEY = ["minute", "ad_id", "campaign_id", "experiment", "arm", "device", "geo"]
@@ -52,15 +62,46 @@ def decoded(source: DataFrame, max_future_ms: int) -> DataFrame:
     )
 
 
-def valid_events(d: DataFrame) -> DataFrame:
+@contextlib.contextmanager
+def lake_lock(lake: str, wait_s: float | None = None) -> Iterator[None]:
+    """The lake's exclusive lock: held by the lake job while it runs and by the erasure's
+    rewrite. Waits for it (at most `wait_s`, forever when None). A local lake only: a lake on
+    object storage has no lock here, and its erasure is not supported yet (docs/privacy.md)."""
+    if "://" in lake and not lake.startswith("file:"):
+        yield
+        return
+    root = Path(lake.removeprefix("file:"))
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".adsx-lake.lock", "w") as f:
+        deadline = None if wait_s is None else time.monotonic() + wait_s
+        told = False
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeoutError(f"the lake {root} stayed locked for {wait_s} s") from None
+                if not told:
+                    print(f"waiting for the lake's lock ({root}/.adsx-lake.lock)", file=sys.stderr)
+                    told = True
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def valid_events(d: DataFrame, erased: list[str] | None = None) -> DataFrame:
     ts = F.timestamp_millis(F.col("event_time"))
-    return (
+    valid = (
         d.where(F.col("reason").isNull())
         .select(*events.columns("d"), "kafka_partition", "kafka_offset")
         .withColumn("ingested_at", F.current_timestamp())
         .withColumn("event_date", F.date_format(ts, "yyyy-MM-dd"))
         .withColumn("event_hour", F.hour(ts))
     )
+    return privacy.anonymised(valid, erased or [], list(privacy.EVENT_PERSONAL))
 
 
 def per_minute(valid: DataFrame) -> DataFrame:
@@ -94,12 +135,21 @@ ON CONFLICT (minute, ad_id, campaign_id, experiment, arm, device, geo) DO UPDATE
 """
 
 
-def analytics_writer(cfg: adsx_config.Config, query: str, lake: str):
+def rejected_records(batch: DataFrame, erased: list[str]) -> DataFrame:
+    """The records that break the contract, as kept in rejected/: the bytes of one naming an
+    erased user are dropped (its reason and place in the topic stay)."""
+    rejected = batch.where(F.col("reason").isNotNull())
+    if erased:
+        rejected = rejected.withColumn(
+            "raw", F.when(~privacy.names_erased(F.col("raw"), erased), F.col("raw"))
+        )
+    return rejected.select("reason", "kafka_partition", "kafka_offset", "raw")
+
+
+def analytics_writer(cfg: adsx_config.Config, query: str, lake: str, erased: list[str]):
     def write(batch: DataFrame, batch_id: int) -> None:
         batch.persist()
-        rejected = batch.where(F.col("reason").isNotNull()).select(
-            "reason", "kafka_partition", "kafka_offset", "raw"
-        )
+        rejected = rejected_records(batch, erased)
         if not rejected.isEmpty():
             rejected.write.mode("overwrite").parquet(f"{lake}/rejected/batch={batch_id}")
         rows = per_minute(valid_events(batch)).collect()
@@ -147,6 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.fresh:
         shutil.rmtree(checkpoints, ignore_errors=True)
     started = time.monotonic()
+    with lake_lock(lake):
+        return archive(cfg, args, lake, checkpoints, started)
+
+
+def archive(cfg, args, lake: str, checkpoints: Path, started: float) -> int:
+    erased = privacy.suppressed(cfg)
     spark = session(cfg, "adsx-lake")
     source = kafka_stream(spark, cfg, args.topic, args.max_offsets_per_trigger)
     d = decoded(source, cfg["events"]["max_future_s"] * 1000)
@@ -157,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     files = trigger(
         # One file per event hour and micro-batch (not one per Kafka partition and hour:
         # thousands of small files make every later read slow).
-        valid_events(d)
+        valid_events(d, erased)
         .repartition("event_date", "event_hour")
         .writeStream.format("parquet")
         .option("path", f"{lake}/events")
@@ -166,9 +222,9 @@ def main(argv: list[str] | None = None) -> int:
         .outputMode("append")
     ).start()
     analytics = trigger(
-        d.writeStream.foreachBatch(analytics_writer(cfg, f"lake-{args.topic}", lake)).option(
-            "checkpointLocation", str(checkpoints / "analytics")
-        )
+        d.writeStream.foreachBatch(
+            analytics_writer(cfg, f"lake-{args.topic}", lake, erased)
+        ).option("checkpointLocation", str(checkpoints / "analytics"))
     ).start()
 
     tallies, failed = follow({"events": files, "analytics": analytics}, "lake")

@@ -114,7 +114,8 @@ result<std::string> erasure_json(connection& c, std::int64_t id)
 {
     auto rows = c.query("SELECT json_build_object('request_id', id, 'user_id', user_id, "
                         "'source', source, 'requested_at', requested_at, 'stores', stores, "
-                        "'completed_at', completed_at, 'verified_at', verified_at)::text "
+                        "'completed_at', completed_at, 'verified_at', verified_at, "
+                        "'lake_erased_at', lake_erased_at)::text "
                         "FROM privacy_requests WHERE id = $1",
                         {std::to_string(id)});
     if (!rows) {
@@ -194,6 +195,18 @@ result<void> mark_completed(connection& c, std::int64_t id)
     auto r = c.query("UPDATE privacy_requests SET completed_at = now() WHERE id = $1",
                      {std::to_string(id)});
     return r ? result<void>{} : fail(r.error());
+}
+
+result<lake_erasure> lake_state(connection& c, const std::string& user)
+{
+    auto rows = c.query("SELECT count(*), count(*) FILTER (WHERE lake_erased_at IS NULL), "
+                        "max(lake_erased_at)::text FROM privacy_requests WHERE user_id = $1",
+                        {user});
+    if (!rows) {
+        return fail(rows.error());
+    }
+    const auto& row = (*rows)[0];
+    return lake_erasure{std::stoll(*row[0]) > 0, std::stoll(*row[1]) > 0, row[2].value_or("")};
 }
 
 result<void> mark_verified(connection& c, std::int64_t id)

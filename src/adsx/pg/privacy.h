@@ -52,8 +52,18 @@ struct erasure_request
                                                    const std::string& source,
                                                    const std::string& key = {});
 // Request `id`'s ledger row as JSON: request_id, user_id, source, requested_at, stores,
-// completed_at, verified_at (not_found when none).
+// completed_at, verified_at, lake_erased_at (not_found when none).
 [[nodiscard]] result<std::string> erasure_json(connection& c, std::int64_t id);
+
+// Where the lake's part of a user's erasure stands (migration 0010): the Spark job
+// adsx_jobs.lake_erase rewrites the lake and stamps every request of the user it covered.
+struct lake_erasure
+{
+    bool requested = false;  // any erasure request of the user
+    bool pending = false;    // one whose lake rewrite has not run yet
+    std::string last;        // when the newest rewrite ran ("" when none)
+};
+[[nodiscard]] result<lake_erasure> lake_state(connection& c, const std::string& user);
 // Where the privacy worker stands in `topic` (partition -> next offset), and its move, stored
 // once the requests before are done.
 [[nodiscard]] result<std::map<int, std::int64_t>> worker_offsets(connection& c,
