@@ -26,7 +26,9 @@
 #include <fmt/format.h>
 
 #include "adsx/base/strings.h"
+#include "adsx/base/time.h"
 #include "adsx/events/contract.h"
+#include "adsx/kafka/admin.h"
 #include "adsx/kafka/consumer.h"
 #include "adsx/log/log.h"
 #include "adsx/pg/migrate.h"
@@ -52,14 +54,17 @@ result<std::string> pseudonym_of(const config::config& cfg, const std::string& i
 
 namespace {
 
-constexpr std::string_view kafka_note =
-    "kafka: records age out by kafka.retention_hours; every consumer skips them meanwhile";
+// `verify`'s exit when nothing was found but the lake's rewrite or Kafka's retention is still
+// to come (or not proven): what is left is named, and when it goes.
+constexpr int exit_pending = 3;
 
 struct stores
 {
     std::string user;  // the pseudonym ("" for the worker, which serves many)
     pg::connection pg;
     redis::connection redis;
+    std::string bootstrap;            // Kafka
+    std::vector<std::string> topics;  // the raw topics that carry user ids (event_topics)
 };
 
 // Connections to the stores that may hold a user.
@@ -73,7 +78,11 @@ result<stores> open_stores(const config::config& cfg)
     if (!r) {
         return fail(r.error());
     }
-    return stores{{}, std::move(*p), std::move(*r)};
+    std::vector<std::string> topics;
+    for (const auto& t : event_topics(cfg)) {
+        topics.push_back(t.name);
+    }
+    return stores{{}, std::move(*p), std::move(*r), cfg.kafka.bootstrap_servers, std::move(topics)};
 }
 
 // The user named by `id` and connections to the stores that may hold them.
@@ -111,40 +120,110 @@ result<std::vector<std::string>> traces(stores& s, const std::string& user)
     return found;
 }
 
+// The stores erasure cannot empty at once, and whether each is clear yet.
+struct later_stores
+{
+    std::vector<std::string> lines;
+    bool pending = false;
+};
+
 // The lake's part, from the ledger (adsx_jobs.lake_erase rewrites and scans it, in Spark).
-std::string lake_line(stores& s, const std::string& user)
+void lake_part(stores& s, const std::string& user, later_stores& out)
 {
     auto l = pg::lake_state(s.pg, user);
+    if (!l || !l->requested || l->pending) {
+        out.pending = true;
+    }
     if (!l) {
-        return fmt::format("lake: unknown ({})", l.error().message);
+        out.lines.push_back(fmt::format("lake      unknown ({})", l.error().message));
+    } else if (l->pending) {
+        out.lines.push_back("lake      not rewritten yet: run `.venv/bin/python -m "
+                            "adsx_jobs.lake_erase` (the daily loop does)");
+    } else if (l->requested) {
+        out.lines.push_back(fmt::format(
+            "lake      rewritten and scanned clean at {} by adsx_jobs.lake_erase", l->last));
+    } else {
+        out.lines.push_back("lake      not proven: no erasure request (`adsx_jobs.lake_erase "
+                            "--verify --user` scans it)");
     }
-    if (l->pending) {
-        return "lake: not rewritten yet: run `.venv/bin/python -m adsx_jobs.lake_erase` (the daily "
-               "loop does)";
-    }
-    if (l->requested) {
-        return fmt::format("lake: rewritten and scanned clean at {} by adsx_jobs.lake_erase",
-                           l->last);
-    }
-    return "lake: no erasure request: `adsx_jobs.lake_erase --verify --user` scans it";
 }
 
-int print_traces(stores& s, const std::vector<std::string>& found, const std::string& user)
+// Kafka's part: has retention moved every partition's oldest record past the erasure's horizon
+// (pg::kafka_horizon)? If not, by when it will: records go once they are older than retention.ms
+// and their segment is closed (segment.ms at most).
+void kafka_part(stores& s, const std::string& user, later_stores& out)
+{
+    auto h = pg::kafka_horizon_of(s.pg, user);
+    if (!h || h->offsets.empty()) {
+        out.pending = true;
+        out.lines.push_back(
+            fmt::format("kafka     not proven: {}",
+                        h ? "no erasure has recorded a horizon" : h.error().message));
+        return;
+    }
+    for (const auto& [topic, horizon] : h->offsets) {
+        auto marks = kafka::topic_watermarks(s.bootstrap, topic, std::chrono::seconds(5));
+        if (!marks) {
+            out.pending = true;
+            out.lines.push_back(
+                fmt::format("kafka     {}: unknown ({})", topic, marks.error().message));
+            continue;
+        }
+        int holding = 0;
+        for (const auto& [p, end] : horizon) {
+            auto it = marks->find(p);
+            holding += it != marks->end() && it->second.first < end ? 1 : 0;
+        }
+        if (holding == 0) {
+            out.lines.push_back(fmt::format(
+                "kafka     {}: clear (retention removed every record from before the erasure)",
+                topic));
+            continue;
+        }
+        out.pending = true;
+        std::int64_t keep_ms = 0;
+        if (auto d = kafka::describe_topic(s.bootstrap, topic, std::chrono::seconds(5)); d) {
+            for (const char* k : {"retention.ms", "segment.ms"}) {
+                keep_ms += d->configs.contains(k) ? std::stoll(d->configs.at(k)) : 0;
+            }
+        }
+        out.lines.push_back(fmt::format(
+            "kafka     {}: {} partition(s) still hold records from before the erasure, gone by {} "
+            "at the latest (retention.ms + segment.ms); every consumer skips the user meanwhile",
+            topic, holding, utc_minute(h->at_ms + keep_ms)));
+    }
+}
+
+later_stores later_parts(stores& s, const std::string& user)
+{
+    later_stores out;
+    lake_part(s, user, out);
+    kafka_part(s, user, out);
+    return out;
+}
+
+// Prints what the scan found, then the lake's and Kafka's state. 1 when a trace was found.
+int print_traces(const std::vector<std::string>& found, const std::string& user,
+                 const later_stores& later)
 {
     for (const auto& line : found) {
         std::cout << line << "\n";
     }
+    if (found.empty()) {
+        std::string tables;
+        for (const auto& t : pg::user_tables()) {
+            tables += fmt::format("{}{}", tables.empty() ? "" : ", ", t.name);
+        }
+        std::cout << fmt::format("no trace of {} in redis (keys naming them), postgres ({})\n",
+                                 user, tables);
+    }
+    for (const auto& line : later.lines) {
+        std::cout << line << "\n";
+    }
     if (!found.empty()) {
-        std::cout << lake_line(s, user) << "\n";
         std::cerr << fmt::format("adsx: {} trace(s) of {} left\n", found.size(), user);
         return 1;
     }
-    std::string tables;
-    for (const auto& t : pg::user_tables()) {
-        tables += fmt::format("{}{}", tables.empty() ? "" : ", ", t.name);
-    }
-    std::cout << fmt::format("no trace of {} in redis (keys naming them), postgres ({})\n{}\n{}\n",
-                             user, tables, lake_line(s, user), kafka_note);
     return 0;
 }
 
@@ -155,7 +234,12 @@ int verify(const config::config& cfg, const std::string& id)
         return report(s.error());
     }
     auto found = traces(*s, s->user);
-    return found ? print_traces(*s, *found, s->user) : report(found.error());
+    if (!found) {
+        return report(found.error());
+    }
+    const auto later = later_parts(*s, s->user);
+    const int code = print_traces(*found, s->user, later);
+    return code == 0 && later.pending ? exit_pending : code;
 }
 
 // Steps 2 and 3 of request `id` (above): the first sweep of Redis and PostgreSQL, each store's
@@ -182,6 +266,26 @@ result<void> first_sweep(stores& s, const std::string& user, std::int64_t id, st
     return pg::record_store(s.pg, id, "postgres", "{" + rows_json + "}");
 }
 
+// Step 4's horizon in Kafka (pg::kafka_horizon): the end offset of every partition of the raw
+// topics, now that no producer (the generator's edge, serving) writes the user any more.
+result<void> record_kafka_horizon(stores& s, std::int64_t id)
+{
+    std::string topics;
+    for (const auto& topic : s.topics) {
+        auto marks = kafka::topic_watermarks(s.bootstrap, topic, std::chrono::seconds(5));
+        if (!marks) {
+            return fail(marks.error());
+        }
+        std::string ends;
+        for (const auto& [p, range] : *marks) {
+            ends += fmt::format(R"({}"{}":{})", ends.empty() ? "" : ",", p, range.second);
+        }
+        topics += fmt::format("{}{}:{{{}}}", topics.empty() ? "" : ",", json_quote(topic), ends);
+    }
+    return pg::record_store(s.pg, id, "kafka",
+                            fmt::format(R"({{"at_ms":{},"horizon":{{{}}}}})", wall_ms(), topics));
+}
+
 // Steps 4 and 5, once every consumer has reloaded the suppression list: the second sweep, then
 // the scan; the request is completed, and verified when nothing is left. The traces left.
 result<std::vector<std::string>> second_sweep(stores& s, const std::string& user, std::int64_t id,
@@ -204,6 +308,9 @@ result<std::vector<std::string>> second_sweep(stores& s, const std::string& user
     if (auto r = pg::record_store(s.pg, id, "second_sweep",
                                   fmt::format(R"({{"redis":{},"postgres":{}}})", *keys, rows_left));
         !r) {
+        return fail(r.error());
+    }
+    if (auto r = record_kafka_horizon(s, id); !r) {
         return fail(r.error());
     }
     if (auto r = pg::mark_completed(s.pg, id); !r) {
@@ -248,7 +355,7 @@ int erase(const config::config& cfg, const std::string& id)
     }
     wait_for_consumers(cfg);
     auto found = second_sweep(*s, user, req->id, std::cout);
-    return found ? print_traces(*s, *found, user) : report(found.error());
+    return found ? print_traces(*found, user, later_parts(*s, user)) : report(found.error());
 }
 
 volatile std::sig_atomic_t stop_worker = 0;
@@ -411,10 +518,17 @@ void add_privacy_commands(CLI::App& root, context& ctx, action& run)
         "Erase a user (GDPR Art. 17) from Redis and PostgreSQL, put them on the suppression "
         "list the stream engine consults (a replay cannot bring them back), record each step "
         "in the audit ledger (privacy_requests; a request cut short is resumed by the next "
-        "erase), then verify. Exits 0 once verified, 1 if a trace is left.");
+        "erase) with Kafka's horizon (the end of every raw topic once nothing more of the user "
+        "is written), then verify. Exits 0 once Redis and PostgreSQL are verified, 1 if a trace "
+        "is left; says what the lake's rewrite (adsx_jobs.lake_erase) and Kafka's retention "
+        "still have to remove.");
     auto* verify_cmd = privacy->add_subcommand(
-        "verify", "Scan Redis and PostgreSQL for a user: exit 0 when no trace is left, else 1 "
-                  "naming each key and table that holds one");
+        "verify",
+        "Prove a user gone from every store: Redis and PostgreSQL scanned, the lake's rewrite "
+        "from the ledger (adsx_jobs.lake_erase scans it), Kafka from its partitions' oldest "
+        "offsets against the erasure's horizon. Exit 0 when all are clear; 1 naming each key and "
+        "table that holds a trace; 3 when none is found but the lake's rewrite or Kafka's "
+        "retention is still to come (saying by when) or not proven");
     for (auto* cmd : {erase_cmd, verify_cmd}) {
         cmd->add_option("--user", user,
                         "The user: a raw id (pseudonymised with the configured "

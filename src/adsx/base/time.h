@@ -102,6 +102,8 @@ private:
 
 // "YYYY-MM-DD" of a UTC time in milliseconds (before 1970 too).
 [[nodiscard]] std::string utc_date(std::int64_t ms);
+// "YYYY-MM-DD HH:MM UTC", for people to read.
+[[nodiscard]] std::string utc_minute(std::int64_t ms);
 
 // The wall clock's now in ms: for code that has no clock to be given (apps' summaries).
 [[nodiscard]] inline std::int64_t wall_ms() noexcept

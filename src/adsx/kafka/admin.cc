@@ -150,6 +150,16 @@ result<topic_description> describe_topic(const std::string& bootstrap, const std
     return topic_description{*partitions, std::move(*configs)};
 }
 
+result<watermark_map> topic_watermarks(const std::string& bootstrap, const std::string& name,
+                                       std::chrono::milliseconds timeout)
+{
+    auto rk = make_client(RD_KAFKA_CONSUMER, bootstrap, {});
+    if (!rk) {
+        return fail(rk.error());
+    }
+    return watermarks(rk->get(), name, timeout);
+}
+
 result<bool> ensure_topic_matches(const std::string& bootstrap, const topic_spec& spec,
                                   std::chrono::milliseconds timeout)
 {

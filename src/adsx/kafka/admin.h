@@ -5,6 +5,7 @@
 //   auto created = kafka::ensure_topic("127.0.0.1:9092", spec, std::chrono::seconds(10));
 //   // *created is true when the topic was created now, false when it already existed.
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -37,6 +38,13 @@ struct topic_description
 [[nodiscard]] result<bool> ensure_topic_matches(const std::string& bootstrap,
                                                 const topic_spec& spec,
                                                 std::chrono::milliseconds timeout);
+
+// Low and high watermark of every partition of the topic (partition -> {low, high}): the oldest
+// offset retention left and the next one to be written.
+using watermark_map = std::map<int, std::pair<std::int64_t, std::int64_t>>;
+[[nodiscard]] result<watermark_map> topic_watermarks(const std::string& bootstrap,
+                                                     const std::string& name,
+                                                     std::chrono::milliseconds timeout);
 
 // Creates the topic unless it exists. Returns whether it was created.
 [[nodiscard]] result<bool> ensure_topic(const std::string& bootstrap, const topic_spec& spec,

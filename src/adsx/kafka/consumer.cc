@@ -235,30 +235,7 @@ std::map<int, std::int64_t> consumer_group::lag() const
 result<std::map<int, std::pair<std::int64_t, std::int64_t>>> consumer_group::topic_watermarks(
     std::chrono::milliseconds timeout) const
 {
-    const rd_kafka_metadata_t* md = nullptr;
-    std::unique_ptr<rd_kafka_topic_t, void (*)(rd_kafka_topic_t*)> topic(
-        rd_kafka_topic_new(_impl->rk.get(), _impl->settings.topic.c_str(), nullptr),
-        rd_kafka_topic_destroy);
-    if (auto err = rd_kafka_metadata(_impl->rk.get(), 0, topic.get(), &md, to_ms(timeout))) {
-        return fail(
-            error_code::unavailable,
-            fmt::format("metadata of {}: {}", _impl->settings.topic, rd_kafka_err2str(err)));
-    }
-    std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> guard(
-        md, rd_kafka_metadata_destroy);
-    std::map<int, std::pair<std::int64_t, std::int64_t>> out;
-    for (int i = 0; md->topic_cnt == 1 && i < md->topics[0].partition_cnt; ++i) {
-        const int p = md->topics[0].partitions[i].id;
-        std::int64_t lo = 0, hi = 0;
-        if (auto err = rd_kafka_query_watermark_offsets(
-                _impl->rk.get(), _impl->settings.topic.c_str(), p, &lo, &hi, to_ms(timeout))) {
-            return fail(error_code::unavailable,
-                        fmt::format("watermarks of {}/{}: {}", _impl->settings.topic, p,
-                                    rd_kafka_err2str(err)));
-        }
-        out[p] = {lo, hi};
-    }
-    return out;
+    return watermarks(_impl->rk.get(), _impl->settings.topic, timeout);
 }
 
 void consumer_group::close()

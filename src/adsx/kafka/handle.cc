@@ -55,4 +55,30 @@ result<handle_ptr> make_client(rd_kafka_type_t type, const std::string& bootstra
     return handle_ptr(rk);
 }
 
+result<std::map<int, std::pair<std::int64_t, std::int64_t>>> watermarks(
+    rd_kafka_t* rk, const std::string& name, std::chrono::milliseconds timeout)
+{
+    const rd_kafka_metadata_t* md = nullptr;
+    std::unique_ptr<rd_kafka_topic_t, void (*)(rd_kafka_topic_t*)> topic(
+        rd_kafka_topic_new(rk, name.c_str(), nullptr), rd_kafka_topic_destroy);
+    if (auto err = rd_kafka_metadata(rk, 0, topic.get(), &md, to_ms(timeout))) {
+        return fail(error_code::unavailable,
+                    fmt::format("metadata of {}: {}", name, rd_kafka_err2str(err)));
+    }
+    std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> guard(
+        md, rd_kafka_metadata_destroy);
+    std::map<int, std::pair<std::int64_t, std::int64_t>> out;
+    for (int i = 0; md->topic_cnt == 1 && i < md->topics[0].partition_cnt; ++i) {
+        const int p = md->topics[0].partitions[i].id;
+        std::int64_t lo = 0, hi = 0;
+        if (auto err =
+                rd_kafka_query_watermark_offsets(rk, name.c_str(), p, &lo, &hi, to_ms(timeout))) {
+            return fail(error_code::unavailable,
+                        fmt::format("watermarks of {}/{}: {}", name, p, rd_kafka_err2str(err)));
+        }
+        out[p] = {lo, hi};
+    }
+    return out;
+}
+
 }  // namespace adsx::kafka::detail

@@ -2,6 +2,7 @@
 // RAII for librdkafka's C handles. Internal to the kafka module: nothing outside src/adsx/kafka
 // includes librdkafka.
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -51,6 +52,10 @@ using conf_setup = void (*)(rd_kafka_conf_t*);
 [[nodiscard]] result<handle_ptr> make_client(rd_kafka_type_t type, const std::string& bootstrap,
                                              const std::map<std::string, std::string>& settings,
                                              conf_setup setup = nullptr, void* opaque = nullptr);
+
+// Low and high watermark of every partition of `topic`, asked of the brokers through `rk`.
+[[nodiscard]] result<std::map<int, std::pair<std::int64_t, std::int64_t>>> watermarks(
+    rd_kafka_t* rk, const std::string& topic, std::chrono::milliseconds timeout);
 
 [[nodiscard]] inline int to_ms(std::chrono::milliseconds d) noexcept
 {

@@ -1,5 +1,6 @@
 #include "adsx/pg/privacy.h"
 
+#include <algorithm>
 #include <array>
 
 #include <fmt/format.h>
@@ -207,6 +208,24 @@ result<lake_erasure> lake_state(connection& c, const std::string& user)
     }
     const auto& row = (*rows)[0];
     return lake_erasure{std::stoll(*row[0]) > 0, std::stoll(*row[1]) > 0, row[2].value_or("")};
+}
+
+result<kafka_horizon> kafka_horizon_of(connection& c, const std::string& user)
+{
+    auto rows = c.query(
+        "SELECT t.key, p.key, max(p.value::bigint), max((r.stores->'kafka'->>'at_ms')::bigint) "
+        "FROM privacy_requests r, jsonb_each(r.stores->'kafka'->'horizon') t, "
+        "jsonb_each_text(t.value) p WHERE r.user_id = $1 GROUP BY 1, 2",
+        {user});
+    if (!rows) {
+        return fail(rows.error());
+    }
+    kafka_horizon out;
+    for (const auto& row : *rows) {
+        out.offsets[*row[0]][std::stoi(*row[1])] = std::stoll(*row[2]);
+        out.at_ms = std::max<std::int64_t>(out.at_ms, std::stoll(*row[3]));
+    }
+    return out;
 }
 
 result<void> mark_verified(connection& c, std::int64_t id)

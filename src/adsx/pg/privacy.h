@@ -64,6 +64,18 @@ struct lake_erasure
     std::string last;        // when the newest rewrite ran ("" when none)
 };
 [[nodiscard]] result<lake_erasure> lake_state(connection& c, const std::string& user);
+
+// Kafka's part: each request records, once no producer can write the user any more, the end
+// offset of every partition of the raw topics (stores.kafka: {"at_ms", "horizon": {topic:
+// {partition: offset}}}). Every record of the user is below it; once retention has moved a
+// partition's low watermark up to it, none is left there. The highest per partition over the
+// user's requests, and when the newest was taken (0 when none).
+struct kafka_horizon
+{
+    std::map<std::string, std::map<int, std::int64_t>> offsets;  // topic -> partition -> offset
+    std::int64_t at_ms = 0;
+};
+[[nodiscard]] result<kafka_horizon> kafka_horizon_of(connection& c, const std::string& user);
 // Where the privacy worker stands in `topic` (partition -> next offset), and its move, stored
 // once the requests before are done.
 [[nodiscard]] result<std::map<int, std::int64_t>> worker_offsets(connection& c,

@@ -41,6 +41,8 @@ TEST(time, utc_dates_and_midnights)
     EXPECT_EQ(utc_date(day0 + 86'399'999), "2026-09-22");
     EXPECT_EQ(midnight_utc_ms(day0 + 86'399'999), day0);
     EXPECT_EQ(midnight_utc_ms(day0), day0);
+    EXPECT_EQ(utc_minute(day0 + 86'399'999), "2026-09-22 23:59 UTC");
+    EXPECT_EQ(utc_minute(-1), "1969-12-31 23:59 UTC");
 }
 
 TEST(time, system_clock_is_the_wall_clock)
