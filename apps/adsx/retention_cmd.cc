@@ -3,11 +3,11 @@
 //   - the lake: user-feature partitions (features/user/date=D) with D before the cutoff,
 //     rejected-record batches (raw records, user ids included) last written before it, and
 //     training sets whose impressions all precede it (manifest.json's impression_dates). Event
-//     partitions (events/event_date=D) past policy are listed but not removed yet: the lake
-//     job's Spark file sink lists every file it wrote in events/_spark_metadata, and Spark
-//     readers of events/ fail on a listed file that is gone (tried: FileNotFound while merging
-//     footers, spark.sql.files.ignoreMissingFiles or not); removing them needs the sink's log
-//     rewritten with them, which is the lake erasure job's work (docs/privacy.md);
+//     partitions (events/event_date=D) past policy are listed and left to
+//     `adsx_jobs.lake_erase --events-before D --apply`: the lake job's Spark file sink lists
+//     every file it wrote in events/_spark_metadata, and Spark readers of events/ fail on a
+//     listed file that is gone, so the partitions leave that log first (the Python side owns
+//     it; docs/privacy.md);
 //   - PostgreSQL: rows of every user table (pg::user_tables()) dated before it;
 //   - Kafka and Redis expire by themselves ([kafka] retention_hours, [stream] ttl_hours): the
 //     report checks that both are within the policy.
@@ -162,9 +162,11 @@ result<retention_report> apply_retention(const config::config& cfg, const std::s
     } else {
         for (const auto& item : lake_past_policy(cfg.lake.dir, out.cutoff, cutoff_ms)) {
             if (!item.removable) {
-                out.items.push_back({"lake", item.path.string(), item.why,
-                                     "kept, not removable yet (the lake job's file-sink log "
-                                     "lists it)"});
+                out.items.push_back(
+                    {"lake", item.path.string(), item.why,
+                     fmt::format("kept here: `adsx_jobs.lake_erase --events-before {} --apply` "
+                                 "removes it (the lake job's file-sink log lists it)",
+                                 out.cutoff)});
                 continue;
             }
             if (apply) {

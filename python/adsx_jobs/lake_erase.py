@@ -19,12 +19,19 @@ completed by the next.
 
   .venv/bin/python -m adsx_jobs.lake_erase            # rewrite, verify, record in the ledger
   .venv/bin/python -m adsx_jobs.lake_erase --verify   # scan only: exit 1 naming each place
+  .venv/bin/python -m adsx_jobs.lake_erase --events-before 2026-09-01 [--apply]
+
+--events-before is retention's part the lake job's log owns (`adsx privacy retention` lists the
+event partitions past policy and names this command): event partitions dated before D are
+listed, or with --apply taken out of the sink's log (each log file rewritten without them and
+renamed over) and then deleted, under the same lock.
 """
 
 from __future__ import annotations
 
 import argparse
 import ctypes
+import datetime as dt
 import json
 import os
 import shutil
@@ -96,17 +103,17 @@ class SinkLog:
                     out[local(e["path"])] = e
         return out
 
-    def replace(self, new: dict[str, dict]) -> None:
-        """Each listed file in `new` (by local path) replaced by its new entry, in every log file
-        naming it: written beside, then renamed over (atomic for a reader of that file)."""
+    def replace(self, new: dict[str, dict | None]) -> None:
+        """Each listed file in `new` (by local path) replaced by its new entry, or dropped where
+        that is None, in every log file naming it: written beside, then renamed over (atomic for
+        a reader of that file)."""
         for _, _, p in self._files():
             entries = self._entries(p)
             if not any(local(e["path"]) in new for e in entries):
                 continue
+            kept = [new.get(local(e["path"]), e) for e in entries]
             lines = [p.read_text().splitlines()[0]]
-            lines += [
-                json.dumps(new.get(local(e["path"]), e), separators=(",", ":")) for e in entries
-            ]
+            lines += [json.dumps(e, separators=(",", ":")) for e in kept if e is not None]
             tmp = p.with_name(f".{p.name}.erase")
             tmp.write_text("\n".join(lines))
             os.replace(tmp, p)
@@ -246,6 +253,21 @@ def rewrite(spark: SparkSession, root: Path, hits: list[Hit], erased: list[str])
     shutil.rmtree(root / SCRATCH, ignore_errors=True)
 
 
+def drop_events_before(root: Path, before: str, apply: bool) -> list[Path]:
+    """Event partitions dated before `before` (YYYY-MM-DD); with `apply`, out of the sink's log,
+    then deleted. Returns them."""
+    events = root / "events"
+    partitions = sorted(
+        d for d in events.glob("event_date=*") if d.name.removeprefix("event_date=") < before
+    )
+    if apply and partitions:
+        gone = {f for f in SinkLog(events).live() if Path(f).parents[1] in partitions}
+        SinkLog(events).replace(dict.fromkeys(gone))  # from here no reader lists them
+        for d in partitions:
+            shutil.rmtree(d)
+    return partitions
+
+
 def per_user(hits: list[Hit]) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for h in hits:
@@ -304,16 +326,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--wait-s", type=float, default=600, help="how long to wait for the lake's lock"
     )
+    ap.add_argument(
+        "--events-before",
+        type=dt.date.fromisoformat,
+        help="retention instead: list the event partitions dated before this day (YYYY-MM-DD)",
+    )
+    ap.add_argument("--apply", action="store_true", help="with --events-before: remove them")
     args = ap.parse_args(argv)
     lake = args.lake or cfg.location("lake", "dir")
     if "://" in lake and not lake.startswith("file:"):
         print(f"lake erasure needs a local lake; {lake} is not (docs/privacy.md)", file=sys.stderr)
         return 2
     root = Path(lake.removeprefix("file:")).resolve()
-    erased = args.user or privacy.suppressed(cfg)
+    if args.apply and not args.events_before:
+        ap.error("--apply goes with --events-before")
+    erased = [] if args.events_before else args.user or privacy.suppressed(cfg)
     started = time.monotonic()
     try:
         with lake_lock(lake, args.wait_s):
+            if args.events_before:
+                before = args.events_before.isoformat()
+                for d in drop_events_before(root, before, args.apply):
+                    state = "removed" if args.apply else "past policy"
+                    print(f"lake  {d}  event_date before {before}  {state}")
+                return 0
             stray, found, left = erase(cfg, root, erased, args.verify)
     except TimeoutError as e:
         print(f"adsx_jobs.lake_erase: {e} (is the lake job running?)", file=sys.stderr)

@@ -292,7 +292,10 @@ def test_retention_apply_removes_exactly_what_the_dry_run_listed(tmp_path):
         assert listed == {str(d) for d in old_dirs}, lines
         assert "postgres  features_user: 1 row(s) past policy" in lines
         assert "postgres  experiment_user_days: 1 row(s) past policy" in lines
-        assert any(str(kept_dirs[0]) in ln and "kept" in ln for ln in lines), lines
+        assert any(
+            str(kept_dirs[0]) in ln and "kept" in ln and "--events-before 2020-01-02 --apply" in ln
+            for ln in lines
+        ), lines
         assert lines[-1] == "dry run: 5 item(s) past policy; --apply removes them"
 
         removed, lines = retention("--apply")

@@ -6,7 +6,8 @@ emptied and every other value as it was; their feature rows are gone and their t
 labels and ad features only; every other row is byte-for-byte what it was (checksums); Spark
 readers still read the lake through the file sink's log and compute the same ad features; the
 ledger is stamped and `verify` says so; a killed run's leftovers are removed by the next; a replay
-of the topic through the lake job writes exactly the erased lake."""
+of the topic through the lake job writes exactly the erased lake. Retention's part: event
+partitions past policy leave the sink's log, and Spark still reads the rest."""
 
 import datetime
 import fcntl
@@ -196,3 +197,23 @@ def test_the_rewrite_waits_for_the_lake_job_and_says_so(world):
         )  # fmt: skip
     assert r.returncode == 1
     assert "stayed locked" in r.stderr and "is the lake job running?" in r.stderr, r.stderr
+
+
+def test_retention_takes_old_event_partitions_out_of_the_sink_log(world):
+    env, root = world["env"], world["root"]
+    first = duckdb.execute(f"SELECT min(event_date) FROM {source(root, 'events')}").fetchone()[0]
+    before = str(first + datetime.timedelta(days=1))
+    rest = digest(root, "events", f"event_date > '{first}'", "* EXCLUDE (ingested_at)")
+    partition = root / "events" / f"event_date={first}"
+
+    def retention(*flags: str) -> str:
+        return run_job(env, "adsx_jobs.lake_erase", "--lake", str(root),
+                       "--events-before", before, *flags).stdout  # fmt: skip
+
+    assert f"{partition}  event_date before {before}  past policy" in retention()
+    assert partition.exists()  # a dry run
+    assert f"{partition}  event_date before {before}  removed" in retention("--apply")
+    assert not partition.exists()
+    assert digest(root, "events", columns="* EXCLUDE (ingested_at)") == rest
+    # Spark reads events/ through the sink's log: a listed file gone would fail this scan.
+    assert lake_erase(env, root, "--verify")["left"] == 0
