@@ -25,11 +25,13 @@
 #include "adsx/log/log.h"
 #include "adsx/metrics/serve_probe.h"
 #include "adsx/models/live_model.h"
+#include "adsx/pg/catalog.h"
 #include "adsx/pg/experiment_results.h"
 #include "adsx/pg/experiments.h"
 #include "adsx/pg/inventory.h"
 #include "adsx/pg/privacy.h"
 #include "adsx/privacy/erasure_record.h"
+#include "adsx/redis/client.h"
 #include "adsx/redis/hash_reader.h"
 #include "adsx/serving/live_experiments.h"
 #include "adsx/serving/service.h"
@@ -163,6 +165,17 @@ public:
     {
         return get(head, _arm);
     }
+    // Model versions that could not be loaded so far, per head (every arm's).
+    std::map<std::string, std::uint64_t> failures() const
+    {
+        std::lock_guard lock(_mutex);
+        std::map<std::string, std::uint64_t> out{{"ctr", 0}, {"cvr", 0}};
+        for (const auto& [_, h] : _arms) {
+            out["ctr"] += h->ctr.failures();
+            out["cvr"] += h->cvr.failures();
+        }
+        return out;
+    }
 
 private:
     struct heads
@@ -179,6 +192,50 @@ private:
     std::string _arm;
     mutable std::mutex _mutex;
     std::map<std::string, std::shared_ptr<heads>, std::less<>> _arms;
+};
+
+// What the alerts on serving's dependencies watch (deploy/prometheus/rules): the online store's
+// memory, the daily job's newest day, and model versions that could not be loaded. Sampled
+// every catalog refresh on connections of its own; a store that does not answer leaves its
+// gauge as it was (its own probes and alerts report it down).
+class health_sampler
+{
+public:
+    explicit health_sampler(const config::config& cfg) : _cfg(cfg), _pg(cfg) {}
+
+    metrics::serve_probe::sample_values sample(double catalog_age_s, std::uint64_t dropped,
+                                               const live_models& models)
+    {
+        metrics::serve_probe::sample_values v;
+        v.catalog_age_s = catalog_age_s;
+        v.serve_log_dropped = dropped;
+        v.model_reload_failures = models.failures();
+        if (!_redis) {
+            auto c =
+                redis::connection::open(_cfg.redis.host, _cfg.redis.port, std::chrono::seconds(1));
+            if (c) {
+                _redis.emplace(std::move(*c));
+            }
+        }
+        if (_redis) {
+            if (auto m = _redis->memory(); m) {
+                v.redis_memory = {m->used_bytes, m->max_bytes};
+            } else {
+                _redis.reset();
+            }
+        }
+        auto day = _pg.run([](pg::connection& c) { return pg::newest_daily_features_ms(c); });
+        if (day) {
+            v.daily_features_newest_day_s =
+                day->has_value() ? static_cast<double>(**day) / 1000 : 0;
+        }
+        return v;
+    }
+
+private:
+    const config::config& _cfg;
+    pg_session _pg;
+    std::optional<redis::connection> _redis;
 };
 
 // Experiment reports for the live page, each kept 5 s so that open pages refreshing every 5 s
@@ -458,9 +515,13 @@ int run_serve(const config::config& cfg)
     auto next_experiments = clock.monotonic_ns() + cfg.serve.catalog_refresh_ms * ms_ns;
     auto next_hashes = clock.monotonic_ns();
     bool hashes_failing = false;  // logged when it starts, not at every refresh
+    health_sampler health(cfg);
     while (!stop_signal) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        probe.sample(inventory.age_s(), (*serve_log)->dropped());
+        metrics::serve_probe::sample_values every;
+        every.catalog_age_s = inventory.age_s();
+        every.serve_log_dropped = (*serve_log)->dropped();
+        probe.sample(every);
         if (cfg.serve.hash_cache_ms > 0 && clock.monotonic_ns() >= next_hashes) {
             // What expires within the next 200 ms (or half a period, if shorter).
             auto r = rank.refresh_shared_hashes(std::min(200, cfg.serve.hash_cache_ms / 2));
@@ -475,6 +536,7 @@ int run_serve(const config::config& cfg)
             if (refresh_experiments()) {
                 next_reload = clock.monotonic_ns();  // a new arm's models load at once
             }
+            probe.sample(health.sample(inventory.age_s(), (*serve_log)->dropped(), models));
             next_experiments = clock.monotonic_ns() + cfg.serve.catalog_refresh_ms * ms_ns;
         }
         if (clock.monotonic_ns() >= next_reload) {

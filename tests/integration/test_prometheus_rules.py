@@ -128,3 +128,55 @@ def lint_while_running(args: list[str], env: dict[str, str], marker: str) -> Non
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
+
+
+def samples(text: str, name: str) -> dict[str, float]:
+    """A metric's samples in an exposition, by their label set as written."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            labels, value = line[len(name) :].rsplit(" ", 1)
+            out[labels.strip()] = float(value)
+    return out
+
+
+def test_what_the_dependency_alerts_watch_is_what_the_stores_hold(tmp_path):
+    """AdsxRedisMemoryHigh, AdsxDailyFeaturesLate and AdsxModelReloadFailing read gauges and a
+    counter `adsx serve` samples: they equal what Redis (redis-py) and PostgreSQL (psql) say, and
+    a model version that cannot be loaded is counted once, however often the pointer is polled."""
+    import redis
+    from conftest import psql
+
+    registry = tmp_path / "models"
+    (registry / "ctr" / "current").mkdir(parents=True)
+    (registry / "ctr" / "1").mkdir()
+    (registry / "ctr" / "1" / "model.json").write_text("{not json")
+    (registry / "ctr" / "current" / "control").write_text("1\n")
+    env = dict(os.environ, ADSX_MODELS__DIR=str(registry), ADSX_SERVE__ARM="control",
+               ADSX_SERVE__MODEL_RELOAD_MS="200", ADSX_SERVE__CATALOG_REFRESH_MS="300")  # fmt: skip
+    service = Service(env)
+    try:
+        time.sleep(2)  # several reloads of the broken version, several samples
+        text = service.request("GET", "/metrics")[2].decode()
+        failures = samples(text, "adsx_serve_model_reload_failures_total")
+        assert failures == {'{head="ctr"}': 1.0, '{head="cvr"}': 0.0}, failures  # cvr: no pointer
+        (registry / "ctr" / "1" / "model.json").write_text("[]")  # another broken manifest
+        time.sleep(1)
+        text = service.request("GET", "/metrics")[2].decode()
+        assert samples(text, "adsx_serve_model_reload_failures_total")['{head="ctr"}'] == 2.0
+
+        r = redis.Redis(port=int(os.environ.get("ADSX_REDIS__PORT", "6379")))
+        used = samples(text, "adsx_redis_memory_used_bytes")[""]
+        assert abs(used - r.info("memory")["used_memory"]) < 0.2 * used
+        assert samples(text, "adsx_redis_memory_max_bytes")[""] == float(
+            r.config_get("maxmemory")["maxmemory"]
+        )
+        (newest,) = psql(
+            "SELECT coalesce(extract(epoch FROM max(date))::bigint, 0) FROM features_ad"
+        )[0]
+        assert samples(text, "adsx_daily_features_newest_day_timestamp_seconds")[""] == float(
+            newest
+        )
+        lint(text)
+    finally:
+        service.stop()

@@ -73,6 +73,30 @@ void serve_probe::register_rank()
                         .Help("Served decisions the serve log could not send")
                         .Register(r)
                         .Add({});
+    _reload_failures = &prometheus::BuildCounter()
+                            .Name("adsx_serve_model_reload_failures_total")
+                            .Help("Model versions the registry pointed to that could not be "
+                                  "loaded (the model loaded before keeps serving)")
+                            .Register(r);
+    for (const char* head : {"ctr", "cvr"}) {
+        _reload_failures->Add({{"head", head}});  // at 0 from the start, for rate() and alerts
+    }
+    _redis_used = &prometheus::BuildGauge()
+                       .Name("adsx_redis_memory_used_bytes")
+                       .Help("The online store's used_memory (Redis INFO memory)")
+                       .Register(r)
+                       .Add({});
+    _redis_max = &prometheus::BuildGauge()
+                      .Name("adsx_redis_memory_max_bytes")
+                      .Help("The online store's maxmemory (0: no limit)")
+                      .Register(r)
+                      .Add({});
+    _daily_newest = &prometheus::BuildGauge()
+                         .Name("adsx_daily_features_newest_day_timestamp_seconds")
+                         .Help("UTC midnight of the newest day the daily job wrote ad features "
+                               "for (features_ad in PostgreSQL); 0 when none")
+                         .Register(r)
+                         .Add({});
 }
 
 void serve_probe::ranked(const serving::rank_outcome& o)
@@ -89,12 +113,26 @@ void serve_probe::ranked(const serving::rank_outcome& o)
         .Increment();
 }
 
-void serve_probe::sample(double catalog_age_s, std::uint64_t serve_log_dropped)
+void serve_probe::sample(const sample_values& v)
 {
-    _catalog_age->Set(catalog_age_s);
-    if (serve_log_dropped > _log_dropped_seen) {
-        _log_dropped->Increment(static_cast<double>(serve_log_dropped - _log_dropped_seen));
-        _log_dropped_seen = serve_log_dropped;
+    _catalog_age->Set(v.catalog_age_s);
+    if (v.serve_log_dropped > _log_dropped_seen) {
+        _log_dropped->Increment(static_cast<double>(v.serve_log_dropped - _log_dropped_seen));
+        _log_dropped_seen = v.serve_log_dropped;
+    }
+    for (const auto& [head, n] : v.model_reload_failures) {
+        auto& seen = _reload_failures_seen[head];
+        if (n > seen) {
+            _reload_failures->Add({{"head", head}}).Increment(static_cast<double>(n - seen));
+            seen = n;
+        }
+    }
+    if (v.redis_memory) {
+        _redis_used->Set(v.redis_memory->first);
+        _redis_max->Set(v.redis_memory->second);
+    }
+    if (v.daily_features_newest_day_s) {
+        _daily_newest->Set(*v.daily_features_newest_day_s);
     }
 }
 

@@ -10,14 +10,24 @@
 //   adsx_serve_store_seconds, _scoring_seconds   the Redis round trip and scoring of a request
 //   adsx_serve_catalog_age_seconds               age of the catalog snapshot serving
 //   adsx_serve_serve_log_dropped_total           decisions the serve log could not send
+//   adsx_serve_model_reload_failures_total{head} model versions the registry pointed to that
+//                                                could not be loaded (the previous one serves)
+//   adsx_redis_memory_used_bytes, _max_bytes     the online store's INFO memory (max 0: none)
+//   adsx_daily_features_newest_day_timestamp_seconds
+//                                                the newest day the daily job wrote features for
+//                                                (its UTC midnight), as serving reads them
 //
 //   metrics::serve_probe probe(start_metrics(cfg, "serve"));   // null exposer: count only
 //   http::server::start(settings, handler, &probe, namer);
 //   probe.text();   // what GET /metrics serves
 //
 // Thread-safe (prometheus-cpp). Owns the exposer it is given.
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "adsx/http/server.h"
 #include "adsx/metrics/exposer.h"
@@ -44,8 +54,17 @@ public:
     void replied(std::string_view route, const http::request& q, const http::reply& r,
                  double seconds) override;
     void ranked(const serving::rank_outcome& o) override;
-    // Gauges the app samples: the catalog's age, and the serve log's drops so far.
-    void sample(double catalog_age_s, std::uint64_t serve_log_dropped);
+    // What the app samples: every loop, the catalog's age and the serve log's drops so far;
+    // every catalog refresh, the rest (each left as it was when not sampled this time).
+    struct sample_values
+    {
+        double catalog_age_s = 0;
+        std::uint64_t serve_log_dropped = 0;
+        std::map<std::string, std::uint64_t> model_reload_failures;  // per head, so far
+        std::optional<std::pair<double, double>> redis_memory;       // used, max bytes
+        std::optional<double> daily_features_newest_day_s;
+    };
+    void sample(const sample_values& v);
     // The registry in the Prometheus text format.
     [[nodiscard]] std::string text();
 
@@ -66,6 +85,11 @@ private:
     prometheus::Gauge* _catalog_age = nullptr;
     prometheus::Counter* _log_dropped = nullptr;
     std::uint64_t _log_dropped_seen = 0;
+    prometheus::Family<prometheus::Counter>* _reload_failures = nullptr;
+    std::map<std::string, std::uint64_t> _reload_failures_seen;
+    prometheus::Gauge* _redis_used = nullptr;
+    prometheus::Gauge* _redis_max = nullptr;
+    prometheus::Gauge* _daily_newest = nullptr;
 };
 
 }  // namespace adsx::metrics

@@ -48,6 +48,13 @@ public:
         return _model.load(std::memory_order_acquire);
     }
 
+    // Versions that could not be loaded so far (each counted once, however often it is polled):
+    // the pointer named one whose manifest is missing, or the registry refused it.
+    [[nodiscard]] std::uint64_t failures() const noexcept
+    {
+        return _failures.load(std::memory_order_relaxed);
+    }
+
 private:
     // What was last looked at: a version and its manifest's modification time.
     struct stamp
@@ -64,6 +71,9 @@ private:
     std::mutex _reload;                              // guards what follows
     std::optional<stamp> _loaded;                    // what _model is
     std::optional<std::pair<stamp, error>> _failed;  // the last refused version and why
+    std::atomic<std::uint64_t> _failures{0};
+
+    [[nodiscard]] error refused(const stamp& s, error e);
 };
 
 }  // namespace adsx::models

@@ -184,4 +184,14 @@ result<std::vector<ad_id>> catalog_ad_ids(const config::postgres_config& cfg)
     return c ? catalog_ad_ids(*c) : fail(c.error());
 }
 
+result<std::optional<std::int64_t>> newest_daily_features_ms(connection& c)
+{
+    auto rows = c.query("SELECT (extract(epoch FROM max(date)) * 1000)::bigint FROM features_ad");
+    if (!rows) {
+        return fail(rows.error());
+    }
+    const auto& v = (*rows)[0][0];
+    return v ? std::optional<std::int64_t>(std::stoll(*v)) : std::nullopt;
+}
+
 }  // namespace adsx::pg

@@ -5,6 +5,7 @@
 //
 //   pg::write_catalog(conn, world, start_ms);   // ad_id = index + 1, as on the wire
 #include <cstdint>
+#include <optional>
 
 #include "adsx/base/error.h"
 #include "adsx/base/ids.h"
@@ -30,6 +31,10 @@ struct catalog_world
 };
 // not_found when no catalog is loaded, or one written before the world's size was recorded.
 [[nodiscard]] result<catalog_world> load_catalog_world(connection& c);
+
+// The newest day the daily job has written ad features for (features_ad.date), as its UTC
+// midnight in ms; nullopt when it has written none.
+[[nodiscard]] result<std::optional<std::int64_t>> newest_daily_features_ms(connection& c);
 
 // The ad ids of the catalog (what `ads` holds now).
 [[nodiscard]] result<std::vector<ad_id>> catalog_ad_ids(connection& c);

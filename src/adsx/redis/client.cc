@@ -269,19 +269,43 @@ result<std::map<std::string, std::string>> connection::hgetall(const std::string
     return out;
 }
 
+namespace {
+
+// The value of `field` in an INFO reply's "field:value" lines.
+result<std::string> info_field(const std::string& info, const std::string& field)
+{
+    const auto key = "\n" + field + ":";
+    auto pos = info.starts_with(field + ":") ? 0 : info.find(key);
+    if (pos == std::string::npos) {
+        return fail(error_code::internal, fmt::format("redis INFO has no {}", field));
+    }
+    pos = info.find(':', pos) + 1;
+    return info.substr(pos, info.find_first_of("\r\n", pos) - pos);
+}
+
+}  // namespace
+
 result<std::string> connection::server_version()
 {
     auto info = command({"INFO", "server"});
     if (!info) {
         return fail(info.error());
     }
-    const std::string key = "redis_version:";
-    auto pos = info->str.find(key);
-    if (pos == std::string::npos) {
-        return fail(error_code::internal, "redis INFO has no redis_version");
+    return info_field(info->str, "redis_version");
+}
+
+result<connection::memory_use> connection::memory()
+{
+    auto info = command({"INFO", "memory"});
+    if (!info) {
+        return fail(info.error());
     }
-    auto end = info->str.find_first_of("\r\n", pos);
-    return info->str.substr(pos + key.size(), end - pos - key.size());
+    auto used = info_field(info->str, "used_memory");
+    auto max = info_field(info->str, "maxmemory");
+    if (!used || !max) {
+        return fail(used ? max.error() : used.error());
+    }
+    return memory_use{std::stod(*used), std::stod(*max)};
 }
 
 }  // namespace adsx::redis

@@ -96,6 +96,14 @@ public:
     // INFO server's redis_version.
     [[nodiscard]] result<std::string> server_version();
 
+    // INFO memory's used_memory and maxmemory (0: no limit), in bytes.
+    struct memory_use
+    {
+        double used_bytes = 0;
+        double max_bytes = 0;
+    };
+    [[nodiscard]] result<memory_use> memory();
+
 private:
     [[nodiscard]] result<void> read_replies(std::size_t n, std::vector<reply>& replies);
 
