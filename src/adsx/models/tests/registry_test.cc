@@ -88,6 +88,7 @@ TEST(live_model, swaps_when_the_pointer_moves_and_keeps_the_old_model_on_failure
     auto none = live.reload_if_changed();
     ASSERT_FALSE(none);  // no pointer yet
     EXPECT_EQ(live.get(), nullptr);
+    EXPECT_EQ(live.failures(), 0u);  // no model yet is not a failed load
 
     point(dir.path(), "ctr", "control", 1);
     EXPECT_EQ(live.reload_if_changed().value(), true);
@@ -115,6 +116,7 @@ TEST(live_model, swaps_when_the_pointer_moves_and_keeps_the_old_model_on_failure
     auto again = live.reload_if_changed();
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().message, refused.error().message);
+    EXPECT_EQ(live.failures(), 1u);  // one version refused, however often it is asked
 
     // Repaired in place (its manifest rewritten, so its mtime moves): loaded.
     write_version(dir.path(), version(3), lr_json(-3, 1));
@@ -137,6 +139,8 @@ TEST(live_model, a_pointer_to_a_missing_version_keeps_the_model)
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, error_code::not_found);
     EXPECT_EQ(live.get()->info().version, 1);
+    ASSERT_FALSE(live.reload_if_changed());
+    EXPECT_EQ(live.failures(), 1u);
 }
 
 }  // namespace
