@@ -66,6 +66,7 @@ bench: up
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/scoring.py
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/serve.py
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/experiments.py
+	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/loop.py
 	$(PY) bench/contract.py
 
 # The Python jobs read the configuration's keys, defaults and rules from this checked-in copy of
