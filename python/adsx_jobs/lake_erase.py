@@ -179,6 +179,12 @@ def scan(spark: SparkSession, root: Path, erased: list[str]) -> list[Hit]:
     return hits
 
 
+def remove_data_file(p: Path) -> None:
+    """A Parquet file and the checksum Hadoop's local file system keeps beside it."""
+    p.unlink(missing_ok=True)
+    p.with_name(f".{p.name}.crc").unlink(missing_ok=True)
+
+
 def clean_up(root: Path) -> int:
     """What a killed run left: its scratch folder, and event files no log lists (a rewritten copy
     moved in before the log named it, or a replaced file not yet deleted). Under the lock the
@@ -190,7 +196,7 @@ def clean_up(root: Path) -> int:
     listed = set(SinkLog(events).live())
     stray = [p for p in events.glob("event_date=*/event_hour=*/*.parquet") if str(p) not in listed]
     for p in stray:
-        p.unlink()
+        remove_data_file(p)
     return len(stray)
 
 
@@ -221,7 +227,7 @@ def rewrite_events(spark: SparkSession, root: Path, files: list[str], erased: li
         new[f] = entry
     log.replace(new)  # from here readers get the copies
     for f in files:
-        Path(f).unlink()
+        remove_data_file(Path(f))
 
 
 def rewrite_folder(spark: SparkSession, root: Path, place: Path, change: Callable) -> None:
