@@ -151,7 +151,6 @@ def test_erasure_rewrites_exactly_the_users_rows_in_every_dataset(world):
     v = run_adsx("privacy", "verify", "--user", user, env=env)
     assert "lake      rewritten and scanned clean at" in v.stdout, v.stdout
     assert v.returncode == 3  # the topic still holds the user's records (test_privacy_kafka.py)
-    assert lake_erase(env, root, "--verify")["left"] == 0
 
 
 def test_spark_readers_see_the_rewritten_lake_and_ad_features_do_not_change(world):
