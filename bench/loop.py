@@ -106,6 +106,7 @@ def main() -> None:
             print(f"  {m.wall_s:.1f} s", flush=True)
         print("closed loop ...", flush=True)
         m = closed_loop(env, free_port())
+        print("\n".join("  " + ln for ln in m.stdout.splitlines()[:3]), flush=True)
         results.append(
             {"stage": f"closed loop ({CLOSED_S:.0f} s)", "wall_s": m.wall_s, "cpu_s": m.cpu_s,
              "peak_rss_mb": m.peak_rss_mb}
