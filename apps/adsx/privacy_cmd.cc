@@ -138,7 +138,7 @@ void lake_part(stores& s, const std::string& user, later_stores& out)
         out.lines.push_back(fmt::format("lake      unknown ({})", l.error().message));
     } else if (l->pending) {
         out.lines.push_back("lake      not rewritten yet: run `.venv/bin/python -m "
-                            "adsx_jobs.lake_erase` (the daily loop does)");
+                            "adsx_jobs.lake_erase` after the lake job's catch-up");
     } else if (l->requested) {
         out.lines.push_back(fmt::format(
             "lake      rewritten and scanned clean at {} by adsx_jobs.lake_erase", l->last));

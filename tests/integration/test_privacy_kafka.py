@@ -1,10 +1,11 @@
 """Kafka's part of an erasure (issue #23) on the real broker: records cannot be edited in place, so
 an erasure records the end offset of every raw topic's partitions once nothing more of the user is
 written (its horizon), and `adsx privacy verify` proves the topics clear once retention has moved
-every partition's oldest offset past it. Topics of the test's own with a retention of seconds (the
-stack's broker checks retention every 10 s): verify first names each topic still holding records
-from before the erasure and says by when they go (exit 3), then reports every topic clear; kcat
-(not our client) finds none of the user's records left; with the lake's part done too, exit 0."""
+every partition's oldest offset past it. Topics of the test's own, kept an hour while the user is
+erased (verify names each topic still holding records from before the erasure and says by when
+they go: exit 3), then given a retention of a second, as the hour passing would (the stack's
+broker checks retention every 10 s): verify reports every topic clear; kcat (not our client)
+finds none of the user's records left; with the lake's part done too, exit 0."""
 
 import os
 import subprocess
@@ -16,8 +17,15 @@ from conftest import BOOTSTRAP, consume, delete_topic, kafka_tool, psql, run_ads
 
 def create_topic(name: str) -> None:
     kafka_tool("org.apache.kafka.tools.TopicCommand", "--bootstrap-server", BOOTSTRAP, "--create",
-               "--topic", name, "--partitions", "2", "--config", "retention.ms=3000",
+               "--topic", name, "--partitions", "2", "--config", "retention.ms=3600000",
                "--config", "segment.ms=1000")  # fmt: skip
+
+
+def expire_soon(name: str) -> None:
+    """The topic's retention down to a second: what an hour passing does to the test's records."""
+    kafka_tool("kafka.admin.ConfigCommand", "--bootstrap-server", BOOTSTRAP, "--alter",
+               "--entity-type", "topics", "--entity-name", name,
+               "--add-config", "retention.ms=1000")  # fmt: skip
 
 
 def produce(topic: str, key: str, values: list[str]) -> None:
@@ -48,6 +56,8 @@ def test_verify_proves_kafka_clear_once_retention_removed_the_users_records(tmp_
         # Topics that never held the user are clear at once.
         assert f"kafka     {topics['DLQ_TOPIC']}: clear" in v.stdout, v.stdout
 
+        for t in topics.values():
+            expire_soon(t)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             v = run_adsx("privacy", "verify", "--user", user, env=env)
