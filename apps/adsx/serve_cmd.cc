@@ -203,12 +203,9 @@ class health_sampler
 public:
     explicit health_sampler(const config::config& cfg) : _cfg(cfg), _pg(cfg) {}
 
-    metrics::serve_probe::sample_values sample(double catalog_age_s, std::uint64_t dropped,
-                                               const live_models& models)
+    metrics::serve_probe::dependencies sample(const live_models& models)
     {
-        metrics::serve_probe::sample_values v;
-        v.catalog_age_s = catalog_age_s;
-        v.serve_log_dropped = dropped;
+        metrics::serve_probe::dependencies v;
         v.model_reload_failures = models.failures();
         if (!_redis) {
             auto c =
@@ -518,10 +515,7 @@ int run_serve(const config::config& cfg)
     health_sampler health(cfg);
     while (!stop_signal) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        metrics::serve_probe::sample_values every;
-        every.catalog_age_s = inventory.age_s();
-        every.serve_log_dropped = (*serve_log)->dropped();
-        probe.sample(every);
+        probe.sample(inventory.age_s(), (*serve_log)->dropped());
         if (cfg.serve.hash_cache_ms > 0 && clock.monotonic_ns() >= next_hashes) {
             // What expires within the next 200 ms (or half a period, if shorter).
             auto r = rank.refresh_shared_hashes(std::min(200, cfg.serve.hash_cache_ms / 2));
@@ -536,7 +530,7 @@ int run_serve(const config::config& cfg)
             if (refresh_experiments()) {
                 next_reload = clock.monotonic_ns();  // a new arm's models load at once
             }
-            probe.sample(health.sample(inventory.age_s(), (*serve_log)->dropped(), models));
+            probe.sample(health.sample(models));
             next_experiments = clock.monotonic_ns() + cfg.serve.catalog_refresh_ms * ms_ns;
         }
         if (clock.monotonic_ns() >= next_reload) {

@@ -113,13 +113,17 @@ void serve_probe::ranked(const serving::rank_outcome& o)
         .Increment();
 }
 
-void serve_probe::sample(const sample_values& v)
+void serve_probe::sample(double catalog_age_s, std::uint64_t serve_log_dropped)
 {
-    _catalog_age->Set(v.catalog_age_s);
-    if (v.serve_log_dropped > _log_dropped_seen) {
-        _log_dropped->Increment(static_cast<double>(v.serve_log_dropped - _log_dropped_seen));
-        _log_dropped_seen = v.serve_log_dropped;
+    _catalog_age->Set(catalog_age_s);
+    if (serve_log_dropped > _log_dropped_seen) {
+        _log_dropped->Increment(static_cast<double>(serve_log_dropped - _log_dropped_seen));
+        _log_dropped_seen = serve_log_dropped;
     }
+}
+
+void serve_probe::sample(const dependencies& v)
+{
     for (const auto& [head, n] : v.model_reload_failures) {
         auto& seen = _reload_failures_seen[head];
         if (n > seen) {

@@ -54,17 +54,17 @@ public:
     void replied(std::string_view route, const http::request& q, const http::reply& r,
                  double seconds) override;
     void ranked(const serving::rank_outcome& o) override;
-    // What the app samples: every loop, the catalog's age and the serve log's drops so far;
-    // every catalog refresh, the rest (each left as it was when not sampled this time).
-    struct sample_values
+    // Gauges the app samples: the catalog's age, and the serve log's drops so far.
+    void sample(double catalog_age_s, std::uint64_t serve_log_dropped);
+    // What serving's dependencies look like, sampled every catalog refresh; a store that did
+    // not answer (nullopt) leaves its gauges as they were.
+    struct dependencies
     {
-        double catalog_age_s = 0;
-        std::uint64_t serve_log_dropped = 0;
         std::map<std::string, std::uint64_t> model_reload_failures;  // per head, so far
         std::optional<std::pair<double, double>> redis_memory;       // used, max bytes
         std::optional<double> daily_features_newest_day_s;
     };
-    void sample(const sample_values& v);
+    void sample(const dependencies& d);
     // The registry in the Prometheus text format.
     [[nodiscard]] std::string text();
 
