@@ -81,8 +81,6 @@ def generated(names):
     )  # fmt: skip
     assert gen.returncode == 0, gen.stderr[-2000:]
     kinds = dict(re.findall(r"(\w+)=(\d+)", gen.stdout.split("malformed:")[1].splitlines()[0]))
-    migrate = run_adsx("db", "migrate", env=env)
-    assert migrate.returncode == 0, migrate.stderr
     psql("TRUNCATE analytics_minute, analytics_batches")
     run_lake(names, env)
     return env, kinds

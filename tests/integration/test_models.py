@@ -39,7 +39,6 @@ def trained(tmp_path_factory):
         gen = run_adsx("generate", "--events", str(EVENTS), "--days", str(DAYS), "--seed", "41",
                        env=env, timeout=900)  # fmt: skip
         assert gen.returncode == 0, gen.stderr[-2000:]
-        assert run_adsx("db", "migrate", env=env).returncode == 0
         run_job(env, "adsx_jobs.lake", "--topic", topic, "--available-now", "--lake", str(lake))
         last = (
             duckdb.connect()

@@ -84,7 +84,6 @@ def add_rows(user: str, day: str) -> None:
 
 @pytest.fixture(scope="module")
 def world():
-    assert run_adsx("db", "migrate").returncode == 0
     env, events, topics = generated_and_streamed("it.privacy", EVENTS, 31)
     by_id = {pseudonym(f"u{i}"): f"u{i}" for i in range(USERS)}
     busiest = Counter(

@@ -67,7 +67,6 @@ def world(tmp_path_factory):
     topic = f"it.privlake.{uuid.uuid4().hex[:8]}"
     root = tmp_path_factory.mktemp("lake")
     env = dict(os.environ, ADSX_KAFKA__EVENTS_TOPIC=topic)
-    assert run_adsx("db", "migrate", env=env).returncode == 0
     gen = run_adsx("generate", "--events", str(EVENTS), "--days", "3", "--malformed-rate", "0.02",
                    "--seed", "41", env=env)  # fmt: skip
     assert gen.returncode == 0, gen.stderr[-2000:]

@@ -36,7 +36,6 @@ TOKEN = "it-admin-token-0123456789abcdef0123456789"
 def world(tmp_path_factory):
     """A streamed world, a requests topic of its own, the personalised users by activity, and
     an admin token file; every privacy row it made is removed afterwards."""
-    assert run_adsx("db", "migrate").returncode == 0
     since = psql("SELECT now()")[0][0]
     env, events, topics = generated_and_streamed("it.privreq", EVENTS, 37)
     requests = f"it.privacy.requests.{uuid.uuid4().hex[:8]}"
