@@ -104,8 +104,7 @@ result<std::vector<connection::row>> connection::query(const std::string& sql,
         PQclear);
     auto status = PQresultStatus(res.get());
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-        return fail(error_code::failed_precondition,
-                    fmt::format("postgres: {}", first_line(PQerrorMessage(_conn.get()))));
+        return fail(statement_error());
     }
     std::vector<row> rows;
     for (int r = 0; r < PQntuples(res.get()); ++r) {
@@ -128,10 +127,16 @@ result<void> connection::execute(const std::string& sql)
     std::unique_ptr<PGresult, void (*)(PGresult*)> res(PQexec(_conn.get(), sql.c_str()), PQclear);
     auto status = PQresultStatus(res.get());
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-        return fail(error_code::failed_precondition,
-                    fmt::format("postgres: {}", first_line(PQerrorMessage(_conn.get()))));
+        return fail(statement_error());
     }
     return {};
+}
+
+error connection::statement_error() const
+{
+    const auto code = PQstatus(_conn.get()) == CONNECTION_BAD ? error_code::unavailable
+                                                              : error_code::failed_precondition;
+    return {code, fmt::format("postgres: {}", first_line(PQerrorMessage(_conn.get())))};
 }
 
 result<std::string> connection::scalar(const std::string& sql,

@@ -37,7 +37,9 @@ public:
     connection& operator=(const connection&) = delete;
     ~connection() = default;
 
-    // Runs a statement; returns the rows of its result as text (NULL = nullopt).
+    // Runs a statement; returns the rows of its result as text (NULL = nullopt). A statement
+    // the database refused fails with failed_precondition; a connection that broke (the
+    // server stopped or restarted) with unavailable: open a new one.
     using row = std::vector<std::optional<std::string>>;
     [[nodiscard]] result<std::vector<row>> query(const std::string& sql,
                                                  const std::vector<std::string>& params = {});
@@ -54,6 +56,8 @@ private:
         void operator()(pg_conn* c) const noexcept;
     };
     explicit connection(std::unique_ptr<pg_conn, conn_deleter> c) : _conn(std::move(c)) {}
+    // The error of the statement that just failed (see query).
+    [[nodiscard]] error statement_error() const;
     std::unique_ptr<pg_conn, conn_deleter> _conn;
 };
 
