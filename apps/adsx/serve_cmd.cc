@@ -425,7 +425,17 @@ int run_serve(const config::config& cfg)
     serving::live_inventory inventory(
         over_postgres<serving::inventory>(
             cfg, [&clock](pg::connection& c) { return pg::load_inventory(c, clock.now_ms()); }),
-        clock, std::chrono::milliseconds(cfg.serve.catalog_refresh_ms));
+        clock, std::chrono::milliseconds(cfg.serve.catalog_refresh_ms),
+        [&log](const serving::refresh_outcome& o) {
+            if (o.ok) {
+                log.info("catalog read again", {{"failures", o.failures}});
+            } else {
+                log.warn("catalog not read: keeping the last, retrying with backoff",
+                         {{"reason", o.error},
+                          {"failures", o.failures},
+                          {"retry_in_ms", static_cast<std::int64_t>(o.retry_in.count())}});
+            }
+        });
     if (auto r = inventory.refresh(); !r) {
         log.warn("no catalog yet: /rank_ads answers 503 until it loads",
                  {{"reason", r.error().message}});
@@ -515,7 +525,9 @@ int run_serve(const config::config& cfg)
     health_sampler health(cfg);
     while (!stop_signal) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        probe.sample(inventory.age_s(), (*serve_log)->dropped());
+        probe.sample({.catalog_age_s = inventory.age_s(),
+                      .catalog_refresh_failures = inventory.failures_total(),
+                      .serve_log_dropped = (*serve_log)->dropped()});
         if (cfg.serve.hash_cache_ms > 0 && clock.monotonic_ns() >= next_hashes) {
             // What expires within the next 200 ms (or half a period, if shorter).
             auto r = rank.refresh_shared_hashes(std::min(200, cfg.serve.hash_cache_ms / 2));

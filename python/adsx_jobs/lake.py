@@ -11,6 +11,8 @@ Two queries over the topic, each with its own checkpoint under [spark] checkpoin
              batch overwrites its own directory), and the valid events counted per minute × ad ×
              experiment arm × device × geo, added to PostgreSQL's analytics_minute in one
              transaction with the batch id (analytics_batches): a replayed batch is skipped.
+             While PostgreSQL cannot be reached the batch waits, its transaction retried with
+             exponential backoff and jitter (adsx_jobs.pg.retrying; counted in the summary).
 
 The lake keeps every contract-valid event, orphan clicks included: relating clicks to their
 impressions is the daily job's and the stream engine's business, not the archive's. Events of a
@@ -153,15 +155,15 @@ def analytics_writer(cfg: adsx_config.Config, query: str, lake: str, erased: lis
         if not rejected.isEmpty():
             rejected.write.mode("overwrite").parquet(f"{lake}/rejected/batch={batch_id}")
         rows = per_minute(valid_events(batch)).collect()
-        with pg.connect(cfg) as conn, conn.cursor() as cur:
+
+        def add(cur) -> None:
             cur.execute(
                 "INSERT INTO analytics_batches (query, batch_id, rows) VALUES (%s, %s, %s) "
                 "ON CONFLICT DO NOTHING",
                 (query, batch_id, len(rows)),
             )
             if cur.rowcount == 0:
-                batch.unpersist()
-                return  # applied before a crash: a replay changes nothing
+                return  # applied before a crash or a lost reply: a replay changes nothing
             cur.execute(
                 "CREATE TEMP TABLE batch_rows (LIKE analytics_minute INCLUDING DEFAULTS) "
                 "ON COMMIT DROP"
@@ -173,6 +175,8 @@ def analytics_writer(cfg: adsx_config.Config, query: str, lake: str, erased: lis
                 for r in rows:
                     copy.write_row([r[k] for k in ANALYTICS_KEY] + list(r[len(ANALYTICS_KEY) :]))
             cur.execute(UPSERT)
+
+        pg.retrying(cfg, "analytics", add)  # PostgreSQL down: backs off; the batch waits
         batch.unpersist()
 
     return write
@@ -239,6 +243,7 @@ def archive(cfg, args, lake: str, checkpoints: Path, started: float) -> int:
                 "topic": args.topic,
                 "records": tallies["events"].records,
                 "lake": lake,
+                "postgres_retries": pg.retries["analytics"],
                 "wall_s": time.monotonic() - started,
             }
         ),

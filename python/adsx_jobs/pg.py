@@ -1,9 +1,18 @@
 """One way for the Python jobs to reach the configured PostgreSQL ([postgres] section: host,
 port, database, user, optional password_file), as the C++ side's pg::open does: a psycopg
 connection for the driver, and the JDBC URL and properties for Spark's tasks (the PostgreSQL
-driver is among the jars deploy/bootstrap.sh resolves)."""
+driver is among the jars deploy/bootstrap.sh resolves); and `retrying`, a transaction retried
+with exponential backoff and jitter while PostgreSQL cannot be reached."""
 
 from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import TypeVar
 
 import psycopg
 
@@ -38,3 +47,42 @@ def jdbc(cfg: Config) -> tuple[str, dict[str, str]]:
     if (secret := password(cfg)) is not None:
         props["password"] = secret
     return url, props
+
+
+T = TypeVar("T")
+BASE_S, CAP_S, GIVE_UP_S = 0.5, 16.0, 600.0
+retries: Counter[str] = Counter()  # per `what`, for the jobs' summaries
+
+
+def backoff(failures: int, rng: random.Random, base_s: float = BASE_S, cap_s: float = CAP_S):
+    """The wait after the n-th consecutive failure: uniform in [d/2, d], d = min(cap, base ·
+    2^(n-1)), as adsx::backoff (src/adsx/base/backoff.h): never less than half the step, so a
+    recovered database is found within `cap_s`; jittered, so retrying clients spread out."""
+    step = min(cap_s, base_s * 2 ** (failures - 1))
+    return rng.uniform(step / 2, step)
+
+
+def retrying(cfg: Config, what: str, body: Callable[[psycopg.Cursor], T],
+             give_up_s: float = GIVE_UP_S, rng: random.Random | None = None) -> T:  # fmt: skip
+    """body(cursor) in one transaction on a fresh connection, attempted again while PostgreSQL
+    cannot be reached or drops the connection (psycopg.OperationalError: refused, shut down,
+    reset) for up to `give_up_s`; each retry is a JSON line on stderr and counted in
+    `retries[what]`. A body that committed before the connection broke is attempted again, so
+    it must be idempotent (the lake job's batch ids make it so)."""
+    rng = rng or random.Random()
+    started, failures = time.monotonic(), 0
+    while True:
+        try:
+            with connect(cfg) as conn, conn.cursor() as cur:
+                return body(cur)
+        except psycopg.OperationalError as e:
+            failures += 1
+            wait = backoff(failures, rng)
+            if time.monotonic() - started + wait > give_up_s:
+                raise
+            retries[what] += 1
+            reason = str(e).strip().split("\n")[0] or type(e).__name__
+            line = {"level": "warning", "message": f"{what}: PostgreSQL not reached, retrying",
+                    "failures": failures, "retry_in_s": round(wait, 3), "reason": reason}  # fmt: skip
+            print(json.dumps(line), file=sys.stderr, flush=True)
+            time.sleep(wait)

@@ -135,20 +135,22 @@ def consume(topic: str, count: int | None = None, fmt: str = "%p\t%o\t%k\t%s\n")
     return r.stdout.decode().splitlines()
 
 
-def psql(sql: str) -> list[list[str]]:
+def psql(sql: str, env: dict[str, str] | None = None) -> list[list[str]]:
     """Rows of a query on the project database, with psql (not our client), fields as text; the
-    database the ADSX_POSTGRES__* overrides name, as adsx reads them."""
+    database the ADSX_POSTGRES__* overrides name (of `env`, default this process's), as adsx
+    reads them."""
+    env = os.environ if env is None else env
     r = subprocess.run(
         [
             "psql",
             "-h",
-            os.environ.get("ADSX_POSTGRES__HOST", "127.0.0.1"),
+            env.get("ADSX_POSTGRES__HOST", "127.0.0.1"),
             "-p",
-            os.environ.get("ADSX_POSTGRES__PORT", "5432"),
+            env.get("ADSX_POSTGRES__PORT", "5432"),
             "-U",
-            os.environ.get("ADSX_POSTGRES__USER", "adsx"),
+            env.get("ADSX_POSTGRES__USER", "adsx"),
             "-d",
-            os.environ.get("ADSX_POSTGRES__DATABASE", "adstreamx"),
+            env.get("ADSX_POSTGRES__DATABASE", "adstreamx"),
             "-At",
             "-F",
             "\t",

@@ -68,6 +68,11 @@ void serve_probe::register_rank()
                         .Help("Age of the catalog snapshot serving")
                         .Register(r)
                         .Add({});
+    _refresh_failures = &prometheus::BuildCounter()
+                             .Name("adsx_serve_catalog_refresh_failures_total")
+                             .Help("Catalog reads that failed (the last snapshot serves)")
+                             .Register(r)
+                             .Add({});
     _log_dropped = &prometheus::BuildCounter()
                         .Name("adsx_serve_serve_log_dropped_total")
                         .Help("Served decisions the serve log could not send")
@@ -113,23 +118,28 @@ void serve_probe::ranked(const serving::rank_outcome& o)
         .Increment();
 }
 
-void serve_probe::sample(double catalog_age_s, std::uint64_t serve_log_dropped)
+namespace {
+// A counter kept equal to a running total the app reads (which only grows).
+void catch_up(prometheus::Counter& c, std::uint64_t& seen, std::uint64_t total)
 {
-    _catalog_age->Set(catalog_age_s);
-    if (serve_log_dropped > _log_dropped_seen) {
-        _log_dropped->Increment(static_cast<double>(serve_log_dropped - _log_dropped_seen));
-        _log_dropped_seen = serve_log_dropped;
+    if (total > seen) {
+        c.Increment(static_cast<double>(total - seen));
+        seen = total;
     }
+}
+}  // namespace
+
+void serve_probe::sample(const loop_sample& s)
+{
+    _catalog_age->Set(s.catalog_age_s);
+    catch_up(*_refresh_failures, _refresh_failures_seen, s.catalog_refresh_failures);
+    catch_up(*_log_dropped, _log_dropped_seen, s.serve_log_dropped);
 }
 
 void serve_probe::sample(const dependencies& v)
 {
     for (const auto& [head, n] : v.model_reload_failures) {
-        auto& seen = _reload_failures_seen[head];
-        if (n > seen) {
-            _reload_failures->Add({{"head", head}}).Increment(static_cast<double>(n - seen));
-            seen = n;
-        }
+        catch_up(_reload_failures->Add({{"head", head}}), _reload_failures_seen[head], n);
     }
     if (v.redis_memory) {
         _redis_used->Set(v.redis_memory->first);

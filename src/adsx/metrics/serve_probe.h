@@ -9,6 +9,8 @@
 //   adsx_serve_rank_degraded_total               answers that degraded (store, model)
 //   adsx_serve_store_seconds, _scoring_seconds   the Redis round trip and scoring of a request
 //   adsx_serve_catalog_age_seconds               age of the catalog snapshot serving
+//   adsx_serve_catalog_refresh_failures_total    catalog reads that failed (the last snapshot
+//                                                serves; the next read backs off)
 //   adsx_serve_serve_log_dropped_total           decisions the serve log could not send
 //   adsx_serve_model_reload_failures_total{head} model versions the registry pointed to that
 //                                                could not be loaded (the previous one serves)
@@ -54,8 +56,15 @@ public:
     void replied(std::string_view route, const http::request& q, const http::reply& r,
                  double seconds) override;
     void ranked(const serving::rank_outcome& o) override;
-    // Gauges the app samples: the catalog's age, and the serve log's drops so far.
-    void sample(double catalog_age_s, std::uint64_t serve_log_dropped);
+    // What the app samples every turn of its loop: the catalog's age, and its failed reads and
+    // the serve log's drops so far.
+    struct loop_sample
+    {
+        double catalog_age_s = 0;
+        std::uint64_t catalog_refresh_failures = 0;
+        std::uint64_t serve_log_dropped = 0;
+    };
+    void sample(const loop_sample& s);
     // What serving's dependencies look like, sampled every catalog refresh; a store that did
     // not answer (nullopt) leaves its gauges as they were.
     struct dependencies
@@ -83,6 +92,8 @@ private:
     prometheus::Counter* _degraded = nullptr;
     prometheus::Family<prometheus::Counter>* _arms = nullptr;  // by experiment and arm
     prometheus::Gauge* _catalog_age = nullptr;
+    prometheus::Counter* _refresh_failures = nullptr;
+    std::uint64_t _refresh_failures_seen = 0;
     prometheus::Counter* _log_dropped = nullptr;
     std::uint64_t _log_dropped_seen = 0;
     prometheus::Family<prometheus::Counter>* _reload_failures = nullptr;

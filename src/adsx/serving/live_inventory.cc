@@ -4,8 +4,10 @@
 
 namespace adsx::serving {
 
-live_inventory::live_inventory(loader load, const clock& clock, std::chrono::milliseconds every)
-  : _load(std::move(load)), _clock(clock), _every(every)
+live_inventory::live_inventory(loader load, const clock& clock, std::chrono::milliseconds every,
+                               observer observe, std::uint64_t seed)
+  : _load(std::move(load)), _clock(clock), _every(every), _observe(std::move(observe)),
+    _backoff(every, every * 8, seed)
 {
 }
 
@@ -19,6 +21,7 @@ result<void> live_inventory::refresh()
     auto next = _load();  // outside the lock: get() never waits for PostgreSQL
     std::lock_guard lock(_mutex);
     if (!next) {
+        _failures_total.fetch_add(1, std::memory_order_relaxed);
         _error = next.error().message;
         return fail(next.error());
     }
@@ -36,12 +39,33 @@ void live_inventory::start()
     _stopping = false;
     _thread = std::thread([this] {
         std::unique_lock held(_mutex);
-        while (!_wake.wait_for(held, _every, [this] { return _stopping; })) {
+        auto wait = _every;
+        while (!_wake.wait_for(held, wait, [this] { return _stopping; })) {
             held.unlock();
-            (void)refresh();  // a failure keeps the last snapshot; age_s() and the error show it
+            // A failure keeps the last snapshot; age_s() and the error show it.
+            wait = after(refresh().has_value());
             held.lock();
         }
     });
+}
+
+std::chrono::milliseconds live_inventory::after(bool ok)
+{
+    if (ok) {
+        if (_backoff.failures() > 0 && _observe) {
+            _observe({.ok = true, .failures = _backoff.failures(), .retry_in = {}, .error = {}});
+        }
+        _backoff.reset();
+        return _every;
+    }
+    const auto wait = _backoff.next();
+    if (_observe) {
+        _observe({.ok = false,
+                  .failures = _backoff.failures(),
+                  .retry_in = wait,
+                  .error = last_error().value_or("")});
+    }
+    return wait;
 }
 
 void live_inventory::stop()
