@@ -2,7 +2,7 @@
 point-in-time training set → LR and XGBoost trained, evaluated and registered → scored by the
 C++ scorers (`adsx model score`) exactly as Python scores them.
 
-ADSX_IT_MODEL_EVENTS and ADSX_IT_MODEL_DAYS set the data (default 1M events over 5 days; the
+ADSX_IT_MODEL_EVENTS and ADSX_IT_MODEL_DAYS set the data (default 600k events over 4 days; the
 training set holds the impressions of the whole days but the first)."""
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from adsx_jobs import config
 from adsx_ml import data
 from adsx_ml.model import Model, sha256
 
-EVENTS = int(os.environ.get("ADSX_IT_MODEL_EVENTS", "1000000"))
-DAYS = int(os.environ.get("ADSX_IT_MODEL_DAYS", "5"))
+EVENTS = int(os.environ.get("ADSX_IT_MODEL_EVENTS", "600000"))
+DAYS = int(os.environ.get("ADSX_IT_MODEL_DAYS", "4"))
 CRITEO = SOURCE_DIR.parent / "shared" / "data" / "criteo_sample.csv"
 
 

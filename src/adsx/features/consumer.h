@@ -55,6 +55,8 @@ public:
     virtual void report_offsets(const std::map<int, std::int64_t>& next, bool wait) = 0;
     // Records behind the high watermark, per assigned partition (no round trip).
     [[nodiscard]] virtual std::map<int, std::int64_t> lag() const = 0;
+    // Errors the client reported so far while it retries by itself (a broker unreachable).
+    [[nodiscard]] virtual std::uint64_t client_errors() const { return 0; }
     // Every partition of the topic, asked of the brokers.
     [[nodiscard]] virtual result<watermark_map> topic_watermarks(
         std::chrono::milliseconds timeout) const = 0;

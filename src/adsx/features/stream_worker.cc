@@ -140,8 +140,9 @@ result<void> stream_worker::process(std::int64_t now_ns)
     if (now_ns - _last_report_ns > _s.progress_every.count()) {
         _last_report_ns = now_ns;
         const auto lag = _consumer.lag();
-        _observer.progress(
-            {lag, _store.key_cache(key_kind::user), _store.key_cache(key_kind::shared), _totals});
+        _observer.progress({lag, _store.key_cache(key_kind::user),
+                            _store.key_cache(key_kind::shared), _totals,
+                            _consumer.client_errors()});
         report_offsets(lag, false);
     }
     return {};

@@ -47,6 +47,7 @@ struct stream_progress
     const std::map<int, std::int64_t>& lag;  // per assigned partition
     cache_counts users, shared;              // the store's key cache, running totals
     const stream_totals& totals;
+    std::uint64_t consumer_errors = 0;  // the consumer's client errors so far (retried)
 };
 
 // The worker's observer (a port): metrics (metrics::stream_probe) and log lines. The calls

@@ -1,6 +1,7 @@
 #include "adsx/kafka/consumer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <optional>
@@ -22,7 +23,8 @@ struct consumer_group::impl
     handle_ptr rk;
     std::vector<message_ptr> held;  // keeps the current batch's payloads alive
     bool closed = false;
-    bool joined = false;  // an assignment came (possibly empty): see close()
+    bool joined = false;                   // an assignment came (possibly empty): see close()
+    std::atomic<std::uint64_t> errors{0};  // client_errors(); counted on librdkafka's threads
 
     static std::vector<int> partitions(const rd_kafka_topic_partition_list_t* l)
     {
@@ -70,6 +72,17 @@ struct consumer_group::impl
     {
         static_cast<impl*>(opaque)->rebalance(h, err, l);
     }
+
+    static void error_cb(rd_kafka_t*, int err, const char* reason, void* opaque)
+    {
+        static const auto log = adsx::log::get("kafka");
+        auto* self = static_cast<impl*>(opaque);
+        const auto n = self->errors.fetch_add(1, std::memory_order_relaxed) + 1;
+        log.warn("kafka client error: librdkafka retries with backoff",
+                 {{"error", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))},
+                  {"reason", reason},
+                  {"errors", n}});
+    }
 };
 
 consumer_group::consumer_group(std::unique_ptr<impl> i) : _impl(std::move(i)) {}
@@ -106,7 +119,10 @@ result<std::unique_ptr<consumer_group>> consumer_group::open(const consumer_sett
     }
     auto rk = make_client(
         RD_KAFKA_CONSUMER, s.bootstrap, conf,
-        [](rd_kafka_conf_t* c) { rd_kafka_conf_set_rebalance_cb(c, &impl::rebalance_cb); },
+        [](rd_kafka_conf_t* c) {
+            rd_kafka_conf_set_rebalance_cb(c, &impl::rebalance_cb);
+            rd_kafka_conf_set_error_cb(c, &impl::error_cb);
+        },
         i.get());
     if (!rk) {
         return fail(rk.error());
@@ -253,6 +269,11 @@ void consumer_group::close()
             (void)_impl->rk.release();
         }
     }
+}
+
+std::uint64_t consumer_group::client_errors() const noexcept
+{
+    return _impl->errors.load(std::memory_order_relaxed);
 }
 
 }  // namespace adsx::kafka

@@ -71,6 +71,10 @@ public:
     // Messages behind the partition's high watermark, per assigned partition (from the last
     // fetch; no broker round trip).
     [[nodiscard]] std::map<int, std::int64_t> lag() const;
+    // Errors librdkafka reported for this client so far (a broker unreachable, a connection
+    // reset), each also logged at warning. librdkafka retries by itself: a connection again
+    // after reconnect.backoff.ms, doubling up to reconnect.backoff.max.ms, each wait jittered.
+    [[nodiscard]] std::uint64_t client_errors() const noexcept;
     // Low and high watermark of every partition of the topic, asked of the brokers.
     [[nodiscard]] result<std::map<int, std::pair<std::int64_t, std::int64_t>>> topic_watermarks(
         std::chrono::milliseconds timeout) const;

@@ -52,6 +52,7 @@ public:
     }
     void report_offsets(const std::map<int, std::int64_t>& next, bool wait) override;
     [[nodiscard]] std::map<int, std::int64_t> lag() const override { return _group->lag(); }
+    [[nodiscard]] std::uint64_t client_errors() const override { return _group->client_errors(); }
     [[nodiscard]] result<features::watermark_map> topic_watermarks(
         std::chrono::milliseconds timeout) const override
     {

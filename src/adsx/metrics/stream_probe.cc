@@ -27,6 +27,11 @@ void stream_probe::register_counters()
                    .Help("Records applied to the online store")
                    .Register(r)
                    .Add({});
+    _kafka_errors = &prometheus::BuildCounter()
+                         .Name("adsx_stream_kafka_errors_total")
+                         .Help("Errors the Kafka consumer reported and retried")
+                         .Register(r)
+                         .Add({});
     _stale = &prometheus::BuildCounter()
                   .Name("adsx_stream_stale_commits_total")
                   .Help("Partition commits refused by the offset compare-and-set")
@@ -114,6 +119,10 @@ void stream_probe::progress(const features::stream_progress& p)
     }
     advance(_user_cache, p.users);
     advance(_shared_cache, p.shared);
+    if (p.consumer_errors > _kafka_errors_seen) {
+        _kafka_errors->Increment(static_cast<double>(p.consumer_errors - _kafka_errors_seen));
+        _kafka_errors_seen = p.consumer_errors;
+    }
 }
 
 void stream_probe::advance(cache_counters& c, const features::cache_counts& now)

@@ -9,6 +9,8 @@
 //   adsx_stream_freshness_seconds                 event time → visible in Redis
 //   adsx_stream_consumer_lag{partition}           records behind the high watermark
 //   adsx_stream_stale_commits_total               commits refused by the offset CAS
+//   adsx_stream_kafka_errors_total                errors the Kafka consumer reported and
+//                                                 retried (a broker unreachable)
 //   adsx_stream_key_cache_total{kind,result}      keys served from memory (hit) or read
 //                                                 whole to be remembered (miss)
 //
@@ -72,6 +74,8 @@ private:
     prometheus::Registry* _registry = nullptr;
     prometheus::Counter* _events = nullptr;
     prometheus::Counter* _stale = nullptr;
+    prometheus::Counter* _kafka_errors = nullptr;
+    std::uint64_t _kafka_errors_seen = 0;
     std::array<prometheus::Counter*, events::all_reasons.size()> _dlq{};
     prometheus::Histogram* _batch = nullptr;
     prometheus::Histogram* _commit = nullptr;
