@@ -44,7 +44,8 @@ from pyspark.sql import functions as F
 
 from adsx_jobs import config as adsx_config
 from adsx_jobs import events, pg, privacy
-from adsx_jobs.spark import follow, kafka_stream, session
+from adsx_jobs.sink_log import remove_unlisted
+from adsx_jobs.spark import follow, kafka_stream, root_cause, session
 
 ANALYTICS_KEY = ["minute", "ad_id", "campaign_id", "experiment", "arm", "device", "geo"]
 
@@ -64,15 +65,23 @@ def decoded(source: DataFrame, max_future_ms: int) -> DataFrame:
     )
 
 
+def local_dir(lake: str) -> Path | None:
+    """The lake's folder when it is on this machine (a path or file: URI), else None (object
+    storage: no lock, no erasure or clean-up of its files yet; docs/privacy.md)."""
+    if "://" in lake and not lake.startswith("file:"):
+        return None
+    return Path(lake.removeprefix("file:"))
+
+
 @contextlib.contextmanager
 def lake_lock(lake: str, wait_s: float | None = None) -> Iterator[None]:
     """The lake's exclusive lock: held by the lake job while it runs and by the erasure's
     rewrite. Waits for it (at most `wait_s`, forever when None). A local lake only: a lake on
     object storage has no lock here, and its erasure is not supported yet (docs/privacy.md)."""
-    if "://" in lake and not lake.startswith("file:"):
+    root = local_dir(lake)
+    if root is None:
         yield
         return
-    root = Path(lake.removeprefix("file:"))
     root.mkdir(parents=True, exist_ok=True)
     with open(root / ".adsx-lake.lock", "w") as f:
         deadline = None if wait_s is None else time.monotonic() + wait_s
@@ -201,12 +210,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.fresh:
         shutil.rmtree(checkpoints, ignore_errors=True)
     started = time.monotonic()
-    with lake_lock(lake):
-        return archive(cfg, args, lake, checkpoints, started)
+    try:
+        with lake_lock(lake):
+            return archive(cfg, args, lake, checkpoints, started)
+    except OSError as e:  # the lake's folder itself: read-only, full, missing rights
+        print(f"lake job failed: cannot write the lake {lake}: {e}", file=sys.stderr)
+        return 1
 
 
 def archive(cfg, args, lake: str, checkpoints: Path, started: float) -> int:
     erased = privacy.suppressed(cfg)
+    # A failed batch's files (a full disk, a killed job): no reader of the log sees them, a
+    # reader of the folder would. Under the lake's lock nothing is being written.
+    root = local_dir(lake)
+    stray = remove_unlisted(root / "events") if root else 0
     spark = session(cfg, "adsx-lake")
     source = kafka_stream(spark, cfg, args.topic, args.max_offsets_per_trigger)
     d = decoded(source, cfg["events"]["max_future_s"] * 1000)
@@ -234,7 +251,12 @@ def archive(cfg, args, lake: str, checkpoints: Path, started: float) -> int:
     tallies, failed = follow({"events": files, "analytics": analytics}, "lake")
     spark.stop()
     if failed:
-        print(f"lake job failed: {failed}", file=sys.stderr)
+        print(
+            f"lake job failed: {root_cause(failed)}. The batches committed before it are kept;"
+            " run the job again once that is fixed: it resumes from its checkpoint and removes"
+            " the failed batch's files.",
+            file=sys.stderr,
+        )
         return 1
     print(
         json.dumps(
@@ -244,6 +266,7 @@ def archive(cfg, args, lake: str, checkpoints: Path, started: float) -> int:
                 "records": tallies["events"].records,
                 "lake": lake,
                 "postgres_retries": pg.retries["analytics"],
+                "stray_files_removed": stray,
                 "wall_s": time.monotonic() - started,
             }
         ),

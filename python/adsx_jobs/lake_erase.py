@@ -42,14 +42,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from adsx_jobs import config as adsx_config
 from adsx_jobs import pg, privacy
-from adsx_jobs.lake import lake_lock, rejected_records
+from adsx_jobs.lake import lake_lock, local_dir, rejected_records
+from adsx_jobs.sink_log import SinkLog, local, remove_data_file, remove_unlisted
 from adsx_jobs.spark import session
 
 SCRATCH = ".erase-tmp"  # under the lake's root: a dot folder no Spark reader lists
@@ -61,62 +61,6 @@ class Hit:
     place: str  # the file (events) or folder (the others) to rewrite, a local path
     user: str
     rows: int
-
-
-def local(uri: str) -> str:
-    return unquote(urlparse(uri).path) if uri.startswith("file:") else uri
-
-
-class SinkLog:
-    """The file sink's log of committed files ({table}/_spark_metadata): per batch a file of
-    "v1" and one JSON line per file written; every few batches N.compact lists every live one."""
-
-    def __init__(self, table: Path):
-        self.dir = table / "_spark_metadata"
-
-    def _files(self) -> list[tuple[int, bool, Path]]:
-        out = []
-        for p in self.dir.iterdir() if self.dir.exists() else []:
-            stem, compact = p.name.removesuffix(".compact"), p.name.endswith(".compact")
-            if stem.isdigit():
-                out.append((int(stem), compact, p))
-        return sorted(out)
-
-    @staticmethod
-    def _entries(p: Path) -> list[dict]:
-        lines = p.read_text().splitlines()
-        return [json.loads(line) for line in lines[1:] if line.strip()]
-
-    def live(self) -> dict[str, dict]:
-        """Every file the log lists now, by local path (the latest compaction and the batches
-        after it, deletions applied)."""
-        files = self._files()
-        start = max((n for n, compact, _ in files if compact), default=-1)
-        out: dict[str, dict] = {}
-        for n, compact, p in files:
-            if n < start or (n == start and not compact):
-                continue
-            for e in self._entries(p):
-                if e.get("action") == "delete":
-                    out.pop(local(e["path"]), None)
-                else:
-                    out[local(e["path"])] = e
-        return out
-
-    def replace(self, new: dict[str, dict | None]) -> None:
-        """Each listed file in `new` (by local path) replaced by its new entry, or dropped where
-        that is None, in every log file naming it: written beside, then renamed over (atomic for
-        a reader of that file)."""
-        for _, _, p in self._files():
-            entries = self._entries(p)
-            if not any(local(e["path"]) in new for e in entries):
-                continue
-            kept = [new.get(local(e["path"]), e) for e in entries]
-            lines = [p.read_text().splitlines()[0]]
-            lines += [json.dumps(e, separators=(",", ":")) for e in kept if e is not None]
-            tmp = p.with_name(f".{p.name}.erase")
-            tmp.write_text("\n".join(lines))
-            os.replace(tmp, p)
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -179,25 +123,12 @@ def scan(spark: SparkSession, root: Path, erased: list[str]) -> list[Hit]:
     return hits
 
 
-def remove_data_file(p: Path) -> None:
-    """A Parquet file and the checksum Hadoop's local file system keeps beside it."""
-    p.unlink(missing_ok=True)
-    p.with_name(f".{p.name}.crc").unlink(missing_ok=True)
-
-
 def clean_up(root: Path) -> int:
     """What a killed run left: its scratch folder, and event files no log lists (a rewritten copy
     moved in before the log named it, or a replaced file not yet deleted). Under the lock the
     lake job is not writing, so an unlisted file is nobody's."""
     shutil.rmtree(root / SCRATCH, ignore_errors=True)
-    events = root / "events"
-    if not (events / "_spark_metadata").exists():
-        return 0
-    listed = set(SinkLog(events).live())
-    stray = [p for p in events.glob("event_date=*/event_hour=*/*.parquet") if str(p) not in listed]
-    for p in stray:
-        remove_data_file(p)
-    return len(stray)
+    return remove_unlisted(root / "events")
 
 
 def rewrite_events(spark: SparkSession, root: Path, files: list[str], erased: list[str]) -> None:
@@ -340,10 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--apply", action="store_true", help="with --events-before: remove them")
     args = ap.parse_args(argv)
     lake = args.lake or cfg.location("lake", "dir")
-    if "://" in lake and not lake.startswith("file:"):
+    if (root := local_dir(lake)) is None:
         print(f"lake erasure needs a local lake; {lake} is not (docs/privacy.md)", file=sys.stderr)
         return 2
-    root = Path(lake.removeprefix("file:")).resolve()
+    root = root.resolve()
     if args.apply and not args.events_before:
         ap.error("--apply goes with --events-before")
     erased = [] if args.events_before else args.user or privacy.suppressed(cfg)

@@ -4,12 +4,14 @@ deploy/bootstrap.sh resolved from Maven Central (never downloaded at run time)."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyspark.errors import StreamingQueryException
 from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
@@ -110,7 +112,9 @@ def follow(queries: dict[str, StreamingQuery], job: str):
         while any(q.isActive for q in queries.values()):
             for q in queries.values():
                 if q.isActive:
-                    q.awaitTermination(2)
+                    # A query that stopped with an error raises it here: q.exception() has it.
+                    with contextlib.suppress(StreamingQueryException):
+                        q.awaitTermination(2)
             report()
             failed = next((q.exception() for q in queries.values() if q.exception()), None)
             if failed:
@@ -121,3 +125,11 @@ def follow(queries: dict[str, StreamingQuery], job: str):
         q.stop()
     report()
     return tallies, failed
+
+
+def root_cause(failure) -> str:
+    """The line of a query's failure worth showing: the innermost "Caused by" of its Java trace
+    (a full disk, a read-only folder, a refused connection), else its first line."""
+    text = str(failure)
+    causes = [x.strip() for x in text.splitlines() if x.strip().startswith("Caused by: ")]
+    return causes[-1].removeprefix("Caused by: ") if causes else text.strip().split("\n")[0]
