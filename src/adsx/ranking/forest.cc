@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <limits>
 #include <string>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -47,11 +48,24 @@ result<std::vector<T>> numbers(const json::value& tree, std::string_view key)
     std::vector<T> out;
     out.reserve(items->size());
     for (const auto& item : *items) {
-        auto x = json::as_number(item);
-        if (!x) {
-            return fail(x.error());
+        if constexpr (std::is_same_v<T, std::int64_t>) {
+            auto x = json::as_integer(item);  // whole and exact, or refused
+            if (!x) {
+                return fail(x.error());
+            }
+            out.push_back(*x);
+        } else {
+            static_assert(std::is_same_v<T, float>);
+            auto x = json::as_number(item);
+            if (!x) {
+                return fail(x.error());
+            }
+            // A double beyond float's range does not convert (undefined behaviour: tests/fuzz).
+            if (!(std::fabs(*x) <= std::numeric_limits<float>::max())) {
+                return json::invalid(item, fmt::format("{}: {} does not fit a float", key, *x));
+            }
+            out.push_back(static_cast<float>(*x));
         }
-        out.push_back(static_cast<T>(*x));
     }
     return out;
 }
@@ -82,7 +96,10 @@ result<tree_arrays> read_tree(const json::value& tree)
     t = {std::move(*left),  std::move(*right), std::move(*column),
          std::move(*dleft), std::move(*type),  std::move(*value)};
     const auto n = t.left.size();
-    for (auto size : {t.right.size(), t.column.size(), t.default_left.size(), t.value.size()}) {
+    // split_type may be absent (older XGBoost); when present it has a value per node too.
+    const auto types = t.split_type.empty() ? n : t.split_type.size();
+    for (auto size :
+         {t.right.size(), t.column.size(), t.default_left.size(), t.value.size(), types}) {
         if (size != n || n == 0) {
             return json::invalid(tree, "node arrays differ in length or are empty");
         }

@@ -220,3 +220,45 @@ TEST(forest, nan_follows_each_nodes_default_direction)
 
 }  // namespace
 }  // namespace adsx::ranking
+
+namespace adsx::ranking {
+namespace {
+
+TEST(forest, a_split_type_array_shorter_than_the_nodes_is_refused)
+{
+    // Found by tests/fuzz (model_files): split_type was indexed per node without its length
+    // checked, a read past its end on a malformed model file.
+    const std::vector<xgb_tree> trees{
+        {{1, -1, -1}, {2, -1, -1}, {0, 0, 0}, {0.5f, 1, 2}, {1, 0, 0}}};
+    auto json = booster_json(trees);
+    const std::string full = R"("split_type": [0,0,0])";
+    json.replace(json.find(full), full.size(), R"("split_type": [0])");
+    auto f = parse_forest(json, 1);
+    ASSERT_FALSE(f);
+    EXPECT_NE(f.error().message.find("node arrays differ in length"), std::string::npos)
+        << f.error().message;
+}
+
+TEST(forest, a_number_its_array_type_cannot_hold_is_refused)
+{
+    // Found by tests/fuzz (model_files): 3.2e160 as a split index, converted to int64 (undefined
+    // behaviour); a threshold beyond float's range the same.
+    const std::vector<xgb_tree> trees{
+        {{1, -1, -1}, {2, -1, -1}, {0, 0, 0}, {0.5f, 1, 2}, {1, 0, 0}}};
+    for (const auto& [from, to] :
+         {std::pair{R"("split_indices": [0,0,0])", R"("split_indices": [3.2e160,0,0])"},
+          std::pair{R"("split_indices": [0,0,0])", R"("split_indices": [0.5,0,0])"},
+          std::pair{R"("split_conditions": [0.5,1,2])", R"("split_conditions": [1e300,1,2])"}}) {
+        auto json = booster_json(trees);
+        json.replace(json.find(from), std::string_view(from).size(), to);
+        auto f = parse_forest(json, 1);
+        ASSERT_FALSE(f) << to;
+        const auto& why = f.error().message;
+        EXPECT_TRUE(why.find("must be an integer") != std::string::npos ||
+                    why.find("does not fit a float") != std::string::npos)
+            << why;
+    }
+}
+
+}  // namespace
+}  // namespace adsx::ranking
