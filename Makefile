@@ -7,7 +7,7 @@ ADSX := $(BUILD)/apps/adsx/adsx
 PY := .venv/bin/python
 SOURCES := $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 
-.PHONY: all deps build up down status test unit integration asan demo bench format format-check \
+.PHONY: all deps build up down status test unit integration asan fuzz demo bench format format-check \
         config-schema clean help
 
 all: build
@@ -18,6 +18,7 @@ help:
 	@echo "make up|down|status   the local stack (Kafka, Redis, PostgreSQL, Prometheus)"
 	@echo "make test        every test suite against the real local stack"
 	@echo "make asan        unit tests under AddressSanitizer + UBSan"
+	@echo "make fuzz        libFuzzer targets, FUZZ_SECONDS (60) each, under ASan + UBSan (clang-14)"
 	@echo "make demo        the end-to-end demo on the local stack"
 	@echo "make bench       benchmarks vs their baselines (results in bench/results/)"
 	@echo "make format      clang-format the C++, ruff-format the Python (format-check: verify, lint)"
@@ -54,6 +55,13 @@ test: up
 asan:
 	$(MAKE) PRESET=asan build
 	ctest --preset asan-unit
+
+# libFuzzer targets (clang-14, ASan + UBSan), FUZZ_SECONDS each (tests/fuzz/run.sh).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz
+	tests/fuzz/run.sh build/fuzz/tests/fuzz $(FUZZ_SECONDS)
 
 demo: up
 	@bash deploy/demo.sh $(ADSX)

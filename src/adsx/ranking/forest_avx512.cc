@@ -18,12 +18,16 @@ bool avx512_available() noexcept
     return __builtin_cpu_supports("avx512f") != 0;
 }
 
+#if defined(__clang__)  // the fuzz preset's compiler
+#pragma clang attribute push(__attribute__((target("avx512f"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f")
 // GCC 12's own permute intrinsics start from _mm512_undefined_*(), which it then reports as
 // "may be used uninitialized" once inlined.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace {
 
@@ -101,8 +105,12 @@ void avx512_margins(std::span<const forest::packed_tree> trees,
     }
 }
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC diagnostic pop
 #pragma GCC pop_options
+#endif
 
 #else
 
