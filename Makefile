@@ -75,6 +75,7 @@ bench: up
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/serve.py
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/experiments.py
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/loop.py
+	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/soak.py
 	$(PY) bench/contract.py
 
 # The Python jobs read the configuration's keys, defaults and rules from this checked-in copy of

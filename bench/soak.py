@@ -1,0 +1,205 @@
+"""Soak (issue #24): the closed loop at a fixed rate for SOAK_S seconds (default 600) with the
+stream engine and the service running, on the local stack. `adsx simulate --rps SOAK_RPS`
+(default 300) asks `adsx serve` for ads and sends the impressions, clicks and conversions to a
+topic of the soak's own, which `adsx stream` applies to Redis as they come. Every 5 s: each
+process's resident memory (/proc) and the stream's consumer lag (its /metrics). Goal: after
+warm-up (the first fifth of the run) no process's memory grows by more than 5 % (the median
+of the last minute against the median of the minute after warm-up), and the lag stays bounded.
+
+A table, bench/results/soak.json and bench/results/soak.svg (memory and lag over time)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import time
+import urllib.request
+import uuid
+
+from common import ADSX, RESULTS, cpu_and_rss, table, topic_cmd, write_result
+
+SOAK_S = float(os.environ.get("SOAK_S", "600"))
+RPS = float(os.environ.get("SOAK_RPS", "300"))
+EVERY_S = 5.0
+GROWTH_GOAL = 5.0  # percent
+PROCESSES = ("stream", "serve", "simulate")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.read().decode()
+    except OSError:
+        return None
+
+
+def lag(metrics_url: str) -> float | None:
+    text = get(metrics_url)
+    if text is None:
+        return None
+    return sum(
+        float(v) for v in re.findall(r"^adsx_stream_consumer_lag\{[^}]*\} (\S+)$", text, re.M)
+    )
+
+
+def wait_ready(url: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while get(f"{url}/readyz") is None:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError("adsx serve did not get ready in 60 s")
+        time.sleep(0.5)
+
+
+def run() -> list[dict]:
+    """The soak itself: its samples, one dict per EVERY_S."""
+    suffix = uuid.uuid4().hex[:8]
+    topic = f"bench.soak.{suffix}"
+    stream_port, serve_port = free_port(), free_port()
+    env = dict(
+        os.environ,
+        ADSX_KAFKA__EVENTS_TOPIC=topic,
+        ADSX_KAFKA__DLQ_TOPIC=f"{topic}.dlq",
+        ADSX_KAFKA__SERVES_TOPIC=f"{topic}.serves",
+        ADSX_STREAM__GROUP=f"soak-{suffix}",
+    )
+    # The catalog and a day of history (the world simulate draws its users from).
+    subprocess.run([ADSX, "generate", "--events", "200000", "--seed", "7"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+    procs: dict[str, subprocess.Popen] = {}
+    samples: list[dict] = []
+    try:
+        procs["stream"] = subprocess.Popen(
+            [ADSX, "stream"], env=dict(env, ADSX_METRICS__PORT=str(stream_port)),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        procs["serve"] = subprocess.Popen(
+            [ADSX, "serve"], env=dict(env, ADSX_SERVE__PORT=str(serve_port), ADSX_METRICS__PORT="0"),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{serve_port}"
+        wait_ready(url, procs["serve"])
+        procs["simulate"] = subprocess.Popen(
+            [ADSX, "simulate", "--duration", str(SOAK_S), "--rps", str(RPS), "--users", "20000",
+             "--url", url, "--drain", "0"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        started = time.monotonic()
+        next_at = started
+        while procs["simulate"].poll() is None:
+            time.sleep(max(0.0, next_at - time.monotonic()))
+            next_at += EVERY_S
+            sample = {"t_s": round(time.monotonic() - started, 1)}
+            for name, p in procs.items():
+                sample[f"{name}_rss_mb"] = round(cpu_and_rss(p.pid)[1], 1)
+            sample["lag"] = lag(f"http://127.0.0.1:{stream_port}/metrics")
+            samples.append(sample)
+            if len(samples) % 12 == 0:
+                print(f"soak {sample['t_s']:.0f}/{SOAK_S:.0f} s: "
+                      + ", ".join(f"{n} {sample[f'{n}_rss_mb']:.0f} MB" for n in PROCESSES)
+                      + f", lag {sample['lag']}", flush=True)  # fmt: skip
+        out, _ = procs["simulate"].communicate()
+        print(out.strip() or "adsx simulate printed nothing")
+        if procs["simulate"].returncode != 0:
+            raise RuntimeError(f"adsx simulate exited {procs['simulate'].returncode}")
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=60)
+        for t in (topic, f"{topic}.dlq", f"{topic}.serves"):
+            with contextlib.suppress(subprocess.CalledProcessError):
+                topic_cmd("--delete", "--if-exists", "--topic", t)
+    return samples
+
+
+def window_median(samples: list[dict], key: str, start_s: float, end_s: float) -> float:
+    values = [s[key] for s in samples if start_s <= s["t_s"] < end_s and s[key]]
+    return statistics.median(values) if values else float("nan")
+
+
+def verdicts(samples: list[dict]) -> dict:
+    warm = SOAK_S / 5
+    end = samples[-1]["t_s"]
+    out = {}
+    for name in PROCESSES:
+        key = f"{name}_rss_mb"
+        after_warmup = window_median(samples, key, warm, warm + 60)
+        last = window_median(samples, key, end - 60, end + 1)
+        out[name] = {
+            "rss_after_warmup_mb": after_warmup,
+            "rss_last_minute_mb": last,
+            "growth_pct": round((last / after_warmup - 1) * 100, 2),
+        }
+    lags = [s["lag"] for s in samples if s["t_s"] >= warm and s["lag"] is not None]
+    out["lag"] = {"max_after_warmup": max(lags, default=None), "last": samples[-1]["lag"]}
+    return out
+
+
+def svg(samples: list[dict]) -> str:
+    """Two panels: resident MB per process, and the stream's consumer lag, over time."""
+    w, h, pad = 720, 220, 48
+    colors = {"stream": "#1f77b4", "serve": "#d62728", "simulate": "#2ca02c", "lag": "#555"}
+    end = max(s["t_s"] for s in samples) or 1
+
+    def panel(y0: int, series: dict[str, list[tuple[float, float]]], label: str) -> list[str]:
+        peak = max((v for pts in series.values() for _, v in pts), default=0)
+        top = peak * 1.1 or 1
+        parts = [f'<rect x="{pad}" y="{y0}" width="{w - 2 * pad}" height="{h - 2 * pad}" '
+                 'fill="none" stroke="#ccc"/>',
+                 f'<text x="{pad}" y="{y0 - 6}" font-size="12">{label} (max {peak:,.0f})</text>']  # fmt: skip
+        for name, pts in series.items():
+            xy = " ".join(
+                f"{pad + (t / end) * (w - 2 * pad):.1f},{y0 + (h - 2 * pad) * (1 - v / top):.1f}"
+                for t, v in pts
+            )
+            parts.append(f'<polyline fill="none" stroke="{colors[name]}" points="{xy}"/>')
+        return parts
+
+    rss = {n: [(s["t_s"], s[f"{n}_rss_mb"]) for s in samples if s[f"{n}_rss_mb"]]  # 0: gone
+           for n in PROCESSES}  # fmt: skip
+    lags = {"lag": [(s["t_s"], s["lag"]) for s in samples if s["lag"] is not None]}
+    legend = " ".join(f'<tspan fill="{colors[n]}">■ {n}</tspan>' for n in PROCESSES)
+    body = (
+        panel(pad, rss, "resident MB")
+        + panel(h + pad, lags, "stream consumer lag (records)")
+        + [
+            f'<text x="{pad}" y="{2 * h + 10}" font-size="12">{legend} · {end:.0f} s, '
+            f"{RPS:.0f} requests/s</text>"
+        ]  # fmt: skip
+    )
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{2 * h + 20}" '
+            f'font-family="sans-serif">' + "".join(body) + "</svg>\n")  # fmt: skip
+
+
+def main() -> None:
+    print(f"soak: {SOAK_S:.0f} s of the closed loop at {RPS:.0f} requests/s", flush=True)
+    samples = run()
+    v = verdicts(samples)
+    rows = [[n, f"{v[n]['rss_after_warmup_mb']:.0f}", f"{v[n]['rss_last_minute_mb']:.0f}",
+             f"{v[n]['growth_pct']:+.1f} %",
+             "met" if v[n]["growth_pct"] <= GROWTH_GOAL else "MISSED"] for n in PROCESSES]  # fmt: skip
+    print(table(["process", "RSS after warm-up MB", "RSS last minute MB", "growth", "goal ≤5 %"],
+                rows))  # fmt: skip
+    print(f"consumer lag after warm-up: max {v['lag']['max_after_warmup']}, at the end "
+          f"{v['lag']['last']}")  # fmt: skip
+    chart = RESULTS / "soak.svg"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    chart.write_text(svg(samples))
+    path = write_result("soak", {"duration_s": SOAK_S, "rps": RPS, "goal_growth_pct": GROWTH_GOAL,
+                                 "verdicts": v, "samples": samples})  # fmt: skip
+    print(f"wrote {path} and {chart}")
+
+
+if __name__ == "__main__":
+    main()
