@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target of the fuzz preset (tests/fuzz/CMakeLists.txt): first each input
 # saved under tests/fuzz/regressions/<name>/ once (a crash found before must stay fixed), then
-# fuzzing for SECONDS from the seeds in tests/fuzz/corpus/<name>/ (the corpus grows in the build
+# fuzzing for SECONDS from the seeds in tests/fuzz/corpus/<name>/ (random seed FUZZ_SEED, default
+# 1: a run repeats the same inputs as far as it gets; the corpus grows in the build
 # folder, never in the repository). A crash stops the run with exit 1 and names the input.
 #   tests/fuzz/run.sh build/fuzz/tests/fuzz 60
 set -euo pipefail
@@ -21,7 +22,8 @@ for exe in "$bin"/*_fuzz; do
         }
     fi
     echo "fuzz $name: ${seconds} s from $(ls "$here/corpus/$name" | wc -l) seeds"
-    if ! "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    if ! "$exe" -max_total_time="$seconds" -seed="${FUZZ_SEED:-1}" -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1 \
         -artifact_prefix="$work/crashes/" "$work/corpus" "$here/corpus/$name" \
         >"$work/fuzz.log" 2>&1; then
         echo "fuzz $name: FOUND A CRASH: $(ls "$work/crashes" | head -1) (log: $work/fuzz.log);"
