@@ -2,6 +2,7 @@
 stream a world of events, run `adsx serve` and check its replies against its OpenAPI document."""
 
 import base64
+import contextlib
 import http.client
 import json
 import os
@@ -200,6 +201,33 @@ def no_users_erased_before_the_session(schema_up_to_date):
     yield
     for user, at in lifted:
         psql(f"INSERT INTO privacy_suppressed VALUES ('{user}', '{at}') ON CONFLICT DO NOTHING")
+
+
+STACK_SERVICES = ("kafka", "redis", "postgres", "prometheus")
+
+
+def own_stack_env(var: pathlib.Path, own: tuple[str, ...], **settings: str) -> dict[str, str]:
+    """The environment of a stack of a test's own in `var`: the services in `own` are started
+    there (on the ports `settings` give them), the others are the shared stack's
+    (`managed = false`), so a test can kill or stop one without disturbing other suites."""
+    env = dict(os.environ, ADSX_STACK__VAR_DIR=str(var), ADSX_METRICS__PORT="0", **settings)
+    for service in STACK_SERVICES:
+        if service not in own:
+            env[f"ADSX_{service.upper()}__MANAGED"] = "false"
+    return env
+
+
+@contextlib.contextmanager
+def own_stack(env: dict[str, str]):
+    """The stack `env` names (own_stack_env) started, what a killed earlier run left removed
+    first; stopped and purged on leaving."""
+    run_adsx("stack", "down", "--purge", env=env)
+    up = run_adsx("stack", "up", env=env, timeout=180)
+    assert up.returncode == 0, up.stdout + up.stderr
+    try:
+        yield
+    finally:
+        run_adsx("stack", "down", "--purge", env=env)
 
 
 def catalog_ad_ids() -> set[int]:

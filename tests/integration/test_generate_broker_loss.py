@@ -10,7 +10,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import ADSX_BIN, BUILD_DIR, run_adsx
+from conftest import ADSX_BIN, BUILD_DIR, STACK_SERVICES, own_stack, own_stack_env
 
 VAR = BUILD_DIR / "it-broker-loss" / "var"
 BROKER = "127.0.0.1:29092"
@@ -18,26 +18,22 @@ EVENTS = 5_000_000
 
 
 def env() -> dict[str, str]:
-    e = dict(os.environ)
-    e.update(
-        ADSX_STACK__VAR_DIR=str(VAR),
+    return own_stack_env(
+        VAR,
+        STACK_SERVICES,
         ADSX_KAFKA__BOOTSTRAP_SERVERS=BROKER,
         ADSX_KAFKA__CONTROLLER_PORT="29093",
         ADSX_KAFKA__HEAP="512m",
         ADSX_REDIS__PORT="26379",
         ADSX_POSTGRES__PORT="25432",
         ADSX_PROMETHEUS__PORT="29090",
-        ADSX_METRICS__PORT="0",
     )
-    return e
 
 
 @pytest.fixture(scope="module", autouse=True)
 def isolated_stack():
-    up = run_adsx("stack", "up", env=env())
-    assert up.returncode == 0, up.stdout + up.stderr
-    yield
-    run_adsx("stack", "down", "--purge", env=env())
+    with own_stack(env()):
+        yield
 
 
 def test_broker_killed_mid_run_is_reported_with_exact_counts():

@@ -18,7 +18,7 @@ import uuid
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
-from conftest import BUILD_DIR, free_port, run_adsx  # noqa: E402
+from conftest import BUILD_DIR, free_port, own_stack, own_stack_env, run_adsx  # noqa: E402
 from stream_state import (  # noqa: E402
     R,
     consumed,
@@ -35,16 +35,12 @@ OUTAGE_S = 5
 
 
 def isolated(**extra: str) -> dict[str, str]:
-    return dict(
-        os.environ,
-        ADSX_STACK__VAR_DIR=str(VAR),
-        ADSX_REDIS__MANAGED="false",
-        ADSX_POSTGRES__MANAGED="false",
-        ADSX_PROMETHEUS__MANAGED="false",
+    return own_stack_env(
+        VAR,
+        ("kafka",),
         ADSX_KAFKA__BOOTSTRAP_SERVERS="127.0.0.1:29192",
         ADSX_KAFKA__CONTROLLER_PORT="29193",
         ADSX_KAFKA__HEAP="512m",
-        ADSX_METRICS__PORT="0",
         **extra,
     )
 
@@ -56,16 +52,12 @@ def broker(action: str) -> None:
 
 @pytest.fixture(scope="module")
 def topic():
-    run_adsx("stack", "down", "--purge", env=isolated())  # a killed earlier run's leftovers
-    broker("up")
     name = f"it.brokerfaults.{uuid.uuid4().hex[:8]}"
-    try:
+    with own_stack(isolated()):
         gen = run_adsx("generate", "--events", str(EVENTS), "--malformed-rate", "0.01",
                        "--seed", "37", env=isolated(ADSX_KAFKA__EVENTS_TOPIC=name))  # fmt: skip
         assert gen.returncode == 0, gen.stderr[-2000:]
         yield name
-    finally:
-        run_adsx("stack", "down", "--purge", env=isolated())
 
 
 def env_for(topic: str, run: str) -> dict[str, str]:

@@ -30,6 +30,8 @@ from conftest import (  # noqa: E402
     SOURCE_DIR,
     Service,
     delete_topic,
+    own_stack,
+    own_stack_env,
     psql,
     run_adsx,
 )
@@ -41,16 +43,7 @@ PY_CAP_S = 16.0  # adsx_jobs.pg.CAP_S: the longest wait between two attempts of 
 
 
 def isolated(**extra: str) -> dict[str, str]:
-    return dict(
-        os.environ,
-        ADSX_STACK__VAR_DIR=str(VAR),
-        ADSX_KAFKA__MANAGED="false",
-        ADSX_REDIS__MANAGED="false",
-        ADSX_PROMETHEUS__MANAGED="false",
-        ADSX_POSTGRES__PORT="27432",
-        ADSX_METRICS__PORT="0",
-        **extra,
-    )
+    return own_stack_env(VAR, ("postgres",), ADSX_POSTGRES__PORT="27432", **extra)
 
 
 def postgres(action: str) -> None:
@@ -61,20 +54,18 @@ def postgres(action: str) -> None:
 @pytest.fixture(scope="module")
 def world():
     """The isolated PostgreSQL, migrated, with the catalog of a generated topic of its own."""
-    run_adsx("stack", "down", "--purge", env=isolated())  # a killed earlier run's leftovers
-    postgres("up")
     topic = f"it.pgfaults.{uuid.uuid4().hex[:8]}"
     env = isolated(ADSX_KAFKA__EVENTS_TOPIC=topic)
     try:
-        assert run_adsx("db", "migrate", env=env).returncode == 0
-        gen = run_adsx("generate", "--events", str(EVENTS), "--seed", "61",
-                       "--malformed-rate", "0.01", env=env)  # fmt: skip
-        assert gen.returncode == 0, gen.stderr[-2000:]
-        yield env
+        with own_stack(isolated()):
+            assert run_adsx("db", "migrate", env=env).returncode == 0
+            gen = run_adsx("generate", "--events", str(EVENTS), "--seed", "61",
+                           "--malformed-rate", "0.01", env=env)  # fmt: skip
+            assert gen.returncode == 0, gen.stderr[-2000:]
+            yield env
     finally:
         delete_topic(topic)
         shutil.rmtree(SOURCE_DIR / "var" / "spark" / "checkpoints" / f"lake-{topic}", True)
-        run_adsx("stack", "down", "--purge", env=isolated())
 
 
 def metric(svc: Service, name: str) -> float:
