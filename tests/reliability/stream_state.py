@@ -1,6 +1,7 @@
 """What the stream engine's failure tests share: the Redis state a run leaves (to compare a
 faulted run with an uninterrupted one), and starting and watching `adsx stream` workers."""
 
+import functools
 import os
 import subprocess
 import sys
@@ -12,20 +13,32 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 from conftest import ADSX_BIN  # noqa: E402
 
 PARTITIONS = int(os.environ.get("ADSX_KAFKA__EVENTS_PARTITIONS", "12"))  # as `generate` makes it
-R = redis.Redis(host="127.0.0.1", port=int(os.environ.get("ADSX_REDIS__PORT", "6379")))
 
 
-def snapshot() -> dict:
+@functools.cache
+def _client(port: int) -> redis.Redis:
+    return redis.Redis(host="127.0.0.1", port=port)
+
+
+def store(env: dict[str, str] | None = None) -> redis.Redis:
+    """The Redis `env` points adsx at (default: this process's environment's)."""
+    return _client(int((env or os.environ).get("ADSX_REDIS__PORT", "6379")))
+
+
+R = store()
+
+
+def snapshot(r: redis.Redis = R) -> dict:
     """Every feature key's hash, and the request logs' fingerprints, sorted (batches append
     them in runs, which crashes cut differently; keys without the consumer group,
     `rq:{group}:{topic}:{partition}:{i|c}:{bucket}`); offsets excluded: they are per consumer
     group."""
-    keys = [k for k in R.scan_iter(count=10_000) if not k.startswith((b"off:", b"adsx:"))]
-    pipe = R.pipeline(transaction=False)
+    keys = [k for k in r.scan_iter(count=10_000) if not k.startswith((b"off:", b"adsx:"))]
+    pipe = r.pipeline(transaction=False)
     for k in keys:
         pipe.type(k)
     types = pipe.execute()
-    pipe = R.pipeline(transaction=False)
+    pipe = r.pipeline(transaction=False)
     for k, t in zip(keys, types, strict=True):
         {b"hash": pipe.hgetall}.get(t, pipe.get)(k)
     names = [b"rq:" + k.split(b":", 2)[2] if k.startswith(b"rq:") else k for k in keys]
@@ -84,7 +97,7 @@ def consumed(env: dict[str, str]) -> int:
     key name: a SCAN for the offset keys walks the whole keyspace (10^5 feature keys here),
     which made the kill points late by tens of thousands of records."""
     prefix = f"off:{env['ADSX_STREAM__GROUP']}:{env['ADSX_KAFKA__EVENTS_TOPIC']}"
-    pipe = R.pipeline(transaction=False)
+    pipe = store(env).pipeline(transaction=False)
     for partition in range(PARTITIONS):
         pipe.hget(f"{prefix}:{partition}", "next")
     return sum(max(int(n or 0), 0) for n in pipe.execute())
