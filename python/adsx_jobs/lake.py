@@ -213,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with lake_lock(lake):
             return archive(cfg, args, lake, checkpoints, started)
-    except OSError as e:  # the lake's folder itself: read-only, full, missing rights
-        print(f"lake job failed: cannot write the lake {lake}: {e}", file=sys.stderr)
+    except OSError as e:  # a folder it must write (the lake's lock, its files): read-only, full
+        print(f"lake job failed: {e}", file=sys.stderr)
         return 1
 
 
