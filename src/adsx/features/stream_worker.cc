@@ -137,15 +137,20 @@ result<void> stream_worker::process(std::int64_t now_ns)
     if (auto ok = account(*r, seconds(_clock.monotonic_ns() - now_ns)); !ok) {
         return ok;
     }
-    if (now_ns - _last_report_ns > _s.progress_every.count()) {
-        _last_report_ns = now_ns;
-        const auto lag = _consumer.lag();
-        _observer.progress({lag, _store.key_cache(key_kind::user),
-                            _store.key_cache(key_kind::shared), _totals,
-                            _consumer.client_errors()});
-        report_offsets(lag, false);
-    }
+    report_progress(now_ns);
     return {};
+}
+
+void stream_worker::report_progress(std::int64_t now_ns)
+{
+    if (now_ns - _last_report_ns <= _s.progress_every.count()) {
+        return;
+    }
+    _last_report_ns = now_ns;
+    const auto lag = _consumer.lag();
+    _observer.progress({lag, _store.key_cache(key_kind::user), _store.key_cache(key_kind::shared),
+                        _totals, _consumer.client_errors()});
+    report_offsets(lag, false);
 }
 
 void stream_worker::report_offsets(const std::map<int, std::int64_t>& assigned, bool wait)
@@ -170,6 +175,7 @@ result<bool> stream_worker::idle(std::int64_t now_ns)
     if (auto ok = account(*r, std::nullopt); !ok) {
         return fail(ok.error());
     }
+    report_progress(now_ns);  // idle too: lag, counters and client errors stay current
     if (_s.until_idle.count() > 0 && seconds(now_ns - _last_data_ns) >= _s.until_idle.count()) {
         if (group_caught_up()) {
             return true;

@@ -129,6 +129,8 @@ private:
     [[nodiscard]] bool group_caught_up();
     // Reports the store's offsets of `assigned` (partition -> lag) to the consumer group, for
     // monitoring tools (kafka-consumer-groups shows the worker's lag).
+    // The observer's progress and the group's offsets, at most every progress_every.
+    void report_progress(std::int64_t now_ns);
     void report_offsets(const std::map<int, std::int64_t>& assigned, bool wait);
     [[nodiscard]] stream_summary summary() const;
 
