@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include <fmt/format.h>
+#include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
@@ -108,6 +109,14 @@ probe_registry::probe_registry(std::unique_ptr<exposer> e) : _exposer(std::move(
     } else {
         _own = std::make_shared<prometheus::Registry>();
         _registry = _own.get();
+    }
+}
+
+void catch_up(prometheus::Counter& counter, std::uint64_t& seen, std::uint64_t total)
+{
+    if (total > seen) {
+        counter.Increment(static_cast<double>(total - seen));
+        seen = total;
     }
 }
 

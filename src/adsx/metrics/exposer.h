@@ -13,6 +13,7 @@
 //
 // Thread-safety: metric updates are thread-safe (prometheus-cpp); the exposer serves scrapes on
 // its own threads. Lifetime: metrics registered in registry() must not outlive the exposer.
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@
 #include "adsx/base/error.h"
 
 namespace prometheus {
+class Counter;
 class Registry;
 class Exposer;
 }  // namespace prometheus
@@ -77,5 +79,9 @@ void sweep_dead_targets(const std::filesystem::path& dir);
 
 // Renders a registry in the Prometheus text exposition format (what /metrics serves).
 [[nodiscard]] std::string render(prometheus::Registry& registry);
+
+// Keeps a counter equal to a running total the app reads (which only grows): adds what the
+// total gained since `seen`, then remembers it.
+void catch_up(prometheus::Counter& counter, std::uint64_t& seen, std::uint64_t total);
 
 }  // namespace adsx::metrics

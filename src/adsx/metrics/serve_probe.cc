@@ -118,17 +118,6 @@ void serve_probe::ranked(const serving::rank_outcome& o)
         .Increment();
 }
 
-namespace {
-// A counter kept equal to a running total the app reads (which only grows).
-void catch_up(prometheus::Counter& c, std::uint64_t& seen, std::uint64_t total)
-{
-    if (total > seen) {
-        c.Increment(static_cast<double>(total - seen));
-        seen = total;
-    }
-}
-}  // namespace
-
 void serve_probe::sample(const loop_sample& s)
 {
     _catalog_age->Set(s.catalog_age_s);

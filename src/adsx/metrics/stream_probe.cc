@@ -119,10 +119,7 @@ void stream_probe::progress(const features::stream_progress& p)
     }
     advance(_user_cache, p.users);
     advance(_shared_cache, p.shared);
-    if (p.consumer_errors > _kafka_errors_seen) {
-        _kafka_errors->Increment(static_cast<double>(p.consumer_errors - _kafka_errors_seen));
-        _kafka_errors_seen = p.consumer_errors;
-    }
+    catch_up(*_kafka_errors, _kafka_errors_seen, p.consumer_errors);
 }
 
 void stream_probe::advance(cache_counters& c, const features::cache_counts& now)
