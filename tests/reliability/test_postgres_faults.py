@@ -40,6 +40,7 @@ VAR = BUILD_DIR / "it-pg-faults" / "var"
 EVENTS = 200_000
 REFRESH_MS = 300  # the service's catalog period: backoff from 150–300 ms up to 1.2–2.4 s
 PY_CAP_S = 16.0  # adsx_jobs.pg.CAP_S: the longest wait between two attempts of the lake job
+RETRY = "analytics: PostgreSQL not reached"  # the lake job's log line for one retry
 
 
 def isolated(**extra: str) -> dict[str, str]:
@@ -153,7 +154,13 @@ def test_the_lake_jobs_analytics_wait_for_postgres_and_add_up_exactly(world, tmp
             assert time.monotonic() < deadline, "no analytics batch in 300 s"
             time.sleep(0.5)
         postgres("down")
-        time.sleep(8)
+        # Down until the job has met the outage (a micro-batch takes from under a second to
+        # several on a loaded 2-core machine): a fixed pause let CI's slow batches miss it.
+        down = time.monotonic()
+        while time.monotonic() - down < 3 or not any(RETRY in x for x in err_lines):
+            assert job.poll() is None, "".join(err_lines)[-3000:]
+            assert time.monotonic() - down < 120, "the job never tried PostgreSQL while down"
+            time.sleep(0.2)
         postgres("up")
         back = time.monotonic()
         written = int(psql("SELECT count(*) FROM analytics_batches", world)[0][0])
@@ -168,7 +175,7 @@ def test_the_lake_jobs_analytics_wait_for_postgres_and_add_up_exactly(world, tmp
     reader.join(timeout=10)
     assert job.returncode == 0, "".join(err_lines)[-3000:]
     summary = json.loads(out.strip().splitlines()[-1])
-    retries = [json.loads(x) for x in err_lines if "analytics: PostgreSQL not reached" in x]
+    retries = [json.loads(x) for x in err_lines if RETRY in x]
     print(f"{len(retries)} retries, analytics written again {recovered_s:.2f} s after the restart")
     assert retries and summary["postgres_retries"] == len(retries)
     for r in retries:
