@@ -4,6 +4,7 @@
 #include <chrono>
 #include <ctime>
 #include <iostream>
+#include <numeric>
 #include <thread>
 
 #include "app.h"
@@ -78,7 +79,10 @@ int print_summary(const generate_options& o, const kafka::producer& p, const tal
                   const std::string& topic, const std::string& failure)
 {
     const auto& s = p.stats();
-    const std::uint64_t malformed = o.events - t.by_kind[0];
+    // Sent records of the malformed kinds (not `events - valid`: records of erased users, and
+    // those after a failure, were never sent at all).
+    const std::uint64_t malformed =
+        std::accumulate(t.by_kind.begin() + 1, t.by_kind.end(), std::uint64_t{0});
     const std::uint64_t due = o.events - t.erased;
     std::cout << fmt::format("generated {} events ({} valid, {} malformed) in {:.1f} s\n", s.sent,
                              s.sent - std::min(s.sent, malformed), malformed, secs);
