@@ -3,6 +3,7 @@
 // Prometheus while the run lasts):
 //   adsx_generate_records_total{outcome="sent|acknowledged|failed"}
 //   adsx_generate_malformed_total{kind="truncated_json|…"}
+//   adsx_generate_kafka_errors_total (the brokers down or unreachable: librdkafka retries)
 // observe() copies the producer's counters in; call it every few thousand records.
 #include <array>
 #include <memory>
@@ -35,6 +36,12 @@ public:
         _sent = &records.Add({{"outcome", "sent"}});
         _acked = &records.Add({{"outcome", "acknowledged"}});
         _failed = &records.Add({{"outcome", "failed"}});
+        _client_errors = &prometheus::BuildCounter()
+                              .Name("adsx_generate_kafka_errors_total")
+                              .Help("Client-level Kafka errors (a broker down or unreachable); "
+                                    "librdkafka reconnects with backoff")
+                              .Register(_exposer->registry())
+                              .Add({});
         auto& malformed = prometheus::BuildCounter()
                               .Name("adsx_generate_malformed_total")
                               .Help("Malformed records mixed in, by kind")
@@ -51,27 +58,23 @@ public:
         if (!_exposer) {
             return;
         }
-        advance(*_sent, s.sent);
-        advance(*_acked, s.acked);
-        advance(*_failed, s.failed);
-        for (int k = 1; k < simulate::fault_count; ++k) {
-            advance(*_malformed[static_cast<std::size_t>(k)], by_kind[static_cast<std::size_t>(k)]);
+        metrics::catch_up(*_sent, _seen.sent, s.sent);
+        metrics::catch_up(*_acked, _seen.acked, s.acked);
+        metrics::catch_up(*_failed, _seen.failed, s.failed);
+        metrics::catch_up(*_client_errors, _seen.client_errors, s.client_errors);
+        for (std::size_t k = 1; k < simulate::fault_count; ++k) {
+            metrics::catch_up(*_malformed[k], _seen_malformed[k], by_kind[k]);
         }
     }
 
 private:
-    static void advance(prometheus::Counter& c, std::uint64_t total)
-    {
-        const double delta = static_cast<double>(total) - c.Value();
-        if (delta > 0) {
-            c.Increment(delta);
-        }
-    }
-
     std::unique_ptr<metrics::exposer> _exposer;
     prometheus::Counter* _sent = nullptr;
     prometheus::Counter* _acked = nullptr;
     prometheus::Counter* _failed = nullptr;
+    prometheus::Counter* _client_errors = nullptr;
+    kafka::delivery_stats _seen;  // what the counters hold
+    std::array<std::uint64_t, simulate::fault_count> _seen_malformed{};
     std::array<prometheus::Counter*, simulate::fault_count> _malformed{};
 };
 

@@ -101,12 +101,12 @@ def kafka_tool(main_class: str, *args: str, timeout: float = 120) -> str:
     return r.stdout
 
 
-def topic_record_count(topic: str) -> int:
+def topic_record_count(topic: str, bootstrap: str = BOOTSTRAP) -> int:
     """Records in a topic according to the broker: the sum of its partitions' end offsets."""
     out = kafka_tool(
         "org.apache.kafka.tools.GetOffsetShell",
         "--bootstrap-server",
-        BOOTSTRAP,
+        bootstrap,
         "--topic",
         topic,
         "--time",
@@ -115,11 +115,11 @@ def topic_record_count(topic: str) -> int:
     return sum(int(line.rsplit(":", 1)[1]) for line in out.split())
 
 
-def delete_topic(topic: str) -> None:
+def delete_topic(topic: str, bootstrap: str = BOOTSTRAP) -> None:
     kafka_tool(
         "org.apache.kafka.tools.TopicCommand",
         "--bootstrap-server",
-        BOOTSTRAP,
+        bootstrap,
         "--delete",
         "--topic",
         topic,

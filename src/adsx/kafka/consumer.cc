@@ -75,13 +75,8 @@ struct consumer_group::impl
 
     static void error_cb(rd_kafka_t*, int err, const char* reason, void* opaque)
     {
-        static const auto log = adsx::log::get("kafka");
         auto* self = static_cast<impl*>(opaque);
-        const auto n = self->errors.fetch_add(1, std::memory_order_relaxed) + 1;
-        log.warn("kafka client error: librdkafka retries with backoff",
-                 {{"error", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))},
-                  {"reason", reason},
-                  {"errors", n}});
+        log_client_error(err, reason, self->errors.fetch_add(1, std::memory_order_relaxed) + 1);
     }
 };
 

@@ -17,6 +17,15 @@ void forward_log(const rd_kafka_t*, int level, const char* fac, const char* buf)
 
 }  // namespace
 
+void log_client_error(int err, const char* reason, std::uint64_t errors)
+{
+    static const auto log = adsx::log::get("kafka");
+    log.warn("kafka client error: librdkafka retries with backoff",
+             {{"error", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))},
+              {"reason", reason},
+              {"errors", errors}});
+}
+
 result<handle_ptr> make_client(rd_kafka_type_t type, const std::string& bootstrap,
                                const std::map<std::string, std::string>& settings, conf_setup setup,
                                void* opaque)

@@ -53,6 +53,12 @@ using conf_setup = void (*)(rd_kafka_conf_t*);
                                              const std::map<std::string, std::string>& settings,
                                              conf_setup setup = nullptr, void* opaque = nullptr);
 
+// Logs an error librdkafka reports for the client as a whole (a broker down, a connection
+// refused, all brokers unreachable) as a warning: such errors are not fatal, librdkafka reconnects
+// with its own jittered exponential backoff (reconnect.backoff.ms up to .max.ms). `errors` is the
+// client's count so far, this one included. For the clients' error_cb.
+void log_client_error(int err, const char* reason, std::uint64_t errors);
+
 // Low and high watermark of every partition of `topic`, asked of the brokers through `rk`.
 [[nodiscard]] result<std::map<int, std::pair<std::int64_t, std::int64_t>>> watermarks(
     rd_kafka_t* rk, const std::string& topic, std::chrono::milliseconds timeout);

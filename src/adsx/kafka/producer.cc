@@ -44,6 +44,13 @@ struct producer::impl
         }
     }
 
+    // Called from rd_kafka_poll() on the producing thread, like on_delivery.
+    static void on_error(rd_kafka_t*, int err, const char* reason, void* opaque)
+    {
+        auto* self = static_cast<impl*>(opaque);
+        log_client_error(err, reason, ++self->stats.client_errors);
+    }
+
     rd_kafka_topic_t* topic(std::string_view name)
     {
         auto it = topics.find(std::string(name));
@@ -85,7 +92,11 @@ result<std::unique_ptr<producer>> producer::open(const producer_settings& s)
     }
     auto rk = make_client(
         RD_KAFKA_PRODUCER, s.bootstrap, conf,
-        [](rd_kafka_conf_t* c) { rd_kafka_conf_set_dr_msg_cb(c, &impl::on_delivery); }, i.get());
+        [](rd_kafka_conf_t* c) {
+            rd_kafka_conf_set_dr_msg_cb(c, &impl::on_delivery);
+            rd_kafka_conf_set_error_cb(c, &impl::on_error);
+        },
+        i.get());
     if (!rk) {
         return fail(rk.error());
     }

@@ -42,6 +42,7 @@ struct delivery_stats
     std::uint64_t acked = 0;   // acknowledged by the brokers (acks=all)
     std::uint64_t failed = 0;  // permanently failed deliveries
     std::uint64_t acked_bytes = 0;
+    std::uint64_t client_errors = 0;  // broker-level errors (down, unreachable): logged, retried
 };
 
 class producer
