@@ -52,16 +52,18 @@ integration: up
 test: up
 	cd $(BUILD) && ctest --output-on-failure --schedule-random -L 'unit|integration|reliability'
 
-asan:
-	$(MAKE) PRESET=asan build
+# One clang-14 build with ASan + UBSan serves both: the unit tests, and the libFuzzer targets of
+# tests/fuzz (FUZZ_SECONDS each, tests/fuzz/run.sh).
+asan: deps
+	cmake --preset asan -DADSX_PYTHON=$(CURDIR)/.venv/bin/python >/dev/null
+	cmake --build --preset asan
 	ctest --preset asan-unit
 
-# libFuzzer targets (clang-14, ASan + UBSan), FUZZ_SECONDS each (tests/fuzz/run.sh).
 FUZZ_SECONDS ?= 60
 fuzz: deps
-	cmake --preset fuzz >/dev/null
-	cmake --build --preset fuzz
-	tests/fuzz/run.sh build/fuzz/tests/fuzz $(FUZZ_SECONDS)
+	cmake --preset asan -DADSX_PYTHON=$(CURDIR)/.venv/bin/python >/dev/null
+	cmake --build --preset asan --target fuzzers
+	tests/fuzz/run.sh build/asan/tests/fuzz $(FUZZ_SECONDS)
 
 demo: up
 	@bash deploy/demo.sh $(ADSX)

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Runs every libFuzzer target of the fuzz preset (tests/fuzz/CMakeLists.txt): first each input
+# Runs every libFuzzer target of the asan preset (tests/fuzz/CMakeLists.txt): first each input
 # saved under tests/fuzz/regressions/<name>/ once (a crash found before must stay fixed), then
 # fuzzing for SECONDS from the seeds in tests/fuzz/corpus/<name>/ (random seed FUZZ_SEED, default
 # 1: a run repeats the same inputs as far as it gets; the corpus grows in the build folder, never
 # in the repository). FUZZ_JOBS targets at a time (default: the machine's cores), each on a core
 # of its own for the whole SECONDS. A crash makes the run exit 1 and names the input.
-#   tests/fuzz/run.sh build/fuzz/tests/fuzz 60
+#   tests/fuzz/run.sh build/asan/tests/fuzz 60
 set -euo pipefail
 bin=$1 seconds=${2:-60}
 jobs=${FUZZ_JOBS:-$(nproc)}
