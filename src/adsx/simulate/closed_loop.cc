@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "adsx/base/time.h"
 #include "adsx/events/codec.h"
 #include "adsx/simulate/generator.h"
 
@@ -11,7 +12,6 @@ namespace adsx::simulate {
 
 namespace {
 
-constexpr std::int64_t day_ms = 86'400'000;
 constexpr std::string_view no_experiment = "(no experiment)";
 constexpr std::string_view no_answer = "(no answer)";
 

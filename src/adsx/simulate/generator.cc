@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "adsx/base/time.h"
 #include "adsx/events/codec.h"
 #include "adsx/simulate/truth.h"
 
@@ -15,7 +16,6 @@ using events::event_type;
 
 namespace {
 
-constexpr std::int64_t day_ms = 86'400'000;
 constexpr std::array<std::string_view, fault_count> fault_names = {
     "none",         "truncated_json",   "wrong_type",      "missing_field", "unknown_event_type",
     "orphan_click", "negative_revenue", "future_timestamp"};

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "adsx/base/time.h"
 #include "adsx/simulate/random.h"
 
 namespace adsx::simulate::truth {
@@ -120,7 +121,6 @@ std::optional<chain> draw_chain(rng& r, double p_click, double p_conversion, int
 exposures::seen exposures::before(const world& w, std::uint32_t ad_index,
                                   std::int64_t t_ms) const noexcept
 {
-    constexpr std::int64_t day_ms = 86'400'000;
     constexpr std::int64_t recency_ms = 600'000;
     const auto campaign = w.ads[ad_index].campaign;
     seen s;

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "adsx/base/time.h"
 #include "adsx/events/codec.h"
 #include "adsx/simulate/closed_loop.h"
 #include "adsx/simulate/generator.h"
@@ -18,7 +19,6 @@
 namespace adsx::simulate {
 namespace {
 
-constexpr std::int64_t day_ms = 86'400'000;
 constexpr std::int64_t t0 = 1'790'000'000'000 + 2 * day_ms;
 
 struct recorded : event_sink

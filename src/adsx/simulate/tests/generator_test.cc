@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "adsx/base/time.h"
 #include "adsx/events/codec.h"
 #include "adsx/simulate/generator.h"
 #include "adsx/simulate/truth.h"
@@ -18,7 +19,6 @@
 namespace adsx::simulate {
 namespace {
 
-constexpr std::int64_t day_ms = 86'400'000;
 constexpr std::int64_t t0 = 1'790'000'000'000;  // 2026-09-21, arbitrary fixed start
 
 // The test's edge: readable pseudonyms, fixed consent strings.
