@@ -7,11 +7,13 @@ import http.client
 import json
 import os
 import pathlib
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 import jsonschema
 import pytest
@@ -263,6 +265,17 @@ def generated_and_streamed(prefix: str, events: int, seed: int):
     assert stream.returncode == 0, stream.stderr[-3000:]
     records = [json.loads(v) for v in consume(topic, events, "%s\n")]
     return env, records, [topic, dlq]
+
+
+def scrape(port: int, name: str) -> float | None:
+    """The value of the unlabelled sample `name` on a process's /metrics at `port`; None when the
+    process does not answer (not serving yet, or gone) or has no such sample."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+            found = re.search(rf"^{name} (\S+)$", r.read().decode(), re.M)
+    except OSError:
+        return None
+    return float(found.group(1)) if found else None
 
 
 def free_port() -> int:

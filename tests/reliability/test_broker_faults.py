@@ -12,13 +12,19 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
-from conftest import BUILD_DIR, free_port, own_stack, own_stack_env, run_adsx  # noqa: E402
+from conftest import (  # noqa: E402
+    BUILD_DIR,
+    free_port,
+    own_stack,
+    own_stack_env,
+    run_adsx,
+    scrape,
+)
 from stream_state import (  # noqa: E402
     R,
     consumed,
@@ -89,14 +95,10 @@ def test_broker_killed_and_restarted_under_the_stream_gives_the_identical_state(
     # /metrics until the errors show, before it stops at the end of the topic.
     counted, deadline = 0.0, time.monotonic() + 10
     while counted < 1 and time.monotonic() < deadline and worker.poll() is None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2) as r:
-                found = re.search(
-                    r"^adsx_stream_kafka_errors_total (\S+)$", r.read().decode(), re.M
-                )
-            counted = float(found.group(1))
-        except OSError:
+        value = scrape(metrics_port, "adsx_stream_kafka_errors_total")
+        if value is None:
             break  # it stopped between the check and the read
+        counted = value
         time.sleep(0.2)
     out, err = worker.communicate(timeout=900)
     assert worker.returncode == 0, out + err[-3000:]

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import uuid
 
 import pytest
@@ -30,6 +29,7 @@ from conftest import (  # noqa: E402
     own_stack,
     own_stack_env,
     run_adsx,
+    scrape,
     topic_record_count,
 )
 
@@ -62,15 +62,6 @@ def broker_up() -> None:
 
 def kill_broker() -> None:
     os.kill(int((VAR / "run" / "kafka.pid").read_text()), signal.SIGKILL)
-
-
-def metric(port: int, name: str) -> float:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
-            found = re.search(rf"^{name} (\S+)$", r.read().decode(), re.M)
-    except OSError:
-        return 0.0  # not serving yet, or gone
-    return float(found.group(1)) if found else 0.0
 
 
 def counts(out: str) -> tuple[int, int, int, int]:
@@ -127,7 +118,7 @@ def test_broker_restarted_mid_run_every_event_lands_once():
 
 def sample(gen: subprocess.Popen, port: int, most: list[float]) -> None:
     while gen.poll() is None:
-        most[0] = max(most[0], metric(port, "adsx_generate_kafka_errors_total"))
+        most[0] = max(most[0], scrape(port, "adsx_generate_kafka_errors_total") or 0.0)
         time.sleep(0.2)
 
 
