@@ -2,11 +2,18 @@
 stream engine and the service running, on the local stack. `adsx simulate --rps SOAK_RPS`
 (default 300) asks `adsx serve` for ads and sends the impressions, clicks and conversions to a
 topic of the soak's own, which `adsx stream` applies to Redis as they come. Every 5 s: each
-process's resident memory (/proc) and the stream's consumer lag (its /metrics). Goal: after
-warm-up (the first fifth of the run) no process's memory grows by more than 5 % (the median
-of the last minute against the median of the minute after warm-up), and the lag stays bounded.
+process's resident memory (/proc) and, from the stream's /metrics, its consumer lag and the
+state it holds in memory by design: request ids of its request logs (8 bytes each) and users
+remembered by its key cache. Goal: after warm-up (SOAK_WARMUP_S, default the first fifth of
+the run) no process's memory grows by more than 5 % (the median of the last minute against the
+median of the minute after warm-up), and the lag stays bounded.
 
-A table, bench/results/soak.json and bench/results/soak.svg (memory and lag over time)."""
+The stream's state fills for as long as its windows: impressions' request ids for the click
+window (1 h) plus lateness, each user's minute tiles in 10-minute blocks over 70 minutes. Only
+a warm-up past that (`SOAK_S=5400 SOAK_WARMUP_S=4200`) can show whether it levels off; a
+shorter run shows the state growing beside the memory.
+
+A table, bench/results/soak.json and bench/results/soak.svg (memory, state and lag over time)."""
 
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ import uuid
 from common import ADSX, RESULTS, cpu_and_rss, table, topic_cmd, write_result
 
 SOAK_S = float(os.environ.get("SOAK_S", "600"))
+WARMUP_S = float(os.environ.get("SOAK_WARMUP_S", SOAK_S / 5))
 RPS = float(os.environ.get("SOAK_RPS", "300"))
 EVERY_S = 5.0
 GROWTH_GOAL = 5.0  # percent
@@ -44,13 +52,21 @@ def get(url: str) -> str | None:
         return None
 
 
-def lag(metrics_url: str) -> float | None:
-    text = get(metrics_url)
-    if text is None:
-        return None
-    return sum(
-        float(v) for v in re.findall(r"^adsx_stream_consumer_lag\{[^}]*\} (\S+)$", text, re.M)
-    )
+def stream_state(metrics_url: str) -> dict:
+    """The stream's consumer lag (all partitions), request log MB and remembered users; None
+    each while its /metrics does not answer."""
+    text = get(metrics_url) or ""
+
+    def total(pattern: str) -> float | None:
+        values = re.findall(rf"^{pattern} (\S+)$", text, re.M)
+        return sum(float(v) for v in values) if values else None
+
+    ids = total("adsx_stream_request_log_ids")
+    return {
+        "lag": total(r"adsx_stream_consumer_lag\{[^}]*\}"),
+        "request_log_mb": None if ids is None else round(ids * 8 / 1e6, 2),
+        "cached_users": total(r'adsx_stream_key_cache_keys\{kind="user"\}'),
+    }
 
 
 def wait_ready(url: str, proc: subprocess.Popen) -> None:
@@ -102,12 +118,13 @@ def run() -> list[dict]:
             sample = {"t_s": round(time.monotonic() - started, 1)}
             for name, p in procs.items():
                 sample[f"{name}_rss_mb"] = round(cpu_and_rss(p.pid)[1], 1)
-            sample["lag"] = lag(f"http://127.0.0.1:{stream_port}/metrics")
+            sample.update(stream_state(f"http://127.0.0.1:{stream_port}/metrics"))
             samples.append(sample)
             if len(samples) % 12 == 0:
                 print(f"soak {sample['t_s']:.0f}/{SOAK_S:.0f} s: "
                       + ", ".join(f"{n} {sample[f'{n}_rss_mb']:.0f} MB" for n in PROCESSES)
-                      + f", lag {sample['lag']}", flush=True)  # fmt: skip
+                      + f", lag {sample['lag']}, request log {sample['request_log_mb']} MB, "
+                      f"{sample['cached_users']} users remembered", flush=True)  # fmt: skip
         out, _ = procs["simulate"].communicate()
         print(out.strip() or "adsx simulate printed nothing")
         if procs["simulate"].returncode != 0:
@@ -129,7 +146,7 @@ def window_median(samples: list[dict], key: str, start_s: float, end_s: float) -
 
 
 def verdicts(samples: list[dict]) -> dict:
-    warm = SOAK_S / 5
+    warm = WARMUP_S
     end = samples[-1]["t_s"]
     out = {}
     for name in PROCESSES:
@@ -141,15 +158,22 @@ def verdicts(samples: list[dict]) -> dict:
             "rss_last_minute_mb": last,
             "growth_pct": round((last / after_warmup - 1) * 100, 2),
         }
+    out["stream_state"] = {
+        key: {"after_warmup": window_median(samples, key, warm, warm + 60),
+              "last_minute": window_median(samples, key, end - 60, end + 1)}
+        for key in ("request_log_mb", "cached_users")
+    }  # fmt: skip
     lags = [s["lag"] for s in samples if s["t_s"] >= warm and s["lag"] is not None]
     out["lag"] = {"max_after_warmup": max(lags, default=None), "last": samples[-1]["lag"]}
     return out
 
 
 def svg(samples: list[dict]) -> str:
-    """Two panels: resident MB per process, and the stream's consumer lag, over time."""
+    """Two panels over time: resident MB per process beside the stream's request log, and the
+    stream's consumer lag; a dotted line where warm-up ends."""
     w, h, pad = 720, 220, 48
-    colors = {"stream": "#1f77b4", "serve": "#d62728", "simulate": "#2ca02c", "lag": "#555"}
+    colors = {"stream": "#1f77b4", "serve": "#d62728", "simulate": "#2ca02c", "lag": "#555",
+              "request log": "#9467bd"}  # fmt: skip
     end = max(s["t_s"] for s in samples) or 1
 
     def panel(y0: int, series: dict[str, list[tuple[float, float]]], label: str) -> list[str]:
@@ -164,12 +188,17 @@ def svg(samples: list[dict]) -> str:
                 for t, v in pts
             )
             parts.append(f'<polyline fill="none" stroke="{colors[name]}" points="{xy}"/>')
+        x = pad + (min(WARMUP_S, end) / end) * (w - 2 * pad)
+        parts.append(f'<line x1="{x:.1f}" y1="{y0}" x2="{x:.1f}" y2="{y0 + h - 2 * pad}" '
+                     'stroke="#999" stroke-dasharray="2,3"/>')  # fmt: skip
         return parts
 
     rss = {n: [(s["t_s"], s[f"{n}_rss_mb"]) for s in samples if s[f"{n}_rss_mb"]]  # 0: gone
            for n in PROCESSES}  # fmt: skip
+    rss["request log"] = [(s["t_s"], s["request_log_mb"]) for s in samples
+                          if s["request_log_mb"] is not None]  # fmt: skip
     lags = {"lag": [(s["t_s"], s["lag"]) for s in samples if s["lag"] is not None]}
-    legend = " ".join(f'<tspan fill="{colors[n]}">■ {n}</tspan>' for n in PROCESSES)
+    legend = " ".join(f'<tspan fill="{colors[n]}">■ {n}</tspan>' for n in rss)
     body = (
         panel(pad, rss, "resident MB")
         + panel(h + pad, lags, "stream consumer lag (records)")
@@ -183,7 +212,8 @@ def svg(samples: list[dict]) -> str:
 
 
 def main() -> None:
-    print(f"soak: {SOAK_S:.0f} s of the closed loop at {RPS:.0f} requests/s", flush=True)
+    print(f"soak: {SOAK_S:.0f} s of the closed loop at {RPS:.0f} requests/s, warm-up "
+          f"{WARMUP_S:.0f} s", flush=True)  # fmt: skip
     samples = run()
     v = verdicts(samples)
     rows = [[n, f"{v[n]['rss_after_warmup_mb']:.0f}", f"{v[n]['rss_last_minute_mb']:.0f}",
@@ -193,11 +223,17 @@ def main() -> None:
                 rows))  # fmt: skip
     print(f"consumer lag after warm-up: max {v['lag']['max_after_warmup']}, at the end "
           f"{v['lag']['last']}")  # fmt: skip
+    state = v["stream_state"]
+    log_mb = state["request_log_mb"]
+    print(f"stream state after warm-up → last minute: request log {log_mb['after_warmup']} → "
+          f"{log_mb['last_minute']} MB, users remembered {state['cached_users']['after_warmup']} → "
+          f"{state['cached_users']['last_minute']}")  # fmt: skip
     chart = RESULTS / "soak.svg"
     RESULTS.mkdir(parents=True, exist_ok=True)
     chart.write_text(svg(samples))
-    path = write_result("soak", {"duration_s": SOAK_S, "rps": RPS, "goal_growth_pct": GROWTH_GOAL,
-                                 "verdicts": v, "samples": samples})  # fmt: skip
+    path = write_result("soak", {"duration_s": SOAK_S, "warmup_s": WARMUP_S, "rps": RPS,
+                                 "goal_growth_pct": GROWTH_GOAL, "verdicts": v,
+                                 "samples": samples})  # fmt: skip
     print(f"wrote {path} and {chart}")
 
 

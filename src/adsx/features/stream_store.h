@@ -43,11 +43,12 @@ struct commit_outcome
 };
 
 // Keys of commits served from what a store remembers of them (hits), and read whole to be
-// remembered (misses): running totals of one kind of key.
+// remembered (misses): running totals of one kind of key; and how many it remembers now.
 struct cache_counts
 {
     std::size_t hits = 0;
     std::size_t misses = 0;
+    std::size_t keys = 0;
     friend bool operator==(const cache_counts&, const cache_counts&) = default;
 };
 

@@ -83,6 +83,18 @@ void stream_probe::register_cache_and_lag()
     _user_cache.misses = &cache.Add({{"kind", "user"}, {"result", "miss"}});
     _shared_cache.hits = &cache.Add({{"kind", "shared"}, {"result", "hit"}});
     _shared_cache.misses = &cache.Add({{"kind", "shared"}, {"result", "miss"}});
+    auto& keys = prometheus::BuildGauge()
+                     .Name("adsx_stream_key_cache_keys")
+                     .Help("Keys the worker remembers instead of reading them, by kind")
+                     .Register(r);
+    _user_cache.keys = &keys.Add({{"kind", "user"}});
+    _shared_cache.keys = &keys.Add({{"kind", "shared"}});
+    _request_log_ids = &prometheus::BuildGauge()
+                            .Name("adsx_stream_request_log_ids")
+                            .Help("Request ids the owned partitions' request logs hold (8 bytes "
+                                  "each) to tell follow-ups from orphans")
+                            .Register(r)
+                            .Add({});
     _lag = &prometheus::BuildGauge()
                 .Name("adsx_stream_consumer_lag")
                 .Help("Records behind the partition's high watermark")
@@ -120,12 +132,14 @@ void stream_probe::progress(const features::stream_progress& p)
     advance(_user_cache, p.users);
     advance(_shared_cache, p.shared);
     catch_up(*_kafka_errors, _kafka_errors_seen, p.consumer_errors);
+    _request_log_ids->Set(static_cast<double>(p.request_log_ids));
 }
 
 void stream_probe::advance(cache_counters& c, const features::cache_counts& now)
 {
     c.hits->Increment(static_cast<double>(now.hits - c.seen.hits));
     c.misses->Increment(static_cast<double>(now.misses - c.seen.misses));
+    c.keys->Set(static_cast<double>(now.keys));
     c.seen = now;
 }
 

@@ -13,6 +13,10 @@
 //                                                 retried (a broker unreachable)
 //   adsx_stream_key_cache_total{kind,result}      keys served from memory (hit) or read
 //                                                 whole to be remembered (miss)
+//   adsx_stream_key_cache_keys{kind}              keys the worker remembers now
+//   adsx_stream_request_log_ids                   request ids its request logs hold (8 bytes
+//                                                 each): with the cache, the state that fills
+//                                                 for as long as the windows are
 //
 //   metrics::stream_probe probe(start_metrics(cfg, "stream"));   // null: count, serve nothing
 //   features::stream_worker w(consumer, engine, store, probe, clock, settings);
@@ -63,6 +67,7 @@ private:
     {
         prometheus::Counter* hits = nullptr;
         prometheus::Counter* misses = nullptr;
+        prometheus::Gauge* keys = nullptr;
         features::cache_counts seen;
     };
     void register_counters();
@@ -81,6 +86,7 @@ private:
     prometheus::Histogram* _commit = nullptr;
     prometheus::Histogram* _freshness = nullptr;
     prometheus::Family<prometheus::Gauge>* _lag = nullptr;
+    prometheus::Gauge* _request_log_ids = nullptr;
     cache_counters _user_cache, _shared_cache;
 };
 

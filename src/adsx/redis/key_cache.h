@@ -99,7 +99,9 @@ public:
 
     [[nodiscard]] features::cache_counts counts(features::key_kind kind) const noexcept
     {
-        return _counts[index(kind)];
+        auto c = _counts[index(kind)];
+        c.keys = kind == features::key_kind::user ? _young.size() + _old.size() : _shared.size();
+        return c;
     }
 
 private:

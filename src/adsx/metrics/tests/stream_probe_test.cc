@@ -40,13 +40,13 @@ TEST(stream_probe, counts_what_each_batch_reports)
     EXPECT_TRUE(has(text, "adsx_stream_freshness_seconds_sum 1.5")) << text;  // 1 s + 0.5 s
 }
 
-TEST(stream_probe, progress_sets_lag_and_adds_the_key_cache_increments)
+TEST(stream_probe, progress_sets_lag_and_state_sizes_and_adds_the_key_cache_increments)
 {
     stream_probe probe(nullptr);
     const std::map<int, std::int64_t> lag{{0, 42}, {3, 7}};
     features::stream_totals totals;
-    probe.progress({lag, {10, 2}, {5, 1}, totals});
-    probe.progress({lag, {15, 3}, {5, 4}, totals});
+    probe.progress({lag, {10, 2, 2}, {5, 1, 1}, totals, 0, 900});
+    probe.progress({lag, {15, 3, 1}, {5, 4, 3}, totals, 0, 640});
     const auto text = render(probe.registry());
     EXPECT_TRUE(has(text, "adsx_stream_consumer_lag{partition=\"0\"} 42")) << text;
     EXPECT_TRUE(has(text, "adsx_stream_consumer_lag{partition=\"3\"} 7")) << text;
@@ -55,6 +55,10 @@ TEST(stream_probe, progress_sets_lag_and_adds_the_key_cache_increments)
     EXPECT_TRUE(has(text, "adsx_stream_key_cache_total{kind=\"shared\",result=\"hit\"} 5")) << text;
     EXPECT_TRUE(has(text, "adsx_stream_key_cache_total{kind=\"shared\",result=\"miss\"} 4"))
         << text;
+    // Gauges: the last values, not sums.
+    EXPECT_TRUE(has(text, "adsx_stream_key_cache_keys{kind=\"user\"} 1")) << text;
+    EXPECT_TRUE(has(text, "adsx_stream_key_cache_keys{kind=\"shared\"} 3")) << text;
+    EXPECT_TRUE(has(text, "adsx_stream_request_log_ids 640")) << text;
 }
 
 }  // namespace

@@ -330,8 +330,8 @@ TEST(transaction, remembered_keys_are_written_as_if_read_again_and_read_less_and
     // be remembered); then nothing.
     EXPECT_EQ(reads, (std::vector<std::size_t>{8, 7, 7, 3}));
     EXPECT_EQ(cached_redis.hashes, plain_redis.hashes);
-    EXPECT_EQ(cached.cache.counts(features::key_kind::user), (features::cache_counts{3, 1}));
-    EXPECT_EQ(cached.cache.counts(features::key_kind::shared), (features::cache_counts{4, 4}));
+    EXPECT_EQ(cached.cache.counts(features::key_kind::user), (features::cache_counts{3, 1, 1}));
+    EXPECT_EQ(cached.cache.counts(features::key_kind::shared), (features::cache_counts{4, 4, 4}));
 }
 
 TEST(transaction, a_remembered_key_gets_its_expire_at_least_hourly)
