@@ -43,12 +43,14 @@ struct commit_outcome
 };
 
 // Keys of commits served from what a store remembers of them (hits), and read whole to be
-// remembered (misses): running totals of one kind of key; and how many it remembers now.
+// remembered (misses): running totals of one kind of key; and how many it remembers now, in
+// how many bytes (keys, fields and their values, as held in memory).
 struct cache_counts
 {
     std::size_t hits = 0;
     std::size_t misses = 0;
     std::size_t keys = 0;
+    std::size_t bytes = 0;
     friend bool operator==(const cache_counts&, const cache_counts&) = default;
 };
 

@@ -89,6 +89,12 @@ void stream_probe::register_cache_and_lag()
                      .Register(r);
     _user_cache.keys = &keys.Add({{"kind", "user"}});
     _shared_cache.keys = &keys.Add({{"kind", "shared"}});
+    auto& bytes = prometheus::BuildGauge()
+                      .Name("adsx_stream_key_cache_bytes")
+                      .Help("Memory the remembered keys take (keys, fields, values), by kind")
+                      .Register(r);
+    _user_cache.bytes = &bytes.Add({{"kind", "user"}});
+    _shared_cache.bytes = &bytes.Add({{"kind", "shared"}});
     _request_log_ids = &prometheus::BuildGauge()
                             .Name("adsx_stream_request_log_ids")
                             .Help("Request ids the owned partitions' request logs hold (8 bytes "
@@ -140,6 +146,7 @@ void stream_probe::advance(cache_counters& c, const features::cache_counts& now)
     c.hits->Increment(static_cast<double>(now.hits - c.seen.hits));
     c.misses->Increment(static_cast<double>(now.misses - c.seen.misses));
     c.keys->Set(static_cast<double>(now.keys));
+    c.bytes->Set(static_cast<double>(now.bytes));
     c.seen = now;
 }
 

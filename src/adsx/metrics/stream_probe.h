@@ -14,6 +14,7 @@
 //   adsx_stream_key_cache_total{kind,result}      keys served from memory (hit) or read
 //                                                 whole to be remembered (miss)
 //   adsx_stream_key_cache_keys{kind}              keys the worker remembers now
+//   adsx_stream_key_cache_bytes{kind}             the memory they take
 //   adsx_stream_request_log_ids                   request ids its request logs hold (8 bytes
 //                                                 each): with the cache, the state that fills
 //                                                 for as long as the windows are
@@ -68,6 +69,7 @@ private:
         prometheus::Counter* hits = nullptr;
         prometheus::Counter* misses = nullptr;
         prometheus::Gauge* keys = nullptr;
+        prometheus::Gauge* bytes = nullptr;
         features::cache_counts seen;
     };
     void register_counters();

@@ -39,9 +39,15 @@ public:
     [[nodiscard]] auto begin() const noexcept { return _fields.begin(); }
     [[nodiscard]] auto end() const noexcept { return _fields.end(); }
     [[nodiscard]] std::size_t size() const noexcept { return _fields.size(); }
+    // Bytes the list holds: its slots and the strings' own buffers (a memory gauge's).
+    [[nodiscard]] std::size_t bytes() const noexcept
+    {
+        return _fields.capacity() * sizeof(field) + _heap;
+    }
 
 private:
     std::vector<field> _fields;
+    std::size_t _heap = 0;  // bytes of the strings' buffers beyond their inline storage
     // Into _fields: below 16 a scan touches fewer cache lines than hashing and probing.
     scan_or_index<16> _index;
 };

@@ -171,6 +171,31 @@ void key_cache::refused()
     _staged_shared.clear();
 }
 
+features::cache_counts key_cache::counts(key_kind kind) const noexcept
+{
+    auto c = _counts[index(kind)];
+    if (kind == key_kind::user) {
+        c.keys = _young.size() + _old.size();
+        c.bytes = bytes_of(_young) + bytes_of(_old);
+    } else {
+        c.keys = _shared.size();
+        c.bytes = bytes_of(_shared);
+    }
+    return c;
+}
+
+std::size_t key_cache::bytes_of(const key_map& m) noexcept
+{
+    // Per entry: its node (key, entry and the two pointers of a bucket chain), the key's text,
+    // the fields, the campaign index; per bucket a pointer.
+    std::size_t n = m.bucket_count() * sizeof(void*);
+    for (const auto& [key, e] : m) {
+        n += sizeof(key_map::value_type) + 2 * sizeof(void*) + key.capacity() + e.fields.bytes() +
+             e.campaigns.capacity() * sizeof(features::campaign_index::value_type);
+    }
+    return n;
+}
+
 void key_cache::forget_owned()
 {
     _cached.clear();  // pointed into the maps

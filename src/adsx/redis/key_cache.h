@@ -97,12 +97,8 @@ public:
         _old.erase(key);
     }
 
-    [[nodiscard]] features::cache_counts counts(features::key_kind kind) const noexcept
-    {
-        auto c = _counts[index(kind)];
-        c.keys = kind == features::key_kind::user ? _young.size() + _old.size() : _shared.size();
-        return c;
-    }
+    // Running totals, and what is held now (the bytes: one pass over the entries).
+    [[nodiscard]] features::cache_counts counts(features::key_kind kind) const noexcept;
 
 private:
     using key_map = std::unordered_map<std::string, cached_key>;
@@ -113,6 +109,7 @@ private:
     // The entry of `key` in `m` or `old` (moved into `m`), or null.
     [[nodiscard]] cached_key* find_alive(const std::string& key, key_map& m, key_map* old);
     void keep_staged();
+    [[nodiscard]] static std::size_t bytes_of(const key_map& m) noexcept;
 
     std::size_t _users;
     std::int64_t _ttl_ms;

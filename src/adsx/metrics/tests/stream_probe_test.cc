@@ -45,8 +45,8 @@ TEST(stream_probe, progress_sets_lag_and_state_sizes_and_adds_the_key_cache_incr
     stream_probe probe(nullptr);
     const std::map<int, std::int64_t> lag{{0, 42}, {3, 7}};
     features::stream_totals totals;
-    probe.progress({lag, {10, 2, 2}, {5, 1, 1}, totals, 0, 900});
-    probe.progress({lag, {15, 3, 1}, {5, 4, 3}, totals, 0, 640});
+    probe.progress({lag, {10, 2, 2, 700}, {5, 1, 1, 90}, totals, 0, 900});
+    probe.progress({lag, {15, 3, 1, 350}, {5, 4, 3, 270}, totals, 0, 640});
     const auto text = render(probe.registry());
     EXPECT_TRUE(has(text, "adsx_stream_consumer_lag{partition=\"0\"} 42")) << text;
     EXPECT_TRUE(has(text, "adsx_stream_consumer_lag{partition=\"3\"} 7")) << text;
@@ -58,6 +58,7 @@ TEST(stream_probe, progress_sets_lag_and_state_sizes_and_adds_the_key_cache_incr
     // Gauges: the last values, not sums.
     EXPECT_TRUE(has(text, "adsx_stream_key_cache_keys{kind=\"user\"} 1")) << text;
     EXPECT_TRUE(has(text, "adsx_stream_key_cache_keys{kind=\"shared\"} 3")) << text;
+    EXPECT_TRUE(has(text, "adsx_stream_key_cache_bytes{kind=\"user\"} 350")) << text;
     EXPECT_TRUE(has(text, "adsx_stream_request_log_ids 640")) << text;
 }
 

@@ -1,6 +1,7 @@
 // Proves the Redis field list: set, find and erase on a small list; agreement with a std::map
 // through 20,000 random sets and erases across the size where the index starts; add taking a
-// reply's fields; positions read before adds still right for assignment, scanned and indexed.
+// reply's fields; positions read before adds still right for assignment, scanned and indexed;
+// bytes() following the strings' buffers through sets and erases.
 #include <map>
 #include <random>
 #include <string>
@@ -102,6 +103,31 @@ TEST(field_list, positions_stay_valid_through_adds)
         EXPECT_EQ(*find(f, "m" + std::to_string(n + 29)), "added") << n;
         EXPECT_EQ(f.size(), static_cast<std::size_t>(n + 30)) << n;
     }
+}
+
+// The strings' own buffers: short ones are stored inline (none), long ones on the heap.
+std::size_t heap(const std::string& s)
+{
+    return s.capacity() > std::string().capacity() ? s.capacity() + 1 : 0;
+}
+
+TEST(field_list, bytes_follow_the_strings_held)
+{
+    field_list f;
+    set(f, "own", "1:2:3");  // short strings: stored inline, no buffer of their own
+    set(f, "c7", "4:5");
+    set(f, "asof", "6");
+    const auto slots_only = f.bytes();
+    const std::string long_value(300, 'x');
+    set(f, "own", long_value);  // in place: the list's slots stay as they were
+    EXPECT_EQ(f.bytes(), slots_only + heap(long_value));
+    set(f, "own", "short");  // assign keeps the buffer
+    EXPECT_EQ(f.bytes(), slots_only + heap(long_value));
+    EXPECT_TRUE(f.erase("c7"));  // erasing keeps the slots
+    EXPECT_EQ(f.bytes(), slots_only + heap(long_value));
+    EXPECT_TRUE(f.erase("own"));
+    EXPECT_EQ(f.bytes(), slots_only);
+    EXPECT_GE(slots_only, 3 * sizeof(field_list::field));
 }
 
 }  // namespace
