@@ -297,15 +297,16 @@ result<void> score(const ranking_work& w, const ranking::model& m, const row_bui
                    const std::vector<std::size_t>& rows, ranking::batch& b,
                    std::vector<double>& out)
 {
+    // Ad parts outlive the request: requests in the same minute on the same hashes share them.
+    thread_local ad_part_cache ad_parts;
     b.reset(rows.size());
-    const auto fields = rb.fields_for(w.ctx);  // once per request, not per candidate
+    const auto part = rb.prepare(w.ctx, w.user.get());  // once per request, not per candidate
     for (std::size_t r = 0; r < rows.size(); ++r) {
         const auto k = rows[r];
         const auto& a = w.inv.ads()[w.candidates[k]];
-        rb.fill(
-            b, r,
-            {w.ctx, a, w.inv.campaign_of(a), *w.ad_states[k], *w.campaign_states[k], w.user.get()},
-            fields);
+        const row_inputs in{
+            w.ctx, a, w.inv.campaign_of(a), *w.ad_states[k], *w.campaign_states[k], w.user.get()};
+        rb.fill(b, r, in, part, ad_parts.get(rb, in, w.ad_states[k], w.campaign_states[k]));
     }
     out.assign(rows.size(), 0.0);
     return m.score(b, out);

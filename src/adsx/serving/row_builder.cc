@@ -1,5 +1,6 @@
 #include "adsx/serving/row_builder.h"
 
+#include <atomic>
 #include <cmath>
 #include <string_view>
 
@@ -202,14 +203,33 @@ entity_state plain_state(features::hash_fields h)
     return s;
 }
 
+namespace {
+
+source::scope scope_of(const source& s)
+{
+    using k = source::kind;
+    if (s.what == k::catalog || s.of == source::entity::user_campaign ||
+        (s.what == k::batch && s.slice)) {
+        return source::scope::candidate;
+    }
+    return s.of == source::entity::user || s.what == k::request ? source::scope::request
+                                                                : source::scope::ad;
+}
+
+std::atomic<std::uint64_t> builders_made{0};
+
+}  // namespace
+
 result<row_builder> row_builder::make(const ranking::feature_spec& spec)
 {
     row_builder rb;
+    rb._id = ++builders_made;
     for (const auto& n : spec.numeric) {
         auto s = resolve(n.name, false);
         if (!s) {
             return fail(s.error());
         }
+        s->by = scope_of(*s);
         rb._numeric.push_back(std::move(*s));
     }
     for (const auto& c : spec.categorical) {
@@ -326,9 +346,34 @@ std::string_view text_value(const source& s, const row_inputs& in)
 
 }  // namespace
 
-row_builder::request_fields row_builder::fields_for(const request_context& request) const
+namespace {
+
+// A numeric feature's value; batch features read `field` and `asof_field`.
+double value_of(const source& s, const row_inputs& in, const std::string& field,
+                const std::string& asof_field)
 {
-    request_fields out;
+    switch (s.what) {
+        case source::kind::window:
+            return window_value(s, in);
+        case source::kind::recency:
+            return recency_value(s, in);
+        case source::kind::batch:
+            return batch_value(s, in, field, asof_field);
+        case source::kind::catalog:
+            return in.campaign.bid;
+        case source::kind::request:
+            break;
+    }
+    return ranking::batch::missing;
+}
+
+}  // namespace
+
+row_builder::request_part row_builder::prepare(const request_context& request,
+                                               const entity_state* user) const
+{
+    request_part out;
+    out.shared.assign(_numeric.size(), ranking::batch::missing);
     for (const auto& s : _numeric) {
         std::string prefix(store_layout::fields_batch);
         if (s.what == source::kind::batch && s.slice) {
@@ -342,36 +387,87 @@ row_builder::request_fields row_builder::fields_for(const request_context& reque
                                ? prefix + std::string(store_layout::fields_asof)
                                : std::string());
     }
+    // Only the user's hash and the request are read for these: any ad will do.
+    static const ad_info no_ad{};
+    static const campaign_info no_campaign{};
+    static const entity_state nothing{};
+    const row_inputs in{request, no_ad, no_campaign, nothing, nothing, user};
+    for (std::size_t i = 0; i < _numeric.size(); ++i) {
+        if (_numeric[i].by == source::scope::request) {
+            out.shared[i] = value_of(_numeric[i], in, out.value[i], out.asof[i]);
+        }
+    }
     return out;
 }
 
+void row_builder::ad_part(const row_inputs& in, std::vector<double>& out) const
+{
+    out.assign(_numeric.size(), ranking::batch::missing);
+    const std::string asof = std::string(store_layout::fields_batch) + "asof";
+    for (std::size_t i = 0; i < _numeric.size(); ++i) {
+        const auto& s = _numeric[i];
+        if (s.by == source::scope::ad) {
+            out[i] = value_of(s, in, std::string(store_layout::fields_batch) + s.column, asof);
+        }
+    }
+}
+
 void row_builder::fill(ranking::batch& b, std::size_t row, const row_inputs& in,
-                       const request_fields& fields) const
+                       const request_part& part, const std::vector<double>& ad_values) const
 {
     for (std::size_t i = 0; i < _numeric.size(); ++i) {
         const auto& s = _numeric[i];
-        double v = ranking::batch::missing;
-        switch (s.what) {
-            case source::kind::window:
-                v = window_value(s, in);
+        switch (s.by) {
+            case source::scope::request:
+                b.set_numeric(row, i, part.shared[i]);
                 break;
-            case source::kind::recency:
-                v = recency_value(s, in);
+            case source::scope::ad:
+                b.set_numeric(row, i, ad_values[i]);
                 break;
-            case source::kind::batch:
-                v = batch_value(s, in, fields.value[i], fields.asof[i]);
-                break;
-            case source::kind::catalog:
-                v = in.campaign.bid;
-                break;
-            case source::kind::request:
+            case source::scope::candidate:
+                b.set_numeric(row, i, value_of(s, in, part.value[i], part.asof[i]));
                 break;
         }
-        b.set_numeric(row, i, v);
     }
     for (std::size_t i = 0; i < _categorical.size(); ++i) {
         b.set_categorical(row, i, text_value(_categorical[i], in));
     }
+}
+
+std::size_t ad_part_cache::key_hash::operator()(const key& k) const noexcept
+{
+    auto h = std::hash<const void*>{}(k.ad);
+    h ^= std::hash<const void*>{}(k.campaign) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    h ^= std::hash<std::uint64_t>{}(k.builder ^ static_cast<std::uint64_t>(k.day) << 32) +
+         0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h;
+}
+
+const std::vector<double>& ad_part_cache::get(const row_builder& rb, const row_inputs& in,
+                                              const state_ptr& ad, const state_ptr& campaign)
+{
+    const auto t = in.request.time_ms;
+    const auto minute = features::tile_of(t, features::minute_tiles);
+    if (minute != _minute || _entries.size() >= _capacity) {
+        _entries.clear();
+        _minute = minute;
+    }
+    const key k{rb.id(), ad.get(), campaign.get(), (t - 1) / day_ms};
+    auto [it, added] = _entries.try_emplace(k);
+    auto& e = it->second;
+    // A weak reference that expired: the state at this address is another, read later.
+    if (!added && (e.ad.expired() || e.campaign.expired())) {
+        added = true;
+    }
+    if (added) {
+        ++_misses;
+        e.ad = ad;
+        e.campaign = campaign;
+        rb.ad_part(in, e.values);
+    } else {
+        ++_hits;
+    }
+    return e.values;
 }
 
 }  // namespace adsx::serving

@@ -122,5 +122,85 @@ TEST_F(fixture, fills_windows_batch_and_categorical_values)
     EXPECT_EQ(b.numeric(1, 0), 3);  // ad features stay
 }
 
+const std::vector<std::string> every_numeric = {"stream_ad_5m_impressions",
+                                                "stream_ad_1h_clicks",
+                                                "stream_user_1h_impressions",
+                                                "stream_user_24h_clicks",
+                                                "stream_user_campaign_24h_impressions",
+                                                "stream_user_seconds_since_impression",
+                                                "batch_ad_impressions_7d",
+                                                "batch_ad_device_ctr_7d",
+                                                "batch_ad_geo_ctr_7d",
+                                                "batch_campaign_pacing",
+                                                "bid"};
+
+// The parts a request shares (prepare, the cached ad part) give the row computed whole.
+TEST_F(fixture, rows_from_shared_parts_equal_rows_computed_whole)
+{
+    auto rb = row_builder::make(spec(every_numeric, {"device", "ad_id", "campaign_id"}));
+    ASSERT_TRUE(rb.has_value()) << rb.error().message;
+    const auto ad_ptr = std::make_shared<const entity_state>(ad_hash);
+    const auto campaign_ptr = std::make_shared<const entity_state>(campaign_hash);
+    const auto other_ad = std::make_shared<const entity_state>();  // no hash: counts 0, missing
+    ad_part_cache cache;
+    for (const entity_state* u : std::vector<const entity_state*>{&user, nullptr}) {
+        ranking::batch whole(every_numeric.size(), 3), parts(every_numeric.size(), 3);
+        whole.reset(4);
+        parts.reset(4);
+        const auto part = rb->prepare(ctx, u);
+        for (std::size_t r = 0; r < 4; ++r) {
+            const auto& a = r % 2 ? other_ad : ad_ptr;
+            const row_inputs in{ctx, ad, campaign, *a, *campaign_ptr, u};
+            rb->fill(whole, r, in);
+            rb->fill(parts, r, in, part, cache.get(*rb, in, a, campaign_ptr));
+        }
+        for (std::size_t c = 0; c < every_numeric.size(); ++c) {
+            for (std::size_t r = 0; r < 4; ++r) {
+                const auto x = whole.numeric(r, c), y = parts.numeric(r, c);
+                EXPECT_TRUE(x == y || (std::isnan(x) && std::isnan(y)))
+                    << every_numeric[c] << " row " << r << ": " << x << " vs " << y;
+            }
+        }
+        EXPECT_EQ(parts.categorical(0, 1), "42");
+    }
+    EXPECT_EQ(cache.misses(), 2u);  // each ad's part computed once, then shared
+    EXPECT_EQ(cache.hits(), 6u);
+}
+
+TEST_F(fixture, ad_parts_are_kept_per_minute_hash_and_builder)
+{
+    auto rb = row_builder::make(spec({"stream_ad_5m_impressions"}, {}));
+    auto rb2 = row_builder::make(spec({"stream_ad_5m_impressions"}, {}));
+    ASSERT_TRUE(rb.has_value() && rb2.has_value());
+    auto campaign_ptr = std::make_shared<const entity_state>(campaign_hash);
+    auto ad_ptr = std::make_shared<const entity_state>(ad_hash);
+    ad_part_cache cache;
+    auto value = [&](const row_builder& b, std::int64_t at) {
+        request_context c = ctx;
+        c.time_ms = at;
+        return cache.get(b, {c, ad, campaign, *ad_ptr, *campaign_ptr, nullptr}, ad_ptr,
+                         campaign_ptr)[0];
+    };
+    EXPECT_EQ(value(*rb, t), 3);
+    EXPECT_EQ(value(*rb, t + 10'000), 3);  // 05:37:11: the same minute
+    EXPECT_EQ(cache.misses(), 1u);
+    // Five minutes on, the tile one minute back is out of the window: computed again.
+    EXPECT_EQ(value(*rb, t + 5 * minute_ms), 0);
+    EXPECT_EQ(cache.misses(), 2u);
+    EXPECT_EQ(value(*rb2, t + 5 * minute_ms), 0);  // another builder: its own entry
+    EXPECT_EQ(cache.misses(), 3u);
+    // The ad's hash read again: a new state, a new entry, though the old one's address may be
+    // reused by the new one.
+    features::hash_fields fresh;
+    const auto tile = features::tile_of(t, features::minute_tiles);
+    fresh[features::slot_prefix(tile, features::minute_tiles)] =
+        features::format_tile({tile, {7, 0, 0}});
+    ad_ptr.reset();
+    ad_ptr = std::make_shared<const entity_state>(ad_state(fresh));
+    EXPECT_EQ(value(*rb, t + 5 * minute_ms), 0);  // its one tile is just out of the 5 minutes
+    EXPECT_EQ(value(*rb, t), 7);                  // another minute: the cache starts again
+    EXPECT_EQ(cache.misses(), 5u);
+}
+
 }  // namespace
 }  // namespace adsx::serving
