@@ -72,11 +72,11 @@ def stream_state(metrics_url: str) -> dict:
         values = re.findall(rf"^{pattern} (\S+)$", text, re.M)
         return sum(float(v) for v in values) if values else None
 
-    ids = total("adsx_stream_request_log_ids")
+    log = total("adsx_stream_request_log_bytes")
     cache = total(r"adsx_stream_key_cache_bytes\{[^}]*\}")
     return {
         "lag": total(r"adsx_stream_consumer_lag\{[^}]*\}"),
-        "request_log_mb": None if ids is None else round(ids * 8 / 2**20, 2),
+        "request_log_mb": None if log is None else round(log / 2**20, 2),
         "key_cache_mb": None if cache is None else round(cache / 2**20, 2),
         "cached_users": total(r'adsx_stream_key_cache_keys\{kind="user"\}'),
     }

@@ -126,11 +126,11 @@ void engine::dead_letter(const raw_message& m, const events::problem& p, batch_r
     out.push_back({std::string(m.key), std::move(v)});
 }
 
-std::size_t engine::request_log_ids() const noexcept
+std::size_t engine::request_log_bytes() const noexcept
 {
     std::size_t n = 0;
     for (const auto& [partition, log] : _logs) {
-        n += log.size();
+        n += log.bytes();
     }
     return n;
 }

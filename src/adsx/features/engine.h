@@ -114,8 +114,8 @@ public:
     // to re-seek.
     [[nodiscard]] result<batch_result> flush();
     [[nodiscard]] std::string partition_id(int partition) const;
-    // Request ids the owned partitions' logs hold (8 bytes each, request_log.h).
-    [[nodiscard]] std::size_t request_log_ids() const noexcept;
+    // The memory the owned partitions' request logs take (request_log.h).
+    [[nodiscard]] std::size_t request_log_bytes() const noexcept;
 
 private:
     struct partition_work;

@@ -193,6 +193,24 @@ void request_log::keep(const log_writes& w)
     drop_staged();
 }
 
+std::size_t request_log::bytes() const noexcept
+{
+    // Per bucket its map node (the bucket and the tree's three pointers and colour) and its
+    // vectors' capacity; the staged ids likewise.
+    std::size_t n = 0;
+    for (const auto& kind : _kept) {
+        for (const auto& [b, held] : kind) {
+            n += sizeof(buckets::value_type) + 4 * sizeof(void*) +
+                 held.ids.capacity() * sizeof(std::uint64_t) +
+                 held.runs.capacity() * sizeof(std::size_t);
+        }
+    }
+    for (const auto& s : _staged) {
+        n += s.ids.capacity() * sizeof(std::uint64_t) + s.times.capacity() * sizeof(std::int64_t);
+    }
+    return n;
+}
+
 std::size_t request_log::size() const noexcept
 {
     std::size_t n = 0;

@@ -107,7 +107,8 @@ public:
     // buckets left behind go, nothing stays staged.
     void keep(const log_writes& w);
 
-    [[nodiscard]] std::size_t size() const noexcept;  // fingerprints kept
+    [[nodiscard]] std::size_t size() const noexcept;   // fingerprints kept
+    [[nodiscard]] std::size_t bytes() const noexcept;  // the memory holding them (a gauge's)
 
 private:
     // A bucket's fingerprints as sorted runs laid end to end (a batch's ids make one run; two

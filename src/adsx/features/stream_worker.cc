@@ -149,7 +149,7 @@ void stream_worker::report_progress(std::int64_t now_ns)
     _last_report_ns = now_ns;
     const auto lag = _consumer.lag();
     _observer.progress({lag, _store.key_cache(key_kind::user), _store.key_cache(key_kind::shared),
-                        _totals, _consumer.client_errors(), _engine.request_log_ids()});
+                        _totals, _consumer.client_errors(), _engine.request_log_bytes()});
     report_offsets(lag, false);
 }
 

@@ -48,7 +48,7 @@ struct stream_progress
     cache_counts users, shared;              // the store's key cache, running totals
     const stream_totals& totals;
     std::uint64_t consumer_errors = 0;  // the consumer's client errors so far (retried)
-    std::size_t request_log_ids = 0;    // what the owned partitions' request logs hold
+    std::size_t request_log_bytes = 0;  // the owned partitions' request logs' memory
 };
 
 // The worker's observer (a port): metrics (metrics::stream_probe) and log lines. The calls

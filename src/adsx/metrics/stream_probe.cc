@@ -95,12 +95,12 @@ void stream_probe::register_cache_and_lag()
                       .Register(r);
     _user_cache.bytes = &bytes.Add({{"kind", "user"}});
     _shared_cache.bytes = &bytes.Add({{"kind", "shared"}});
-    _request_log_ids = &prometheus::BuildGauge()
-                            .Name("adsx_stream_request_log_ids")
-                            .Help("Request ids the owned partitions' request logs hold (8 bytes "
-                                  "each) to tell follow-ups from orphans")
-                            .Register(r)
-                            .Add({});
+    _request_log_bytes = &prometheus::BuildGauge()
+                              .Name("adsx_stream_request_log_bytes")
+                              .Help("Memory the owned partitions' request logs take (the request "
+                                    "ids that tell follow-ups from orphans)")
+                              .Register(r)
+                              .Add({});
     _lag = &prometheus::BuildGauge()
                 .Name("adsx_stream_consumer_lag")
                 .Help("Records behind the partition's high watermark")
@@ -138,7 +138,7 @@ void stream_probe::progress(const features::stream_progress& p)
     advance(_user_cache, p.users);
     advance(_shared_cache, p.shared);
     catch_up(*_kafka_errors, _kafka_errors_seen, p.consumer_errors);
-    _request_log_ids->Set(static_cast<double>(p.request_log_ids));
+    _request_log_bytes->Set(static_cast<double>(p.request_log_bytes));
 }
 
 void stream_probe::advance(cache_counters& c, const features::cache_counts& now)

@@ -15,9 +15,9 @@
 //                                                 whole to be remembered (miss)
 //   adsx_stream_key_cache_keys{kind}              keys the worker remembers now
 //   adsx_stream_key_cache_bytes{kind}             the memory they take
-//   adsx_stream_request_log_ids                   request ids its request logs hold (8 bytes
-//                                                 each): with the cache, the state that fills
-//                                                 for as long as the windows are
+//   adsx_stream_request_log_bytes                 the memory its request logs take: with the
+//                                                 cache, the state that fills for as long as
+//                                                 the windows are
 //
 //   metrics::stream_probe probe(start_metrics(cfg, "stream"));   // null: count, serve nothing
 //   features::stream_worker w(consumer, engine, store, probe, clock, settings);
@@ -88,7 +88,7 @@ private:
     prometheus::Histogram* _commit = nullptr;
     prometheus::Histogram* _freshness = nullptr;
     prometheus::Family<prometheus::Gauge>* _lag = nullptr;
-    prometheus::Gauge* _request_log_ids = nullptr;
+    prometheus::Gauge* _request_log_bytes = nullptr;
     cache_counters _user_cache, _shared_cache;
 };
 

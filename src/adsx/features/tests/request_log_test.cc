@@ -50,6 +50,9 @@ TEST(request_log, kept_ids_are_found_across_many_runs_and_buckets)
         log.keep(log.pending(t0 + batch * 20'000));
     }
     EXPECT_EQ(log.size(), 1000u);
+    // Its memory: at least 8 bytes an id, and not much past that (slack, the buckets' nodes).
+    EXPECT_GE(log.bytes(), 1000 * sizeof(std::uint64_t));
+    EXPECT_LE(log.bytes(), 3 * 1000 * sizeof(std::uint64_t));
     for (int n = 0; n < 1000; ++n) {
         EXPECT_TRUE(log.follows(follow_kind::impression, t0 + 1'000'000, fingerprint(id(n)))) << n;
     }
@@ -90,8 +93,10 @@ TEST(request_log, the_watermark_retires_buckets_older_than_window_and_lateness)
     ASSERT_EQ(w.deletes.size(), 1u);
     EXPECT_EQ(w.deletes[0].kind, follow_kind::impression);
     EXPECT_EQ(w.deletes[0].bucket, t0 / minute);
+    const auto before = log.bytes();
     log.keep(log.pending(t0 + hour + 6 * minute));
-    EXPECT_EQ(log.size(), 1u);  // the click stays for a day
+    EXPECT_EQ(log.size(), 1u);       // the click stays for a day
+    EXPECT_LT(log.bytes(), before);  // the retired bucket's memory went with it
     EXPECT_TRUE(log.follows(follow_kind::click, t0 + 20 * hour, fingerprint(id(1))));
 }
 

@@ -59,7 +59,7 @@ TEST(stream_probe, progress_sets_lag_and_state_sizes_and_adds_the_key_cache_incr
     EXPECT_TRUE(has(text, "adsx_stream_key_cache_keys{kind=\"user\"} 1")) << text;
     EXPECT_TRUE(has(text, "adsx_stream_key_cache_keys{kind=\"shared\"} 3")) << text;
     EXPECT_TRUE(has(text, "adsx_stream_key_cache_bytes{kind=\"user\"} 350")) << text;
-    EXPECT_TRUE(has(text, "adsx_stream_request_log_ids 640")) << text;
+    EXPECT_TRUE(has(text, "adsx_stream_request_log_bytes 640")) << text;
 }
 
 }  // namespace
