@@ -403,7 +403,8 @@ row_builder::request_part row_builder::prepare(const request_context& request,
 void row_builder::ad_part(const row_inputs& in, std::vector<double>& out) const
 {
     out.assign(_numeric.size(), ranking::batch::missing);
-    const std::string asof = std::string(store_layout::fields_batch) + "asof";
+    const auto asof =
+        std::string(store_layout::fields_batch) + std::string(store_layout::fields_asof);
     for (std::size_t i = 0; i < _numeric.size(); ++i) {
         const auto& s = _numeric[i];
         if (s.by == source::scope::ad) {
