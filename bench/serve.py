@@ -142,6 +142,21 @@ def redis_benchmark() -> float:
     return float(out.split("GET:")[-1].split("requests per second")[0].strip())
 
 
+def start_server(adsx: str, env: dict[str, str], registry: Path, port: int) -> subprocess.Popen:
+    """`adsx serve` of the build `adsx` on `port` with the world's registry, once it serves."""
+    server = subprocess.Popen(
+        [adsx, "serve"],
+        env=dict(env, ADSX_SERVE__PORT=str(port), ADSX_MODELS__DIR=str(registry),
+                 ADSX_METRICS__PORT="0", ADSX_LOG__LEVEL="warn"),
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    if not server.stdout.readline().startswith("serving on"):
+        server.kill()
+        raise RuntimeError(f"{adsx} serve did not start")
+    time.sleep(1)
+    return server
+
+
 def start_peer(env: dict[str, str], registry: Path, port: int) -> subprocess.Popen:
     trees = (registry / "ctr" / "current" / "control").read_text().strip()
     p = subprocess.Popen(
@@ -161,14 +176,19 @@ def start_peer(env: dict[str, str], registry: Path, port: int) -> subprocess.Pop
     raise RuntimeError("the FastAPI peer did not start")
 
 
+def world_env(topic: str) -> dict[str, str]:
+    """This process's environment with the benchmark's own topics and consumer group."""
+    return dict(os.environ, ADSX_KAFKA__EVENTS_TOPIC=topic, ADSX_KAFKA__DLQ_TOPIC=topic + ".dlq",
+                ADSX_STREAM__GROUP=f"bench-{topic}", ADSX_KAFKA__SERVES_TOPIC=topic + ".serves",
+                ADSX_KAFKA__BOOTSTRAP_SERVERS=os.environ.get("ADSX_KAFKA__BOOTSTRAP_SERVERS",
+                                                             "127.0.0.1:9092"))  # fmt: skip
+
+
 def main() -> None:
     if not os.access(LOADGEN, os.X_OK):
         sys.exit(f"{LOADGEN} is not built (make build)")
     topic = f"bench.serve.{uuid.uuid4().hex[:6]}"
-    env = dict(os.environ, ADSX_KAFKA__EVENTS_TOPIC=topic, ADSX_KAFKA__DLQ_TOPIC=topic + ".dlq",
-               ADSX_STREAM__GROUP=f"bench-{topic}", ADSX_KAFKA__SERVES_TOPIC=topic + ".serves",
-               ADSX_KAFKA__BOOTSTRAP_SERVERS=os.environ.get("ADSX_KAFKA__BOOTSTRAP_SERVERS",
-                                                            "127.0.0.1:9092"))  # fmt: skip
+    env = world_env(topic)
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     port, peer_port = free_port(), free_port()
     server = peer = None
@@ -177,14 +197,7 @@ def main() -> None:
         rank_file, feature_file = work / "rank.jsonl", work / "features.jsonl"
         candidates = rank_requests(events, rank_file)
         feature_requests(feature_file)
-        server = subprocess.Popen(
-            [ADSX, "serve"],
-            env=dict(env, ADSX_SERVE__PORT=str(port), ADSX_MODELS__DIR=str(registry),
-                     ADSX_METRICS__PORT="0", ADSX_LOG__LEVEL="warn"),
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
-        assert server.stdout.readline().startswith("serving on"), "adsx serve did not start"
-        time.sleep(1)
+        server = start_server(ADSX, env, registry, port)
         features_max, redis_get = [], []
         for i in range(RUNS):
             features_max.append(load(port, feature_file, 0))

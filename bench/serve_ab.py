@@ -14,13 +14,10 @@ candidate; both builds read the same config. Writes bench/results/serve_ab.json.
 
 from __future__ import annotations
 
-import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -33,15 +30,8 @@ RATE = 1000
 def run(adsx: str, env: dict[str, str], registry: Path, requests: Path) -> dict:
     """One build: started, loaded at RATE then at its most, stopped."""
     port = serve.free_port()
-    server = subprocess.Popen(
-        [adsx, "serve"],
-        env=dict(env, ADSX_SERVE__PORT=str(port), ADSX_MODELS__DIR=str(registry),
-                 ADSX_METRICS__PORT="0", ADSX_LOG__LEVEL="warn"),
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+    server = serve.start_server(adsx, env, registry, port)
     try:
-        assert server.stdout.readline().startswith("serving on"), f"{adsx} serve did not start"
-        time.sleep(1)
         cpu_before = cpu_and_rss(server.pid)[0]
         fixed = serve.load(port, requests, RATE)
         cpu = cpu_and_rss(server.pid)[0] - cpu_before
@@ -63,10 +53,7 @@ def main() -> None:
     builds = {"baseline": sys.argv[1], "candidate": sys.argv[2]}
     serve.ADSX = builds["candidate"]  # builds the world
     topic = f"bench.serve_ab.{uuid.uuid4().hex[:6]}"
-    env = dict(os.environ, ADSX_KAFKA__EVENTS_TOPIC=topic, ADSX_KAFKA__DLQ_TOPIC=topic + ".dlq",
-               ADSX_STREAM__GROUP=f"bench-{topic}", ADSX_KAFKA__SERVES_TOPIC=topic + ".serves",
-               ADSX_KAFKA__BOOTSTRAP_SERVERS=os.environ.get("ADSX_KAFKA__BOOTSTRAP_SERVERS",
-                                                            "127.0.0.1:9092"))  # fmt: skip
+    env = serve.world_env(topic)
     work = Path(tempfile.mkdtemp(prefix="bench-serve-ab-"))
     pairs = []
     try:
