@@ -57,7 +57,7 @@ WORKDIR /opt/adstreamx/var
 VOLUME /opt/adstreamx/var
 EXPOSE 8080 9464
 # What it probes: /metrics, which every long-running command serves (compose points `serve`
-# at its /readyz through ADSX_HEALTH_URL).
+# at its /healthz through ADSX_HEALTH_URL).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
     CMD ["/bin/sh", "-c", "curl -fsS \"${ADSX_HEALTH_URL:-http://127.0.0.1:9464/metrics}\" >/dev/null"]
 ENTRYPOINT ["adsx"]

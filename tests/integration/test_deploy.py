@@ -11,6 +11,7 @@ images would run is tried on this machine's own build:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -44,7 +45,9 @@ def stage_env(name: str) -> dict[str, str]:
     return env
 
 
+@functools.cache
 def compose_config() -> dict:
+    """The compose file as `docker-compose config` renders it (once per session)."""
     r = subprocess.run(["docker-compose", "-f", str(COMPOSE), "config"], capture_output=True,
                        text=True, timeout=60, check=False)  # fmt: skip
     assert r.returncode == 0, r.stderr
