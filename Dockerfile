@@ -40,7 +40,8 @@ RUN apt-get update -qq \
     && xargs -a /tmp/runtime-packages.txt apt-get install -y -qq --no-install-recommends \
        ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages.txt \
-    && useradd --system --uid 10001 --no-create-home --home-dir /opt/adstreamx/var adsx \
+    && groupadd --system --gid 10001 adsx \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /opt/adstreamx/var adsx \
     && install -d -o adsx -g adsx /opt/adstreamx/var
 COPY --from=build /out/bin/adsx /usr/local/bin/adsx
 COPY config /opt/adstreamx/config
@@ -83,7 +84,8 @@ RUN mkdir -p /usr/share/man/man1 \
     && apt-get install -y -qq --no-install-recommends python3 python3-venv \
        openjdk-17-jre-headless procps \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --no-create-home --home-dir /opt/adstreamx/var adsx \
+    && groupadd --system --gid 10001 adsx \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /opt/adstreamx/var adsx \
     && install -d -o adsx -g adsx /opt/adstreamx/var
 COPY python/requirements.txt /opt/adstreamx/python/requirements.txt
 RUN python3 -m venv /opt/venv \
