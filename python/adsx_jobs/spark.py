@@ -62,10 +62,17 @@ def session(cfg: Config, app: str) -> SparkSession:
 
 def kafka_stream(spark: SparkSession, cfg: Config, topic: str, max_offsets_per_trigger: int):
     """A streaming DataFrame of `topic` from its earliest offsets (the checkpoint decides where
-    a restarted query resumes), at most `max_offsets_per_trigger` records per micro-batch."""
+    a restarted query resumes), at most `max_offsets_per_trigger` records per micro-batch.
+
+    A task's consumer reads up to the end of its offset range and no further, but its last
+    fetch asks for more and the broker holds it for the consumer's fetch.max.wait.ms (500 ms by
+    default) when the partition has nothing newer: a task per partition and micro-batch, on 2
+    cores 3 s of a 3.6 s read of 40k records (12 partitions), 3 of 5 s of 600k. 20 ms costs a
+    consumer nothing: it exists only while its task reads a range that is already there."""
     return (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", cfg["kafka"]["bootstrap_servers"])
+        .option("kafka.fetch.max.wait.ms", "20")
         .option("subscribe", topic)
         .option("startingOffsets", "earliest")
         .option("maxOffsetsPerTrigger", max_offsets_per_trigger)
