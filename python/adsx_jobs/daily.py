@@ -252,11 +252,7 @@ def write_postgres(cfg, name: str, df: DataFrame, day: dt.date) -> int:
     date's old rows or its new ones, never a mix."""
     table = f"features_{name}"
     staging = f"{table}_load_{day:%Y%m%d}"
-    with pg.connect(cfg) as conn:
-        conn.execute(f"DROP TABLE IF EXISTS {staging}")
-        conn.execute(f"CREATE UNLOGGED TABLE {staging} (LIKE {table})")
-    url, props = pg.jdbc(cfg)
-    df.write.jdbc(url, staging, mode="append", properties=props)
+    pg.stage(cfg, df, table, staging)
     cols = ", ".join(df.columns)
     with pg.connect(cfg) as conn:  # one transaction, committed on leaving the block
         conn.execute(f"DELETE FROM {table} WHERE date = %s", (day,))

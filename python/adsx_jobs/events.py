@@ -351,9 +351,14 @@ def _first(rules: list[tuple[Column, str]]) -> Column:
     return out
 
 
+def typed_column(d: str = "d") -> str:
+    """The name of decoded()'s column that columns() reads: keep it to keep the events."""
+    return f"{d}_typed"
+
+
 def columns(d: str = "d") -> list[Column]:
     """The event's members as typed columns, named as in the schema (valid records only)."""
-    typed = _part(d, "typed")
+    typed = F.col(typed_column(d))
     return [typed[name].alias(name) for name, _ in properties()]
 
 

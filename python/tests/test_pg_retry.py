@@ -1,14 +1,17 @@
 """adsx_jobs.pg's retry schedule and loop, without a database: the waits grow as the C++
 backoff's do (upper half of a doubling step, capped), and `retrying` attempts again on a
-connection failure, gives up past its budget, and never retries an error that is the database's
-answer."""
+connection failure (its own or a Spark JDBC task's), gives up past its budget, and never
+retries an error that is the database's answer."""
 
 import random
+import re
+import socket
 
 import psycopg
 import pytest
+from pyspark.sql import functions as F
 
-from adsx_jobs import pg
+from adsx_jobs import config, pg
 
 
 def test_each_wait_is_in_the_upper_half_of_a_doubling_step_up_to_the_cap():
@@ -70,3 +73,20 @@ def test_retrying_gives_up_past_its_budget_and_never_retries_an_answer(monkeypat
     with pytest.raises(psycopg.errors.UniqueViolation):
         pg.retrying(None, "unit", refused)
     assert len(calls) == 1
+
+
+def test_a_spark_jdbc_task_that_cannot_connect_is_unreachable_and_other_failures_are_not(spark):
+    cfg = config.load()
+    url, props = pg.jdbc(cfg)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # a port nothing listens on
+    port = closed.getsockname()[1]
+    url = re.sub(r"//[^/]+/", f"//127.0.0.1:{port}/", url)
+    with pytest.raises(Exception) as refused:
+        spark.range(3).write.jdbc(url, "t", mode="append", properties=props)
+    closed.close()
+    assert pg.unreachable(refused.value)
+    with pytest.raises(Exception) as failed:
+        spark.range(3).select(F.raise_error(F.lit("not a database's fault"))).collect()
+    assert not pg.unreachable(failed.value)
+    assert not pg.unreachable(ValueError("no Java in it"))
