@@ -54,7 +54,7 @@ function(adsx_pytest name)
     set(ARG_TIMEOUT 600)
   endif()
   add_test(NAME ${name}
-           COMMAND ${ADSX_PYTHON} -m pytest -q -p no:cacheprovider
+           COMMAND ${ADSX_PYTHON} -m pytest -q -p no:cacheprovider --durations=5
                    ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_FILE})
   set_tests_properties(${name} PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
       ENVIRONMENT "ADSX_BIN=$<TARGET_FILE:adsx>;ADSX_SOURCE_DIR=${PROJECT_SOURCE_DIR};ADSX_BUILD_DIR=${PROJECT_BINARY_DIR}")
