@@ -1,8 +1,9 @@
 """One way for the Python jobs to reach the configured PostgreSQL ([postgres] section: host,
 port, database, user, optional password_file), as the C++ side's pg::open does: a psycopg
 connection for the driver, and the JDBC URL and properties for Spark's tasks (the PostgreSQL
-driver is among the jars deploy/bootstrap.sh resolves; `stage` loads a DataFrame so); and `retrying`, a transaction retried
-with exponential backoff and jitter while PostgreSQL cannot be reached."""
+driver is among the jars deploy/bootstrap.sh resolves; `stage` loads a DataFrame so); and
+`retrying`, a transaction retried with exponential backoff and jitter while PostgreSQL cannot be
+reached."""
 
 from __future__ import annotations
 
