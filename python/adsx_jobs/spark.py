@@ -45,7 +45,7 @@ def class_archive(jars: list[str]) -> str:
     few thousand classes on every start, 4 of the 33 s a daily job takes on a small lake. The
     archive is keyed by what it was made from (Java, PySpark, the extra jars); when there is
     none yet, this job's JVM writes one as it exits, under a name of its own, and the session
-    renames it into place once the JVM is gone (session_closed), so a reader never maps a
+    renames it into place once the JVM is gone (_archive_when_the_jvm_exits), so a reader never maps a
     half-written archive. A JVM that cannot use an archive ignores it (-Xshare:auto)."""
     java = subprocess.run(
         ["java", "-version"], capture_output=True, text=True, check=False
@@ -73,7 +73,7 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass  # another user's process: alive
     return True
 
 
