@@ -19,16 +19,13 @@ from pyspark.errors import StreamingQueryException
 from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
-from adsx_jobs.config import Config
+from adsx_jobs.config import Config, user_cache_dir
 
 
 def jvm_cache() -> Path:
-    """Where deploy/bootstrap.sh keeps the JVM side ($ADSX_CACHE_DIR/jvm): outside the clone."""
-    cache = Path(
-        os.environ.get("ADSX_CACHE_DIR")
-        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "adstreamx"
-    )
-    return cache / "jvm"
+    """Where deploy/bootstrap.sh keeps the JVM side ($ADSX_CACHE_DIR/jvm, the user's cache by
+    default, as config.user_cache_dir says): outside the clone."""
+    return Path(os.environ.get("ADSX_CACHE_DIR") or user_cache_dir()) / "jvm"
 
 
 def extra_jars() -> list[str]:
@@ -44,9 +41,9 @@ def class_archive(jars: list[str]) -> str:
     loads (Java 17's dynamic AppCDS): a job's JVM spends seconds loading and verifying the same
     few thousand classes on every start, 4 of the 33 s a daily job takes on a small lake. The
     archive is keyed by what it was made from (Java, PySpark, the extra jars); when there is
-    none yet, this job's JVM writes one as it exits, under a name of its own, and the session
-    renames it into place once the JVM is gone (_archive_when_the_jvm_exits), so a reader never maps a
-    half-written archive. A JVM that cannot use an archive ignores it (-Xshare:auto)."""
+    none yet, this job's JVM writes one as it exits, under a name of its own, renamed into place
+    once the JVM is gone (_archive_when_the_jvm_exits), so a reader never maps a half-written
+    archive. A JVM that cannot use an archive ignores it (-Xshare:auto)."""
     java = subprocess.run(
         ["java", "-version"], capture_output=True, text=True, check=False
     ).stderr.split("\n")[0]
