@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "adsx/base/error.h"
+#include "adsx/base/memory.h"
 #include "adsx/experiments/stats.h"
 
 namespace adsx::experiments {
@@ -51,7 +52,8 @@ struct user_data
     std::vector<std::string> arms;
     std::vector<std::string> days;  // sorted; empty when the data has no day column
     bool has_pre = false;
-    std::vector<row> rows;
+    // Unwritten when resized: parse_csv's threads each fill their own stretch.
+    std::vector<row, unwritten_allocator<row>> rows;
     // Optional labels for breakdowns: (dimension, label of each user by index), e.g.
     // ("device", {"ios", "desktop", …}).
     std::vector<std::pair<std::string, std::vector<std::string>>> segments;

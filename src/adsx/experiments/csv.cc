@@ -140,11 +140,6 @@ public:
         _labels.push_back(label);
         return at;
     }
-    void reserve(std::size_t n)
-    {
-        _index.reserve(n);
-        _labels.reserve(n);
-    }
     [[nodiscard]] std::string_view operator[](std::uint32_t i) const { return _labels[i]; }
     [[nodiscard]] std::size_t size() const { return _labels.size(); }
     [[nodiscard]] std::vector<std::string> copies() const
@@ -158,7 +153,7 @@ private:
 };
 
 // Renumbers `labels` into name order and rewrites the rows' indices through `field`.
-void sort_labels(std::vector<std::string>& labels, std::vector<user_data::row>& rows,
+void sort_labels(std::vector<std::string>& labels, decltype(user_data::rows)& rows,
                  std::uint32_t user_data::row::*field)
 {
     std::vector<std::uint32_t> order(labels.size());
@@ -182,16 +177,6 @@ void sort_labels(std::vector<std::string>& labels, std::vector<user_data::row>& 
 
 namespace {
 
-// What one stretch of the CSV's lines holds, with users, arms and days numbered in the order
-// the stretch first names them.
-struct chunk
-{
-    interner users, arms, days;
-    std::vector<std::uint32_t> arm_of;                  // per user: the arm it was first seen in
-    std::vector<std::vector<std::string_view>> labels;  // per breakdown column, per user
-    std::vector<user_data::row> rows;
-};
-
 struct layout
 {
     std::array<std::size_t, c_count> at;
@@ -200,27 +185,54 @@ struct layout
     bool has_pre = false;
 };
 
+// A row's user as the text names it, and the name's hash.
+struct user_name
+{
+    std::string_view name;
+    std::size_t hash;
+};
+
+template <typename T>
+using unwritten_vector = std::vector<T, unwritten_allocator<T>>;
+
+// The rows of the whole CSV, filled by stretches of lines side by side: row i's user is named
+// by users[i], and labels[k][i] is its label in the k-th breakdown column.
+struct table
+{
+    unwritten_vector<user_data::row> rows;
+    unwritten_vector<user_name> users;
+    std::vector<unwritten_vector<std::string_view>> labels;
+};
+
+// A stretch of whole lines, parsed by one thread into rows [begin, end) of the table (its user
+// numbers come later), with arms and days numbered in the order the stretch first names them.
+struct stretch
+{
+    std::string_view text;
+    std::size_t first_line = 0;  // the file's line number of its first line (0: not known)
+    std::size_t begin = 0, end = 0;
+    interner arms, days;
+    std::vector<std::uint32_t> arm_number, day_number;  // the whole file's, of its own
+    result<void> parsed;
+};
+
+// Lines in a text of whole lines (the last one ended by a newline or not): its most rows.
 std::size_t lines_in(std::string_view text)
 {
-    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+    const auto ends = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+    return ends + (!text.empty() && text.back() != '\n' ? 1 : 0);
 }
 
-// Parses the lines of `text` (which holds whole lines) into `out`; `line_no` is the file's line
-// number of its first line, for errors; `room` the lines to make room for: rows, and users (at
-// most one a line), of this text and of the chunks to be merged into this one.
-result<void> parse_lines(std::string_view text, const layout& l, std::size_t line_no,
-                         std::size_t room, chunk& out)
+result<void> parse_stretch(stretch& s, const layout& l, table& t)
 {
     const auto& at = l.at;
     std::vector<std::string_view> f;
-    out.labels.resize(l.labelled.size());
-    out.rows.reserve(room);
-    prefer_huge_pages(out.rows.data(), room * sizeof(user_data::row));
-    out.users.reserve(room);
-    for (std::size_t pos = 0; pos < text.size(); ++line_no) {
-        auto end = text.find('\n', pos);
-        const auto line = text.substr(pos, end == std::string_view::npos ? end : end - pos);
-        pos = end == std::string_view::npos ? text.size() : end + 1;
+    std::size_t line_no = s.first_line;
+    s.end = s.begin;
+    for (std::size_t pos = 0; pos < s.text.size(); ++line_no) {
+        auto end = s.text.find('\n', pos);
+        const auto line = s.text.substr(pos, end == std::string_view::npos ? end : end - pos);
+        pos = end == std::string_view::npos ? s.text.size() : end + 1;
         if (line.empty() || line == "\r") {
             continue;
         }
@@ -230,70 +242,232 @@ result<void> parse_lines(std::string_view text, const layout& l, std::size_t lin
                         fmt::format("line {}: {} fields, the header names {}", line_no, f.size(),
                                     l.needed));
         }
-        user_data::row row;
-        row.user = out.users(f[at[c_user]]);
-        row.arm = out.arms(f[at[c_arm]]);
-        if (at[c_day] != absent) {
-            row.day = out.days(f[at[c_day]]);
-        }
-        if (row.user == out.arm_of.size()) {
-            out.arm_of.push_back(row.arm);
-            for (std::size_t k = 0; k < l.labelled.size(); ++k) {
-                out.labels[k].push_back(f[at[l.labelled[k]]]);
-            }
-        } else if (out.arm_of[row.user] != row.arm) {
-            return fail(error_code::invalid_argument,
-                        fmt::format("line {}: user {} is in arm {} and in arm {}: assignment must "
-                                    "put each user in one arm",
-                                    line_no, out.users[row.user], out.arms[out.arm_of[row.user]],
-                                    out.arms[row.arm]));
-        }
         auto value = read_counters(f, at, c_impressions, line_no);
         if (!value) {
             return fail(value.error());
         }
-        row.value = *value;
+        counters pre;
         if (l.has_pre) {
-            auto pre = read_counters(f, at, c_pre_impressions, line_no);
-            if (!pre) {
-                return fail(pre.error());
+            auto read = read_counters(f, at, c_pre_impressions, line_no);
+            if (!read) {
+                return fail(read.error());
             }
-            row.pre = *pre;
+            pre = *read;
         }
-        out.rows.push_back(row);
+        const auto day = at[c_day] == absent ? 0 : s.days(f[at[c_day]]);
+        t.rows[s.end] = user_data::row{0, s.arms(f[at[c_arm]]), day, *value, pre};
+        const auto user = f[at[c_user]];
+        t.users[s.end] = {user, std::hash<std::string_view>{}(user)};
+        for (std::size_t k = 0; k < l.labelled.size(); ++k) {
+            t.labels[k][s.end] = f[at[l.labelled[k]]];
+        }
+        ++s.end;
     }
     return {};
 }
 
-// Appends `c`'s users, arms, days and rows to `into` (the chunks before it), renumbering them
-// into `into`'s numbers. False when a user of `c` is in another arm in `into`.
-bool merge(chunk& into, chunk& c)
+// Which thread numbers a user: by the hash's high bits (hash_index places names by the low
+// ones, which then stay uniform within each thread's share).
+std::size_t owner_of(std::size_t hash, std::size_t threads)
 {
-    std::vector<std::uint32_t> arm(c.arms.size()), day(c.days.size()), user(c.users.size());
-    for (std::uint32_t i = 0; i < arm.size(); ++i) {
-        arm[i] = into.arms(c.arms[i]);
-    }
-    for (std::uint32_t i = 0; i < day.size(); ++i) {
-        day[i] = into.days(c.days[i]);
-    }
-    for (std::uint32_t i = 0; i < user.size(); ++i) {
-        user[i] = into.users(c.users[i]);
-        if (user[i] == into.arm_of.size()) {
-            into.arm_of.push_back(arm[c.arm_of[i]]);
-            for (std::size_t k = 0; k < c.labels.size(); ++k) {
-                into.labels[k].push_back(c.labels[k][i]);
+    return (hash >> 40) % threads;
+}
+
+// One thread's share of the users: those it owns, in the order the rows first name them.
+struct owned_users
+{
+    hash_index index;
+    std::vector<std::uint32_t> first_row;  // per user: the row first naming them (their arm)
+    std::vector<std::uint32_t> arm;        // per user: that row's arm, the file's number
+    std::vector<std::uint32_t> user_of;    // per row it owns, in row order: the row's user
+    std::vector<std::size_t> rows_before;  // per stretch: the rows it owns in the ones before
+    std::vector<std::uint32_t> number;     // per user: their number in the file, given later
+    std::optional<std::size_t> conflict;   // the first row naming a user in another arm
+};
+
+void find_users(const table& t, const std::vector<stretch>& parts, std::size_t me,
+                std::size_t threads, owned_users& o)
+{
+    o.index.reserve(t.rows.size() / threads + 1);
+    for (const auto& s : parts) {
+        o.rows_before.push_back(o.user_of.size());
+        for (std::size_t i = s.begin; i < s.end; ++i) {
+            const auto& u = t.users[i];
+            if (owner_of(u.hash, threads) != me) {
+                continue;
             }
-        } else if (into.arm_of[user[i]] != arm[c.arm_of[i]]) {
-            return false;
+            const auto arm = s.arm_number[t.rows[i].arm];
+            auto at = o.index.find(
+                u.hash, [&](std::uint32_t x) { return t.users[o.first_row[x]].name == u.name; });
+            if (!at) {
+                at = static_cast<std::uint32_t>(o.first_row.size());
+                o.index.insert(u.hash, *at);
+                o.first_row.push_back(static_cast<std::uint32_t>(i));
+                o.arm.push_back(arm);
+            } else if (o.arm[*at] != arm) {
+                o.conflict = i;
+                return;
+            }
+            o.user_of.push_back(*at);
         }
     }
-    for (auto r : c.rows) {
-        r.user = user[r.user];
-        r.arm = arm[r.arm];
-        r.day = day.empty() ? 0 : day[r.day];
-        into.rows.push_back(r);
+}
+
+// Numbers the users in the order the file first names them (the owners' lists are each in that
+// order: a merge), and keeps each one's name and first labels.
+void number_users(const table& t, std::vector<owned_users>& owners, const layout& l,
+                  user_data& data)
+{
+    std::size_t total = 0;
+    for (const auto& o : owners) {
+        total += o.first_row.size();
     }
-    return true;
+    data.users.reserve(total);
+    data.segments.resize(l.labelled.size());
+    for (std::size_t k = 0; k < l.labelled.size(); ++k) {
+        data.segments[k].first = std::string(names[l.labelled[k]]);
+        data.segments[k].second.reserve(total);
+    }
+    std::vector<std::size_t> next(owners.size(), 0);
+    for (std::uint32_t n = 0; n < total; ++n) {
+        std::size_t from = owners.size();
+        for (std::size_t o = 0; o < owners.size(); ++o) {
+            if (next[o] < owners[o].first_row.size() &&
+                (from == owners.size() ||
+                 owners[o].first_row[next[o]] < owners[from].first_row[next[from]])) {
+                from = o;
+            }
+        }
+        const auto row = owners[from].first_row[next[from]++];
+        owners[from].number.push_back(n);
+        data.users.emplace_back(t.users[row].name);
+        for (std::size_t k = 0; k < l.labelled.size(); ++k) {
+            data.segments[k].second.emplace_back(t.labels[k][row]);
+        }
+    }
+}
+
+// Gives stretch k's rows the file's numbers of their users, arms and days.
+void renumber(table& t, const stretch& s, std::size_t k, const std::vector<owned_users>& owners)
+{
+    std::vector<std::size_t> cursor;
+    for (const auto& o : owners) {
+        cursor.push_back(o.rows_before[k]);
+    }
+    for (std::size_t i = s.begin; i < s.end; ++i) {
+        auto& row = t.rows[i];
+        const auto owner = owner_of(t.users[i].hash, owners.size());
+        row.user = owners[owner].number[owners[owner].user_of[cursor[owner]++]];
+        row.arm = s.arm_number[row.arm];
+        row.day = s.day_number.empty() ? 0 : s.day_number[row.day];
+    }
+}
+
+// Runs fn(k) for k in [0, n), k = 0 on this thread and the others each on one of their own.
+template <typename Fn>
+void side_by_side(std::size_t n, Fn&& fn)
+{
+    std::vector<std::jthread> workers;
+    for (std::size_t k = 1; k < n; ++k) {
+        workers.emplace_back([&fn, k] { fn(k); });
+    }
+    if (n > 0) {
+        fn(0);
+    }
+}
+
+// The file's line number of row `row` (rows skip blank lines) of a body starting at line 2.
+std::size_t line_of_row(std::string_view body, std::size_t row)
+{
+    std::size_t line_no = 2;
+    for (std::size_t pos = 0; pos < body.size(); ++line_no) {
+        auto end = body.find('\n', pos);
+        const auto line = body.substr(pos, end == std::string_view::npos ? end : end - pos);
+        pos = end == std::string_view::npos ? body.size() : end + 1;
+        if (!line.empty() && line != "\r" && row-- == 0) {
+            break;
+        }
+    }
+    return line_no;
+}
+
+layout layout_of(const std::array<std::size_t, c_count>& at)
+{
+    layout l;
+    l.at = at;
+    l.has_pre = at[c_pre_impressions] != absent;
+    l.needed = *std::max_element(at.begin(), at.end(), [](auto a, auto b) {
+        return (a == absent ? 0 : a) < (b == absent ? 0 : b);
+    }) + 1;
+    for (auto c : {c_device, c_geo}) {
+        if (at[c] != absent) {
+            l.labelled.push_back(c);
+        }
+    }
+    return l;
+}
+
+// Numbers the arms and days of the whole file from the stretches' own, in stretch order.
+void number_labels(std::vector<stretch>& parts, interner& arms, interner& days)
+{
+    for (auto& s : parts) {
+        for (std::uint32_t i = 0; i < s.arms.size(); ++i) {
+            s.arm_number.push_back(arms(s.arms[i]));
+        }
+        for (std::uint32_t i = 0; i < s.days.size(); ++i) {
+            s.day_number.push_back(days(s.days[i]));
+        }
+    }
+}
+
+// Splits the body into `threads` stretches of whole lines, each given room for its rows after
+// the stretches before it.
+std::vector<stretch> stretches(std::string_view body, std::size_t threads)
+{
+    std::vector<stretch> parts;
+    std::size_t rows = 0;
+    for (std::size_t from = 0, k = 0; from < body.size(); ++k) {
+        auto to = k + 1 == threads ? body.size() : from + (body.size() - from) / (threads - k);
+        to = to >= body.size() ? body.size() : body.find('\n', to);
+        to = to == std::string_view::npos ? body.size() : to + 1;
+        auto& s = parts.emplace_back();
+        s.text = body.substr(from, to - from);
+        s.first_line = from == 0 ? 2 : 0;
+        s.begin = rows;
+        rows += lines_in(s.text);
+        from = to;
+    }
+    return parts;
+}
+
+// The error of a row naming a user already seen in another arm (one stretch: `whole`).
+error conflict_error(std::string_view body, const table& t, const stretch& whole,
+                     const std::vector<owned_users>& owners, const interner& arms, std::size_t row)
+{
+    const auto& u = t.users[row];
+    const auto& o = owners[owner_of(u.hash, owners.size())];
+    const auto first = *o.index.find(
+        u.hash, [&](std::uint32_t x) { return t.users[o.first_row[x]].name == u.name; });
+    return {error_code::invalid_argument,
+            fmt::format("line {}: user {} is in arm {} and in arm {}: assignment must put each "
+                        "user in one arm",
+                        line_of_row(body, row), u.name, arms[o.arm[first]],
+                        arms[whole.arm_number[t.rows[row].arm]])};
+}
+
+// Blank lines leave room unused at the end of their stretch: moves the rows after it down.
+void close_gaps(unwritten_vector<user_data::row>& rows, const std::vector<stretch>& parts)
+{
+    std::size_t kept = 0;
+    for (const auto& s : parts) {
+        if (s.begin != kept) {
+            std::copy(rows.begin() + static_cast<std::ptrdiff_t>(s.begin),
+                      rows.begin() + static_cast<std::ptrdiff_t>(s.end),
+                      rows.begin() + static_cast<std::ptrdiff_t>(kept));
+        }
+        kept += s.end - s.begin;
+    }
+    rows.resize(kept);
 }
 
 // Below this, one thread parses: starting threads costs more than it saves.
@@ -317,76 +491,63 @@ result<user_data> parse_csv(std::string_view text, std::size_t threads)
     if (!at) {
         return fail(at.error());
     }
-    layout l;
-    l.at = *at;
-    l.has_pre = (*at)[c_pre_impressions] != absent;
-    l.needed = *std::max_element(at->begin(), at->end(), [](auto a, auto b) {
-        return (a == absent ? 0 : a) < (b == absent ? 0 : b);
-    }) + 1;
-    for (auto c : {c_device, c_geo}) {
-        if ((*at)[c] != absent) {
-            l.labelled.push_back(c);
-        }
-    }
+    const auto l = layout_of(*at);
     const auto body =
         first_end == std::string_view::npos ? std::string_view{} : text.substr(first_end + 1);
-    // Stretches of whole lines, one per core, parsed side by side and then merged in order, so
-    // that users, arms and days are numbered as one pass would number them. Errors are rare:
-    // on one, a single pass over the whole body finds the first and its line number.
+    // Stretches of whole lines, one per thread, each parsed into its own rows of one table
+    // (each thread faults in its own pages). The users are then numbered by threads that each
+    // own a share of them by hash, and the stretches' rows renumbered, so that users, arms and
+    // days get the numbers one pass gives. Errors are rare: on one, a single pass over the
+    // whole body finds the first and its line number.
     threads = std::max<std::size_t>(threads, 1);
-    std::vector<std::string_view> parts;
-    for (std::size_t from = 0, k = 0; from < body.size(); ++k) {
-        auto to = k + 1 == threads ? body.size() : from + (body.size() - from) / (threads - k);
-        to = to >= body.size() ? body.size() : body.find('\n', to);
-        to = to == std::string_view::npos ? body.size() : to + 1;
-        parts.push_back(body.substr(from, to - from));
-        from = to;
+    auto parts = stretches(body, threads);
+    const std::size_t rows = parts.empty() ? 0 : parts.back().begin + lines_in(parts.back().text);
+    table t;
+    t.rows.resize(rows);
+    prefer_huge_pages(t.rows.data(), rows * sizeof(user_data::row));
+    t.users.resize(rows);
+    t.labels.resize(l.labelled.size());
+    for (auto& labels : t.labels) {
+        labels.resize(rows);
     }
-    std::vector<std::size_t> lines;  // of each part; the first part's chunk takes them all
-    for (const auto part : parts) {
-        lines.push_back(lines_in(part));
+    side_by_side(parts.size(),
+                 [&](std::size_t k) { parts[k].parsed = parse_stretch(parts[k], l, t); });
+    const bool serial = parts.size() <= 1;
+    const auto failed =
+        std::find_if(parts.begin(), parts.end(), [](const auto& s) { return !s.parsed; });
+    if (failed != parts.end() && !serial) {
+        return parse_csv(text, 1);
     }
-    const std::size_t all_lines = std::accumulate(lines.begin(), lines.end(), std::size_t{0});
-    std::vector<chunk> chunks(parts.size());
-    std::vector<result<void>> parsed(parts.size());
-    {
-        std::vector<std::jthread> workers;
-        for (std::size_t k = 1; k < parts.size(); ++k) {
-            workers.emplace_back(
-                [&, k] { parsed[k] = parse_lines(parts[k], l, 0, lines[k], chunks[k]); });
+    interner arms, days;
+    number_labels(parts, arms, days);
+    std::vector<owned_users> owners(threads);
+    side_by_side(threads, [&](std::size_t o) { find_users(t, parts, o, threads, owners[o]); });
+    std::optional<std::size_t> conflict;
+    for (const auto& o : owners) {
+        if (o.conflict && (!conflict || *o.conflict < *conflict)) {
+            conflict = o.conflict;
         }
-        if (!parts.empty()) {
-            parsed[0] = parse_lines(parts[0], l, 2, all_lines, chunks[0]);
-        }
     }
-    bool ok =
-        std::all_of(parsed.begin(), parsed.end(), [](const auto& r) { return r.has_value(); });
-    for (std::size_t k = 1; ok && k < chunks.size(); ++k) {
-        ok = merge(chunks[0], chunks[k]);
-        chunks[k] = {};
+    if (conflict && !serial) {
+        return parse_csv(text, 1);
     }
-    if (!ok) {
-        chunk whole;
-        if (auto r = parse_lines(body, l, 2, all_lines, whole); !r) {
-            return fail(r.error());
-        }
-        chunks.assign(1, std::move(whole));  // merging found a conflict this pass also finds
+    if (conflict) {  // before the parse error, if any: that is the first
+        return fail(conflict_error(body, t, parts[0], owners, arms, *conflict));
     }
-    if (chunks.empty() || chunks[0].rows.empty()) {
-        return fail(error_code::invalid_argument, "the CSV has a header but no rows");
+    if (failed != parts.end()) {
+        return fail(failed->parsed.error());
     }
-    auto& c = chunks[0];
     user_data data;
     data.has_pre = l.has_pre;
-    data.rows = std::move(c.rows);
-    for (std::size_t k = 0; k < l.labelled.size(); ++k) {
-        data.segments.emplace_back(
-            std::string(names[l.labelled[k]]),
-            std::vector<std::string>(c.labels[k].begin(), c.labels[k].end()));
+    number_users(t, owners, l, data);
+    side_by_side(parts.size(), [&](std::size_t k) { renumber(t, parts[k], k, owners); });
+    close_gaps(t.rows, parts);
+    if (t.rows.empty()) {
+        return fail(error_code::invalid_argument, "the CSV has a header but no rows");
     }
-    data.users = c.users.copies();
-    data.arms = c.arms.copies();
-    data.days = c.days.copies();
+    data.rows = std::move(t.rows);
+    data.arms = arms.copies();
+    data.days = days.copies();
     sort_labels(data);
     return data;
 }
