@@ -1,12 +1,15 @@
 #include "adsx/experiments/analysis.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <numeric>
 
 #include <fmt/format.h>
+
+#include "adsx/base/parallel.h"
 
 namespace adsx::experiments {
 
@@ -22,6 +25,23 @@ counters& counters::operator+=(const counters& o)
 namespace {
 
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+
+// From this many users a look's independent passes run side by side (below, starting threads
+// costs more than it saves: the breakdowns and tests analyse thousands of small samples).
+constexpr std::size_t parallel_from_users = 100'000;
+
+// fn(k) for k in [0, n): side by side, or one after the other.
+template <typename Fn>
+void for_each_part(std::size_t n, bool parallel, Fn&& fn)
+{
+    if (parallel) {
+        side_by_side(n, fn);
+        return;
+    }
+    for (std::size_t k = 0; k < n; ++k) {
+        fn(k);
+    }
+}
 
 struct metric_def
 {
@@ -176,23 +196,19 @@ std::vector<estimate> mean_estimates(const look& l, const metric_def& m, bool us
 // The pooled caps of revenue (and pre-period revenue) at this look.
 void set_caps(look& l, double q, bool has_pre)
 {
-    std::vector<double> v;
-    v.reserve(l.arm.size());
-    for (std::size_t u = 0; u < l.arm.size(); ++u) {
-        if (l.seen[u] != 0) {
-            v.push_back(l.value[u].revenue);
-        }
-    }
-    l.cap = percentile(v, q);
-    if (has_pre) {
-        v.clear();
+    auto cap = [&](const std::vector<counters>& totals) {
+        std::vector<double> v;
+        v.reserve(l.arm.size());
         for (std::size_t u = 0; u < l.arm.size(); ++u) {
             if (l.seen[u] != 0) {
-                v.push_back(l.pre[u].revenue);
+                v.push_back(totals[u].revenue);
             }
         }
-        l.pre_cap = percentile(v, q);
-    }
+        return percentile(v, q);
+    };
+    for_each_part(has_pre ? 2 : 1, l.arm.size() >= parallel_from_users, [&](std::size_t k) {
+        (k == 0 ? l.cap : l.pre_cap) = cap(k == 0 ? l.value : l.pre);
+    });
 }
 
 // A later look's sequential result given the earlier ones: p never rises, the interval never
@@ -240,11 +256,21 @@ std::vector<metric_result> compare(const look& l, const user_data& data, std::si
                                    const options& o, double elapsed,
                                    std::vector<sequential_state>& state)
 {
+    // Each metric's estimates are passes of their own over the users: side by side when
+    // there are enough users for threads to pay.
+    constexpr std::size_t metrics = std::size(definitions);
+    std::array<std::vector<estimate>, metrics> estimates;
+    std::array<std::optional<cuped>, metrics> variances;
+    for_each_part(metrics, l.arm.size() >= parallel_from_users, [&](std::size_t k) {
+        const auto& m = definitions[k];
+        estimates[k] = m.denominator != nullptr ? ratio_estimates(l, m)
+                                                : mean_estimates(l, m, data.has_pre, variances[k]);
+    });
     std::vector<metric_result> out;
-    for (const auto& m : definitions) {
-        std::optional<cuped> variance;
-        const auto est = m.denominator != nullptr ? ratio_estimates(l, m)
-                                                  : mean_estimates(l, m, data.has_pre, variance);
+    for (std::size_t k = 0; k < metrics; ++k) {
+        const auto& m = definitions[k];
+        const auto& est = estimates[k];
+        const auto& variance = variances[k];
         for (std::size_t a = 0; a < l.arms; ++a) {
             if (a == control) {
                 continue;

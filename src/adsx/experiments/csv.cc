@@ -11,6 +11,7 @@
 
 #include "adsx/base/hash_index.h"
 #include "adsx/base/memory.h"
+#include "adsx/base/parallel.h"
 #include "adsx/base/strings.h"
 #include "adsx/experiments/analysis.h"
 
@@ -210,6 +211,7 @@ struct stretch
 {
     std::string_view text;
     std::size_t first_line = 0;  // the file's line number of its first line (0: not known)
+    std::size_t room = 0;        // its lines: the most rows it can hold
     std::size_t begin = 0, end = 0;
     interner arms, days;
     std::vector<std::uint32_t> arm_number, day_number;  // the whole file's, of its own
@@ -363,19 +365,6 @@ void renumber(table& t, const stretch& s, std::size_t k, const std::vector<owned
     }
 }
 
-// Runs fn(k) for k in [0, n), k = 0 on this thread and the others each on one of their own.
-template <typename Fn>
-void side_by_side(std::size_t n, Fn&& fn)
-{
-    std::vector<std::jthread> workers;
-    for (std::size_t k = 1; k < n; ++k) {
-        workers.emplace_back([&fn, k] { fn(k); });
-    }
-    if (n > 0) {
-        fn(0);
-    }
-}
-
 // The file's line number of row `row` (rows skip blank lines) of a body starting at line 2.
 std::size_t line_of_row(std::string_view body, std::size_t row)
 {
@@ -425,7 +414,6 @@ void number_labels(std::vector<stretch>& parts, interner& arms, interner& days)
 std::vector<stretch> stretches(std::string_view body, std::size_t threads)
 {
     std::vector<stretch> parts;
-    std::size_t rows = 0;
     for (std::size_t from = 0, k = 0; from < body.size(); ++k) {
         auto to = k + 1 == threads ? body.size() : from + (body.size() - from) / (threads - k);
         to = to >= body.size() ? body.size() : body.find('\n', to);
@@ -433,13 +421,14 @@ std::vector<stretch> stretches(std::string_view body, std::size_t threads)
         auto& s = parts.emplace_back();
         s.text = body.substr(from, to - from);
         s.first_line = from == 0 ? 2 : 0;
-        s.begin = rows;
-        rows += lines_in(s.text);
         from = to;
+    }
+    side_by_side(parts.size(), [&](std::size_t k) { parts[k].room = lines_in(parts[k].text); });
+    for (std::size_t k = 1; k < parts.size(); ++k) {
+        parts[k].begin = parts[k - 1].begin + parts[k - 1].room;
     }
     return parts;
 }
-
 // The error of a row naming a user already seen in another arm (one stretch: `whole`).
 error conflict_error(std::string_view body, const table& t, const stretch& whole,
                      const std::vector<owned_users>& owners, const interner& arms, std::size_t row)
@@ -501,7 +490,7 @@ result<user_data> parse_csv(std::string_view text, std::size_t threads)
     // whole body finds the first and its line number.
     threads = std::max<std::size_t>(threads, 1);
     auto parts = stretches(body, threads);
-    const std::size_t rows = parts.empty() ? 0 : parts.back().begin + lines_in(parts.back().text);
+    const std::size_t rows = parts.empty() ? 0 : parts.back().begin + parts.back().room;
     table t;
     t.rows.resize(rows);
     prefer_huge_pages(t.rows.data(), rows * sizeof(user_data::row));
