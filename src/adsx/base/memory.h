@@ -12,12 +12,13 @@
 // each thread's first write to its own slice is what faults its pages in (side by side), rather
 // than one thread zeroing the whole table first:
 //
-//   std::vector<row, unwritten_allocator<row>> rows;
+//   unwritten_vector<row> rows;  // std::vector<row, unwritten_allocator<row>>
 //   rows.resize(n);  // allocated, not written: each worker fills rows[from, to)
 #include <cstddef>
 #include <memory>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace adsx {
 
@@ -56,5 +57,8 @@ struct unwritten_allocator
 
     friend bool operator==(const unwritten_allocator&, const unwritten_allocator&) = default;
 };
+
+template <typename T>
+using unwritten_vector = std::vector<T, unwritten_allocator<T>>;
 
 }  // namespace adsx

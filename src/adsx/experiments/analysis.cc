@@ -6,6 +6,8 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -60,13 +62,61 @@ constexpr metric_def definitions[] = {
 // The users' totals up to one look (a day, or all the data).
 struct look
 {
-    std::vector<std::uint32_t> arm;  // per user
-    std::vector<counters> value;
-    std::vector<counters> pre;
-    std::vector<char> seen;
+    unwritten_vector<std::uint32_t> arm;  // per user
+    unwritten_vector<counters> value;
+    unwritten_vector<counters> pre;
+    unwritten_vector<char> seen;
     std::size_t arms = 0;
-    double cap = nan;      // the pooled revenue cap at this look
-    double pre_cap = nan;  // and the pre-period's
+    double cap = nan;       // the pooled revenue cap at this look
+    double pre_cap = nan;   // and the pre-period's
+    std::size_t parts = 1;  // user ranges, each added to by a thread of its own
+
+    look(std::size_t users, std::size_t arm_count)
+      : arms(arm_count),
+        parts(users >= parallel_from_users
+                  ? std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8)
+                  : 1)
+    {
+        arm.resize(users);
+        value.resize(users);
+        pre.resize(users);
+        seen.resize(users);
+        // Zeroed by the threads that add to each range: each faults in its own pages.
+        for_each_part(parts, parts > 1, [&](std::size_t k) {
+            const auto [from, to] = range(k);
+            std::fill(seen.begin() + from, seen.begin() + to, char{0});
+            std::fill(value.begin() + from, value.begin() + to, counters{});
+        });
+    }
+    // Part k's users.
+    [[nodiscard]] std::pair<std::ptrdiff_t, std::ptrdiff_t> range(std::size_t k) const
+    {
+        return {static_cast<std::ptrdiff_t>(seen.size() * k / parts),
+                static_cast<std::ptrdiff_t>(seen.size() * (k + 1) / parts)};
+    }
+
+    // Adds rows[row(i)] for i in [from, to) to their users' totals; a user's first row gives
+    // their arm and pre-period. Each part adds its users' rows, in the same order as one pass.
+    template <typename Row>
+    void add(const user_data& data, std::size_t from, std::size_t to, Row&& row)
+    {
+        for_each_part(parts, parts > 1, [&](std::size_t k) {
+            const auto [lo, hi] = range(k);
+            for (std::size_t i = from; i < to; ++i) {
+                const auto& r = data.rows[row(i)];
+                const auto u = static_cast<std::ptrdiff_t>(r.user);
+                if (u < lo || u >= hi) {
+                    continue;
+                }
+                if (seen[r.user] == 0) {
+                    seen[r.user] = 1;
+                    arm[r.user] = r.arm;
+                    pre[r.user] = r.pre;
+                }
+                value[r.user] += r.value;
+            }
+        });
+    }
 };
 
 // An arm's estimate of a metric: its value and standard error, and for mean metrics the
@@ -196,7 +246,7 @@ std::vector<estimate> mean_estimates(const look& l, const metric_def& m, bool us
 // The pooled caps of revenue (and pre-period revenue) at this look.
 void set_caps(look& l, double q, bool has_pre)
 {
-    auto cap = [&](const std::vector<counters>& totals) {
+    auto cap = [&](const unwritten_vector<counters>& totals) {
         std::vector<double> v;
         v.reserve(l.arm.size());
         for (std::size_t u = 0; u < l.arm.size(); ++u) {
@@ -579,16 +629,13 @@ result<report> analyze(const user_data& data, const options& o)
     rep.control = data.arms[*control];
     rep.rule = rule_text(o);
 
-    look l;
-    l.arms = data.arms.size();
-    l.arm.resize(data.users.size());
-    l.value.resize(data.users.size());
-    l.pre.resize(data.users.size());
-    l.seen.resize(data.users.size());
-    // Rows in day order; a look after each day (one look when the data has no days).
-    std::vector<std::size_t> order(data.rows.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
+    look l(data.users.size(), data.arms.size());
+    // Rows in day order (without days, as they are); a look after each day (one look when the
+    // data has no days).
+    std::vector<std::size_t> order;
     if (!data.days.empty()) {
+        order.resize(data.rows.size());
+        std::iota(order.begin(), order.end(), std::size_t{0});
         std::stable_sort(order.begin(), order.end(),
                          [&](auto a, auto b) { return data.rows[a].day < data.rows[b].day; });
     }
@@ -596,14 +643,14 @@ result<report> analyze(const user_data& data, const options& o)
     std::size_t k = 0;
     const std::size_t looks = std::max<std::size_t>(1, data.days.size());
     for (std::uint32_t day = 0; day < looks; ++day) {
-        for (; k < order.size() && data.rows[order[k]].day == day; ++k) {
-            const auto& row = data.rows[order[k]];
-            if (l.seen[row.user] == 0) {
-                l.seen[row.user] = 1;
-                l.arm[row.user] = row.arm;
-                l.pre[row.user] = row.pre;
+        if (order.empty()) {
+            l.add(data, 0, data.rows.size(), [](std::size_t i) { return i; });
+        } else {
+            const auto from = k;
+            while (k < order.size() && data.rows[order[k]].day == day) {
+                ++k;
             }
-            l.value[row.user] += row.value;
+            l.add(data, from, k, [&](std::size_t i) { return order[i]; });
         }
         set_caps(l, o.cap_percentile, data.has_pre);
         // Without days the one look is the whole experiment.

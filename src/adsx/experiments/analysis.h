@@ -53,7 +53,7 @@ struct user_data
     std::vector<std::string> days;  // sorted; empty when the data has no day column
     bool has_pre = false;
     // Unwritten when resized: parse_csv's threads each fill their own stretch.
-    std::vector<row, unwritten_allocator<row>> rows;
+    unwritten_vector<row> rows;
     // Optional labels for breakdowns: (dimension, label of each user by index), e.g.
     // ("device", {"ios", "desktop", …}).
     std::vector<std::pair<std::string, std::vector<std::string>>> segments;

@@ -193,9 +193,6 @@ struct user_name
     std::size_t hash;
 };
 
-template <typename T>
-using unwritten_vector = std::vector<T, unwritten_allocator<T>>;
-
 // The rows of the whole CSV, filled by stretches of lines side by side: row i's user is named
 // by users[i], and labels[k][i] is its label in the k-th breakdown column.
 struct table
@@ -325,6 +322,7 @@ void number_users(const table& t, std::vector<owned_users>& owners, const layout
         total += o.first_row.size();
     }
     data.users.reserve(total);
+    prefer_huge_pages(data.users.data(), total * sizeof(std::string));
     data.segments.resize(l.labelled.size());
     for (std::size_t k = 0; k < l.labelled.size(); ++k) {
         data.segments[k].first = std::string(names[l.labelled[k]]);
