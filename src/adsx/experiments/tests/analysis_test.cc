@@ -83,6 +83,41 @@ const metric_result& metric(const report& r, std::string_view name)
     throw std::runtime_error("no metric");
 }
 
+// From 100k users a look's totals are summed by user range on every thread, and the metrics'
+// passes run side by side: per-arm users and totals, and each arm's CTR, equal sums taken here
+// over the rows in one pass, to the last bit.
+TEST(Analysis, ManyUsersAnalysedSideBySideEqualOnePassSums)
+{
+    const auto data = simulate(5, {.users = 150'000, .days = 3});
+    std::vector<counters> user_totals(data.users.size());
+    for (const auto& row : data.rows) {  // each user's rows are in day order already
+        user_totals[row.user] += row.value;
+    }
+    std::vector<std::uint32_t> arm_of(data.users.size());
+    for (const auto& row : data.rows) {
+        arm_of[row.user] = row.arm;
+    }
+    std::vector<counters> arm_totals(data.arms.size());
+    std::vector<double> arm_users(data.arms.size());
+    for (std::size_t u = 0; u < data.users.size(); ++u) {
+        arm_totals[arm_of[u]] += user_totals[u];
+        arm_users[arm_of[u]] += 1;
+    }
+    const auto r = analyze(data, {});
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_EQ(r->arms.size(), 2u);
+    for (std::size_t a = 0; a < 2; ++a) {
+        EXPECT_EQ(r->arms[a].users, arm_users[a]);
+        EXPECT_EQ(r->arms[a].totals.impressions, arm_totals[a].impressions);
+        EXPECT_EQ(r->arms[a].totals.clicks, arm_totals[a].clicks);
+        EXPECT_EQ(r->arms[a].totals.revenue, arm_totals[a].revenue);
+    }
+    const auto& ctr = metric(*r, "ctr");
+    EXPECT_EQ(ctr.control, arm_totals[0].clicks / arm_totals[0].impressions);
+    EXPECT_EQ(ctr.treatment, arm_totals[1].clicks / arm_totals[1].impressions);
+    EXPECT_EQ(r->timeline.size(), 3u * metric_names().size());
+}
+
 TEST(Analysis, AaFixedHorizonFalsePositiveRateIsAlpha)
 {
     int positives = 0;
