@@ -92,33 +92,65 @@ def window_counts(
             F.sum((F.col("event_type") == "click").cast("long")).alias("c"),
         )
     )
-    longest = max(spans.values())
     q = imps.select("event_id", *key, "event_time").withColumn(
         "t_tile", F.floor(F.col("event_time") / width)
     )
-    # Closed tiles: each impression asks for the tiles 1 … longest-1 before its own, by key and
-    # tile (an equi-join; joining on the key alone would pair every impression with every
-    # tile of its ad, billions of pairs for a week of a busy ad).
-    back = (
-        q.select(
-            "event_id",
-            *key,
-            "t_tile",
-            F.explode(F.sequence(F.lit(1), F.lit(max(longest - 1, 1)))).alias("ago"),
-        )
-        .where(F.col("ago") < longest)
-        .withColumn("tile", F.col("t_tile") - F.col("ago"))
+    # Closed tiles by prefix sums: with S(x) the key's counts in tiles <= x, a window of n tiles
+    # holds S(t_tile - 1) - S(t_tile - n) of them. Each impression asks for S at those tiles
+    # (a query row each, `ago` tiles back), sorted in among the key's tiles after a tile of the
+    # same number, so a running sum over the key's rows reads S there. Rows: the tiles and a
+    # few per impression, where pairing each impression with every tile of its window made
+    # dozens (59 for an hour of minute tiles).
+    ago = sorted({1, *spans.values()})
+    queries = q.select(
+        "event_id",
+        *key,
+        F.explode(F.array(*[F.lit(a) for a in ago])).alias("ago"),
+        "t_tile",
+    ).select(
+        "event_id",
+        *key,
+        "ago",
+        (F.col("t_tile") - F.col("ago")).alias("tile"),
+        F.lit(0).cast("long").alias("i"),
+        F.lit(0).cast("long").alias("c"),
+        F.lit(1).alias("query"),
     )
-    full = (
-        back.join(tiles, [*key, "tile"])
-        .groupBy("event_id")
-        .agg(
-            *[
-                F.sum(F.when(F.col("ago") < n, F.col(x)).otherwise(0)).alias(f"{name}_{x}")
-                for name, n in spans.items()
-                for x in ("i", "c")
-            ]
+    counted = tiles.select(
+        F.lit(None).cast(q.schema["event_id"].dataType).alias("event_id"),
+        *key,
+        F.lit(None).cast("int").alias("ago"),
+        "tile",
+        "i",
+        "c",
+        F.lit(0).alias("query"),
+    )
+    running = (
+        Window.partitionBy(*key)
+        .orderBy("tile", "query")
+        .rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    )
+    prefix = (
+        counted.unionByName(queries)
+        .select(
+            "event_id",
+            "ago",
+            "query",
+            F.sum("i").over(running).alias("si"),
+            F.sum("c").over(running).alias("sc"),
         )
+        .where(F.col("query") == 1)
+    )
+
+    def at(x: str, a: int):
+        return F.max(F.when(F.col("ago") == a, F.col(x)))
+
+    full = prefix.groupBy("event_id").agg(
+        *[
+            (at(f"s{x}", 1) - at(f"s{x}", n)).alias(f"{name}_{x}")
+            for name, n in spans.items()
+            for x in ("i", "c")
+        ]
     )
     # The impression's own tile: the events in it before the impression.
     same_tile = e.select(
@@ -266,12 +298,6 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     spark = session(cfg, "adsx-training-set")
     horizon = args.last + dt.timedelta(days=args.conversion_window_h // 24 + 2)
-    e = events_until(
-        spark, cfg, lake, horizon, DAILY_COLUMNS + ["placement", "slot", "bid", "experiment", "arm"]
-    )
-    imps, unfinished = labelled(
-        e, args.first, args.last, args.click_window_min * MINUTE, args.conversion_window_h * HOUR
-    )
 
     def progress(step: str) -> None:
         elapsed = round(time.monotonic() - started, 1)
@@ -279,6 +305,15 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps({"progress": "training_set", "step": step, "elapsed_s": elapsed}), flush=True
         )
 
+    # Read once: the labels and every feature group read the events (a dozen passes), each of
+    # which would otherwise read the lake and test the orphans again.
+    e = events_until(
+        spark, cfg, lake, horizon, DAILY_COLUMNS + ["placement", "slot", "bid", "experiment", "arm"]
+    )
+    e = materialized(e, "events", progress)
+    imps, unfinished = labelled(
+        e, args.first, args.last, args.click_window_min * MINUTE, args.conversion_window_h * HOUR
+    )
     imps = materialized(imps, "labels", progress)
     stream = materialized(stream_features(imps, e, progress), "stream features", progress)
     batch, batch_names = batch_features(spark, lake, imps)
