@@ -52,11 +52,12 @@ integration: up
 test: up
 	cd $(BUILD) && ctest --output-on-failure --schedule-random -L 'unit|integration|reliability'
 
-# One clang-14 build with ASan + UBSan serves both: the unit tests, and the libFuzzer targets of
-# tests/fuzz (FUZZ_SECONDS each, tests/fuzz/run.sh).
+# One clang-14 build with ASan + UBSan serves both: the GoogleTest unit suites (target
+# unit_tests: the libraries and their tests, not the adsx binary, whose pytest suites run in
+# `make test`), and the libFuzzer targets of tests/fuzz (FUZZ_SECONDS each, tests/fuzz/run.sh).
 asan: deps
 	cmake --preset asan -DADSX_PYTHON=$(CURDIR)/.venv/bin/python >/dev/null
-	cmake --build --preset asan
+	cmake --build --preset asan --target unit_tests
 	ctest --preset asan-unit
 
 FUZZ_SECONDS ?= 60

@@ -7,11 +7,13 @@
 #
 # adsx_test(<name> SOURCES ... DEPS ... [LABEL unit|integration])
 #
-# Declares a GoogleTest executable registered with CTest under the given label (unit by default).
+# Declares a GoogleTest executable registered with CTest under the given label (unit by default);
+# the unit ones are dependencies of the target unit_tests.
 #
 # adsx_pytest(<name> FILE <test_file.py> LABEL <label> [TIMEOUT <seconds>])
 #
-# Registers a pytest suite that drives the real `adsx` binary (ADSX_BIN) with CTest.
+# Registers a pytest suite that drives the real `adsx` binary (ADSX_BIN) with CTest, labelled
+# pytest as well as <label>.
 
 set(ADSX_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
                   -Wcast-align -Woverloaded-virtual)
@@ -46,6 +48,9 @@ function(adsx_test name)
   add_test(NAME ${name} COMMAND ${name} --gtest_brief=1)
   set_tests_properties(${name} PROPERTIES LABELS ${ARG_LABEL}
                        ENVIRONMENT "ADSX_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  if(ARG_LABEL STREQUAL "unit")
+    add_dependencies(unit_tests ${name})
+  endif()
 endfunction()
 
 function(adsx_pytest name)
@@ -56,6 +61,6 @@ function(adsx_pytest name)
   add_test(NAME ${name}
            COMMAND ${ADSX_PYTHON} -m pytest -q -p no:cacheprovider --durations=5
                    ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_FILE})
-  set_tests_properties(${name} PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
+  set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABEL};pytest" TIMEOUT ${ARG_TIMEOUT}
       ENVIRONMENT "ADSX_BIN=$<TARGET_FILE:adsx>;ADSX_SOURCE_DIR=${PROJECT_SOURCE_DIR};ADSX_BUILD_DIR=${PROJECT_BINARY_DIR}")
 endfunction()
