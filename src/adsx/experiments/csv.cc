@@ -284,6 +284,8 @@ struct owned_users
     std::optional<std::size_t> conflict;   // the first row naming a user in another arm
 };
 
+// Thread `me` of `threads`: goes through every row in file order, numbers the users whose hash
+// it owns as it first meets them, and checks that each of them stays in their first row's arm.
 void find_users(const table& t, const std::vector<stretch>& parts, std::size_t me,
                 std::size_t threads, owned_users& o)
 {
