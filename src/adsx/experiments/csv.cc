@@ -222,6 +222,15 @@ std::size_t lines_in(std::string_view text)
     return ends + (!text.empty() && text.back() != '\n' ? 1 : 0);
 }
 
+// The line of `text` starting at `pos` (without its '\n'); moves `pos` past it.
+std::string_view next_line(std::string_view text, std::size_t& pos)
+{
+    const auto end = text.find('\n', pos);
+    const auto line = text.substr(pos, end == std::string_view::npos ? end : end - pos);
+    pos = end == std::string_view::npos ? text.size() : end + 1;
+    return line;
+}
+
 result<void> parse_stretch(stretch& s, const layout& l, table& t)
 {
     const auto& at = l.at;
@@ -229,9 +238,7 @@ result<void> parse_stretch(stretch& s, const layout& l, table& t)
     std::size_t line_no = s.first_line;
     s.end = s.begin;
     for (std::size_t pos = 0; pos < s.text.size(); ++line_no) {
-        auto end = s.text.find('\n', pos);
-        const auto line = s.text.substr(pos, end == std::string_view::npos ? end : end - pos);
-        pos = end == std::string_view::npos ? s.text.size() : end + 1;
+        const auto line = next_line(s.text, pos);
         if (line.empty() || line == "\r") {
             continue;
         }
@@ -370,9 +377,7 @@ std::size_t line_of_row(std::string_view body, std::size_t row)
 {
     std::size_t line_no = 2;
     for (std::size_t pos = 0; pos < body.size(); ++line_no) {
-        auto end = body.find('\n', pos);
-        const auto line = body.substr(pos, end == std::string_view::npos ? end : end - pos);
-        pos = end == std::string_view::npos ? body.size() : end + 1;
+        const auto line = next_line(body, pos);
         if (!line.empty() && line != "\r" && row-- == 0) {
             break;
         }
