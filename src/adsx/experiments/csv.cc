@@ -289,6 +289,13 @@ struct owned_users
     std::vector<std::size_t> rows_before;  // per stretch: the rows it owns in the ones before
     std::vector<std::uint32_t> number;     // per user: their number in the file, given later
     std::optional<std::size_t> conflict;   // the first row naming a user in another arm
+
+    // The user a row names, if this share holds them.
+    [[nodiscard]] std::optional<std::uint32_t> find(const table& t, const user_name& u) const
+    {
+        return index.find(u.hash,
+                          [&](std::uint32_t x) { return t.users[first_row[x]].name == u.name; });
+    }
 };
 
 // Thread `me` of `threads`: goes through every row in file order, numbers the users whose hash
@@ -305,8 +312,7 @@ void find_users(const table& t, const std::vector<stretch>& parts, std::size_t m
                 continue;
             }
             const auto arm = s.arm_number[t.rows[i].arm];
-            auto at = o.index.find(
-                u.hash, [&](std::uint32_t x) { return t.users[o.first_row[x]].name == u.name; });
+            auto at = o.find(t, u);
             if (!at) {
                 at = static_cast<std::uint32_t>(o.first_row.size());
                 o.index.insert(u.hash, *at);
@@ -440,8 +446,7 @@ error conflict_error(std::string_view body, const table& t, const stretch& whole
 {
     const auto& u = t.users[row];
     const auto& o = owners[owner_of(u.hash, owners.size())];
-    const auto first = *o.index.find(
-        u.hash, [&](std::uint32_t x) { return t.users[o.first_row[x]].name == u.name; });
+    const auto first = *o.find(t, u);
     return {error_code::invalid_argument,
             fmt::format("line {}: user {} is in arm {} and in arm {}: assignment must put each "
                         "user in one arm",
