@@ -16,8 +16,10 @@ import uuid
 import duckdb
 import pytest
 
+from adsx_jobs.sink_log import SinkLog
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
-from conftest import SOURCE_DIR, delete_topic, run_adsx, topic_record_count  # noqa: E402
+from conftest import delete_topic, job, run_adsx, topic_record_count  # noqa: E402
 
 EVENTS = 60_000
 
@@ -61,17 +63,11 @@ def topic():
 
 
 def lake_job(topic: str, lake, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "adsx_jobs.lake", "--topic", topic, "--available-now",
-         "--max-offsets-per-trigger", "20000", "--lake", str(lake), *extra],
-        cwd=SOURCE_DIR, capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
+    return job(dict(os.environ), "adsx_jobs.lake", "--topic", topic, "--available-now",
+               "--max-offsets-per-trigger", "20000", "--lake", str(lake), *extra)  # fmt: skip
 
 
 def listed(lake) -> list[str]:
-    sys.path.insert(0, str(SOURCE_DIR / "python"))
-    from adsx_jobs.sink_log import SinkLog
-
     return sorted(SinkLog(lake / "events").live())
 
 

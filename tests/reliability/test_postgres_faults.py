@@ -37,7 +37,7 @@ from conftest import (  # noqa: E402
 )
 
 VAR = BUILD_DIR / "it-pg-faults" / "var"
-EVENTS = 200_000
+EVENTS = 100_000
 REFRESH_MS = 300  # the service's catalog period: backoff from 150–300 ms up to 1.2–2.4 s
 PY_CAP_S = 16.0  # adsx_jobs.pg.CAP_S: the longest wait between two attempts of the lake job
 RETRY = "analytics: PostgreSQL not reached"  # the lake job's log line for one retry
@@ -141,7 +141,7 @@ def test_the_lake_jobs_analytics_wait_for_postgres_and_add_up_exactly(world, tmp
     lake = tmp_path / "lake"
     job = subprocess.Popen(
         [sys.executable, "-m", "adsx_jobs.lake", "--topic", world["ADSX_KAFKA__EVENTS_TOPIC"],
-         "--available-now", "--fresh", "--max-offsets-per-trigger", "20000", "--lake", str(lake)],
+         "--available-now", "--fresh", "--max-offsets-per-trigger", "10000", "--lake", str(lake)],
         cwd=SOURCE_DIR, env=world, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     err_lines: list[str] = []
