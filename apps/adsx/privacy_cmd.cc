@@ -20,11 +20,13 @@
 #include <chrono>
 #include <csignal>
 #include <iostream>
+#include <random>
 #include <thread>
 
 #include "app.h"
 #include <fmt/format.h>
 
+#include "adsx/base/backoff.h"
 #include "adsx/base/strings.h"
 #include "adsx/base/time.h"
 #include "adsx/events/contract.h"
@@ -429,6 +431,41 @@ result<void> erase_batch(const config::config& cfg, stores& s,
     return {};
 }
 
+// erase_batch until it succeeds: a store that failed (Redis or PostgreSQL down, or a command
+// past its timeout on a loaded machine) is given new connections after a backoff with jitter,
+// and the batch is done again, which the ledger makes harmless. Tallies count the attempt that
+// succeeded. A worker run --until-idle (a batch job) gives up after `bounded_attempts`; a
+// service retries until stopped.
+result<void> erase_with_retries(const config::config& cfg, stores& s,
+                                const std::vector<kafka::message>& batch, worker_tally& tally,
+                                const log::logger& log, int bounded_attempts)
+{
+    backoff retry(std::chrono::milliseconds(500), std::chrono::seconds(16), std::random_device{}());
+    while (true) {
+        worker_tally attempt = tally;
+        auto r = erase_batch(cfg, s, batch, attempt, log);
+        if (r) {
+            tally = attempt;
+            return r;
+        }
+        if (stop_worker || (bounded_attempts > 0 && retry.failures() + 1 >= bounded_attempts)) {
+            return r;
+        }
+        const auto wait = retry.next();
+        log.warn("erasure batch failed: retrying on new connections",
+                 {{"reason", r.error().message},
+                  {"failures", retry.failures()},
+                  {"retry_in_ms", static_cast<std::int64_t>(wait.count())}});
+        for (auto until = std::chrono::steady_clock::now() + wait;
+             !stop_worker && std::chrono::steady_clock::now() < until;) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        if (auto fresh = open_stores(cfg)) {
+            s = std::move(*fresh);  // else the next attempt fails on the old ones and waits longer
+        }
+    }
+}
+
 // The worker: the requests of each poll are opened (suppressed at once) and swept together,
 // then, after one reload wait for all of them, swept again and verified; only then is the
 // topic position stored. A crash anywhere repeats the batch, which the ledger makes harmless:
@@ -482,7 +519,7 @@ int run_worker(const config::config& cfg, double until_idle_s)
             continue;
         }
         last_data = std::chrono::steady_clock::now();
-        if (auto r = erase_batch(cfg, *s, batch, tally, log); !r) {
+        if (auto r = erase_with_retries(cfg, *s, batch, tally, log, until_idle_s > 0 ? 6 : 0); !r) {
             return report(r.error());
         }
         std::map<int, std::int64_t> next;
@@ -545,7 +582,8 @@ void add_privacy_commands(CLI::App& root, context& ctx, action& run)
         "worker", "Process erasure requests from kafka.privacy_topic (records "
                   "{\"request_id\", \"user_id\", \"source\"}, as POST /admin/privacy/erasures "
                   "queues them): each is erased as `erase` does, recorded in the ledger and "
-                  "verified; idempotent by request_id, so a restart after a crash resumes. Runs "
+                  "verified; idempotent by request_id, so a restart after a crash resumes, and a "
+                  "batch a store failed is done again on new connections after a backoff. Runs "
                   "until stopped (SIGINT/SIGTERM).");
     worker_cmd
         ->add_option("--until-idle", until_idle_s,

@@ -138,6 +138,32 @@ def test_a_worker_killed_during_an_erasure_resumes_it_and_completes_it_once(worl
     assert ledger(user) == [["topic", "it-req-kill", "t", "t"]]
 
 
+def test_a_batch_a_store_failed_is_done_again_on_new_connections(world):
+    env, _, users, topic = world
+    user = users[6]
+    worker = subprocess.Popen(
+        [ADSX_BIN, "privacy", "worker", "--until-idle", "5"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        for line in worker.stdout:  # connected to the stores, reading the topic
+            if line.startswith("privacy worker:"):
+                break
+        # Redis answers no one for 12 s: the worker's sweep outlives its 5 s command timeout.
+        store().execute_command("CLIENT", "PAUSE", "12000", "ALL")
+        produce(topic, (user, json.dumps({"request_id": "it-req-pause", "user_id": user})))
+        out, err = worker.communicate(timeout=120)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, out + err
+    retries = [json.loads(x) for x in err.splitlines() if "retrying on new connections" in x]
+    assert retries and retries[0]["fields"]["failures"] == 1, err
+    assert "1 erasure(s) verified" in out, out
+    assert ledger(user) == [["topic", "it-req-pause", "t", "t"]]
+    assert not store().exists(f"u:{user}")
+
+
 def rank_body(user: str, consent: str) -> bytes:
     return json.dumps(
         {
