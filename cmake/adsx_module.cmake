@@ -53,14 +53,18 @@ function(adsx_test name)
   endif()
 endfunction()
 
+# A pytest run of one FILE, or of several in one process (FILES: suites that share what a
+# process holds, such as PySpark's warm JVM).
 function(adsx_pytest name)
-  cmake_parse_arguments(ARG "" "FILE;LABEL;TIMEOUT" "" ${ARGN})
+  cmake_parse_arguments(ARG "" "LABEL;TIMEOUT" "FILE;FILES" ${ARGN})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 600)
   endif()
+  list(TRANSFORM ARG_FILES PREPEND ${CMAKE_CURRENT_SOURCE_DIR}/)
+  list(TRANSFORM ARG_FILE PREPEND ${CMAKE_CURRENT_SOURCE_DIR}/)
   add_test(NAME ${name}
-           COMMAND ${ADSX_PYTHON} -m pytest -q -p no:cacheprovider --durations=5
-                   ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_FILE})
+           COMMAND ${ADSX_PYTHON} -m pytest -q -p no:cacheprovider --durations=10
+                   ${ARG_FILE} ${ARG_FILES})
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABEL};pytest" TIMEOUT ${ARG_TIMEOUT}
       ENVIRONMENT "ADSX_BIN=$<TARGET_FILE:adsx>;ADSX_SOURCE_DIR=${PROJECT_SOURCE_DIR};ADSX_BUILD_DIR=${PROJECT_BINARY_DIR}")
 endfunction()
