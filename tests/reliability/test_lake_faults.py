@@ -29,13 +29,29 @@ def mount(*args: str) -> subprocess.CompletedProcess:
 
 
 def remount(folder, options: str) -> None:
-    """Remounts with `options`; a JVM that just exited may hold the folder for a moment."""
+    """Remounts the tmpfs with `options` (a new size), retrying while the kernel says busy."""
     for _ in range(50):
         r = mount("-o", f"remount,{options}", str(folder))
         if r.returncode == 0:
             return
         time.sleep(0.2)
     raise AssertionError(r.stderr)
+
+
+def unmount_all(folder) -> None:
+    """Lazily (a file the job's JVM still holds open keeps its mount busy), each mount stacked
+    on `folder`."""
+    while os.path.ismount(folder):
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=True)
+
+
+def read_only(folder) -> None:
+    """A read-only bind mount over `folder`. Remounting the tmpfs itself read-only fails while a
+    file on it is open for writing, as one the failed job's JVM (the test's own process) may
+    still hold; a bind mount of its own has no writers."""
+    for args in (("--bind", str(folder), str(folder)), ("-o", "remount,bind,ro", str(folder))):
+        r = mount(*args)
+        assert r.returncode == 0, r.stderr
 
 
 @pytest.fixture
@@ -46,10 +62,7 @@ def small_lake(tmp_path):
     if r.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
     yield lake
-    for _ in range(50):
-        if subprocess.run(["umount", str(lake)], capture_output=True).returncode == 0:
-            break
-        time.sleep(0.2)
+    unmount_all(lake)
 
 
 @pytest.fixture(scope="module")
@@ -87,13 +100,14 @@ def test_a_full_then_read_only_lake_fails_clearly_and_the_rerun_writes_it_exactl
     written = list(small_lake.glob("events/*/*/*.parquet"))
     assert len(written) >= len(committed)
 
-    remount(small_lake, "ro")
+    read_only(small_lake)
     ro = lake_job(topic, small_lake)
     assert ro.returncode == 1
     last = ro.stderr.strip().splitlines()[-1]
     assert last.startswith("lake job failed: ") and "Read-only file system" in last, last
 
-    remount(small_lake, "rw,size=512m")
+    subprocess.run(["umount", "-l", str(small_lake)], capture_output=True, check=True)  # the bind
+    remount(small_lake, "size=512m")
     ok = lake_job(topic, small_lake)
     assert ok.returncode == 0, ok.stderr[-3000:]
     summary = json.loads(ok.stdout.strip().splitlines()[-1])
