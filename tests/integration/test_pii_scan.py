@@ -1,7 +1,7 @@
 """The PII scan (python/adsx_jobs/pii_scan.py) against the real stores: one piece of personal
 data planted in each of a log file, Kafka, Redis, PostgreSQL and a Parquet file is found, each
-named with its store and kind, and the scan exits 1; the same stores without them are clean of
-what was planted."""
+named with its store and kind, and the scan exits 1; once they are removed, no finding names
+where they were. (The stores are the shared stack's: what other suites left is theirs.)"""
 
 import os
 import subprocess
@@ -13,9 +13,9 @@ import redis
 from conftest import BOOTSTRAP, SOURCE_DIR, delete_topic, kafka_tool, psql
 
 
-def pii_scan(env: dict[str, str]) -> subprocess.CompletedProcess:
+def pii_scan(env: dict[str, str], examples: int = 50) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "adsx_jobs.pii_scan", "--examples", "50"],
+        [sys.executable, "-m", "adsx_jobs.pii_scan", "--examples", str(examples)],
         env=env, cwd=SOURCE_DIR, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
 
@@ -28,7 +28,6 @@ def test_personal_data_planted_in_each_store_is_found_and_named(tmp_path):
     env = dict(os.environ, ADSX_STACK__VAR_DIR=str(var), ADSX_LAKE__DIR=str(lake))
     r = redis.Redis(port=int(os.environ.get("ADSX_REDIS__PORT", "6379")))
     topic, table, key = f"it.pii.{tag}", f"it_pii_{tag}", f"it:pii:{tag}"
-    before = pii_scan(env)
     try:
         (var / "log" / "app.log").write_text("connection from 2a00:1450:4001:81b::200e closed\n")
         kafka_tool(
@@ -60,6 +59,7 @@ def test_personal_data_planted_in_each_store_is_found_and_named(tmp_path):
         delete_topic(topic)
         r.delete(key)
         psql(f"DROP TABLE IF EXISTS {table}")
-    after = pii_scan(env)
-    # What was planted is gone from the findings; what the stack held before is as it was.
-    assert after.stdout.splitlines()[-1] == before.stdout.splitlines()[-1], after.stdout
+    after = pii_scan(env, examples=1_000_000)  # every finding named
+    planted = [str(var / "log" / "app.log"), f"{topic} record", f"key {key}", f"{table} row",
+               str(lake)]  # fmt: skip
+    assert not [w for w in planted if w in after.stdout], after.stdout
