@@ -10,10 +10,12 @@
 # Declares a GoogleTest executable registered with CTest under the given label (unit by default);
 # the unit ones are dependencies of the target unit_tests.
 #
-# adsx_pytest(<name> FILE <test_file.py> LABEL <label> [TIMEOUT <seconds>])
+# adsx_pytest(<name> FILE <test_file.py> LABEL <label> [TIMEOUT <seconds>] [STACK_FREE])
 #
 # Registers a pytest suite that drives the real `adsx` binary (ADSX_BIN) with CTest, labelled
 # pytest as well as <label>.
+#
+# Every pytest suite takes the lock adsx_stack unless STACK_FREE (see adsx_stack_lock).
 
 set(ADSX_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
                   -Wcast-align -Woverloaded-virtual)
@@ -48,6 +50,7 @@ function(adsx_test name)
   add_test(NAME ${name} COMMAND ${name} --gtest_brief=1)
   set_tests_properties(${name} PROPERTIES LABELS ${ARG_LABEL}
                        ENVIRONMENT "ADSX_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  adsx_stack_lock(${name} ${ARG_LABEL})
   if(ARG_LABEL STREQUAL "unit")
     add_dependencies(unit_tests ${name})
   endif()
@@ -56,7 +59,7 @@ endfunction()
 # A pytest run of one FILE, or of several in one process (FILES: suites that share what a
 # process holds, such as PySpark's warm JVM).
 function(adsx_pytest name)
-  cmake_parse_arguments(ARG "" "LABEL;TIMEOUT" "FILE;FILES" ${ARGN})
+  cmake_parse_arguments(ARG "STACK_FREE" "LABEL;TIMEOUT" "FILE;FILES" ${ARGN})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 600)
   endif()
@@ -67,4 +70,19 @@ function(adsx_pytest name)
                    ${ARG_FILE} ${ARG_FILES})
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABEL};pytest" TIMEOUT ${ARG_TIMEOUT}
       ENVIRONMENT "ADSX_BIN=$<TARGET_FILE:adsx>;ADSX_SOURCE_DIR=${PROJECT_SOURCE_DIR};ADSX_BUILD_DIR=${PROJECT_BINARY_DIR}")
+  if(NOT ARG_STACK_FREE)
+    set_tests_properties(${name} PROPERTIES RESOURCE_LOCK adsx_stack)
+  endif()
+endfunction()
+
+# Suites that use the local stack share its Redis keys, PostgreSQL rows, Kafka consumer groups
+# and one `adsx stream` at a time: under `ctest -j` they hold one lock and run one by one, while
+# the suites that touch no part of it (GoogleTest unit suites, pytest suites marked STACK_FREE)
+# run beside them. The pytest suites of tests/integration are never free: even the unit-labelled
+# ones load its conftest, whose session fixtures migrate the stack's PostgreSQL and lift its
+# erased users for the session.
+function(adsx_stack_lock name label)
+  if(NOT label STREQUAL "unit")
+    set_tests_properties(${name} PROPERTIES RESOURCE_LOCK adsx_stack)
+  endif()
 endfunction()
