@@ -83,7 +83,8 @@ def window_counts(
 ) -> DataFrame:
     """Per impression: impressions and clicks of the same `key` columns in windows of `spans`
     tiles of `width` ms ending with the impression's tile, counting only events before the
-    impression."""
+    impression: the window's closed tiles (closed_tile_sums) plus the events of the
+    impression's own tile before it (same_tile_counts)."""
     tiles = (
         e.withColumn("tile", F.floor(F.col("event_time") / width))
         .groupBy(*key, "tile")
@@ -95,12 +96,31 @@ def window_counts(
     q = imps.select("event_id", *key, "event_time").withColumn(
         "t_tile", F.floor(F.col("event_time") / width)
     )
-    # Closed tiles by prefix sums: with S(x) the key's counts in tiles <= x, a window of n tiles
-    # holds S(t_tile - 1) - S(t_tile - n) of them. Each impression asks for S at those tiles
-    # (a query row each, `ago` tiles back), sorted in among the key's tiles after a tile of the
-    # same number, so a running sum over the key's rows reads S there. Rows: the tiles and a
-    # few per impression, where pairing each impression with every tile of its window made
-    # dozens (59 for an hour of minute tiles).
+    out = (
+        imps.select("event_id")
+        .join(closed_tile_sums(tiles, q, key, spans), "event_id", "left")
+        .join(same_tile_counts(q, e, key, width), "event_id", "left")
+        .fillna(0)
+    )
+    cols = [F.col("event_id")]
+    for name in spans:
+        for x, label in (("i", "impressions"), ("c", "clicks")):
+            cols.append((F.col(f"{name}_{x}") + F.col(f"cur_{x}")).alias(f"{name}_{label}"))
+    return out.select(*cols)
+
+
+def closed_tile_sums(
+    tiles: DataFrame, q: DataFrame, key: list[str], spans: dict[str, int]
+) -> DataFrame:
+    """Per impression of `q` (event_id, `key`, t_tile): `{name}_i` and `{name}_c`, the counts
+    of `tiles` (`key`, tile, i, c) in the `n` tiles before t_tile, for each `name: n` of `spans`.
+
+    By prefix sums: with S(x) the key's counts in tiles <= x, a window of n tiles holds
+    S(t_tile - 1) - S(t_tile - n) of them. Each impression asks for S at those tiles (a query
+    row each, `ago` tiles back), sorted in among the key's tiles after a tile of the same
+    number, so a running sum over the key's rows reads S there. Rows: the tiles and a few per
+    impression, where pairing each impression with every tile of its window made dozens (59
+    for an hour of minute tiles)."""
     ago = sorted({1, *spans.values()})
     queries = q.select(
         "event_id",
@@ -145,21 +165,25 @@ def window_counts(
     def at(x: str, a: int):
         return F.max(F.when(F.col("ago") == a, F.col(x)))
 
-    full = prefix.groupBy("event_id").agg(
+    return prefix.groupBy("event_id").agg(
         *[
             (at(f"s{x}", 1) - at(f"s{x}", n)).alias(f"{name}_{x}")
             for name, n in spans.items()
             for x in ("i", "c")
         ]
     )
-    # The impression's own tile: the events in it before the impression.
+
+
+def same_tile_counts(q: DataFrame, e: DataFrame, key: list[str], width: int) -> DataFrame:
+    """Per impression of `q` (event_id, `key`, event_time, t_tile): `cur_i` and `cur_c`, the
+    impressions and clicks of events `e` of the same key in its own tile and before it."""
     same_tile = e.select(
         *key,
         F.floor(F.col("event_time") / width).alias("t_tile"),
         F.col("event_time").alias("et"),
         F.col("event_type").alias("ty"),
     )
-    current = (
+    return (
         q.join(same_tile, [*key, "t_tile"])
         .where(F.col("et") < F.col("event_time"))
         .groupBy("event_id")
@@ -168,13 +192,6 @@ def window_counts(
             F.sum((F.col("ty") == "click").cast("long")).alias("cur_c"),
         )
     )
-    out = imps.select("event_id").join(full, "event_id", "left").join(current, "event_id", "left")
-    out = out.fillna(0)
-    cols = [F.col("event_id")]
-    for name in spans:
-        for x, label in (("i", "impressions"), ("c", "clicks")):
-            cols.append((F.col(f"{name}_{x}") + F.col(f"cur_{x}")).alias(f"{name}_{label}"))
-    return out.select(*cols)
 
 
 def materialized(df: DataFrame, step: str, progress) -> DataFrame:
