@@ -5,7 +5,21 @@
 set -euo pipefail
 adsx=${1:?usage: demo.sh PATH_TO_ADSX}
 py=${PYTHON:-.venv/bin/python}
-banner() { printf '\n== %s\n' "$*"; }
+# Each step's banner; the time each took is printed as it ends and all of them last, so a
+# slow stage shows (the loop's stage times at full size: bench/loop.py).
+stages=() stage="" stage_start=$SECONDS
+end_stage() {
+    [ -n "$stage" ] || return 0
+    local took=$((SECONDS - stage_start))
+    printf '   -- %d s\n' "$took"
+    stages+=("$(printf '%5d s  %.90s' "$took" "$stage")")
+}
+banner() {
+    end_stage
+    stage=$* stage_start=$SECONDS
+    printf '\n== %s\n' "$*"
+}
+trap 'rc=$?; end_stage; stage=""; echo; echo "== stage times ($SECONDS s in all$([ $rc = 0 ] || echo ", failed: exit $rc")):"; printf "%s\n" "${stages[@]}"' EXIT
 # The effective value of a configuration key (file + environment), e.g. setting redis\\.port
 setting() { "$adsx" config show | sed -n "s/^$1 = \"\{0,1\}\([^\" ]*\)\"\{0,1\} .*/\1/p"; }
 
@@ -225,4 +239,5 @@ echo "  the user stays on the suppression list: a replay of ad.events cannot bri
 banner "PII scan: every log, metric, Kafka record, Redis key and value, PostgreSQL row and Parquet row the demo left, searched for e-mails, full IPs, phone numbers and raw user ids"
 "$py" -m adsx_jobs.pii_scan
 
-banner "demo finished: stack healthy, $events events generated, streamed into online features, archived to the lake, daily features, a training set and ranking models built, served over HTTP, an A/A and an LR-vs-XGBoost experiment run through the closed loop and reported, and a user erased"
+end_stage; stage=""
+printf '\n== %s\n' "demo finished: stack healthy, $events events generated, streamed into online features, archived to the lake, daily features, a training set and ranking models built, served over HTTP, an A/A and an LR-vs-XGBoost experiment run through the closed loop and reported, and a user erased"
