@@ -59,14 +59,12 @@ def main() -> None:
             assert {k: int(v) for k, v in duck_rows.items()} == views, (views, duck_rows)
             runs.append(
                 {
-                    "spark": {"wall_s": spark.wall_s, "cpu_s": spark.cpu_s,
-                              "peak_rss_mb": spark.peak_rss_mb},
-                    "duckdb": {"wall_s": duck.wall_s, "cpu_s": duck.cpu_s,
-                               "peak_rss_mb": duck.peak_rss_mb},
+                    "spark": spark.costs(),
+                    "duckdb": duck.costs(),
                     "ratio": spark.wall_s / duck.wall_s,
                     "rows": views,
                 }
-            )  # fmt: skip
+            )
             print(f"run {i + 1}/{RUNS}: spark {spark.wall_s:.1f} s, duckdb {duck.wall_s:.1f} s")
     finally:
         topic_cmd("--delete", "--if-exists", "--topic", topic)

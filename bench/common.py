@@ -38,6 +38,10 @@ class Measured:
         self.stdout, self.stderr = stdout, stderr
         self.wall_s, self.cpu_s, self.peak_rss_mb = wall_s, cpu_s, peak_rss_mb
 
+    def costs(self) -> dict:
+        """What a result records of a run: wall and CPU seconds, peak RSS."""
+        return {"wall_s": self.wall_s, "cpu_s": self.cpu_s, "peak_rss_mb": self.peak_rss_mb}
+
 
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20

@@ -100,17 +100,12 @@ def main() -> None:
         for name, args in stages:
             print(f"{name} ...", flush=True)
             m = measure(args, env=env, unreaped_descendants=args[0] == sys.executable)
-            results.append(
-                {"stage": name, "wall_s": m.wall_s, "cpu_s": m.cpu_s, "peak_rss_mb": m.peak_rss_mb}
-            )
+            results.append({"stage": name, **m.costs()})
             print(f"  {m.wall_s:.1f} s", flush=True)
         print("closed loop ...", flush=True)
         m = closed_loop(env, free_port())
         print("\n".join("  " + ln for ln in m.stdout.splitlines()[:3]), flush=True)
-        results.append(
-            {"stage": f"closed loop ({CLOSED_S:.0f} s)", "wall_s": m.wall_s, "cpu_s": m.cpu_s,
-             "peak_rss_mb": m.peak_rss_mb}
-        )  # fmt: skip
+        results.append({"stage": f"closed loop ({CLOSED_S:.0f} s)", **m.costs()})
     finally:
         shutil.rmtree(work, ignore_errors=True)
         for t in (topic, f"{topic}.dlq"):
