@@ -70,7 +70,9 @@ function(adsx_pytest name)
                    ${ARG_FILE} ${ARG_FILES})
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABEL};pytest" TIMEOUT ${ARG_TIMEOUT}
       ENVIRONMENT "ADSX_BIN=$<TARGET_FILE:adsx>;ADSX_SOURCE_DIR=${PROJECT_SOURCE_DIR};ADSX_BUILD_DIR=${PROJECT_BINARY_DIR}")
-  if(NOT ARG_STACK_FREE)
+  if(ARG_STACK_FREE)
+    set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT ADSX_TEST_STACK_FREE=1)
+  else()
     set_tests_properties(${name} PROPERTIES RESOURCE_LOCK adsx_stack)
   endif()
 endfunction()
@@ -78,9 +80,9 @@ endfunction()
 # Suites that use the local stack share its Redis keys, PostgreSQL rows, Kafka consumer groups
 # and one `adsx stream` at a time: under `ctest -j` they hold one lock and run one by one, while
 # the suites that touch no part of it (GoogleTest unit suites, pytest suites marked STACK_FREE)
-# run beside them. The pytest suites of tests/integration are never free: even the unit-labelled
-# ones load its conftest, whose session fixtures migrate the stack's PostgreSQL and lift its
-# erased users for the session.
+# run beside them. A STACK_FREE suite gets ADSX_TEST_STACK_FREE=1, which tells the integration
+# conftest to skip its session fixtures (they migrate the stack's PostgreSQL and lift its erased
+# users for the session).
 function(adsx_stack_lock name label)
   if(NOT label STREQUAL "unit")
     set_tests_properties(${name} PROPERTIES RESOURCE_LOCK adsx_stack)
