@@ -32,7 +32,7 @@ from conftest import (
 )
 
 EVENTS = int(os.environ.get("ADSX_IT_LOOP_EVENTS", "20000"))
-DURATION = os.environ.get("ADSX_IT_LOOP_SECONDS", "30")
+DURATION = os.environ.get("ADSX_IT_LOOP_SECONDS", "20")
 
 
 @pytest.fixture(scope="module")
