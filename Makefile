@@ -76,6 +76,7 @@ bench: up
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/ingest.py
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/stream.py
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/batch.py
+	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/training_set.py
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/scoring.py
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/serve.py
 	ADSX_BIN=$(CURDIR)/$(ADSX) $(PY) bench/experiments.py
