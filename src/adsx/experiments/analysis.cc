@@ -576,7 +576,7 @@ std::vector<segment_result> breakdown(const user_data& data, const options& o,
         values.erase(std::unique(values.begin(), values.end()), values.end());
         for (const auto& value : values) {
             user_data sub;
-            sub.users = data.users;
+            sub.user_count = data.user_count;
             sub.arms = data.arms;
             sub.has_pre = data.has_pre;
             for (auto row : data.rows) {
@@ -629,7 +629,7 @@ result<report> analyze(const user_data& data, const options& o)
     rep.control = data.arms[*control];
     rep.rule = rule_text(o);
 
-    look l(data.users.size(), data.arms.size());
+    look l(data.user_count, data.arms.size());
     // Rows in day order (without days, as they are); a look after each day (one look when the
     // data has no days).
     std::vector<std::size_t> order;

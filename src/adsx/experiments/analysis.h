@@ -48,7 +48,7 @@ struct user_data
         counters value;
         counters pre;
     };
-    std::vector<std::string> users;
+    std::size_t user_count = 0;  // the rows' users are numbered 0 .. user_count − 1
     std::vector<std::string> arms;
     std::vector<std::string> days;  // sorted; empty when the data has no day column
     bool has_pre = false;

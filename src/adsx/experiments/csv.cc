@@ -328,7 +328,7 @@ void find_users(const table& t, const std::vector<stretch>& parts, std::size_t m
 }
 
 // Numbers the users in the order the file first names them (the owners' lists are each in that
-// order: a merge), and keeps each one's name and first labels.
+// order: a merge), and keeps each one's first labels.
 void number_users(const table& t, std::vector<owned_users>& owners, const layout& l,
                   user_data& data)
 {
@@ -336,8 +336,7 @@ void number_users(const table& t, std::vector<owned_users>& owners, const layout
     for (const auto& o : owners) {
         total += o.first_row.size();
     }
-    data.users.reserve(total);
-    prefer_huge_pages(data.users.data(), total * sizeof(std::string));
+    data.user_count = total;
     data.segments.resize(l.labelled.size());
     for (std::size_t k = 0; k < l.labelled.size(); ++k) {
         data.segments[k].first = std::string(names[l.labelled[k]]);
@@ -355,7 +354,6 @@ void number_users(const table& t, std::vector<owned_users>& owners, const layout
         }
         const auto row = owners[from].first_row[next[from]++];
         owners[from].number.push_back(n);
-        data.users.emplace_back(t.users[row].name);
         for (std::size_t k = 0; k < l.labelled.size(); ++k) {
             data.segments[k].second.emplace_back(t.labels[k][row]);
         }

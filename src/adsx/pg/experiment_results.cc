@@ -162,9 +162,10 @@ result<experiment_data> load_experiment_data(connection& c, const std::string& n
     };
     for (const auto& r : *rows) {
         experiments::user_data::row row;
-        const auto before = d.users.size();
-        row.user = index(users, d.users, r[0].value_or(""));
-        if (d.users.size() > before) {
+        const auto [user, fresh] =
+            users.try_emplace(r[0].value_or(""), static_cast<std::uint32_t>(users.size()));
+        row.user = user->second;
+        if (fresh) {
             device.push_back(r[11].value_or(""));
             geo.push_back(r[12].value_or(""));
         }
