@@ -513,6 +513,16 @@ result<void> check(const user_data& data, const options& o)
             error_code::invalid_argument,
             "alpha and power must lie in (0, 1), tau above 0, the cap percentile in (0, 100]");
     }
+    // The rows index the users (user_count of them), arms and days the data holds.
+    const auto stray = std::find_if(data.rows.begin(), data.rows.end(), [&](const auto& r) {
+        return r.user >= data.user_count || r.arm >= data.arms.size() ||
+               (data.days.empty() ? r.day != 0 : r.day >= data.days.size());
+    });
+    if (stray != data.rows.end()) {
+        return fail(error_code::invalid_argument,
+                    fmt::format("row {} names a user, arm or day beyond the data's",
+                                stray - data.rows.begin()));
+    }
     return {};
 }
 

@@ -175,6 +175,7 @@ result<experiment_data> load_experiment_data(connection& c, const std::string& n
         row.pre = {num(r[7]), num(r[8]), num(r[9]), num(r[10])};
         d.rows.push_back(row);
     }
+    d.user_count = users.size();
     d.segments.emplace_back("device", std::move(device));
     d.segments.emplace_back("geo", std::move(geo));
     experiments::sort_labels(d);

@@ -254,6 +254,24 @@ TEST(Analysis, OptionsAreChecked)
     EXPECT_EQ(analyze(data, with([](options& o) { o.control = "B"; }))->control, "B");
 }
 
+// A row naming a user, arm or day the data does not count is refused, not read out of bounds
+// (a reader that forgot to set user_count analysed zero users).
+TEST(Analysis, RowsBeyondTheDataAreRefused)
+{
+    const auto data = simulate(1, {.users = 100});
+    for (auto spoil : std::vector<void (*)(user_data&)>{
+             [](user_data& d) { d.user_count = 0; },
+             [](user_data& d) { d.rows.back().arm = static_cast<std::uint32_t>(d.arms.size()); },
+             [](user_data& d) { d.rows.back().day = static_cast<std::uint32_t>(d.days.size()); }}) {
+        auto bad = data;
+        spoil(bad);
+        const auto r = analyze(bad, {});
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().code, error_code::invalid_argument) << r.error().message;
+    }
+    EXPECT_TRUE(analyze(data, {}));
+}
+
 TEST(Csv, ReadsUsersArmsDaysAndPrePeriod)
 {
     const auto d =
