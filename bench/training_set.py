@@ -58,10 +58,14 @@ def prepared_lake(work: str, env: dict[str, str]) -> tuple[str, dict]:
 
 def days(lake: str) -> tuple[dt.date, dt.date]:
     """The three whole days before the lake's last day (whose events close their labels)."""
-    last = duckdb.execute(
-        f"SELECT max(event_date) FROM read_parquet('{lake}/events/*/*/*.parquet',"
-        " hive_partitioning = true)"
-    ).fetchone()[0]
+    last = (
+        duckdb.connect()
+        .execute(
+            f"SELECT max(event_date) FROM read_parquet('{lake}/events/*/*/*.parquet',"
+            " hive_partitioning = true)"
+        )
+        .fetchone()[0]
+    )
     return last - dt.timedelta(days=DAYS), last - dt.timedelta(days=1)
 
 
