@@ -6,19 +6,12 @@ baseline, the same computation over the same lake, written to Parquet like the S
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import sys
 
 import duckdb
 
-from adsx_jobs import config, pg
-
-
-def personalised(tc: str) -> bool:
-    core = tc.split(".")[0]
-    raw = base64.urlsafe_b64decode(core + "=" * (-len(core) % 4))
-    return len(raw) > 19 and raw[19] & 0xB0 == 0xB0
+from adsx_jobs import config, contracts, pg
 
 
 def main(lake: str, day: dt.date, out: str) -> None:
@@ -39,7 +32,9 @@ def main(lake: str, day: dt.date, out: str) -> None:
     # Consent strings repeat: decode each distinct one once, join the answers.
     consents = [r[0] for r in db.execute("SELECT DISTINCT consent FROM ev").fetchall()]
     db.execute("CREATE TABLE consent_ok (consent VARCHAR, ok BOOLEAN)")
-    db.executemany("INSERT INTO consent_ok VALUES (?, ?)", [(c, personalised(c)) for c in consents])
+    db.executemany(
+        "INSERT INTO consent_ok VALUES (?, ?)", [(c, contracts.personalised(c)) for c in consents]
+    )
     counts = """count(*) FILTER (event_type = 'impression') AS impressions_7d,
         count(*) FILTER (event_type = 'click') AS clicks_7d,
         count(*) FILTER (event_type = 'conversion') AS conversions_7d"""

@@ -15,7 +15,6 @@ DuckDB view `ts` against the job's output.
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime as dt
 import json
 import sys
@@ -29,13 +28,6 @@ MINUTE_MS, HOUR_MS, DAY_MS = 60_000, 3_600_000, 86_400_000
 # The impression's columns a row keeps (its consent only decides the user features).
 IMPRESSION = ["event_id", "event_time", "user_id", "ad_id", "campaign_id", "device", "geo",
               "placement", "slot", "bid", "request_id", "experiment", "arm"]  # fmt: skip
-
-
-def personalised(consent: str) -> bool:
-    byte, mask = contracts.personalisation_mask()
-    core = consent.split(".")[0]
-    raw = base64.urlsafe_b64decode(core + "=" * (-len(core) % 4))
-    return len(raw) > byte and raw[byte] & mask == mask
 
 
 def load_events(db, lake: str, horizon: dt.date) -> None:
@@ -70,7 +62,9 @@ def load_events(db, lake: str, horizon: dt.date) -> None:
         for r in db.execute("SELECT DISTINCT consent FROM ev WHERE consent NOT NULL").fetchall()
     ]
     db.execute("CREATE TABLE consent_ok (consent VARCHAR PRIMARY KEY, ok BOOLEAN)")
-    db.executemany("INSERT INTO consent_ok VALUES (?, ?)", [(c, personalised(c)) for c in consents])
+    db.executemany(
+        "INSERT INTO consent_ok VALUES (?, ?)", [(c, contracts.personalised(c)) for c in consents]
+    )
 
 
 def label(db, first: dt.date, last: dt.date, click_ms: int, conv_ms: int) -> None:

@@ -14,6 +14,7 @@ schemas/ (the C++ build generates its constants from the same files):
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from functools import cache
@@ -95,3 +96,12 @@ def personalisation_mask() -> tuple[int, int]:
     if any(b // 8 != byte for b in bits):
         raise ValueError("personalisation purposes span bytes; personalised() reads one")
     return byte, sum(0x80 >> (b % 8) for b in bits)
+
+
+def personalised(consent: str) -> bool:
+    """Whether a TCF v2 string allows personalisation, decoded in Python (the Spark jobs use
+    events.personalised, a column over the same mask): for code outside Spark."""
+    byte, mask = personalisation_mask()
+    core = consent.split(".")[0]
+    raw = base64.urlsafe_b64decode(core + "=" * (-len(core) % 4))
+    return len(raw) > byte and raw[byte] & mask == mask

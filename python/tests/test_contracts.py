@@ -12,6 +12,20 @@ def test_personalisation_mask_is_the_purposes_bits():
     assert contracts.personalisation_mask() == (19, 0xB0)
 
 
+def test_personalised_reads_the_three_purposes_of_the_core():
+    import base64
+
+    def tcf(byte19: int, extra: str = "") -> str:
+        core = bytes(19) + bytes([byte19]) + bytes(9)
+        return base64.urlsafe_b64encode(core).decode().rstrip("=") + extra
+
+    assert contracts.personalised(tcf(0xB0))
+    assert contracts.personalised(tcf(0xFF, ".segment"))  # only the core counts
+    assert not contracts.personalised(tcf(0xA0))  # purpose 4 withheld
+    assert not contracts.personalised(tcf(0x30))  # purpose 1 withheld
+    assert not contracts.personalised(base64.urlsafe_b64encode(bytes(19)).decode())  # too short
+
+
 def test_prior_and_tile_widths():
     prior, weight = contracts.ctr_prior()
     assert (3 + prior * weight) / (100 + weight) == (3 + 3.0) / 300
