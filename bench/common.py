@@ -9,6 +9,7 @@ import json
 import os
 import pathlib
 import platform
+import re
 import statistics
 import subprocess
 import threading
@@ -180,3 +181,10 @@ def write_result(name: str, payload: dict) -> pathlib.Path:
         json.dumps({"benchmark": name, "machine": machine(), **payload}, indent=2) + "\n"
     )
     return path
+
+
+def produced(generate_stdout: str) -> int:
+    """The records `adsx generate` had acknowledged, none failed (its summary line)."""
+    acked, failed = re.search(r"acknowledged (\d+) / failed (\d+)", generate_stdout).groups()
+    assert failed == "0", generate_stdout
+    return int(acked)

@@ -28,6 +28,7 @@ from common import (
     kafka_java,
     measure,
     median_of,
+    produced,
     table,
     topic_cmd,
     write_result,
@@ -102,10 +103,11 @@ def ours(run: int) -> dict:
         env=adsx_env(OURS_TOPIC),
     )
     rate = float(re.search(r"^(\d+) events/s", m.stdout, re.M).group(1))
-    assert f"acknowledged {EVENTS} / failed 0" in m.stdout, m.stdout
+    sent = produced(m.stdout)  # fewer than EVENTS by erased users' records (suppression list)
+    assert sent > 0.99 * EVENTS, m.stdout
     return {
         "events_per_s": rate,
-        "cpu_us_per_event": m.cpu_s / EVENTS * 1e6,
+        "cpu_us_per_event": m.cpu_s / sent * 1e6,
         "peak_rss_mb": m.peak_rss_mb,
         "wall_s": m.wall_s,
     }

@@ -25,7 +25,7 @@ import statistics
 import sys
 
 from common import table, topic_cmd, write_result
-from stream import EVENTS, RUNS, backlog_topic, ours
+from stream import RUNS, backlog_topic, ours
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
         sys.exit(2)
     baseline, candidate = sys.argv[1], sys.argv[2]
     days = int(os.environ.get("BENCH_AB_DAYS", "0"))
-    topic = backlog_topic(candidate, days)
+    topic, records = backlog_topic(candidate, days)
     pairs = []
     try:
         for i in range(RUNS):
@@ -42,7 +42,7 @@ def main() -> None:
             # warmer machine (page cache, Redis memory, a neighbour's load).
             order = ("baseline", "candidate") if i % 2 == 0 else ("candidate", "baseline")
             paths = {"baseline": baseline, "candidate": candidate}
-            pair = {side: ours(topic, paths[side]) for side in order}
+            pair = {side: ours(topic, records, paths[side]) for side in order}
             pairs.append(pair)
             b, c = pair["baseline"], pair["candidate"]
             print(
@@ -64,7 +64,7 @@ def main() -> None:
         p["candidate"]["cpu_us_per_record"] < p["baseline"]["cpu_us_per_record"] for p in pairs
     )
     span = f"{days} days" if days else "a live stream's density"
-    print(f"\nstream A/B: {EVENTS:,} records over {span}, one worker, {RUNS} alternated pairs")
+    print(f"\nstream A/B: {records:,} records over {span}, one worker, {RUNS} alternated pairs")
     print(
         table(
             ["build", "records/s (median)", "CPU µs/record (median)", "peak RSS MB (median)"],
@@ -86,7 +86,7 @@ def main() -> None:
     path = write_result(
         "stream_ab",
         {
-            "events": EVENTS,
+            "events": records,
             "days": days,
             "baseline": baseline,
             "candidate": candidate,
