@@ -126,6 +126,21 @@ void engine::dead_letter(const raw_message& m, const events::problem& p, batch_r
     out.push_back({std::string(m.key), std::move(v)});
 }
 
+std::map<int, std::int64_t> engine::applied_offsets() const
+{
+    std::map<int, std::int64_t> out;
+    for (const auto& [p, st] : _owned) {
+        out[p] = st.next_offset;
+    }
+    if (_in_flight) {
+        for (std::size_t i = 0; i < _in_flight->parts.size(); ++i) {
+            out[_in_flight->partitions[i]] = _in_flight->parts[i].expected.next_offset;
+        }
+    }
+    std::erase_if(out, [](const auto& kv) { return kv.second < 0; });
+    return out;
+}
+
 std::size_t engine::request_log_bytes() const noexcept
 {
     std::size_t n = 0;

@@ -114,6 +114,10 @@ public:
     // to re-seek.
     [[nodiscard]] result<batch_result> flush();
     [[nodiscard]] std::string partition_id(int partition) const;
+    // Next offset of each owned partition as the store holds it now: a write in flight counts
+    // once settled (for the group's offsets in Kafka, a report for monitoring tools; no store
+    // round trip, so it can be asked with a write in flight).
+    [[nodiscard]] std::map<int, std::int64_t> applied_offsets() const;
     // The memory the owned partitions' request logs take (request_log.h).
     [[nodiscard]] std::size_t request_log_bytes() const noexcept;
 

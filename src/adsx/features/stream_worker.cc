@@ -155,13 +155,11 @@ void stream_worker::report_progress(std::int64_t now_ns)
 
 void stream_worker::report_offsets(const std::map<int, std::int64_t>& assigned, bool wait)
 {
-    std::map<int, std::int64_t> next;
-    for (const auto& [p, behind] : assigned) {
-        auto st = _store.load(_engine.partition_id(p));
-        if (st && st->next_offset >= 0) {
-            next[p] = st->next_offset;
-        }
-    }
+    // The applied offsets the engine keeps, not the store's: the store cannot be read with a
+    // write in flight, which is always the case while records keep coming (the offsets then
+    // reached Kafka only when the worker stopped).
+    auto next = _engine.applied_offsets();
+    std::erase_if(next, [&](const auto& kv) { return !assigned.contains(kv.first); });
     _consumer.report_offsets(next, wait);
 }
 

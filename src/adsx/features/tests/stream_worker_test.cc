@@ -184,6 +184,29 @@ TEST(stream_worker, progress_comes_every_two_seconds_with_lag_key_cache_and_tota
     EXPECT_EQ(f.consumer.reports[2], (std::pair{std::map<int, std::int64_t>{{0, 6}}, true}));
 }
 
+TEST(stream_worker, offsets_reach_the_group_while_a_write_is_in_flight_as_applied_ones)
+{
+    // A pipelined store always has a write in flight while records keep coming, and cannot be
+    // read then: the reports come from the engine, and name only what the store holds.
+    worker_fixture f;
+    f.store.pipelined = true;
+    f.impressions(6);
+    f.consumer.lags = {{0, 42}};
+    f.consumer.on_poll = [&](int poll) {
+        f.clock.advance(700);
+        f.stopping = poll >= 6;
+    };
+    auto s = f.run();
+    ASSERT_TRUE(s) << s.error().message;
+    ASSERT_EQ(f.consumer.reports.size(), 3u);
+    for (const auto& [next, wait] : {f.consumer.reports[0], f.consumer.reports[1]}) {
+        ASSERT_TRUE(next.contains(0));
+        EXPECT_LT(next.at(0), 6);  // the last record's batch was still in flight
+        EXPECT_FALSE(wait);
+    }
+    EXPECT_EQ(f.consumer.reports[2], (std::pair{std::map<int, std::int64_t>{{0, 6}}, true}));
+}
+
 TEST(timed_store, times_each_commit_and_a_pipelined_one_until_it_settles)
 {
     manual_clock clock(now);
