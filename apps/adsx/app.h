@@ -71,6 +71,7 @@ void add_stack_commands(CLI::App& root, context& ctx, action& run);
 void add_config_commands(CLI::App& root, context& ctx, action& run);
 void add_generate_command(CLI::App& root, context& ctx, action& run);
 void add_stream_command(CLI::App& root, context& ctx, action& run);
+void add_lag_command(CLI::App& root, context& ctx, action& run);
 void add_features_command(CLI::App& root, context& ctx, action& run);
 void add_events_commands(CLI::App& root, context& ctx, action& run);
 void add_db_commands(CLI::App& root, context& ctx, action& run);

@@ -44,6 +44,7 @@ int main(int argc, char** argv)
     adsx::app::add_config_commands(root, ctx, run);
     adsx::app::add_generate_command(root, ctx, run);
     adsx::app::add_stream_command(root, ctx, run);
+    adsx::app::add_lag_command(root, ctx, run);
     adsx::app::add_features_command(root, ctx, run);
     adsx::app::add_events_commands(root, ctx, run);
     adsx::app::add_db_commands(root, ctx, run);

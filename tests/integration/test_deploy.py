@@ -76,10 +76,12 @@ def test_hadolint_passes_the_dockerfile():
 def test_compose_file_is_valid_and_runs_the_stack_and_adsx():
     cfg = compose_config()
     services = cfg["services"]
-    assert {"kafka", "redis", "postgres", "prometheus", "init", "serve", "stream"} <= set(services)
+    assert {"kafka", "redis", "postgres", "prometheus", "init", "serve", "stream", "lag"} <= set(
+        services
+    )
     assert {"generate", "jobs"} <= set(services)  # on demand (profile tools)
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft
-    for name in ("init", "serve", "stream", "generate"):
+    for name in ("init", "serve", "stream", "lag", "generate"):
         assert services[name]["build"]["target"] == "adsx"
         assert services[name]["volumes"][0].startswith("adsx-var:/opt/adstreamx/var")
     assert services["jobs"]["build"]["target"] == "jobs"
@@ -164,7 +166,7 @@ def test_compose_prometheus_config_and_rules_pass_promtool(tmp_path: Path):
     assert "SUCCESS" in r.stdout and "rules found" in r.stdout, r.stdout
     targets = {t for job in cfg["scrape_configs"] for sc in job.get("static_configs", [])
                for t in sc["targets"]}  # fmt: skip
-    assert {"stream:9464", "serve:9464"} <= targets
+    assert {"stream:9464", "serve:9464", "lag:9464"} <= targets
 
 
 def dockerfile_run(name: str, marker: str) -> str:

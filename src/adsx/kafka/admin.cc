@@ -1,5 +1,7 @@
 #include "adsx/kafka/admin.h"
 
+#include <memory>
+
 #include <fmt/format.h>
 
 #include "adsx/kafka/handle.h"
@@ -158,6 +160,45 @@ result<watermark_map> topic_watermarks(const std::string& bootstrap, const std::
         return fail(rk.error());
     }
     return watermarks(rk->get(), name, timeout);
+}
+
+result<group_lag_map> group_lag(const std::string& bootstrap, const std::string& group,
+                                const std::string& topic, std::chrono::milliseconds timeout)
+{
+    auto rk = make_client(RD_KAFKA_CONSUMER, bootstrap,
+                          {{"group.id", group}, {"enable.auto.commit", "false"}});
+    if (!rk) {
+        return fail(rk.error());
+    }
+    auto marks = watermarks(rk->get(), topic, timeout);
+    if (!marks) {
+        return fail(marks.error());
+    }
+    group_lag_map out;
+    std::unique_ptr<rd_kafka_topic_partition_list_t, void (*)(rd_kafka_topic_partition_list_t*)>
+        list(rd_kafka_topic_partition_list_new(static_cast<int>(marks->size())),
+             rd_kafka_topic_partition_list_destroy);
+    for (const auto& [p, lo_hi] : *marks) {
+        out[p] = {.committed = -1, .low = lo_hi.first, .high = lo_hi.second};
+        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
+    }
+    if (out.empty()) {
+        return out;
+    }
+    if (auto err = rd_kafka_committed(rk->get(), list.get(), to_ms(timeout))) {
+        return fail(error_code::unavailable, fmt::format("offsets of group {} on {}: {}", group,
+                                                         topic, rd_kafka_err2str(err)));
+    }
+    for (int i = 0; i < list->cnt; ++i) {
+        const auto& tp = list->elems[i];
+        if (tp.err) {
+            return fail(error_code::unavailable,
+                        fmt::format("offset of group {} on {}/{}: {}", group, topic, tp.partition,
+                                    rd_kafka_err2str(tp.err)));
+        }
+        out[tp.partition].committed = tp.offset >= 0 ? tp.offset : -1;
+    }
+    return out;
 }
 
 result<bool> ensure_topic_matches(const std::string& bootstrap, const topic_spec& spec,

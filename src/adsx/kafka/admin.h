@@ -46,6 +46,26 @@ using watermark_map = std::map<int, std::pair<std::int64_t, std::int64_t>>;
                                                      const std::string& name,
                                                      std::chrono::milliseconds timeout);
 
+// Where consumer group `group` stands on `topic`, per partition, as `kafka-consumer-groups
+// --describe` shows it: asked of the group's coordinator without joining the group, so it reads
+// the same whether the group's members are working, stalled or gone.
+struct partition_lag
+{
+    std::int64_t committed = -1;  // the group's committed offset; -1: none
+    std::int64_t low = 0;         // watermarks
+    std::int64_t high = 0;
+    // Records the group has still to read: from its committed offset, or from the oldest record
+    // kept when it has none or retention passed it (where a member starts: earliest).
+    [[nodiscard]] std::int64_t lag() const noexcept
+    {
+        return high - (committed > low ? committed : low);
+    }
+};
+using group_lag_map = std::map<int, partition_lag>;
+[[nodiscard]] result<group_lag_map> group_lag(const std::string& bootstrap,
+                                              const std::string& group, const std::string& topic,
+                                              std::chrono::milliseconds timeout);
+
 // Creates the topic unless it exists. Returns whether it was created.
 [[nodiscard]] result<bool> ensure_topic(const std::string& bootstrap, const topic_spec& spec,
                                         std::chrono::milliseconds timeout);
