@@ -90,9 +90,9 @@ void engine::revoke(const std::vector<int>& partitions)
 }
 
 std::optional<events::problem> engine::check(const raw_message& m, const events::event& e,
-                                             partition_state& running)
+                                             partition_state& running, std::int64_t now_ms)
 {
-    if (auto p = events::validate(e, _clock.now_ms(), {.max_future_ms = _s.max_future_ms})) {
+    if (auto p = events::validate(e, now_ms, {.max_future_ms = _s.max_future_ms})) {
         return p;
     }
     if (m.key != e.user_id) {
@@ -179,6 +179,7 @@ void engine::build(const std::vector<raw_message>& messages, const std::vector<i
     }
     std::map<int, std::size_t> index;
     events::event e;
+    const auto now_ms = _clock.now_ms();
     for (std::size_t i = 0; i < messages.size(); ++i) {
         const auto& m = messages[i];
         auto owned = _owned.find(m.partition);
@@ -198,7 +199,7 @@ void engine::build(const std::vector<raw_message>& messages, const std::vector<i
         w.last_offset = m.offset;
         auto p = _decoder.decode(m.value, e);
         if (!p) {
-            p = check(m, e, w.running);
+            p = check(m, e, w.running, now_ms);
         }
         if (p) {
             dead_letter(m, *p, r, dlq);
