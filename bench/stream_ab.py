@@ -20,6 +20,7 @@ Writes bench/results/stream_ab.json.
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import sys
@@ -63,6 +64,14 @@ def main() -> None:
     cheaper = sum(
         p["candidate"]["cpu_us_per_record"] < p["baseline"]["cpu_us_per_record"] for p in pairs
     )
+    # Each pair's ratio (the two runs were side by side in time), and the sign test's two-sided
+    # p-value of the count of cheaper pairs under "no difference" (each pair a coin toss): what
+    # tells a difference from this machine's noise.
+    pair_ratio = statistics.median(
+        p["candidate"]["cpu_us_per_record"] / p["baseline"]["cpu_us_per_record"] for p in pairs
+    )
+    tail = min(cheaper, RUNS - cheaper)
+    sign_p = min(1.0, 2 * sum(math.comb(RUNS, k) for k in range(tail + 1)) / 2**RUNS)
     span = f"{days} days" if days else "a live stream's density"
     print(f"\nstream A/B: {records:,} records over {span}, one worker, {RUNS} alternated pairs")
     print(
@@ -80,8 +89,9 @@ def main() -> None:
         )
     )
     print(
-        f"candidate / baseline: CPU per record {cpu_ratio:.3f} (lower in {cheaper} of {RUNS} "
-        f"pairs), records/s {rate_ratio:.3f}"
+        f"candidate / baseline: CPU per record {cpu_ratio:.3f} (medians), {pair_ratio:.3f} "
+        f"(median of the pairs' ratios), lower in {cheaper} of {RUNS} pairs (sign test "
+        f"p = {sign_p:.2f}); records/s {rate_ratio:.3f}"
     )
     path = write_result(
         "stream_ab",
@@ -94,6 +104,8 @@ def main() -> None:
             "cpu_ratio": cpu_ratio,
             "rate_ratio": rate_ratio,
             "candidate_cheaper_pairs": cheaper,
+            "cpu_pair_ratio_median": pair_ratio,
+            "sign_test_p": sign_p,
         },
     )
     print(f"results: {path}")
