@@ -1,8 +1,8 @@
 """The alerting rules (deploy/prometheus/rules): promtool accepts them and their unit tests
 (every alert fires on the series that should fire it, with its rendered text, and not on
 healthy ones) pass; the stack's Prometheus loads and evaluates every rule; and the /metrics of
-`adsx serve`, `adsx generate` and `adsx stream` (every command that serves one), as a scrape
-reads them, pass `promtool check metrics`."""
+`adsx serve`, `adsx generate`, `adsx stream` and `adsx lag --serve` (every command that serves
+one), as a scrape reads them, pass `promtool check metrics`."""
 
 from __future__ import annotations
 
@@ -104,6 +104,7 @@ def test_metrics_endpoints_pass_promtool_check_metrics():
         lint_while_running(["generate", "--events", "30000", "--rate", "3000"], env,
                            "adsx_generate_records_total")  # fmt: skip
         lint_while_running(["stream"], env, "adsx_stream_events_total")
+        lint_while_running(["lag", "--serve", "--every", "0.5"], env, "kafka_consumergroup_lag")
     finally:
         delete_topic(topic)
         delete_topic(topic + ".dlq")
