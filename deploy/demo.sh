@@ -82,6 +82,8 @@ psql -h 127.0.0.1 -U adsx -d adstreamx -c \
 
 banner "streaming features: adsx stream works through the topic into Redis, then stops"
 "$adsx" stream --until-idle 3 2> >(grep -v '"message":"progress"' >&2)
+echo "the group's lag as Kafka holds it (adsx lag; --serve exports it to Prometheus):"
+"$adsx" lag | tail -1
 
 # The experiment collector counts the week into per-user-day totals (the pre-period of the
 # experiments below) while the demo goes on; it exits once caught up.
