@@ -2,9 +2,10 @@
 PostgreSQL, ctr and cvr models trained by adsx_ml (on a training-set file whose rows are drawn
 here) and registered, the serve log on Kafka. Proves that an ad is never served outside its
 targeting or flight, that each served score is the model's score of the row logged on
-ad.serves, that a user without consent gets contextual ranking with no user key read (Redis
-MONITOR), that a capped user x campaign and an exhausted budget are not served, that Redis
-down degrades instead of failing, and that bad bodies get documented 4xx errors."""
+ad.serves, that two instances on the same stores answer alike, that a user without consent gets
+contextual ranking with no user key read (Redis MONITOR), that a capped user x campaign and an
+exhausted budget are not served, that Redis down degrades instead of failing, and that bad
+bodies get documented 4xx errors."""
 
 import json
 import os
@@ -151,6 +152,43 @@ def test_each_served_score_is_the_models_score_of_the_logged_row(
     assert np.allclose(got, want, rtol=0, atol=1e-12), (got[:5], want[:5])
     # The rows carry the user's features (consent given): some user windows are counted.
     assert any(r["stream_user_24h_impressions"] for s in mine for r in s["rows"])
+
+
+def without(reply, volatile=("request_id", "freshness_s")):
+    """A reply without what differs between two answers to one question by design: the
+    request's id and the wall-clock age of the newest event."""
+    if isinstance(reply, dict):
+        return {k: without(v, volatile) for k, v in reply.items() if k not in volatile}
+    if isinstance(reply, list):
+        return [without(v, volatile) for v in reply]
+    return reply
+
+
+def test_two_instances_behind_the_same_stores_answer_identically(world, service):
+    """Horizontal scaling (#25): serve keeps no state of its own that changes an answer, so two
+    instances on the same Redis, PostgreSQL and models give the same rankings, scores and
+    features to the same requests, sent to both in turn."""
+    _, events = world
+    t = max(e["event_time"] for e in events) + 1
+    other = Service(service.env)
+    try:
+        asked = ranked = 0
+        for i, e in enumerate(events[:: max(1, len(events) // 40)]):
+            body = {"user_id": e["user_id"], "consent": e["consent"], "slots": 4,
+                    "context": {"device": e["device"], "geo": e["geo"],
+                                "placement": ("feed", "sidebar")[i % 2], "time": t}}  # fmt: skip
+            replies = [rank(svc, body) for svc in (service, other)]
+            assert replies[0][0] == replies[1][0] == 200, replies
+            assert without(replies[0][1]) == without(replies[1][1]), replies
+            ranked += bool(replies[0][1]["ranked_ads"])
+            for path in (f"/features/user/{e['user_id']}?as_of={t}",
+                         f"/features/ad/{e['ad_id']}?as_of={t}"):  # fmt: skip
+                got = [svc.get_json(path) for svc in (service, other)]
+                assert got[0][0] == got[1][0] and without(got[0][2]) == without(got[1][2]), got
+            asked += 1
+        assert asked >= 30 and ranked >= asked // 2, (asked, ranked)
+    finally:
+        other.stop()
 
 
 def test_without_consent_the_ranking_is_contextual_and_no_user_key_is_read(world, service):
