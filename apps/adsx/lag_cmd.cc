@@ -8,9 +8,8 @@
 #include <thread>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "app.h"
+#include <fmt/format.h>
 
 #include "adsx/log/log.h"
 #include "adsx/metrics/lag_probe.h"

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "exposition.h"
 #include <gtest/gtest.h>
 
 #include "adsx/metrics/lag_probe.h"
@@ -10,10 +11,7 @@
 namespace adsx::metrics {
 namespace {
 
-bool has(const std::string& text, const std::string& line)
-{
-    return text.find(line + "\n") != std::string::npos;
-}
+using exposition::has;
 
 TEST(lag_probe, exposes_each_partitions_lag_offsets_and_watermark_under_kafka_exporter_names)
 {
@@ -31,7 +29,8 @@ TEST(lag_probe, exposes_each_partitions_lag_offsets_and_watermark_under_kafka_ex
     EXPECT_TRUE(has(text, "kafka_consumergroup_lag" + p1 + " 5")) << text;
     EXPECT_TRUE(has(text, "kafka_consumergroup_current_offset" + p0 + " 12")) << text;
     EXPECT_EQ(text.find("kafka_consumergroup_current_offset" + p1), std::string::npos) << text;
-    EXPECT_TRUE(has(text, R"(kafka_topic_partition_current_offset{partition="0",topic="ad.events"} 40)"))
+    EXPECT_TRUE(
+        has(text, R"(kafka_topic_partition_current_offset{partition="0",topic="ad.events"} 40)"))
         << text;
     EXPECT_TRUE(has(text, R"(adsx_lag_polls_total{outcome="ok"} 2)")) << text;
     EXPECT_TRUE(has(text, R"(adsx_lag_polls_total{outcome="failed"} 1)")) << text;

@@ -4,6 +4,7 @@
 // running totals as counter increments per kind.
 #include <string>
 
+#include "exposition.h"
 #include <gtest/gtest.h>
 
 #include "adsx/metrics/exposer.h"
@@ -12,10 +13,7 @@
 namespace adsx::metrics {
 namespace {
 
-bool has(const std::string& text, const std::string& line)
-{
-    return text.find(line + "\n") != std::string::npos;
-}
+using exposition::has;
 
 TEST(stream_probe, counts_what_each_batch_reports)
 {
