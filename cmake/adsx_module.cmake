@@ -10,12 +10,14 @@
 # Declares a GoogleTest executable registered with CTest under the given label (unit by default);
 # the unit ones are dependencies of the target unit_tests.
 #
-# adsx_pytest(<name> FILE <test_file.py> LABEL <label> [TIMEOUT <seconds>] [STACK_FREE])
+# adsx_pytest(<name> FILE <test_file.py> LABEL <label> [TIMEOUT <seconds>]
+#             [STACK_FREE | OWN_STACK <first port>])
 #
 # Registers a pytest suite that drives the real `adsx` binary (ADSX_BIN) with CTest, labelled
 # pytest as well as <label>.
 #
-# Every pytest suite takes the lock adsx_stack unless STACK_FREE (see adsx_stack_lock).
+# Every pytest suite takes the lock adsx_stack unless STACK_FREE or OWN_STACK (see
+# adsx_stack_lock and adsx_own_stack).
 
 set(ADSX_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
                   -Wcast-align -Woverloaded-virtual)
@@ -59,7 +61,7 @@ endfunction()
 # A pytest run of one FILE, or of several in one process (FILES: suites that share what a
 # process holds, such as PySpark's warm JVM).
 function(adsx_pytest name)
-  cmake_parse_arguments(ARG "STACK_FREE" "LABEL;TIMEOUT" "FILE;FILES" ${ARGN})
+  cmake_parse_arguments(ARG "STACK_FREE" "LABEL;TIMEOUT;OWN_STACK" "FILE;FILES" ${ARGN})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 600)
   endif()
@@ -72,6 +74,8 @@ function(adsx_pytest name)
       ENVIRONMENT "ADSX_BIN=$<TARGET_FILE:adsx>;ADSX_SOURCE_DIR=${PROJECT_SOURCE_DIR};ADSX_BUILD_DIR=${PROJECT_BINARY_DIR}")
   if(ARG_STACK_FREE)
     set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT ADSX_TEST_STACK_FREE=1)
+  elseif(ARG_OWN_STACK)
+    adsx_own_stack(${name} ${ARG_OWN_STACK})
   else()
     set_tests_properties(${name} PROPERTIES RESOURCE_LOCK adsx_stack)
   endif()
@@ -87,4 +91,34 @@ function(adsx_stack_lock name label)
   if(NOT label STREQUAL "unit")
     set_tests_properties(${name} PROPERTIES RESOURCE_LOCK adsx_stack)
   endif()
+endfunction()
+
+# A pytest suite with a whole stack of its own (OWN_STACK <first port>): Kafka, its controller,
+# Redis, PostgreSQL and Prometheus on the five ports from <first port>, and its data, logs,
+# secrets, lake, checkpoints and models under build/it-<name>/var, all through the same
+# ADSX_SECTION__KEY variables a user sets; its commands' /metrics on ports the system picks. The
+# integration conftest starts that stack for the session and stops and purges it at the end
+# (ADSX_TEST_OWN_STACK=1). Such a suite takes no lock: it runs beside the suites that share the
+# local stack, which is how `spark_jobs`, the longest suite and mostly Spark's CPU, overlaps
+# with theirs, mostly waiting on real time.
+function(adsx_own_stack name first_port)
+  set(var ${PROJECT_BINARY_DIR}/it-${name}/var)
+  math(EXPR controller "${first_port} + 1")
+  math(EXPR redis "${first_port} + 2")
+  math(EXPR postgres "${first_port} + 3")
+  math(EXPR prometheus "${first_port} + 4")
+  set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT
+    ADSX_TEST_OWN_STACK=1
+    ADSX_STACK__VAR_DIR=${var}
+    ADSX_KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:${first_port}
+    ADSX_KAFKA__CONTROLLER_PORT=${controller}
+    ADSX_REDIS__PORT=${redis}
+    ADSX_POSTGRES__PORT=${postgres}
+    ADSX_PROMETHEUS__PORT=${prometheus}
+    ADSX_METRICS__PORT=0
+    ADSX_PRIVACY__HMAC_KEY_FILE=${var}/secrets/hmac.key
+    ADSX_SERVE__ADMIN_TOKEN_FILE=${var}/secrets/admin.token
+    ADSX_SPARK__CHECKPOINT_DIR=${var}/spark/checkpoints
+    ADSX_LAKE__DIR=${var}/lake
+    ADSX_MODELS__DIR=${var}/models)
 endfunction()

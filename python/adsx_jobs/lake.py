@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     lake = args.lake or cfg.location("lake", "dir")
-    checkpoints = cfg.path("spark", "checkpoint_dir") / f"lake-{args.topic}"
+    checkpoints = checkpoint_dir(cfg, args.topic)
     if args.fresh:
         shutil.rmtree(checkpoints, ignore_errors=True)
     started = time.monotonic()
@@ -220,6 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:  # a folder it must write (the lake's lock, its files): read-only, full
         print(f"lake job failed: {e}", file=sys.stderr)
         return 1
+
+
+def checkpoint_dir(cfg, topic: str) -> Path:
+    """Where the archive of `topic` keeps its streaming checkpoints (offsets and commit logs)."""
+    return cfg.path("spark", "checkpoint_dir") / f"lake-{topic}"
 
 
 def archive(cfg, args, lake: str, checkpoints: Path, started: float) -> int:

@@ -10,6 +10,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -100,6 +101,13 @@ def run_job(env: dict[str, str], module: str, *args: str, timeout: float = 900):
     r = job(env, module, *args, timeout=timeout)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
     return r
+
+
+def drop_lake_checkpoints(topic: str) -> None:
+    """Removes the lake job's checkpoints of `topic` (a test's topic, deleted with it)."""
+    from adsx_jobs import config, lake
+
+    shutil.rmtree(lake.checkpoint_dir(config.load(), topic), ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -204,10 +212,29 @@ def psql(sql: str, env: dict[str, str] | None = None) -> list[list[str]]:
 
 
 STACK_FREE = os.environ.get("ADSX_TEST_STACK_FREE") == "1"
+OWN_STACK = os.environ.get("ADSX_TEST_OWN_STACK") == "1"
 
 
 @pytest.fixture(scope="session", autouse=True)
-def schema_up_to_date():
+def the_suites_own_stack():
+    """A suite registered with OWN_STACK (cmake/adsx_module.cmake) has a whole stack of its own,
+    named by its environment: started for the session; at the end, the PII scan of everything
+    the suite left there must come out clean (CI's own scan reads the shared stack), then the
+    stack is stopped and purged."""
+    if not OWN_STACK:
+        yield
+        return
+    with own_stack(dict(os.environ)):
+        yield
+        scan = subprocess.run(
+            [sys.executable, "-m", "adsx_jobs.pii_scan"],
+            cwd=SOURCE_DIR, capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        assert scan.returncode == 0, scan.stdout[-4000:] + scan.stderr[-2000:]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def schema_up_to_date(the_suites_own_stack):
     """The stack's PostgreSQL at the checkout's newest migration before any test. `adsx serve`
     and the privacy commands do not migrate (a service does not change a shared schema as it
     starts; they name the missing migration), and ctest's random order may run their suites

@@ -10,7 +10,6 @@ events/ or rejected/ with its reason (read with DuckDB, by Kafka partition and o
 import json
 import os
 import re
-import shutil
 import subprocess
 import time
 import uuid
@@ -24,6 +23,7 @@ from conftest import (
     SOURCE_DIR,
     consume,
     delete_topic,
+    drop_lake_checkpoints,
     run_adsx,
     run_job,
     stream_env,
@@ -66,7 +66,7 @@ def names(tmp_path_factory):
     yield n
     delete_topic(n["topic"])
     delete_topic(n["dlq"])
-    shutil.rmtree(SOURCE_DIR / "var" / "spark" / "checkpoints" / f"lake-{n['topic']}", True)
+    drop_lake_checkpoints(n["topic"])
 
 
 def produce(topic: str, records: list[tuple[str, bytes]]) -> None:

@@ -8,7 +8,6 @@ import datetime
 import json
 import os
 import re
-import shutil
 import sys
 import time
 import uuid
@@ -18,7 +17,16 @@ import duckdb
 import jsonschema
 import pytest
 import redis
-from conftest import SOURCE_DIR, consume, delete_topic, personalised, psql, run_adsx, run_job
+from conftest import (
+    SOURCE_DIR,
+    consume,
+    delete_topic,
+    drop_lake_checkpoints,
+    personalised,
+    psql,
+    run_adsx,
+    run_job,
+)
 
 sys.path.insert(0, str(SOURCE_DIR / "bench" / "peers"))
 import training_set_duckdb  # noqa: E402
@@ -65,7 +73,7 @@ def names(tmp_path_factory):
     n = {"topic": f"it.lake.{suffix}", "lake": tmp_path_factory.mktemp("lake")}
     yield n
     delete_topic(n["topic"])
-    shutil.rmtree(SOURCE_DIR / "var" / "spark" / "checkpoints" / f"lake-{n['topic']}", True)
+    drop_lake_checkpoints(n["topic"])
 
 
 def run_lake(names, env):

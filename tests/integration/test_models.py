@@ -17,7 +17,7 @@ import duckdb
 import jsonschema
 import numpy as np
 import pytest
-from conftest import SOURCE_DIR, delete_topic, run_adsx, run_job
+from conftest import SOURCE_DIR, delete_topic, drop_lake_checkpoints, run_adsx, run_job
 
 from adsx_jobs import config
 from adsx_ml import data
@@ -65,7 +65,7 @@ def trained(tmp_path_factory):
                "report": json.loads(report.read_text()), "stdout": out.stdout}  # fmt: skip
     finally:
         delete_topic(topic)
-        shutil.rmtree(SOURCE_DIR / "var" / "spark" / "checkpoints" / f"lake-{topic}", True)
+        drop_lake_checkpoints(topic)
 
 
 def head(report: list[dict], name: str) -> dict:

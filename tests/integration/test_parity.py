@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import math
 import os
-import shutil
 import subprocess
 import uuid
 
@@ -19,10 +18,10 @@ import duckdb
 import pytest
 from conftest import (
     BOOTSTRAP,
-    SOURCE_DIR,
     Service,
     consume,
     delete_topic,
+    drop_lake_checkpoints,
     generated_and_streamed,
     personalised,
     psql,
@@ -70,7 +69,7 @@ def served(tmp_path_factory):
             delete_topic(t_)
         # The lake job counted this world's spend: later suites start from an empty ledger.
         psql("TRUNCATE analytics_minute, analytics_batches")
-        shutil.rmtree(SOURCE_DIR / "var" / "spark" / "checkpoints" / f"lake-{topic}", True)
+        drop_lake_checkpoints(topic)
 
 
 def ask(svc: Service, events: list[dict], t: int) -> list[dict]:

@@ -20,7 +20,7 @@ import uuid
 
 import duckdb
 import pytest
-from conftest import SOURCE_DIR, delete_topic, psql, run_adsx, run_job
+from conftest import SOURCE_DIR, delete_topic, drop_lake_checkpoints, psql, run_adsx, run_job
 
 EVENTS = 20_000
 PERSONAL = ("user_id", "consent", "ip", "user_agent")  # adsx_jobs.privacy.EVENT_PERSONAL
@@ -110,7 +110,7 @@ def world(tmp_path_factory):
     yield {"env": env, "topic": topic, "root": root, "user": user, "before": before,
            "feature_day": feature_day}  # fmt: skip
     delete_topic(topic)
-    shutil.rmtree(SOURCE_DIR / "var" / "spark" / "checkpoints" / f"lake-{topic}", True)
+    drop_lake_checkpoints(topic)
     psql(f"DELETE FROM privacy_suppressed WHERE user_id = '{user}'")
     psql(f"DELETE FROM privacy_requests WHERE user_id = '{user}'")
 

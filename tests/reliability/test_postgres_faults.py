@@ -14,7 +14,6 @@ again with `adsx stack up`:
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -30,6 +29,7 @@ from conftest import (  # noqa: E402
     SOURCE_DIR,
     Service,
     delete_topic,
+    drop_lake_checkpoints,
     own_stack,
     own_stack_env,
     psql,
@@ -66,7 +66,7 @@ def world():
             yield env
     finally:
         delete_topic(topic)
-        shutil.rmtree(SOURCE_DIR / "var" / "spark" / "checkpoints" / f"lake-{topic}", True)
+        drop_lake_checkpoints(topic)
 
 
 def metric(svc: Service, name: str) -> float:
