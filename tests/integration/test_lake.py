@@ -2,12 +2,17 @@
 malformed records, the Parquet lake holds exactly the contract-valid events (checked against
 the JSON Schema with jsonschema, records read back with kcat), every other record is in
 rejected/ with its reason, PostgreSQL's per-minute analytics equal sums over the lake (read
-with DuckDB, not Spark), and running the job again changes nothing."""
+with DuckDB, not Spark), and running the job again changes nothing. The batch jobs over that lake
+are checked the same way, and the daily job also on a standalone Spark cluster."""
 
+import contextlib
 import datetime
 import json
 import os
+import pathlib
 import re
+import shutil
+import subprocess
 import sys
 import time
 import uuid
@@ -15,6 +20,7 @@ from collections import Counter
 
 import duckdb
 import jsonschema
+import pyspark
 import pytest
 import redis
 from conftest import (
@@ -22,6 +28,7 @@ from conftest import (
     consume,
     delete_topic,
     drop_lake_checkpoints,
+    free_port,
     personalised,
     psql,
     run_adsx,
@@ -166,18 +173,38 @@ def smoothed(clicks: int, impressions: int) -> float:
     return (clicks + 3.0) / (impressions + 200.0)
 
 
-def test_daily_features_equal_an_independent_computation_and_rerun_replaces(names, generated):
+def last_day(lake) -> datetime.date:
+    return (
+        duckdb.connect()
+        .execute(
+            f"SELECT max(event_date) FROM read_parquet('{lake}/events/**/*.parquet', "
+            "hive_partitioning=true)"
+        )
+        .fetchone()[0]
+    )
+
+
+@pytest.fixture(scope="module")
+def daily(names, generated):
+    """The daily job run for the lake's last day (local[*]): the day and the job's summary."""
     env, _ = generated
+    day = last_day(names["lake"])
+    run = run_job(env, "adsx_jobs.daily", "--date", str(day), "--lake", str(names["lake"]))
+    return day, json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_daily_features_equal_an_independent_computation_and_rerun_replaces(
+    names, generated, daily
+):
+    env, _ = generated
+    day, summary = daily
     db = duckdb.connect()
     db.execute(
         "CREATE VIEW lake AS SELECT * FROM read_parquet("
         f"'{names['lake']}/events/**/*.parquet', hive_partitioning=true)"
     )
-    day = db.execute("SELECT max(event_date) FROM lake").fetchone()[0]
     end_ms = int(datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.UTC).timestamp())
     end_ms = (end_ms + 86_400) * 1000
-    run = run_job(env, "adsx_jobs.daily", "--date", str(day), "--lake", str(names["lake"]))
-    summary = json.loads(run.stdout.strip().splitlines()[-1])
 
     # The reference, in DuckDB over the lake: orphans out, 7 days up to the end of the day.
     db.execute(f"""
@@ -489,3 +516,66 @@ def test_materialized_batch_features_never_overwrite_newer_ones(names, generated
     second = materialize(older)
     assert all(v["applied"] == 0 and v["kept_newer"] > 0 for v in second.values()), second
     assert r.hgetall(f"a:{ads[0][0]}") == before
+
+
+@contextlib.contextmanager
+def standalone_spark(work: pathlib.Path):
+    """A standalone Spark cluster on loopback, one master and one worker (2 cores), started
+    with the spark-class of PySpark's own distribution as a user would start theirs; yields
+    its master URL. Both stopped on leaving."""
+    spark_class = pathlib.Path(pyspark.__file__).parent / "bin" / "spark-class"
+    port = free_port()
+    env = dict(os.environ, SPARK_LOCAL_IP="127.0.0.1", SPARK_WORKER_DIR=str(work / "worker"),
+               SPARK_LOG_DIR=str(work), SPARK_NO_DAEMONIZE="1")  # fmt: skip
+    procs, logs = [], {}
+    try:
+        for name, cls, *args in (
+            ("master", "org.apache.spark.deploy.master.Master",
+             "--host", "127.0.0.1", "--port", str(port), "--webui-port", "0"),
+            ("worker", "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
+             "--cores", "2", "--memory", "2g", "--webui-port", "0", f"spark://127.0.0.1:{port}"),
+        ):  # fmt: skip
+            logs[name] = work / f"{name}.log"
+            with logs[name].open("w") as log:
+                procs.append(subprocess.Popen([str(spark_class), cls, *args], env=env,
+                                              stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
+        deadline = time.monotonic() + 120
+        while "Successfully registered with master" not in logs["worker"].read_text():
+            assert all(p.poll() is None for p in procs), {
+                k: v.read_text()[-2000:] for k, v in logs.items()
+            }
+            assert time.monotonic() < deadline, logs["worker"].read_text()[-2000:]
+            time.sleep(0.5)
+        yield f"spark://127.0.0.1:{port}"
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=60)
+
+
+def test_the_daily_job_on_a_standalone_spark_cluster_writes_what_local_writes(
+    names, generated, daily, tmp_path
+):
+    """Scale-out by configuration (issue #25): the daily job with `[spark] master` set to a
+    standalone cluster's URL (its tasks in the worker's executor, not in the driver's JVM)
+    writes the same feature rows, every column, as with local[*], on a copy of the same lake."""
+    env, _ = generated
+    day, summary = daily
+    lake = tmp_path / "lake"
+    shutil.copytree(names["lake"] / "events", lake / "events")
+    with standalone_spark(tmp_path) as master:
+        out = run_job(dict(env, ADSX_SPARK__MASTER=master), "adsx_jobs.daily",
+                      "--date", str(day), "--lake", str(lake))  # fmt: skip
+        # The worker's log names the executor it launched for the job: it did run there.
+        assert "Asked to launch executor" in (tmp_path / "worker.log").read_text()
+    assert json.loads(out.stdout.strip().splitlines()[-1])["views"] == summary["views"]
+    db = duckdb.connect()
+    for view, n in summary["views"].items():
+        local, cluster = (
+            f"SELECT * FROM read_parquet('{root}/features/{view}/date={day}/*.parquet')"
+            for root in (names["lake"], lake)
+        )
+        assert db.execute(f"SELECT count(*) FROM ({cluster})").fetchone() == (n,)
+        for a, b in ((local, cluster), (cluster, local)):
+            assert db.execute(f"SELECT count(*) FROM ({a} EXCEPT ALL {b})").fetchone() == (0,), view
