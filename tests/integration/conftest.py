@@ -3,6 +3,7 @@ stream a world of events, run `adsx serve` and check its replies against its Ope
 
 import base64
 import contextlib
+import datetime
 import http.client
 import importlib
 import io
@@ -101,6 +102,21 @@ def run_job(env: dict[str, str], module: str, *args: str, timeout: float = 900):
     r = job(env, module, *args, timeout=timeout)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
     return r
+
+
+def lake_last_day(lake) -> datetime.date:
+    """The newest event date in the lake at `lake` (read with DuckDB, on a connection of its own:
+    the module's default one is shared by later suites in the process)."""
+    import duckdb
+
+    return (
+        duckdb.connect()
+        .execute(
+            f"SELECT max(event_date) FROM read_parquet('{lake}/events/**/*.parquet', "
+            "hive_partitioning=true)"
+        )
+        .fetchone()[0]
+    )
 
 
 def drop_lake_checkpoints(topic: str) -> None:

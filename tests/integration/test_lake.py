@@ -29,6 +29,7 @@ from conftest import (
     delete_topic,
     drop_lake_checkpoints,
     free_port,
+    lake_last_day,
     personalised,
     psql,
     run_adsx,
@@ -173,22 +174,11 @@ def smoothed(clicks: int, impressions: int) -> float:
     return (clicks + 3.0) / (impressions + 200.0)
 
 
-def last_day(lake) -> datetime.date:
-    return (
-        duckdb.connect()
-        .execute(
-            f"SELECT max(event_date) FROM read_parquet('{lake}/events/**/*.parquet', "
-            "hive_partitioning=true)"
-        )
-        .fetchone()[0]
-    )
-
-
 @pytest.fixture(scope="module")
 def daily(names, generated):
     """The daily job run for the lake's last day (local[*]): the day and the job's summary."""
     env, _ = generated
-    day = last_day(names["lake"])
+    day = lake_last_day(names["lake"])
     run = run_job(env, "adsx_jobs.daily", "--date", str(day), "--lake", str(names["lake"]))
     return day, json.loads(run.stdout.strip().splitlines()[-1])
 
@@ -360,15 +350,7 @@ def training(names, generated):
     """The training set of the lake's last whole day (conversion window 2 h, click window 30
     min), the day before's daily features written first; its day and the job's summary."""
     env, _ = generated
-    last = (
-        duckdb.connect()  # not the module's default connection: later suites use it
-        .execute(
-            f"SELECT max(event_date) FROM read_parquet('{names['lake']}/events/**/*.parquet',"
-            " hive_partitioning=true)"
-        )
-        .fetchone()[0]
-    )
-    day = last - datetime.timedelta(days=1)
+    day = lake_last_day(names["lake"]) - datetime.timedelta(days=1)
     run_job(env, "adsx_jobs.daily", "--date", str(day - datetime.timedelta(days=1)),
             "--lake", str(names["lake"]))  # fmt: skip
     run = run_job(

@@ -13,11 +13,17 @@ import os
 import shutil
 import uuid
 
-import duckdb
 import jsonschema
 import numpy as np
 import pytest
-from conftest import SOURCE_DIR, delete_topic, drop_lake_checkpoints, run_adsx, run_job
+from conftest import (
+    SOURCE_DIR,
+    delete_topic,
+    drop_lake_checkpoints,
+    lake_last_day,
+    run_adsx,
+    run_job,
+)
 
 from adsx_jobs import config
 from adsx_ml import data
@@ -40,14 +46,7 @@ def trained(tmp_path_factory):
                        env=env, timeout=900)  # fmt: skip
         assert gen.returncode == 0, gen.stderr[-2000:]
         run_job(env, "adsx_jobs.lake", "--topic", topic, "--available-now", "--lake", str(lake))
-        last = (
-            duckdb.connect()
-            .execute(
-                f"SELECT max(event_date) FROM read_parquet('{lake}/events/**/*.parquet', "
-                "hive_partitioning=true)"
-            )  # fmt: skip
-            .fetchone()[0]
-        )
+        last = lake_last_day(lake)
         # Impressions of every whole day but the first (whose batch features would be empty).
         first_day = last - datetime.timedelta(days=DAYS - 2)
         last_day = last - datetime.timedelta(days=1)
