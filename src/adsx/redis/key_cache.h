@@ -97,11 +97,16 @@ public:
         _old.erase(key);
     }
 
-    // Running totals, and what is held now (the bytes: one pass over the entries).
+    // Running totals, and what is held now (the bytes: estimated from a sample of the entries,
+    // exact while there are at most ~1k).
     [[nodiscard]] features::cache_counts counts(features::key_kind kind) const noexcept;
 
-private:
     using key_map = std::unordered_map<std::string, cached_key>;
+    // The memory a map's entries take, counted over about `sampled` of them and scaled.
+    [[nodiscard]] static std::size_t bytes_of(const key_map& m,
+                                              std::size_t sampled = 1024) noexcept;
+
+private:
     [[nodiscard]] static std::size_t index(features::key_kind k) noexcept
     {
         return static_cast<std::size_t>(k);
@@ -109,7 +114,6 @@ private:
     // The entry of `key` in `m` or `old` (moved into `m`), or null.
     [[nodiscard]] cached_key* find_alive(const std::string& key, key_map& m, key_map* old);
     void keep_staged();
-    [[nodiscard]] static std::size_t bytes_of(const key_map& m) noexcept;
 
     std::size_t _users;
     std::int64_t _ttl_ms;

@@ -96,6 +96,24 @@ TEST(key_cache, users_are_remembered_once_written_in_two_generations)
     EXPECT_GT(n.bytes, 4 * (sizeof(std::string) + 4));
 }
 
+TEST(key_cache, the_bytes_held_are_estimated_from_a_sample_close_to_the_whole_count)
+{
+    // Users met earlier hold more fields (as a live stream's do): a sample of the entries the
+    // map meets first would be all new users and undercount.
+    key_cache::key_map m;
+    for (int i = 0; i < 20'000; ++i) {
+        auto& e = m["u:K1:" + std::to_string(i)];
+        for (int f = 0; f < 1 + (20'000 - i) / 500; ++f) {
+            e.fields.add("m" + std::to_string(f), std::string(static_cast<std::size_t>(f), 'x'));
+        }
+    }
+    const auto whole = key_cache::bytes_of(m, m.size());
+    const auto estimate = key_cache::bytes_of(m);
+    EXPECT_NEAR(static_cast<double>(estimate) / static_cast<double>(whole), 1.0, 0.05);
+    key_cache::key_map few(m.begin(), std::next(m.begin(), 100));
+    EXPECT_EQ(key_cache::bytes_of(few), key_cache::bytes_of(few, few.size()));  // all counted
+}
+
 TEST(key_cache, a_new_user_epoch_drops_every_user_and_reads_again_what_relied_on_them)
 {
     key_cache c(100, ttl_ms);
