@@ -1,5 +1,6 @@
 #include "adsx/base/strings.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdint>
@@ -50,6 +51,27 @@ void append_int(std::string& out, std::int64_t v)
     // The (pointer, size) overload: the (first, last) one goes through replace(), whose aliasing
     // checks cost more than the digits (half of the stream worker's ~2M calls per 100k records).
     out.append(buf, static_cast<std::size_t>(end - buf));
+}
+
+void append_ints(std::string& out, std::span<const std::int64_t> values, char sep)
+{
+    constexpr std::size_t per_value = 21;  // a sign, 19 digits, the separator
+    char buf[8 * per_value];
+    while (!values.empty()) {
+        const auto n = std::min(values.size(), sizeof buf / per_value);
+        char* end = buf;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (i > 0) {
+                *end++ = sep;
+            }
+            end = std::to_chars(end, buf + sizeof buf, values[i]).ptr;
+        }
+        out.append(buf, static_cast<std::size_t>(end - buf));
+        values = values.subspan(n);
+        if (!values.empty()) {
+            out += sep;
+        }
+    }
 }
 
 void append_hex(std::string& out, const unsigned char* bytes, std::size_t n)

@@ -2,6 +2,7 @@
 // Small string helpers shared by every module (no allocation unless the result needs it).
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,9 @@ void append_json_escaped(std::string& out, std::string_view s);
 
 // Appends the decimal digits of v (std::to_chars: no locale, no format string to parse).
 void append_int(std::string& out, std::int64_t v);
+// Appends the values joined by `sep` ("17:2:0:0"), formatted on the stack and appended once:
+// the stream worker writes millions of such fields, and each append costs more than the digits.
+void append_ints(std::string& out, std::span<const std::int64_t> values, char sep);
 
 // Appends `n` bytes as lowercase hex (two digits per byte).
 void append_hex(std::string& out, const unsigned char* bytes, std::size_t n);

@@ -40,11 +40,8 @@ std::string format_tile(const tile_value& v)
 
 void append_tile(std::string& out, const tile_value& v)
 {
-    append_int(out, v.tile);
-    for (auto n : {v.c.impressions, v.c.clicks, v.c.conversions}) {
-        out += ':';
-        append_int(out, n);
-    }
+    const std::int64_t parts[] = {v.tile, v.c.impressions, v.c.clicks, v.c.conversions};
+    append_ints(out, parts, ':');
 }
 
 std::optional<tile_value> merge_tile(const std::optional<tile_value>& held, std::int64_t tile,

@@ -142,12 +142,7 @@ void append_tiles(std::string& out, const std::vector<tile_value>& tiles)
 
 void append_times(std::string& out, const recency& r)
 {
-    for (std::size_t i = 0; i < r.size(); ++i) {
-        if (i > 0) {
-            out += ':';
-        }
-        append_int(out, r[i]);
-    }
+    append_ints(out, r, ':');
 }
 
 // Splits "a|b|c…" into exactly `n` parts.
@@ -341,9 +336,10 @@ std::string format_user_campaign(const user_campaign& s)
         if (i > 0) {
             out += ',';
         }
-        append_int(out, s.ads[i].ad);
-        out += ':';
-        append_times(out, s.ads[i].last);
+        const auto& a = s.ads[i];
+        std::array<std::int64_t, 1 + std::tuple_size_v<recency>> parts{a.ad};  // ad:times
+        std::copy(a.last.begin(), a.last.end(), parts.begin() + 1);
+        append_ints(out, parts, ':');
     }
     return out;
 }

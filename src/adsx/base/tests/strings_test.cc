@@ -37,6 +37,26 @@ TEST(strings, append_hex_writes_two_lowercase_digits_per_byte)
     EXPECT_EQ(out, "x000fa5ff");
 }
 
+TEST(strings, append_ints_joins_values_past_its_buffer_and_extremes)
+{
+    std::string out = "x=";
+    const std::int64_t few[] = {17, -2, 0};
+    append_ints(out, few, ':');
+    EXPECT_EQ(out, "x=17:-2:0");
+    std::vector<std::int64_t> many;  // more than one stack buffer's worth, the widest values
+    std::string expected;
+    for (int i = 0; i < 20; ++i) {
+        many.push_back(i % 2 ? INT64_MIN : INT64_MAX - i);
+        expected += (i ? "," : "") + std::to_string(many.back());
+    }
+    out.clear();
+    append_ints(out, many, ',');
+    EXPECT_EQ(out, expected);
+    out.clear();
+    append_ints(out, {}, ',');
+    EXPECT_EQ(out, "");
+}
+
 TEST(strings, parse_int_rejects_trailing_garbage_and_empty)
 {
     EXPECT_EQ(parse_int(" 42 "), 42);
