@@ -107,6 +107,7 @@ std::optional<uuid> parse_uuid(std::string_view s) noexcept
     }
     uuid id;
     int bad = 0;
+#pragma GCC unroll 16  // at[] folds into constant offsets (callgrind: 297 -> 255 per UUID)
     for (std::size_t b = 0; b < at.size(); ++b) {
         const int hi = value[static_cast<unsigned char>(s[at[b]])];
         const int lo = value[static_cast<unsigned char>(s[at[b] + 1u])];
