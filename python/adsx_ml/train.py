@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import sys
 import time
@@ -101,7 +102,8 @@ def evaluation(y: np.ndarray, p: np.ndarray, base_rate: float, te: Table) -> dic
     return m
 
 
-def manifest(name, version, head, label, built, spec, w, rows, source, time_range, test) -> dict:
+def manifest(name, version, head, label, built, spec, w, rows, source, time_range, test,
+             fingerprint=None) -> dict:  # fmt: skip
     file, fmt = ARTIFACT[built["family"]]
     return {
         "schema_version": 1,
@@ -115,7 +117,12 @@ def manifest(name, version, head, label, built, spec, w, rows, source, time_rang
         "artifact": {"file": file, "format": fmt, "sha256": None},
         "downsampling": {"negative_rate": w},
         "calibration": built["calibration"],
-        "training": {"source": source, "time_range_ms": time_range, "rows": rows},
+        "training": {
+            "source": source,
+            "time_range_ms": time_range,
+            "rows": rows,
+            "fingerprint": fingerprint,
+        },
         "metrics": {"test": test},
         "importance": built["importance"][:30],
         "comparison": None,
@@ -179,7 +186,7 @@ def train_head(rows: data.Rows, head: str, args, root: Path) -> dict | None:
         log(f"  {family}: most important: {top}")
         version = first_version + k
         m = manifest(head, version, head, label, built, spec, w, row_counts, rows.source,
-                     time_range, test)  # fmt: skip
+                     time_range, test, args.fingerprint)  # fmt: skip
         results.append((m, built))
     promoted = promote(root, head, args, results, te, y_te, base_rate)
     for m, built in results:
@@ -358,6 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--folds", type=int, default=5, help="Criteo: cross-validation folds (5)")
     p.add_argument("--register", action="store_true", help="Criteo: register the LR as criteo_ctr")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--once", action="store_true",
+                   help="skip a head that already has versions trained from this training set "
+                        "with these settings (a rerun of a day's orchestration changes nothing)")  # fmt: skip
     p.add_argument("--report", type=Path, help="write the results as JSON here")
     args = p.parse_args(argv)
     if args.negative_rate is not None and not 0 < args.negative_rate <= 1:
@@ -378,12 +388,44 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     log(f"{len(rows.labels['clicked']):,} impressions from {args.training_set}")
+    args.fingerprint = fingerprint(args)
+    if args.once:
+        for h in list(heads):
+            if done := trained_from(root, h, args.fingerprint):
+                log(f"{h}: versions {', '.join(map(str, done))} were trained from this set "
+                    "with these settings; kept as they are (--once)")  # fmt: skip
+                heads.remove(h)
     report = [r for h in heads if (r := train_head(rows, h, args, root))]
     print("\n".join(table_lines(report)))
     log(f"trained in {time.monotonic() - started:.1f} s; registry {root}")
     if args.report:
         args.report.write_text(json.dumps(report, indent=2, default=str) + "\n")
     return 0
+
+
+def fingerprint(args) -> str:
+    """What a run trains from: the training set's manifest (its rows, labels, features and
+    date range) and the settings that shape the models."""
+    settings = {k: getattr(args, k) for k in SETTINGS}
+    h = hashlib.sha256(Path(args.training_set).read_bytes())
+    h.update(json.dumps(settings, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+SETTINGS = ("negative_rate", "calibration", "hash_bits", "seed", "max_regression", "arm")
+
+
+def trained_from(root: Path, head: str, fp: str) -> list[int]:
+    """The versions of `head` a run with fingerprint `fp` registered."""
+    out = []
+    for v in registry.versions(root, head):
+        try:
+            m = json.loads((root / head / str(v) / "model.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if m.get("training", {}).get("fingerprint") == fp:
+            out.append(v)
+    return out
 
 
 def run_criteo(args, root: Path) -> int:

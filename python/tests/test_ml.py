@@ -222,6 +222,29 @@ def test_registry_versions_and_pointers(tmp_path):
     assert not list((tmp_path / "ctr").glob(".tmp-*"))
 
 
+def test_a_run_with_once_finds_the_versions_trained_from_the_same_set_and_settings(tmp_path):
+    from argparse import Namespace
+
+    from adsx_ml import train
+
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text('{"name": "daily-2026-12-05", "rows": 1000}')
+    args = Namespace(training_set=str(manifest), negative_rate=None, calibration="auto",
+                     hash_bits=18, seed=7, max_regression=0.01, arm="control")  # fmt: skip
+    fp = train.fingerprint(args)
+    assert fp == train.fingerprint(args)
+    assert train.fingerprint(Namespace(**{**vars(args), "seed": 8})) != fp
+    root = tmp_path / "registry"
+    for version, trained in ((1, "another"), (2, fp), (3, fp)):
+        d = root / "ctr" / str(version)
+        d.mkdir(parents=True)
+        (d / "model.json").write_text(json.dumps({"training": {"fingerprint": trained}}))
+    assert train.trained_from(root, "ctr", fp) == [2, 3]
+    assert train.trained_from(root, "cvr", fp) == []
+    manifest.write_text('{"name": "daily-2026-12-05", "rows": 1001}')  # the set changed
+    assert train.trained_from(root, "ctr", train.fingerprint(args)) == []
+
+
 CRITEO = ROOT.parent / "shared" / "data" / "criteo_sample.csv"  # beside the checkout
 
 

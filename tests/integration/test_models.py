@@ -172,6 +172,21 @@ def test_promotion_is_refused_when_the_new_model_is_worse(trained, tmp_path):
     assert f"model         ctr version {int(before)} " in show.stdout, show.stdout
 
 
+def test_a_rerun_with_once_leaves_the_registry_as_it_is(trained):
+    """What the daily orchestration relies on (python/dags): training the same day again
+    registers nothing and moves no pointer."""
+    reg = trained["registry"]
+
+    def files() -> dict[str, bytes]:
+        return {str(p.relative_to(reg)): p.read_bytes() for p in reg.rglob("*") if p.is_file()}
+
+    before = files()
+    out = run_job(trained["env"], "adsx_ml.train", "--training-set", str(trained["manifest"]),
+                  "--registry", str(reg), "--once")  # fmt: skip
+    assert files() == before
+    assert "kept as they are (--once)" in out.stderr + out.stdout
+
+
 @pytest.mark.skipif(not CRITEO.exists(), reason=f"{CRITEO} is absent (outside this project's CI)")
 def test_criteo_model_scores_equal_in_cpp(tmp_path):
     env = dict(os.environ)
