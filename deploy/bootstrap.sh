@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bootstrap a Debian 12 machine for AdStreamX, idempotently (`make deps` runs this):
 #   1. the Debian packages in deploy/apt-packages.txt (skipped when all are installed);
-#   2. the Python venv .venv from python/requirements.txt (skipped when unchanged);
+#   2. the Python venv .venv from python/requirements.txt (skipped when unchanged), and Airflow's
+#      .venv-airflow from python/airflow-constraints.txt (the DAG in python/dags);
 #   3. from Maven Central into $ADSX_CACHE_DIR/jvm (default ~/.cache/adstreamx, outside the
 #      clone; skipped when present): the Kafka broker and tools (deploy/jvm/pom.xml), and Spark's
 #      Kafka connector at exactly the pyspark version plus the PostgreSQL JDBC driver
@@ -60,6 +61,20 @@ fi
 # The project's own Python packages (python/adsx_jobs, …) importable from the venv.
 site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 echo "$root/python" > "$site/adstreamx.pth"
+
+# Airflow in a venv of its own (its pins clash with the jobs' libraries), for python/dags.
+af_venv="$root/.venv-airflow"
+af_req="$root/python/airflow-constraints.txt"
+af_stamp="$af_venv/.constraints.sha256"
+af_want=$(sha256sum "$af_req" | cut -d' ' -f1)
+if [ ! -x "$af_venv/bin/airflow" ] || [ "$(cat "$af_stamp" 2>/dev/null)" != "$af_want" ]; then
+    step "Airflow venv $af_venv from python/airflow-constraints.txt"
+    python3 -m venv "$af_venv"
+    "$af_venv/bin/pip" install -q --disable-pip-version-check -c "$af_req" apache-airflow
+    echo "$af_want" > "$af_stamp"
+else
+    step "Airflow venv: up to date"
+fi
 
 # ---- 3. JVM jars from Maven Central --------------------------------------------------------
 # resolve_jars NAME VERSION POM: every runtime jar of POM, flat, into
