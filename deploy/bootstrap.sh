@@ -45,36 +45,30 @@ else
     step "Debian packages: all ${#wanted[@]} installed"
 fi
 
-# ---- 2. Python venv ----------------------------------------------------------------------
-venv="$root/.venv"
+# ---- 2. Python venvs -----------------------------------------------------------------------
+# make_venv DIR PINS STAMP PIP_ARGS...: the venv DIR with `pip install PIP_ARGS`, made again only when
+# the file PINS changed since (its digest kept in DIR/STAMP).
+make_venv() {
+    local dir=$1 pins=$2 stamp="$1/$3" want
+    shift 3
+    want=$(sha256sum "$pins" | cut -d' ' -f1)
+    if [ ! -x "$dir/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        step "Python venv $dir from ${pins#"$root"/}"
+        python3 -m venv "$dir"
+        "$dir/bin/pip" install -q --disable-pip-version-check "$@"
+        echo "$want" > "$stamp"
+    else
+        step "Python venv $dir: up to date"
+    fi
+}
 req="$root/python/requirements.txt"
-stamp="$venv/.requirements.sha256"
-want=$(sha256sum "$req" | cut -d' ' -f1)
-if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    step "Python venv $venv from python/requirements.txt"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
-    echo "$want" > "$stamp"
-else
-    step "Python venv: up to date"
-fi
+make_venv "$root/.venv" "$req" .requirements.sha256 -r "$req"
 # The project's own Python packages (python/adsx_jobs, …) importable from the venv.
-site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+site=$("$root/.venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 echo "$root/python" > "$site/adstreamx.pth"
-
 # Airflow in a venv of its own (its pins clash with the jobs' libraries), for python/dags.
-af_venv="$root/.venv-airflow"
-af_req="$root/python/airflow-constraints.txt"
-af_stamp="$af_venv/.constraints.sha256"
-af_want=$(sha256sum "$af_req" | cut -d' ' -f1)
-if [ ! -x "$af_venv/bin/airflow" ] || [ "$(cat "$af_stamp" 2>/dev/null)" != "$af_want" ]; then
-    step "Airflow venv $af_venv from python/airflow-constraints.txt"
-    python3 -m venv "$af_venv"
-    "$af_venv/bin/pip" install -q --disable-pip-version-check -c "$af_req" apache-airflow
-    echo "$af_want" > "$af_stamp"
-else
-    step "Airflow venv: up to date"
-fi
+pins="$root/python/airflow-constraints.txt"
+make_venv "$root/.venv-airflow" "$pins" .constraints.sha256 -c "$pins" apache-airflow
 
 # ---- 3. JVM jars from Maven Central --------------------------------------------------------
 # resolve_jars NAME VERSION POM: every runtime jar of POM, flat, into
