@@ -403,6 +403,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# The arguments that shape the models a run registers (and so its fingerprint).
+SETTINGS = ("negative_rate", "calibration", "hash_bits", "seed", "max_regression", "arm")
+
+
 def fingerprint(args) -> str:
     """What a run trains from: the training set's manifest (its rows, labels, features and
     date range) and the settings that shape the models."""
@@ -410,9 +414,6 @@ def fingerprint(args) -> str:
     h = hashlib.sha256(Path(args.training_set).read_bytes())
     h.update(json.dumps(settings, sort_keys=True).encode())
     return h.hexdigest()
-
-
-SETTINGS = ("negative_rate", "calibration", "hash_bits", "seed", "max_regression", "arm")
 
 
 def trained_from(root: Path, head: str, fp: str) -> list[int]:
