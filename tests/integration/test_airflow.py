@@ -20,7 +20,7 @@ from conftest import ADSX_BIN, OWN_STACK, SOURCE_DIR, run_adsx
 
 AIRFLOW_VENV = SOURCE_DIR / ".venv-airflow"
 DAGS = SOURCE_DIR / "python" / "dags"
-EVENTS = 90_000  # over three days: enough clicks for the ctr head's splits
+EVENTS = 45_000  # over three days: enough clicks for the ctr head's splits, and no more
 
 pytestmark = pytest.mark.skipif(
     not OWN_STACK, reason="writes the stack's lake, registry and Redis: runs on a stack of its own"
@@ -152,7 +152,7 @@ def test_a_day_runs_end_to_end_and_a_second_run_changes_nothing(airflow_env):
     first = snapshot(airflow_env, day)
     assert first["events"][0] > EVENTS // 2
     assert all(first[f"features/{v}"][0] > 0 for v in ("ad", "campaign", "user"))
-    assert first["training"][0] > 10_000
+    assert first["training"][0] > 5_000
     assert any(k.startswith("ctr/") and k.endswith("model.json") for k in first["registry"])
     assert first["redis_batch_keys"] > 100  # the day's batch features materialized
     assert "registered" in first_log
