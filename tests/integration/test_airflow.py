@@ -47,6 +47,9 @@ def airflow_env(tmp_path_factory) -> dict[str, str]:
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         ADSX_ROOT=str(SOURCE_DIR),
         ADSX_BIN=ADSX_BIN,
+        # The tasks' Spark drivers live a minute on a small lake: C2's compiles of Spark's own
+        # code would not pay for themselves. Same results (a JIT tier changes no semantics).
+        JAVA_TOOL_OPTIONS="-XX:TieredStopAtLevel=1",
     )
     r = subprocess.run(
         [AIRFLOW_VENV / "bin" / "airflow", "db", "migrate"],
