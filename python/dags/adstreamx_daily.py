@@ -48,6 +48,8 @@ lake_dir = (
 )
 training_name = "daily-{{ ds }}"
 
+# The tasks in their order, each after the one before: the lake feeds the daily job, whose
+# features feed the training set and the materialization; retention and reports close the day.
 COMMANDS = {
     "lake_catch_up": f"{py} -m adsx_jobs.lake --available-now",
     "daily_features": f"{py} -m adsx_jobs.daily --date {{{{ ds }}}}",
@@ -69,18 +71,6 @@ COMMANDS = {
         'ls "$out"'
     ),
 }
-
-# Each task after the one before: the lake feeds the daily job, whose features feed the
-# training set and the materialization; retention and reports close the day.
-ORDER = [
-    "lake_catch_up",
-    "daily_features",
-    "training_set",
-    "train",
-    "materialize",
-    "retention",
-    "experiment_reports",
-]
 
 default_args = {
     "owner": "adstreamx",
@@ -113,6 +103,6 @@ with DAG(
                 env={"ADSX_ROOT": str(ROOT)},
                 append_env=True,
             )
-            for name in ORDER
+            for name in COMMANDS
         )
     )
