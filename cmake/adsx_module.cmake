@@ -102,13 +102,18 @@ endfunction()
 # local stack, which is how `spark_jobs`, the longest suite and mostly Spark's CPU, overlaps
 # with theirs, mostly waiting on real time.
 function(adsx_own_stack name first_port)
+  adsx_own_stack_env(env ${name} ${first_port})
+  set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT ADSX_TEST_OWN_STACK=1 ${env})
+endfunction()
+
+# The ADSX_* variables of such a stack, into <out>.
+function(adsx_own_stack_env out name first_port)
   set(var ${PROJECT_BINARY_DIR}/it-${name}/var)
   math(EXPR controller "${first_port} + 1")
   math(EXPR redis "${first_port} + 2")
   math(EXPR postgres "${first_port} + 3")
   math(EXPR prometheus "${first_port} + 4")
-  set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT
-    ADSX_TEST_OWN_STACK=1
+  set(${out}
     ADSX_STACK__VAR_DIR=${var}
     ADSX_KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:${first_port}
     ADSX_KAFKA__CONTROLLER_PORT=${controller}
@@ -120,5 +125,31 @@ function(adsx_own_stack name first_port)
     ADSX_SERVE__ADMIN_TOKEN_FILE=${var}/secrets/admin.token
     ADSX_SPARK__CHECKPOINT_DIR=${var}/spark/checkpoints
     ADSX_LAKE__DIR=${var}/lake
-    ADSX_MODELS__DIR=${var}/models)
+    ADSX_MODELS__DIR=${var}/models
+    PARENT_SCOPE)
+endfunction()
+
+# A stack of its own in Redis Cluster mode ([redis] mode = "cluster"), shared by the tests that
+# name the CTest fixture <fixture> (adsx_use_cluster_stack): the fixture's setup test brings it
+# up, its cleanup test stops and purges it. Ports as adsx_own_stack's, but Redis's three masters
+# take <first port> + 5 to + 7 (their cluster buses 10000 above).
+function(adsx_cluster_stack fixture first_port)
+  adsx_own_stack_env(env ${fixture} ${first_port})
+  math(EXPR redis "${first_port} + 5")
+  list(FILTER env EXCLUDE REGEX "^ADSX_REDIS__PORT=")
+  list(APPEND env ADSX_REDIS__MODE=cluster ADSX_REDIS__PORT=${redis})
+  add_test(NAME ${fixture}_up COMMAND adsx stack up)
+  add_test(NAME ${fixture}_down COMMAND adsx stack down --purge)
+  set_tests_properties(${fixture}_up PROPERTIES FIXTURES_SETUP ${fixture} LABELS integration
+                       ENVIRONMENT "${env}")
+  set_tests_properties(${fixture}_down PROPERTIES FIXTURES_CLEANUP ${fixture}
+                       LABELS integration ENVIRONMENT "${env}")
+  set_property(GLOBAL PROPERTY adsx_cluster_stack_env_${fixture} "${env}")
+endfunction()
+
+# Runs <test> on the cluster stack of <fixture> instead of the shared local stack (no lock).
+function(adsx_use_cluster_stack test fixture)
+  get_property(env GLOBAL PROPERTY adsx_cluster_stack_env_${fixture})
+  set_tests_properties(${test} PROPERTIES FIXTURES_REQUIRED ${fixture} RESOURCE_LOCK "")
+  set_property(TEST ${test} APPEND PROPERTY ENVIRONMENT ${env})
 endfunction()

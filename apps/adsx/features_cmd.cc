@@ -22,6 +22,9 @@ struct features_options
 
 int show(const config::config& cfg, const std::string& key, const features_options& o, bool ad)
 {
+    if (auto single = single_node_redis(cfg, "features"); !single) {
+        return report(single.error());
+    }
     auto conn = redis::connection::open(cfg.redis.host, cfg.redis.port, std::chrono::seconds(5));
     auto h = conn ? conn->hgetall(key) : fail(conn.error());
     if (!h) {

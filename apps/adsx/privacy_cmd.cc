@@ -72,6 +72,9 @@ struct stores
 // Connections to the stores that may hold a user.
 result<stores> open_stores(const config::config& cfg)
 {
+    if (auto single = single_node_redis(cfg, "privacy"); !single) {
+        return fail(single.error());
+    }
     auto p = pg::connection::open(cfg.postgres);
     if (!p) {
         return fail(p.error());

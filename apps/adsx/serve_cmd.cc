@@ -418,6 +418,9 @@ std::vector<serving::readiness_check> readiness(redis::hash_reader& reader,
 
 int run_serve(const config::config& cfg)
 {
+    if (auto single = single_node_redis(cfg, "serve"); !single) {
+        return report(single.error());
+    }
     auto log = log::get("serve");
     const auto& clock = system_clock::instance();
     redis::hash_reader reader(cfg.redis.host, cfg.redis.port,

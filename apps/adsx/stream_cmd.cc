@@ -33,6 +33,9 @@ int run_stream(const config::config& cfg, double until_idle_s)
         return report({error_code::invalid_argument,
                        "stream.allowed_lateness_s must be shorter than stream.ttl_hours"});
     }
+    if (auto single = single_node_redis(cfg, "stream"); !single) {
+        return report(single.error());
+    }
     const auto& clock = system_clock::instance();
     auto catalog = pg::catalog_ad_ids(cfg.postgres);
     auto redis_store =

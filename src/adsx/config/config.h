@@ -64,6 +64,9 @@ struct privacy_config
 struct redis_config
 {
     bool managed = true;
+    // "single": one server; "cluster": Redis Cluster, reached through host:port and whatever
+    // CLUSTER SLOTS names (the local stack starts three masters: port, port + 1, port + 2).
+    std::string mode = "single";
     std::string host = "127.0.0.1";
     int port = 6379;
     std::string max_memory = "2gb";

@@ -190,6 +190,10 @@ std::vector<field> store_fields()
     using p = postgres_config;
     return {
         boolean("redis.managed", "start a local Redis", &c::redis, &r::managed),
+        text("redis.mode",
+             "single (one server) or cluster (Redis Cluster; the local stack starts three "
+             "masters on port, port + 1 and port + 2)",
+             &c::redis, &r::mode, one_of({"single", "cluster"})),
         text("redis.host", "Redis host", &c::redis, &r::host, non_empty),
         integer("redis.port", "Redis port", &c::redis, &r::port, 1, 65535),
         text("redis.max_memory", "maxmemory of the local Redis", &c::redis, &r::max_memory,

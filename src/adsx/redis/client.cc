@@ -269,8 +269,6 @@ result<std::map<std::string, std::string>> connection::hgetall(const std::string
     return out;
 }
 
-namespace {
-
 // The value of `field` in an INFO reply's "field:value" lines.
 result<std::string> info_field(const std::string& info, const std::string& field)
 {
@@ -282,8 +280,6 @@ result<std::string> info_field(const std::string& info, const std::string& field
     pos = info.find(':', pos) + 1;
     return info.substr(pos, info.find_first_of("\r\n", pos) - pos);
 }
-
-}  // namespace
 
 result<std::string> connection::server_version()
 {

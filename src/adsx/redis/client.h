@@ -55,6 +55,9 @@ private:
     std::size_t _commands = 0;
 };
 
+// The value of `field` in an INFO (or CLUSTER INFO) reply's "field:value" lines.
+[[nodiscard]] result<std::string> info_field(const std::string& info, const std::string& field);
+
 class connection
 {
 public:

@@ -13,6 +13,7 @@
 #include "adsx/kafka/health.h"
 #include "adsx/pg/connection.h"
 #include "adsx/redis/client.h"
+#include "adsx/redis/cluster.h"
 
 namespace adsx::stack {
 
@@ -142,20 +143,105 @@ service kafka_service(const config::config& cfg)
 
 // ---- Redis ---------------------------------------------------------------------------------
 
-service redis_service(const config::config& cfg)
+// The local Redis is one server, or in cluster mode ([redis] mode = "cluster") the masters of a
+// cluster on port, port + 1, …, each with its cluster bus on port + 10000 (Redis's default),
+// without replicas: the stack's cluster is for running and testing the cluster code paths on
+// one machine, not for availability.
+constexpr int local_cluster_masters = 3;
+
+std::vector<redis::node_address> local_cluster_nodes(const config::config& cfg)
+{
+    std::vector<redis::node_address> nodes;
+    for (int i = 0; i < local_cluster_masters; ++i) {
+        nodes.push_back({cfg.redis.host, cfg.redis.port + i});
+    }
+    return nodes;
+}
+
+bool cluster_mode(const config::config& cfg)
+{
+    return cfg.redis.mode == "cluster";
+}
+
+// A write and a read back, not only PING: a read-only replica or a full memory fails.
+template <class Client>  // redis::connection or redis::cluster
+result<void> write_and_read_back(Client& c)
+{
+    if (auto w = c.command({"SET", "adsx:healthcheck", "ok", "EX", "60"}); !w) {
+        return fail(w.error());
+    }
+    auto r = c.command({"GET", "adsx:healthcheck"});
+    if (!r) {
+        return fail(r.error());
+    }
+    if (r->str != "ok") {
+        return fail(error_code::internal, "redis: health-check value not read back");
+    }
+    return {};
+}
+
+// In cluster mode through the slot routing (redis/cluster.h), once every slot has a master.
+result<std::string> redis_health(const config::config& cfg, milliseconds timeout)
+{
+    if (!cluster_mode(cfg)) {
+        auto c = redis::connection::open(cfg.redis.host, cfg.redis.port, timeout);
+        if (!c) {
+            return fail(c.error());
+        }
+        if (auto ok = write_and_read_back(*c); !ok) {
+            return fail(ok.error());
+        }
+        return c->server_version();
+    }
+    if (cfg.redis.managed) {
+        // The seed's probe runs after every node was started: it makes them one cluster the
+        // first time (nothing to do afterwards: the nodes keep it in their nodes.conf).
+        const auto nodes = local_cluster_nodes(cfg);
+        if (auto made = redis::create_local_cluster(nodes, timeout); !made) {
+            return fail(made.error());
+        }
+        if (auto ready = redis::cluster_ready(nodes, timeout); !ready) {
+            return fail(ready.error());
+        }
+    }
+    auto c = redis::cluster::open({{cfg.redis.host, cfg.redis.port}}, timeout);
+    if (!c) {
+        return fail(c.error());
+    }
+    if (!c->table().complete()) {
+        return fail(error_code::unavailable, "redis cluster: some slots have no master");
+    }
+    if (auto ok = write_and_read_back(*c); !ok) {
+        return fail(ok.error());
+    }
+    auto masters = c->masters();
+    if (!masters) {
+        return fail(masters.error());
+    }
+    auto version = masters->front()->server_version();
+    if (!version) {
+        return fail(version.error());
+    }
+    return fmt::format("{} cluster/{}", *version, masters->size());
+}
+
+// One redis-server: `name` (its pid file and log), listening on `port`, its files in `dir`.
+service redis_node(const config::config& cfg, std::string name, int port, fs::path dir)
 {
     service s;
-    s.name = "redis";
+    s.name = std::move(name);
     s.managed = cfg.redis.managed;
-    s.address = fmt::format("{}:{}", cfg.redis.host, cfg.redis.port);
-    s.ports = {{cfg.redis.host, cfg.redis.port, "redis.port"}};
-    s.prepare = [&cfg]() -> result<void> {
+    s.address = fmt::format("{}:{}", cfg.redis.host, port);
+    s.ports = {{cfg.redis.host, port, "redis.port"}};
+    if (cluster_mode(cfg)) {
+        s.ports.push_back({cfg.redis.host, port + 10'000, "redis.port"});  // the cluster bus
+    }
+    s.prepare = [dir]() -> result<void> {
         std::error_code ec;
-        fs::create_directories(cfg.stack.var_dir / "redis", ec);
+        fs::create_directories(dir, ec);
         return {};
     };
-    s.command = [&cfg] {
-        auto dir = cfg.stack.var_dir / "redis";
+    s.command = [&cfg, port, dir, log = cfg.log_dir() / (s.name + ".log")] {
         // Persistence is a snapshot (RDB) every [redis] snapshot_s, not an append-only file.
         // The online store is derived from Kafka, and every stream commit writes its
         // partitions' offsets in the same transaction as the features: any snapshot is a
@@ -168,36 +254,56 @@ service redis_service(const config::config& cfg)
         // Snapshots are not compressed: the child's LZF is half its CPU (a 232 MB store: 1.3 s
         // of CPU with it, 0.7 s without; the file grows from 117 to 182 MB), and on 2 cores
         // that CPU is taken from the stream while the snapshot runs.
-        return spawn_spec{{"redis-server", "--bind", cfg.redis.host, "--port",
-                           std::to_string(cfg.redis.port), "--dir", dir.string(), "--save",
-                           fmt::format("{} 1", cfg.redis.snapshot_s), "--rdbcompression", "no",
-                           "--appendonly", "no",
-                           // A user's hash holds a few packed fields of a few hundred bytes
-                           // (features/user_state.h): kept as a listpack rather than a hash
-                           // table, Redis needs 16% less memory for the stream's keys.
-                           "--hash-max-listpack-value", "1024", "--maxmemory", cfg.redis.max_memory,
-                           "--maxmemory-policy", "noeviction", "--protected-mode", "no",
-                           "--daemonize", "no", "--logfile", ""},
-                          cfg.log_dir() / "redis.log",
-                          dir,
-                          {}};
+        std::vector<std::string> args{
+            "redis-server", "--bind", cfg.redis.host, "--port", std::to_string(port), "--dir",
+            dir.string(), "--save", fmt::format("{} 1", cfg.redis.snapshot_s), "--rdbcompression",
+            "no", "--appendonly", "no",
+            // A user's hash holds a few packed fields of a few hundred bytes
+            // (features/user_state.h): kept as a listpack rather than a hash table, Redis needs
+            // 16% less memory for the stream's keys.
+            "--hash-max-listpack-value", "1024", "--maxmemory", cfg.redis.max_memory,
+            "--maxmemory-policy", "noeviction", "--protected-mode", "no", "--daemonize", "no",
+            "--logfile", ""};
+        if (cluster_mode(cfg)) {
+            // nodes.conf (in `dir`) keeps the node's identity and its view of the cluster.
+            args.insert(args.end(), {"--cluster-enabled", "yes", "--cluster-config-file",
+                                     "nodes.conf", "--cluster-node-timeout", "5000"});
+        }
+        return spawn_spec{std::move(args), log, dir, {}};
     };
-    s.probe = [&cfg](milliseconds timeout) -> result<std::string> {
-        auto c = redis::connection::open(cfg.redis.host, cfg.redis.port, timeout);
-        if (!c) {
-            return fail(c.error());
-        }
-        // A write and a read back, not only PING: a read-only replica or a full memory fails.
-        if (auto w = c->command({"SET", "adsx:healthcheck", "ok", "EX", "60"}); !w) {
-            return fail(w.error());
-        }
-        auto r = c->command({"GET", "adsx:healthcheck"});
-        if (!r || r->str != "ok") {
-            return fail(error_code::internal, "redis: health-check value not read back");
-        }
-        return c->server_version();
-    };
+    s.probe = [&cfg](milliseconds timeout) { return redis_health(cfg, timeout); };
     return s;
+}
+
+// The seed node ("redis", at [redis] port) is probed last of the nodes, so that its probe, which
+// makes a fresh local cluster, finds the others started.
+std::vector<service> redis_services(const config::config& cfg)
+{
+    const auto var = cfg.stack.var_dir;
+    if (!cluster_mode(cfg)) {
+        return {redis_node(cfg, "redis", cfg.redis.port, var / "redis")};
+    }
+    if (!cfg.redis.managed) {  // a remote cluster: only its seed, probed through the routing
+        return {redis_node(cfg, "redis", cfg.redis.port, var / "redis")};
+    }
+    std::vector<service> nodes;
+    for (int i = local_cluster_masters - 1; i >= 0; --i) {
+        const auto n = i + 1;
+        auto s = redis_node(cfg, n == 1 ? "redis" : fmt::format("redis-{}", n), cfg.redis.port + i,
+                            var / "redis-cluster" / std::to_string(n));
+        if (n != 1) {
+            s.probe = [&cfg,
+                       port = cfg.redis.port + i](milliseconds timeout) -> result<std::string> {
+                auto c = redis::connection::open(cfg.redis.host, port, timeout);
+                if (!c) {
+                    return fail(c.error());
+                }
+                return c->server_version();
+            };
+        }
+        nodes.push_back(std::move(s));
+    }
+    return nodes;
 }
 
 // ---- PostgreSQL ----------------------------------------------------------------------------
@@ -413,7 +519,13 @@ result<void> render_template(const fs::path& src, const fs::path& dst,
 
 std::vector<service> services(const config::config& cfg)
 {
-    return {kafka_service(cfg), redis_service(cfg), postgres_service(cfg), prometheus_service(cfg)};
+    std::vector<service> all{kafka_service(cfg)};
+    for (auto& r : redis_services(cfg)) {
+        all.push_back(std::move(r));
+    }
+    all.push_back(postgres_service(cfg));
+    all.push_back(prometheus_service(cfg));
+    return all;
 }
 
 std::string kafka_cluster_id()
