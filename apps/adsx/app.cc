@@ -126,7 +126,7 @@ result<void> single_node_redis(const config::config& cfg, std::string_view comma
     if (cfg.redis.mode == "cluster") {
         return fail(error_code::failed_precondition,
                     fmt::format("`adsx {}` does not support Redis Cluster yet (redis.mode = "
-                                "\"cluster\"); only `adsx stack` does",
+                                "\"cluster\"); `adsx stack` and `adsx stream` do",
                                 command));
     }
     return {};

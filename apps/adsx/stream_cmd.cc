@@ -1,5 +1,6 @@
 // `adsx stream`: the streaming feature engine. Wiring only: features::stream_worker runs the loop
-// over features::engine, redis::feature_store, kafka::stream_consumer and dead_letter_producer.
+// over features::engine, the online store (redis::feature_store, or redis::cluster_store on
+// Redis Cluster), kafka::stream_consumer and dead_letter_producer.
 #include <atomic>
 #include <csignal>
 #include <functional>
@@ -33,16 +34,9 @@ int run_stream(const config::config& cfg, double until_idle_s)
         return report({error_code::invalid_argument,
                        "stream.allowed_lateness_s must be shorter than stream.ttl_hours"});
     }
-    if (auto single = single_node_redis(cfg, "stream"); !single) {
-        return report(single.error());
-    }
     const auto& clock = system_clock::instance();
     auto catalog = pg::catalog_ad_ids(cfg.postgres);
-    auto redis_store =
-        redis::feature_store::open(cfg.redis.host, cfg.redis.port,
-                                   {.ttl = std::chrono::hours(s.ttl_hours),
-                                    .user_cache = static_cast<std::size_t>(s.user_cache)},
-                                   clock);
+    auto redis_store = redis::open_stream_store(cfg, clock);
     auto dlq = kafka::dead_letter_producer::open(cfg.kafka.bootstrap_servers, cfg.kafka.dlq_topic);
     for (const auto* e :
          {catalog ? nullptr : &catalog.error(), redis_store ? nullptr : &redis_store.error(),
@@ -57,7 +51,7 @@ int run_stream(const config::config& cfg, double until_idle_s)
     metrics::stream_probe probe(start_metrics(cfg, "stream"));
     stream_log log;
     features::observer_list observers({&probe, &log});
-    features::timed_store store(*redis_store, observers, clock);
+    features::timed_store store(**redis_store, observers, clock);
     privacy::consent_cache consent;
     privacy::suppression_list erased;
     auto erased_feed = pg::suppression_feed::start(

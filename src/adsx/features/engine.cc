@@ -180,6 +180,7 @@ void engine::build(const std::vector<raw_message>& messages, const std::vector<i
     std::map<int, std::size_t> index;
     events::event e;
     const auto now_ms = _clock.now_ms();
+    const auto replay = replaying(messages, dropped);
     for (std::size_t i = 0; i < messages.size(); ++i) {
         const auto& m = messages[i];
         auto owned = _owned.find(m.partition);
@@ -187,6 +188,9 @@ void engine::build(const std::vector<raw_message>& messages, const std::vector<i
             (owned->second.next_offset >= 0 && m.offset < owned->second.next_offset) ||
             std::find(dropped.begin(), dropped.end(), m.partition) != dropped.end()) {
             continue;  // not ours any more, or already applied
+        }
+        if (replay && (m.partition != *replay || m.offset > owned->second.replay_to)) {
+            continue;  // after the replay (re-seeked then)
         }
         auto [it, added] = index.try_emplace(m.partition, work.size());
         if (added) {
@@ -213,6 +217,20 @@ void engine::build(const std::vector<raw_message>& messages, const std::vector<i
         r.event_times.push_back(e.event_time_ms);
         ++r.applied;
     }
+}
+
+std::optional<int> engine::replaying(const std::vector<raw_message>& messages,
+                                     const std::vector<int>& dropped) const
+{
+    for (const auto& m : messages) {
+        auto owned = _owned.find(m.partition);
+        if (owned != _owned.end() && owned->second.replay_to >= m.offset &&
+            m.offset >= owned->second.next_offset &&
+            std::find(dropped.begin(), dropped.end(), m.partition) == dropped.end()) {
+            return m.partition;
+        }
+    }
+    return std::nullopt;
 }
 
 result<void> engine::settle(batch_result& r, std::vector<int>& dropped)
@@ -301,6 +319,7 @@ result<batch_result> engine::process(const std::vector<raw_message>& messages)
             out.stale.insert(out.stale.end(), dropped.begin(), dropped.end());
             return out;
         }
+        const auto replay = replaying(messages, dropped);
         in_flight f;
         for (const auto& w : work) {
             f.parts.push_back({partition_id(w.partition),
@@ -319,6 +338,18 @@ result<batch_result> engine::process(const std::vector<raw_message>& messages)
                 _logs.at(work[i].partition).keep(f.parts[i].requests);
             }
             out.stale.insert(out.stale.end(), dropped.begin(), dropped.end());
+            if (replay) {
+                // The replayed batch went on its own: every partition of this poll is read
+                // again from where it now stands (assign: the store says whether more is to
+                // replay).
+                for (const auto& m : messages) {
+                    if (_owned.contains(m.partition) &&
+                        std::find(out.stale.begin(), out.stale.end(), m.partition) ==
+                            out.stale.end()) {
+                        out.stale.push_back(m.partition);
+                    }
+                }
+            }
             if (outcome->pending) {
                 f.applied.applied = r.applied;
                 f.applied.event_times = std::move(r.event_times);

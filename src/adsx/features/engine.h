@@ -14,6 +14,10 @@
 // partitions another worker has moved on, their records are dropped, the batch is rebuilt
 // from the rest and committed again.
 //
+// After a crash between the transactions of one commit (Redis Cluster), the store reports the
+// partition's half-applied batch (partition_state::replay_to): the engine commits exactly that
+// batch again, on its own, then re-reads the poll's other records.
+//
 // Pipelined: a batch's write is sent and left in flight while process() returns and the next
 // batch is polled, decoded and combined; the next process() (or flush()) settles it before it
 // touches the store again. Applied records and their event times are reported when their
@@ -136,6 +140,10 @@ private:
     [[nodiscard]] static bool follows(const events::event& e, request_log& log);
     // Reads where partition p stands, and its request log, from the store.
     [[nodiscard]] result<void> reload(int partition);
+    // The partition whose half-applied batch (partition_state::replay_to) this poll replays,
+    // if any: that batch is built and committed alone, the rest of the poll re-read after.
+    [[nodiscard]] std::optional<int> replaying(const std::vector<raw_message>& messages,
+                                               const std::vector<int>& dropped) const;
     // One attempt over the records of owned partitions not in `dropped` (the store not used).
     void build(const std::vector<raw_message>& messages, const std::vector<int>& dropped,
                std::vector<partition_work>& work, batch_result& r,

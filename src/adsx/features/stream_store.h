@@ -18,10 +18,15 @@ namespace adsx::features {
 
 // Where a partition stands: the next offset to read and the watermark (newest event time
 // applied), both advanced atomically with the features. offset -1 = never consumed.
+// A store whose commit is several transactions (Redis Cluster: redis/feature_store.h) may
+// find a batch applied by some of them only, after a crash between them: `replay_to` is then
+// the last offset of that batch, which the engine commits again on its own before anything
+// else of the partition; the transactions that had it skip it. -1: nothing to replay.
 struct partition_state
 {
     std::int64_t next_offset = -1;
     std::int64_t max_event_time = 0;
+    std::int64_t replay_to = -1;
 };
 
 // One partition's part of a commit: where the worker believes it stands, and where the batch

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "adsx/redis/cluster_store.h"
 #include "adsx/redis/transaction.h"
 
 namespace adsx::redis {
@@ -225,6 +226,26 @@ result<bool> feature_store::written(std::size_t commands)
     }
     _cache.applied(shared_writes_after(exec));
     return true;
+}
+
+result<std::unique_ptr<features::stream_store>> open_stream_store(const config::config& cfg,
+                                                                  const clock& clock)
+{
+    const auto ttl = std::chrono::hours(cfg.stream.ttl_hours);
+    if (cfg.redis.mode == "cluster") {
+        auto c = cluster_store::open({{cfg.redis.host, cfg.redis.port}}, ttl);
+        if (!c) {
+            return fail(c.error());
+        }
+        return std::make_unique<cluster_store>(std::move(*c));
+    }
+    auto s = feature_store::open(
+        cfg.redis.host, cfg.redis.port,
+        {.ttl = ttl, .user_cache = static_cast<std::size_t>(cfg.stream.user_cache)}, clock);
+    if (!s) {
+        return fail(s.error());
+    }
+    return std::make_unique<feature_store>(std::move(*s));
 }
 
 }  // namespace adsx::redis

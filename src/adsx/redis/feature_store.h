@@ -42,6 +42,7 @@
 //   features::engine e(*s, dlq, ad_known, personalised, clock, settings);
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -117,5 +118,11 @@ private:
     class key_cache _cache;
     std::function<void()> _between;  // tests' hook, see between_read_and_write
 };
+
+// The stream's online store on the configured Redis: this class on one server, or
+// cluster_store.h's on Redis Cluster ([redis] mode; it keeps no key cache, so
+// stream.user_cache does not apply there).
+[[nodiscard]] result<std::unique_ptr<features::stream_store>> open_stream_store(
+    const config::config& cfg, const clock& clock);
 
 }  // namespace adsx::redis

@@ -16,7 +16,13 @@
 // The entity hashes (u:{user}, a:{ad}, c:{campaign}) are named where their updates are made
 // (features/update.h).
 //
+// On Redis Cluster ([redis] mode = "cluster") every name above is stored under a hash tag
+// (schemas/online_store.json, "cluster"): an entity key and a shard's copy of the offsets
+// under the tag of a shard, a partition's log and its own offsets under the partition's tag.
+//
 //   redis::offset_key("features:ad.events:3")   // "off:features:ad.events:3"
+//   redis::in_shard("a:42")                      // "{13}a:42" (shard_of("a:42") is 12)
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -34,7 +40,18 @@ inline constexpr std::string_view offset_next_field = "next";
 inline constexpr std::string_view offset_watermark_field = "wm";
 
 [[nodiscard]] std::string offset_key(std::string_view partition_id);
+// The offsets hash's field naming the worker that claimed the partition (Redis Cluster only).
+inline constexpr std::string_view offset_claim_field = "claim";
 [[nodiscard]] std::string request_log_key(std::string_view partition_id, features::follow_kind k,
                                           std::int64_t bucket);
+
+inline constexpr std::size_t cluster_shards = store_layout::cluster_shards;
+// The shard of a key's name (by its own slot), and a shard's hash tag, braces included.
+[[nodiscard]] std::size_t shard_of(std::string_view key) noexcept;
+[[nodiscard]] const std::string& shard_tag(std::size_t shard);
+// `key` under the tag of its shard.
+[[nodiscard]] std::string in_shard(std::string_view key);
+// A partition's tag: "{" + partition id + "}".
+[[nodiscard]] std::string partition_tag(std::string_view partition_id);
 
 }  // namespace adsx::redis

@@ -9,14 +9,28 @@ namespace {
 
 using features::key_kind;
 
+// A key's update in either container of keys: the batch's own, or a shard's named pointers.
+const features::key_update& update_of(const features::key_update& u)
+{
+    return u;
+}
+const features::key_update& update_of(const features::key_update* u)
+{
+    return *u;
+}
+
+std::string tagged(std::string_view tag, std::string_view name);
+
 // Step 2's encoding: the keys in step 1's order, then the partitions' request logs and
 // offsets, sent in parts as they grow.
 class write_encoder
 {
 public:
     write_encoder(resp_writer& out, part_sink& sink, const std::vector<reply>& read,
-                  std::size_t first_key_reply, key_cache& cache, const transaction_settings& s)
-      : _out(out), _sink(sink), _read(read), _r(first_key_reply), _cache(cache), _s(s)
+                  std::size_t first_key_reply, key_cache& cache, const transaction_settings& s,
+                  const shard_scope& scope)
+      : _out(out), _sink(sink), _read(read), _r(first_key_reply), _cache(cache), _s(s),
+        _scope(scope)
     {
     }
 
@@ -29,13 +43,18 @@ public:
         part_done();
     }
     void remembered_key(key_kind kind, const std::string& name, const features::key_update& u);
-    void withdrawn(const features::key_updates& users, std::size_t count);
+    template <class Keys>
+    void withdrawn(const Keys& users, std::size_t count);
     void request_logs(const std::vector<features::partition_commit>& partitions);
     void offsets(const std::vector<features::partition_commit>& partitions);
     [[nodiscard]] result<std::size_t> finish();
 
 private:
     void part_done();
+    [[nodiscard]] std::string tagged(std::string_view name) const
+    {
+        return redis::tagged(_scope.tag, name);
+    }
 
     resp_writer& _out;
     part_sink& _sink;
@@ -43,10 +62,18 @@ private:
     std::size_t _r;  // the next key's reply in _read
     key_cache& _cache;
     const transaction_settings& _s;
+    const shard_scope& _scope;
     std::string _scratch;
     std::size_t _sent = 0;  // commands of the parts sent
     std::optional<error> _broken;
 };
+
+std::string tagged(std::string_view tag, std::string_view name)
+{
+    std::string out(tag);
+    out += name;
+    return out;
+}
 
 // Once the encoded part is large enough, it goes (unless a part already failed).
 void write_encoder::part_done()
@@ -94,7 +121,8 @@ void write_encoder::remembered_key(key_kind kind, const std::string& name,
 
 // Users whose consent no longer allows personalisation: their keys go (one UNLINK: deleting a
 // key that is not there costs Redis a lookup), and the cache forgets them.
-void write_encoder::withdrawn(const features::key_updates& users, std::size_t count)
+template <class Keys>
+void write_encoder::withdrawn(const Keys& users, std::size_t count)
 {
     if (count == 0) {
         return;
@@ -102,7 +130,7 @@ void write_encoder::withdrawn(const features::key_updates& users, std::size_t co
     _out.begin(1 + count);
     _out.arg("UNLINK");
     for (const auto& [name, u] : users) {
-        if (u.withdrawn) {
+        if (update_of(u).withdrawn) {
             _out.arg(name);
             _cache.forget_user(name);
         }
@@ -116,7 +144,7 @@ void write_encoder::request_logs(const std::vector<features::partition_commit>& 
 {
     for (const auto& p : partitions) {
         for (const auto& a : p.requests.appends) {
-            const auto key = request_log_key(p.partition_id, a.kind, a.bucket);
+            const auto key = tagged(request_log_key(p.partition_id, a.kind, a.bucket));
             _out.begin(3);
             _out.arg("APPEND");
             _out.arg(key);
@@ -130,7 +158,7 @@ void write_encoder::request_logs(const std::vector<features::partition_commit>& 
             _out.begin(1 + p.requests.deletes.size());
             _out.arg("UNLINK");
             for (const auto& d : p.requests.deletes) {
-                _out.arg(request_log_key(p.partition_id, d.kind, d.bucket));
+                _out.arg(tagged(request_log_key(p.partition_id, d.kind, d.bucket)));
             }
         }
     }
@@ -141,7 +169,7 @@ void write_encoder::offsets(const std::vector<features::partition_commit>& parti
     for (const auto& p : partitions) {
         _out.begin(6);
         _out.arg("HSET");
-        _out.arg(offset_key(p.partition_id));
+        _out.arg(tagged(offset_key(p.partition_id)));
         _out.arg(offset_next_field);
         _out.arg(p.next.next_offset);
         _out.arg(offset_watermark_field);
@@ -151,9 +179,11 @@ void write_encoder::offsets(const std::vector<features::partition_commit>& parti
 
 result<std::size_t> write_encoder::finish()
 {
-    _out.begin(2);
-    _out.arg("INCR");  // last: its reply is the shared writes' version this commit makes
-    _out.arg(shared_writes_key);
+    if (_scope.entities) {
+        _out.begin(2);
+        _out.arg("INCR");  // last: its reply is the shared writes' version this commit makes
+        _out.arg(tagged(shared_writes_key));
+    }
     _out.begin(1);
     _out.arg("EXEC");
     if (_broken) {
@@ -167,29 +197,38 @@ result<std::size_t> write_encoder::finish()
 
 }  // namespace
 
-void encode_read(resp_writer& out, const std::vector<features::partition_commit>& partitions,
-                 const features::batch_update& batch, key_cache& cache, std::string& scratch)
+namespace {
+
+template <class Keys>
+void encode_read_keys(resp_writer& out, const std::vector<features::partition_commit>& partitions,
+                      const Keys& shared, const Keys& users, key_cache& cache, std::string& scratch,
+                      const shard_scope& scope)
 {
     out.clear();
-    out.begin(3 + partitions.size());
+    out.begin(1 + partitions.size() + (scope.entities ? 2 : 0));
     out.arg("WATCH");
     for (const auto& p : partitions) {
-        out.arg(offset_key(p.partition_id));
+        out.arg(tagged(scope.tag, offset_key(p.partition_id)));
     }
-    out.arg(shared_writes_key);
-    out.arg(user_epoch_key);
+    if (scope.entities) {
+        out.arg(tagged(scope.tag, shared_writes_key));
+        out.arg(tagged(scope.tag, user_epoch_key));
+    }
     for (const auto& p : partitions) {
-        out.begin(4);
+        out.begin(scope.claims ? 5 : 4);
         out.arg("HMGET");
-        out.arg(offset_key(p.partition_id));
+        out.arg(tagged(scope.tag, offset_key(p.partition_id)));
         out.arg(offset_next_field);
         out.arg(offset_watermark_field);
+        if (scope.claims) {
+            out.arg(offset_claim_field);
+        }
     }
     if (cache.enabled()) {
         out.begin(3);
         out.arg("MGET");
-        out.arg(user_epoch_key);
-        out.arg(shared_writes_key);
+        out.arg(tagged(scope.tag, user_epoch_key));
+        out.arg(tagged(scope.tag, shared_writes_key));
     }
     auto whole = [&](key_kind kind, const std::string& name) {
         if (!cache.remembered(kind, name)) {
@@ -198,18 +237,69 @@ void encode_read(resp_writer& out, const std::vector<features::partition_commit>
             out.arg(name);
         }
     };
-    for (const auto& [name, u] : batch.shared_keys()) {
+    for (const auto& [name, u] : shared) {
         if (cache.shared_from_memory()) {
             whole(key_kind::shared, name);
         } else {
-            read_key(out, name, u, scratch);
+            read_key(out, name, update_of(u), scratch);
         }
     }
-    for (const auto& [name, u] : batch.user_keys()) {
-        if (!u.withdrawn) {
+    for (const auto& [name, u] : users) {
+        if (!update_of(u).withdrawn) {
             whole(key_kind::user, name);  // pruning needs each campaign's newest
         }
     }
+}
+
+template <class Keys>
+result<std::size_t> encode_write_keys(resp_writer& out, part_sink& sink,
+                                      const std::vector<features::partition_commit>& partitions,
+                                      const Keys& shared, const Keys& users,
+                                      const std::vector<reply>& read, key_cache& cache,
+                                      const transaction_settings& s, const shard_scope& scope)
+{
+    const auto first_key_reply = 1 + partitions.size() + (cache.enabled() ? 1 : 0);
+    write_encoder w(out, sink, read, first_key_reply, cache, s, scope);
+    out.clear();
+    out.begin(1);
+    out.arg("MULTI");
+    cache.begin_write(!shared.empty());
+    for (const auto& [name, u] : shared) {
+        if (cache.shared_from_memory()) {
+            w.remembered_key(key_kind::shared, name, update_of(u));
+        } else {
+            w.read_key(name, update_of(u));
+        }
+    }
+    std::size_t withdrawn = 0;
+    for (const auto& [name, u] : users) {
+        if (update_of(u).withdrawn) {
+            ++withdrawn;
+        } else {
+            w.remembered_key(key_kind::user, name, update_of(u));  // in encode_read's order
+        }
+    }
+    w.withdrawn(users, withdrawn);
+    if (scope.request_logs) {
+        w.request_logs(partitions);
+    }
+    w.offsets(partitions);
+    return w.finish();
+}
+
+}  // namespace
+
+void encode_read(resp_writer& out, const std::vector<features::partition_commit>& partitions,
+                 const features::batch_update& batch, key_cache& cache, std::string& scratch)
+{
+    encode_read_keys(out, partitions, batch.shared_keys(), batch.user_keys(), cache, scratch, {});
+}
+
+void encode_read(resp_writer& out, const std::vector<features::partition_commit>& partitions,
+                 const shard_keys& keys, key_cache& cache, std::string& scratch,
+                 const shard_scope& scope)
+{
+    encode_read_keys(out, partitions, keys.shared, keys.users, cache, scratch, scope);
 }
 
 cache_versions versions_read(const std::vector<reply>& read, std::size_t partitions)
@@ -243,31 +333,17 @@ result<std::size_t> encode_write(resp_writer& out, part_sink& sink,
                                  const std::vector<reply>& read, key_cache& cache,
                                  const transaction_settings& s)
 {
-    const auto first_key_reply = 1 + partitions.size() + (cache.enabled() ? 1 : 0);
-    write_encoder w(out, sink, read, first_key_reply, cache, s);
-    out.clear();
-    out.begin(1);
-    out.arg("MULTI");
-    cache.begin_write(!batch.shared_keys().empty());
-    for (const auto& [name, u] : batch.shared_keys()) {
-        if (cache.shared_from_memory()) {
-            w.remembered_key(key_kind::shared, name, u);
-        } else {
-            w.read_key(name, u);
-        }
-    }
-    std::size_t withdrawn = 0;
-    for (const auto& [name, u] : batch.user_keys()) {
-        if (u.withdrawn) {
-            ++withdrawn;
-        } else {
-            w.remembered_key(key_kind::user, name, u);  // in encode_read's order
-        }
-    }
-    w.withdrawn(batch.user_keys(), withdrawn);
-    w.request_logs(partitions);
-    w.offsets(partitions);
-    return w.finish();
+    return encode_write_keys(out, sink, partitions, batch.shared_keys(), batch.user_keys(), read,
+                             cache, s, {});
+}
+
+result<std::size_t> encode_write(resp_writer& out, part_sink& sink,
+                                 const std::vector<features::partition_commit>& partitions,
+                                 const shard_keys& keys, const std::vector<reply>& read,
+                                 key_cache& cache, const transaction_settings& s,
+                                 const shard_scope& scope)
+{
+    return encode_write_keys(out, sink, partitions, keys.shared, keys.users, read, cache, s, scope);
 }
 
 std::optional<std::int64_t> shared_writes_after(const reply& exec)

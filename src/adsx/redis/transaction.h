@@ -49,9 +49,35 @@ struct transaction_settings
     std::size_t part_bytes = 256 * 1024;  // sent once the encoded part is this large
 };
 
+// What one transaction of a commit covers. On one server, everything (the defaults). On Redis
+// Cluster (feature_store.h), a transaction runs within one hash slot: a shard's transaction
+// (`entities`) holds the shard's keys, its copy of the partitions' offsets (with their claims),
+// its counter and user epoch; a partition's log transaction (`request_logs`, no entities) its
+// request log and its own offsets. Every fixed key's name is prefixed by `tag`; the entity keys
+// come named, tag included (shard_keys).
+struct shard_scope
+{
+    std::string_view tag;
+    bool entities = true;
+    bool request_logs = true;
+    bool claims = false;  // step 1 also reads each offsets hash's claim (its last field)
+};
+
+// A shard's part of a batch: its keys' stored names and their updates.
+struct shard_keys
+{
+    using named = std::vector<std::pair<std::string, const features::key_update*>>;
+    named shared;
+    named users;
+};
+
 // Step 1 into `out` (cleared first). `cache` begins the commit before (key_cache::begin).
 void encode_read(resp_writer& out, const std::vector<features::partition_commit>& partitions,
                  const features::batch_update& batch, key_cache& cache, std::string& scratch);
+// The same for one transaction of a cluster commit.
+void encode_read(resp_writer& out, const std::vector<features::partition_commit>& partitions,
+                 const shard_keys& keys, key_cache& cache, std::string& scratch,
+                 const shard_scope& scope);
 
 // What step 1's replies say of the key cache's validity (with the cache only).
 struct cache_versions
@@ -72,6 +98,11 @@ struct cache_versions
     resp_writer& out, part_sink& sink, const std::vector<features::partition_commit>& partitions,
     const features::batch_update& batch, const std::vector<reply>& read, key_cache& cache,
     const transaction_settings& s);
+// The same for one transaction of a cluster commit.
+[[nodiscard]] result<std::size_t> encode_write(
+    resp_writer& out, part_sink& sink, const std::vector<features::partition_commit>& partitions,
+    const shard_keys& keys, const std::vector<reply>& read, key_cache& cache,
+    const transaction_settings& s, const shard_scope& scope);
 
 // The counter EXEC's reply shows this commit left (INCR's reply, its last), if it is there.
 [[nodiscard]] std::optional<std::int64_t> shared_writes_after(const reply& exec);
