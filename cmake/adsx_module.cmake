@@ -11,10 +11,10 @@
 # the unit ones are dependencies of the target unit_tests.
 #
 # adsx_pytest(<name> FILE <test_file.py> LABEL <label> [TIMEOUT <seconds>]
-#             [STACK_FREE | OWN_STACK <first port>])
+#             [STACK_FREE | OWN_STACK <first port> | CLUSTER_STACK <fixture>] [ENV <k=v> ...])
 #
 # Registers a pytest suite that drives the real `adsx` binary (ADSX_BIN) with CTest, labelled
-# pytest as well as <label>.
+# pytest as well as <label>. ENV adds environment variables (a smaller size for a variant).
 #
 # Every pytest suite takes the lock adsx_stack unless STACK_FREE or OWN_STACK (see
 # adsx_stack_lock and adsx_own_stack).
@@ -61,7 +61,8 @@ endfunction()
 # A pytest run of one FILE, or of several in one process (FILES: suites that share what a
 # process holds, such as PySpark's warm JVM).
 function(adsx_pytest name)
-  cmake_parse_arguments(ARG "STACK_FREE" "LABEL;TIMEOUT;OWN_STACK" "FILE;FILES" ${ARGN})
+  cmake_parse_arguments(ARG "STACK_FREE" "LABEL;TIMEOUT;OWN_STACK;CLUSTER_STACK" "FILE;FILES;ENV"
+                        ${ARGN})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 600)
   endif()
@@ -76,8 +77,13 @@ function(adsx_pytest name)
     set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT ADSX_TEST_STACK_FREE=1)
   elseif(ARG_OWN_STACK)
     adsx_own_stack(${name} ${ARG_OWN_STACK})
+  elseif(ARG_CLUSTER_STACK)
+    adsx_use_cluster_stack(${name} ${ARG_CLUSTER_STACK})
   else()
     set_tests_properties(${name} PROPERTIES RESOURCE_LOCK adsx_stack)
+  endif()
+  if(ARG_ENV)
+    set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT ${ARG_ENV})
   endif()
 endfunction()
 
@@ -147,9 +153,10 @@ function(adsx_cluster_stack fixture first_port)
   set_property(GLOBAL PROPERTY adsx_cluster_stack_env_${fixture} "${env}")
 endfunction()
 
-# Runs <test> on the cluster stack of <fixture> instead of the shared local stack (no lock).
+# Runs <test> on the cluster stack of <fixture> instead of the shared local stack: the tests on
+# it hold the lock <fixture> (they flush its Redis), and run beside those of the local stack.
 function(adsx_use_cluster_stack test fixture)
   get_property(env GLOBAL PROPERTY adsx_cluster_stack_env_${fixture})
-  set_tests_properties(${test} PROPERTIES FIXTURES_REQUIRED ${fixture} RESOURCE_LOCK "")
+  set_tests_properties(${test} PROPERTIES FIXTURES_REQUIRED ${fixture} RESOURCE_LOCK ${fixture})
   set_property(TEST ${test} APPEND PROPERTY ENVIRONMENT ${env})
 endfunction()

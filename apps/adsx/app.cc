@@ -2,8 +2,6 @@
 
 #include <iostream>
 
-#include <fmt/format.h>
-
 #include "adsx/log/log.h"
 #include "adsx/stack/services.h"
 
@@ -119,17 +117,6 @@ std::unique_ptr<metrics::exposer> start_metrics(const config::config& cfg,
 std::filesystem::path migrations_dir(const config::config& cfg)
 {
     return cfg.stack.deploy_dir / "postgres" / "migrations";
-}
-
-result<void> single_node_redis(const config::config& cfg, std::string_view command)
-{
-    if (cfg.redis.mode == "cluster") {
-        return fail(error_code::failed_precondition,
-                    fmt::format("`adsx {}` does not support Redis Cluster yet (redis.mode = "
-                                "\"cluster\"); `adsx stack` and `adsx stream` do",
-                                command));
-    }
-    return {};
 }
 
 int report(const error& e)

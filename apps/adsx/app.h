@@ -64,10 +64,6 @@ int with_config(const context& ctx, const std::function<int(const config::config
 // The pseudonym of a user named by `id`: the id itself when it is one (the event contract's
 // user_id), else the raw id's under the configured key (privacy.hmac_key_file).
 [[nodiscard]] result<std::string> pseudonym_of(const config::config& cfg, const std::string& id);
-// Fails for `command` when [redis] mode is "cluster": so far only `adsx stack` and `adsx
-// stream` work on Redis Cluster (redis/cluster.h, redis/cluster_store.h). Serving's reads and
-// erasure's scans still assume one server, where a cluster would hide keys from the last.
-[[nodiscard]] result<void> single_node_redis(const config::config& cfg, std::string_view command);
 // Prints an error for the user (stderr, one line, "adsx: ...") and returns its exit code.
 int report(const error& e);
 

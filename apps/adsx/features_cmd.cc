@@ -7,7 +7,7 @@
 
 #include "adsx/features/read.h"
 #include "adsx/features/update.h"
-#include "adsx/redis/client.h"
+#include "adsx/redis/hash_reader.h"
 
 namespace adsx::app {
 
@@ -22,14 +22,13 @@ struct features_options
 
 int show(const config::config& cfg, const std::string& key, const features_options& o, bool ad)
 {
-    if (auto single = single_node_redis(cfg, "features"); !single) {
-        return report(single.error());
+    redis::hash_reader reader(cfg.redis.host, cfg.redis.port, std::chrono::seconds(5),
+                              cfg.redis.mode == "cluster");
+    auto hashes = reader.hashes({key});
+    if (!hashes) {
+        return report(hashes.error());
     }
-    auto conn = redis::connection::open(cfg.redis.host, cfg.redis.port, std::chrono::seconds(5));
-    auto h = conn ? conn->hgetall(key) : fail(conn.error());
-    if (!h) {
-        return report(h.error());
-    }
+    const auto* h = &hashes->front();
     if (h->empty()) {
         return report({error_code::not_found, fmt::format("no online features for {}", key)});
     }

@@ -64,7 +64,7 @@ struct stores
 {
     std::string user;  // the pseudonym ("" for the worker, which serves many)
     pg::connection pg;
-    redis::connection redis;
+    redis::erasure redis;
     std::string bootstrap;            // Kafka
     std::vector<std::string> topics;  // the raw topics that carry user ids (event_topics)
 };
@@ -72,14 +72,11 @@ struct stores
 // Connections to the stores that may hold a user.
 result<stores> open_stores(const config::config& cfg)
 {
-    if (auto single = single_node_redis(cfg, "privacy"); !single) {
-        return fail(single.error());
-    }
     auto p = pg::connection::open(cfg.postgres);
     if (!p) {
         return fail(p.error());
     }
-    auto r = redis::connection::open(cfg.redis.host, cfg.redis.port, std::chrono::seconds(5));
+    auto r = redis::erasure::open(cfg.redis, std::chrono::seconds(5));
     if (!r) {
         return fail(r.error());
     }
@@ -108,7 +105,7 @@ result<stores> connect(const config::config& cfg, const std::string& id)
 result<std::vector<std::string>> traces(stores& s, const std::string& user)
 {
     std::vector<std::string> found;
-    auto keys = redis::user_keys(s.redis, user);
+    auto keys = s.redis.user_keys(user);
     if (!keys) {
         return fail(keys.error());
     }
@@ -251,7 +248,7 @@ int verify(const config::config& cfg, const std::string& id)
 // outcome in the ledger.
 result<void> first_sweep(stores& s, const std::string& user, std::int64_t id, std::ostream& out)
 {
-    auto keys = redis::erase_user(s.redis, user);
+    auto keys = s.redis.erase_user(user);
     if (!keys) {
         return fail(keys.error());
     }
@@ -296,7 +293,7 @@ result<void> record_kafka_horizon(stores& s, std::int64_t id)
 result<std::vector<std::string>> second_sweep(stores& s, const std::string& user, std::int64_t id,
                                               std::ostream& out)
 {
-    auto keys = redis::erase_user(s.redis, user);
+    auto keys = s.redis.erase_user(user);
     if (!keys) {
         return fail(keys.error());
     }

@@ -418,13 +418,11 @@ std::vector<serving::readiness_check> readiness(redis::hash_reader& reader,
 
 int run_serve(const config::config& cfg)
 {
-    if (auto single = single_node_redis(cfg, "serve"); !single) {
-        return report(single.error());
-    }
     auto log = log::get("serve");
     const auto& clock = system_clock::instance();
     redis::hash_reader reader(cfg.redis.host, cfg.redis.port,
-                              std::chrono::milliseconds(cfg.serve.redis_timeout_ms));
+                              std::chrono::milliseconds(cfg.serve.redis_timeout_ms),
+                              cfg.redis.mode == "cluster");
     serving::live_inventory inventory(
         over_postgres<serving::inventory>(
             cfg, [&clock](pg::connection& c) { return pg::load_inventory(c, clock.now_ms()); }),

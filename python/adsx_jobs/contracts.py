@@ -9,6 +9,7 @@ schemas/ (the C++ build generates its constants from the same files):
 
   layout = online_store()
   layout["keys"]["user"]            # "u:"
+  stored_key("a:42", cluster=True)  # "{13}a:42": its name on Redis Cluster
   smoothed_ctr(clicks, impressions) # a Spark column, the prior as online
 """
 
@@ -29,6 +30,39 @@ SCHEMAS = ROOT / "schemas"
 def online_store() -> dict[str, Any]:
     with open(SCHEMAS / "online_store.json") as f:
         return json.load(f)
+
+
+@cache
+def shard_tags() -> tuple[str, ...]:
+    """Each shard's hash tag on Redis Cluster, braces included (online_store.json, "cluster"):
+    the smallest number whose slot falls in the shard's part of the 16384 slots."""
+    from redis.crc import key_slot
+
+    shards = int(online_store()["cluster"]["shards"])
+    tags: list[str | None] = [None] * shards
+    n = 0
+    while None in tags:
+        shard = key_slot(str(n).encode()) * shards // 16384
+        if tags[shard] is None:
+            tags[shard] = "{" + str(n) + "}"
+        n += 1
+    return tuple(t for t in tags if t)
+
+
+def stored_key(key: str, cluster: bool) -> str:
+    """The name `key` (u:…, a:…, c:…) is stored under: itself on one server, under the tag of
+    its shard (by its own slot) on Redis Cluster, as redis/keys.h's in_shard."""
+    if not cluster:
+        return key
+    from redis.crc import key_slot
+
+    tags = shard_tags()
+    return tags[key_slot(key.encode()) * len(tags) // 16384] + key
+
+
+def logical_key(stored: str) -> str:
+    """A stored name without its hash tag (the inverse of stored_key)."""
+    return stored[stored.index("}") + 1 :] if stored.startswith("{") else stored
 
 
 @cache

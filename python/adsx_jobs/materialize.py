@@ -21,10 +21,8 @@ import json
 import sys
 import time
 
-import redis
-
 from adsx_jobs import config as adsx_config
-from adsx_jobs import contracts, privacy
+from adsx_jobs import contracts, privacy, store
 from adsx_jobs.spark import session
 
 # KEYS[1] the entity hash; ARGV[1] the as-of field, ARGV[2] the new as-of, ARGV[3] the TTL,
@@ -66,16 +64,19 @@ def value(v) -> str:
     return str(v)
 
 
-def writer(host: str, port: int, view: str, ttl: int, applied, kept):
+def writer(redis_cfg: dict, view: str, ttl: int, applied, kept):
     key_of, prefix_of, keys = LAYOUT[view]
+    cfg = {"redis": redis_cfg}
 
     def write_partition(rows) -> None:
-        r = redis.Redis(host=host, port=port)
+        r = store.client(cfg)
         script = r.register_script(NEWER_ONLY)
-        pipe = r.pipeline(transaction=False)
+        pipes = store.Pipelines(r)
 
         def flush() -> None:
-            results = pipe.execute()
+            nonlocal pipes
+            results = pipes.execute()
+            pipes = store.Pipelines(r)
             applied.add(sum(results))
             kept.add(len(results) - sum(results))
 
@@ -86,7 +87,8 @@ def writer(host: str, port: int, view: str, ttl: int, applied, kept):
             for c, v in rec.items():
                 if c not in keys and c != "as_of_ms" and v is not None:
                     args += [f"{prefix}{c}", value(v)]
-            script(keys=[key_of(rec)], args=args, client=pipe)
+            key = store.name(cfg, key_of(rec))
+            script(keys=[key], args=args, client=pipes.for_key(key))
             if n % 5000 == 0:
                 flush()
         flush()
@@ -104,9 +106,7 @@ def materialize(spark, cfg, lake: str, day: dt.date) -> dict[str, dict[str, int]
         if view == "user":
             df = privacy.keep_personal(df, erased)
         applied, kept = spark.sparkContext.accumulator(0), spark.sparkContext.accumulator(0)
-        df.foreachPartition(
-            writer(cfg["redis"]["host"], cfg["redis"]["port"], view, ttl, applied, kept)
-        )
+        df.foreachPartition(writer(dict(cfg["redis"]), view, ttl, applied, kept))
         out[view] = {"applied": applied.value, "kept_newer": kept.value}
         print(json.dumps({"progress": "materialize", "view": view, **out[view]}), flush=True)
     return out

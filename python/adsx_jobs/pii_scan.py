@@ -173,11 +173,15 @@ def records(stream, sep: bytes = b"\x1e") -> Iterator[bytes]:
 
 
 def scan_redis(scan: Scan, cfg: config_mod.Config) -> None:
-    import redis
+    from adsx_jobs import store
 
-    r = redis.Redis(host=cfg["redis"]["host"], port=cfg["redis"]["port"])
     binary = 0
-    for keys in chunks(r.scan_iter(count=5000), 1000):
+    batches = (
+        (server, keys)
+        for server in store.servers(store.client(cfg))
+        for keys in chunks(server.scan_iter(count=5000), 1000)
+    )
+    for r, keys in batches:
         pipe = r.pipeline(transaction=False)
         for k in keys:
             pipe.type(k)

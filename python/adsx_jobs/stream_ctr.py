@@ -27,13 +27,12 @@ import shutil
 import sys
 import time
 
-import redis
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from adsx_jobs import config as adsx_config
-from adsx_jobs import contracts
+from adsx_jobs import contracts, store
 from adsx_jobs.spark import follow, kafka_stream, session
 
 EVENT = T.StructType(
@@ -65,9 +64,9 @@ def windows(events: DataFrame, lateness_s: int, max_future_ms: int) -> DataFrame
     )
 
 
-def redis_writer(host: str, port: int, prefix: str, ttl_s: int):
+def redis_writer(redis_cfg: dict, prefix: str, ttl_s: int):
     def write_partition(rows) -> None:
-        r = redis.Redis(host=host, port=port)
+        r = store.client({"redis": redis_cfg})
         pipe = r.pipeline(transaction=False)
         for n, row in enumerate(rows, 1):
             end_ms = int(row["window"]["end"].timestamp() * 1000)
@@ -114,8 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         out.writeStream.outputMode("update")
         .foreachBatch(
             redis_writer(
-                cfg["redis"]["host"],
-                cfg["redis"]["port"],
+                dict(cfg["redis"]),
                 args.key_prefix,
                 cfg["stream"]["ttl_hours"] * 3600,
             )

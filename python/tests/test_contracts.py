@@ -57,3 +57,20 @@ def test_windows_are_grouped_by_entity_with_one_tile_width():
     )
     keys, width, spans = contracts.entity_windows("user")
     assert (keys, width, spans["stream_user_24h"]) == (["user_id"], 3_600_000, 24)
+
+
+def test_cluster_names_are_the_cpp_stores():
+    # The values src/adsx/redis/tests/cluster_test.cc and redis/keys.h state for C++.
+    tags = contracts.shard_tags()
+    assert len(tags) == contracts.online_store()["cluster"]["shards"] == 16
+    assert tags[0] == "{10}"
+    assert contracts.stored_key("a:42", cluster=True) == "{13}a:42"
+    assert contracts.stored_key("a:42", cluster=False) == "a:42"
+    assert contracts.logical_key("{13}a:42") == "a:42" == contracts.logical_key("a:42")
+    from redis.crc import key_slot
+
+    # Every tag lies in its own sixteenth of the slots, and no smaller number does.
+    for shard, tag in enumerate(tags):
+        number = int(tag[1:-1])
+        assert key_slot(tag.encode()) * 16 // 16384 == shard
+        assert all(key_slot(str(n).encode()) * 16 // 16384 != shard for n in range(number))

@@ -333,6 +333,40 @@ def personalised(tc: str) -> bool:
     return purposes[0] == purposes[2] == purposes[3] == "1"
 
 
+CLUSTER = os.environ.get("ADSX_REDIS__MODE") == "cluster"
+
+
+def store_client(env: dict[str, str] | None = None):
+    """The online store's Redis as redis-py reaches it (`env`'s, default this process's): one
+    server, or Redis Cluster through its seed (ADSX_REDIS__MODE=cluster), where keys are stored
+    under their shard's tag (contracts.stored_key)."""
+    from adsx_jobs import store
+
+    env = env or os.environ
+    return store.client(
+        {
+            "redis": {
+                "host": "127.0.0.1",
+                "port": int(env.get("ADSX_REDIS__PORT", "6379")),
+                "mode": env.get("ADSX_REDIS__MODE", "single"),
+            }
+        }
+    )
+
+
+def store_nodes(env: dict[str, str] | None = None) -> list:
+    """A client of each server holding keys: the one server, or every master of the cluster
+    (for SCAN, MONITOR, DUMP, which see one server's keys)."""
+    from adsx_jobs import store
+
+    return store.servers(store_client(env))
+
+
+def flush_store(env: dict[str, str] | None = None) -> None:
+    for node in store_nodes(env):
+        node.flushdb()
+
+
 def generated_and_streamed(prefix: str, events: int, seed: int):
     """Events generated into a topic of the caller's own (prefix.<random>) and streamed into a
     flushed Redis. Returns (environment pointing adsx at that topic, the records as dicts,
@@ -340,12 +374,10 @@ def generated_and_streamed(prefix: str, events: int, seed: int):
     import json
     import uuid
 
-    import redis
-
     suffix = uuid.uuid4().hex[:8]
     topic, dlq = f"{prefix}.{suffix}", f"{prefix}.{suffix}.dlq"
     env = stream_env(topic, dlq, f"{prefix.replace('.', '-')}-{suffix}")
-    redis.Redis(port=int(os.environ.get("ADSX_REDIS__PORT", "6379"))).flushdb()
+    flush_store()
     gen = run_adsx("generate", "--events", str(events), "--seed", str(seed), env=env, timeout=600)
     assert gen.returncode == 0, gen.stderr[-2000:]
     stream = run_adsx("stream", "--until-idle", "3", env=env, timeout=600)
@@ -455,8 +487,9 @@ def trained_registry(tmp_path_factory, *train_args: str) -> pathlib.Path:
 
 
 class redis_commands:
-    """The commands Redis executes while the `with` block runs (Redis MONITOR, not our
-    client), e.g. to prove which keys a request read:
+    """The commands Redis executes while the `with` block runs (Redis MONITOR on every server
+    holding keys, not our client; keys without their cluster hash tags), e.g. to prove which
+    keys a request read:
 
       with redis_commands() as seen:
           service.request("GET", "/features/ad/1")
@@ -464,25 +497,27 @@ class redis_commands:
     """
 
     def __init__(self):
-        import redis
-
-        self._redis = redis.Redis(port=int(os.environ.get("ADSX_REDIS__PORT", "6379")))
+        self._nodes = store_nodes()
         self._seen: list[str] = []
         self._done = False
 
     def __enter__(self) -> list[str]:
+        import re
         import threading
         import time
 
-        def watch():
-            with self._redis.monitor() as m:
+        def watch(node):
+            with node.monitor() as m:
                 for cmd in m.listen():
-                    self._seen.append(cmd["command"])
+                    self._seen.append(re.sub(r"(?<= )\{[^{}]*\}", "", cmd["command"]))
                     if self._done:
                         return
 
-        self._thread = threading.Thread(target=watch, daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=watch, args=(n,), daemon=True) for n in self._nodes
+        ]
+        for t in self._threads:
+            t.start()
         time.sleep(0.3)  # MONITOR is on before the block's first command
         return self._seen
 
@@ -491,8 +526,10 @@ class redis_commands:
 
         time.sleep(0.3)  # the block's last commands reach the monitor
         self._done = True
-        self._redis.ping()  # wakes the monitor's read
-        self._thread.join(timeout=5)
+        for n in self._nodes:
+            n.ping()  # wakes the monitor's read
+        for t in self._threads:
+            t.join(timeout=5)
 
 
 def experiment_csv(path: pathlib.Path, seed: int, users: int = 6000, days: int = 5,

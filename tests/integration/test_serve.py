@@ -7,6 +7,7 @@ and stops on SIGTERM with exit 0."""
 
 import json
 import os
+import pathlib
 import re
 import socket
 import time
@@ -170,7 +171,8 @@ def test_docs_metrics_prometheus_target_and_sigterm(world, service):
     # The user routes were asked for users above: no user id in any label (issue #23).
     assert 'route="/features/user/{id}"' in text
     assert not re.search(r"[a-z0-9]{1,8}:[0-9a-f]{32}", text)
-    targets = SOURCE_DIR / "var" / "prometheus" / "targets"
+    var = pathlib.Path(os.environ.get("ADSX_STACK__VAR_DIR", SOURCE_DIR / "var"))
+    targets = var / "prometheus" / "targets"
     mine = targets / f"serve-{service.proc.pid}.json"
     if targets.exists():  # the stack manages a Prometheus: the service registered with it
         assert mine.exists()

@@ -1,7 +1,6 @@
 """What the stream engine's failure tests share: the Redis state a run leaves (to compare a
 faulted run with an uninterrupted one), and starting and watching `adsx stream` workers."""
 
-import functools
 import os
 import subprocess
 import sys
@@ -10,43 +9,50 @@ import time
 import redis
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
-from conftest import ADSX_BIN  # noqa: E402
+from conftest import ADSX_BIN, store_client, store_nodes  # noqa: E402
 
 PARTITIONS = int(os.environ.get("ADSX_KAFKA__EVENTS_PARTITIONS", "12"))  # as `generate` makes it
 
 
-@functools.cache
-def _client(port: int) -> redis.Redis:
-    return redis.Redis(host="127.0.0.1", port=port)
-
-
-def store(env: dict[str, str] | None = None) -> redis.Redis:
-    """The Redis `env` points adsx at (default: this process's environment's)."""
-    return _client(int((env or os.environ).get("ADSX_REDIS__PORT", "6379")))
+def store(env: dict[str, str] | None = None):
+    """The Redis `env` points adsx at (default: this process's environment's): one server, or
+    the cluster (ADSX_REDIS__MODE=cluster)."""
+    return store_client(env)
 
 
 R = store()
 
 
-def snapshot(r: redis.Redis = R) -> dict:
+def _logical(key: bytes) -> bytes:
+    """A key without its Redis Cluster hash tag (contracts.logical_key)."""
+    return key[key.index(b"}") + 1 :] if key.startswith(b"{") else key
+
+
+def snapshot(server: redis.Redis | None = None) -> dict:
     """Every feature key's hash, and the request logs' fingerprints, sorted (batches append
     them in runs, which crashes cut differently; keys without the consumer group,
-    `rq:{group}:{topic}:{partition}:{i|c}:{bucket}`); offsets excluded: they are per consumer
-    group."""
-    keys = [k for k in r.scan_iter(count=10_000) if not k.startswith((b"off:", b"adsx:"))]
-    pipe = r.pipeline(transaction=False)
-    for k in keys:
-        pipe.type(k)
-    types = pipe.execute()
-    pipe = r.pipeline(transaction=False)
-    for k, t in zip(keys, types, strict=True):
-        {b"hash": pipe.hgetall}.get(t, pipe.get)(k)
-    names = [b"rq:" + k.split(b":", 2)[2] if k.startswith(b"rq:") else k for k in keys]
-    values = [
-        sorted(v[i : i + 8] for i in range(0, len(v), 8)) if k.startswith(b"rq:") else v
-        for k, v in zip(keys, pipe.execute(), strict=True)
-    ]
-    return dict(zip(names, values, strict=True))
+    `rq:{group}:{topic}:{partition}:{i|c}:{bucket}`), of `server` or of every one holding keys,
+    names without their cluster hash tags; offsets excluded: they are per consumer group."""
+    out = {}
+    for r in [server] if server is not None else store_nodes():
+        keys = [
+            k for k in r.scan_iter(count=10_000) if not _logical(k).startswith((b"off:", b"adsx:"))
+        ]
+        pipe = r.pipeline(transaction=False)
+        for k in keys:
+            pipe.type(k)
+        types = pipe.execute()
+        pipe = r.pipeline(transaction=False)
+        for k, t in zip(keys, types, strict=True):
+            {b"hash": pipe.hgetall}.get(t, pipe.get)(k)
+        names = [_logical(k) for k in keys]
+        names = [b"rq:" + k.split(b":", 2)[2] if k.startswith(b"rq:") else k for k in names]
+        values = [
+            sorted(v[i : i + 8] for i in range(0, len(v), 8)) if k.startswith(b"rq:") else v
+            for k, v in zip(names, pipe.execute(), strict=True)
+        ]
+        out.update(zip(names, values, strict=True))
+    return out
 
 
 def differences(state: dict, reference: dict, most: int = 3) -> str:
@@ -95,11 +101,13 @@ def start(env: dict[str, str], stderr=subprocess.DEVNULL) -> subprocess.Popen:
 def consumed(env: dict[str, str]) -> int:
     """Records the group's stored offsets are past, over all partitions. One round trip, by
     key name: a SCAN for the offset keys walks the whole keyspace (10^5 feature keys here),
-    which made the kill points late by tens of thousands of records."""
-    prefix = f"off:{env['ADSX_STREAM__GROUP']}:{env['ADSX_KAFKA__EVENTS_TOPIC']}"
+    which made the kill points late by tens of thousands of records. On Redis Cluster, the
+    offsets a worker resumes from: those of the partition's log, under the partition's tag."""
+    cluster = env.get("ADSX_REDIS__MODE") == "cluster"
     pipe = store(env).pipeline(transaction=False)
     for partition in range(PARTITIONS):
-        pipe.hget(f"{prefix}:{partition}", "next")
+        pid = f"{env['ADSX_STREAM__GROUP']}:{env['ADSX_KAFKA__EVENTS_TOPIC']}:{partition}"
+        pipe.hget(("{" + pid + "}" if cluster else "") + f"off:{pid}", "next")
     return sum(max(int(n or 0), 0) for n in pipe.execute())
 
 

@@ -2,7 +2,9 @@
 while it works through a generated topic, restarted each time; the final Redis state must be
 identical to an uninterrupted run over the same records. The same with two workers sharing the
 partitions, one of them killed (forcing a rebalance onto the other), and with Redis going back
-to an earlier snapshot (as after a Redis crash: the local Redis snapshots, it keeps no AOF)."""
+to an earlier snapshot (as after a Redis crash: the local Redis snapshots, it keeps no AOF).
+Registered twice: on one server (`stream_crash`) and on Redis Cluster (`stream_crash_cluster`),
+where a commit is many transactions (redis/cluster_store.h)."""
 
 import os
 import random
@@ -15,9 +17,8 @@ import uuid
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
-from conftest import delete_topic, run_adsx  # noqa: E402
+from conftest import delete_topic, flush_store, run_adsx, store_nodes  # noqa: E402
 from stream_state import (  # noqa: E402
-    R,
     consumed,
     differences,
     progress_past,
@@ -73,7 +74,7 @@ def topic():
 
 @pytest.fixture(scope="module")
 def reference(topic):
-    R.flushdb()
+    flush_store()
     r = run_adsx(
         "stream",
         "--until-idle",
@@ -86,7 +87,7 @@ def reference(topic):
 
 
 def test_sigkill_five_times_then_resume_gives_the_identical_state(topic, reference):
-    R.flushdb()
+    flush_store()
     env = stream_env(topic, f"crash-{uuid.uuid4().hex[:6]}", topic + ".dlq", small_batches=True)
     rng = random.Random(7)
     for target in kill_targets(5, rng):
@@ -99,7 +100,7 @@ def test_sigkill_five_times_then_resume_gives_the_identical_state(topic, referen
 
 
 def test_two_workers_and_a_killed_one_still_give_the_identical_state(topic, reference):
-    R.flushdb()
+    flush_store()
     env = stream_env(topic, f"pair-{uuid.uuid4().hex[:6]}", topic + ".dlq", small_batches=True)
     a, b = start(env), start(env)
     rng = random.Random(11)
@@ -110,33 +111,37 @@ def test_two_workers_and_a_killed_one_still_give_the_identical_state(topic, refe
     assert state == reference, differences(state, reference)
 
 
-# Every key with its remaining TTL and DUMP, in one script: Redis runs it between two of the
-# worker's transactions, so it is a consistent point, as an RDB snapshot is.
-DUMP_ALL = """
-local out = {}
-for _, k in ipairs(redis.call('KEYS', '*')) do
-  table.insert(out, k)
-  table.insert(out, redis.call('PTTL', k))
-  table.insert(out, redis.call('DUMP', k))
-end
-return out
-"""
+def dump_all(node) -> list[tuple[bytes, int, bytes]]:
+    """Every key of a server with its remaining TTL and DUMP (the caller stops the worker, so
+    that this is a consistent point, as an RDB snapshot is)."""
+    keys = list(node.scan_iter(count=10_000))
+    pipe = node.pipeline(transaction=False)
+    for k in keys:
+        pipe.pttl(k)
+        pipe.dump(k)
+    got = pipe.execute()
+    return [(k, got[2 * i], got[2 * i + 1]) for i, k in enumerate(keys)]
 
 
 def test_redis_back_at_an_earlier_snapshot_then_resume_gives_the_identical_state(topic, reference):
-    R.flushdb()
+    flush_store()
     env = stream_env(topic, f"rewind-{uuid.uuid4().hex[:6]}", topic + ".dlq", small_batches=True)
     p = start(env)
     progress_past(0, p, env)
-    saved = R.eval(DUMP_ALL, 0)
+    # The worker stands still while every server is dumped (on Redis Cluster the servers' dumps
+    # are then one cut, which their RDB snapshots would not be).
+    p.send_signal(signal.SIGSTOP)
+    saved = [(node, dump_all(node)) for node in store_nodes()]
+    p.send_signal(signal.SIGCONT)
     # The worker commits more after the snapshot; then Redis "crashes" and comes back with the
     # snapshot, and the worker's connection would be gone.
     kill_past(consumed(env), p, env, random.Random(13))
-    R.flushdb()
-    pipe = R.pipeline(transaction=True)
-    for k, ttl, dumped in zip(saved[::3], saved[1::3], saved[2::3], strict=True):
-        pipe.restore(k, max(ttl, 0), dumped)
-    pipe.execute()
+    flush_store()
+    for node, dump in saved:
+        pipe = node.pipeline(transaction=False)
+        for k, ttl, dumped in dump:
+            pipe.restore(k, max(ttl, 0), dumped)
+        pipe.execute()
     assert consumed(env) < EVENTS
     final = start(env)
     out, _ = final.communicate(timeout=900)
