@@ -92,9 +92,9 @@ def test_sigkill_five_times_then_resume_gives_the_identical_state(topic, referen
     rng = random.Random(7)
     for target in kill_targets(5, rng):
         kill_past(target, start(env), env, rng)
-    final = start(env)
-    out, _ = final.communicate(timeout=900)
-    assert final.returncode == 0, out
+    final = start(env, stderr=subprocess.PIPE)
+    out, err = final.communicate(timeout=900)
+    assert final.returncode == 0, out + err[-3000:]
     state = snapshot()
     assert state == reference, differences(state, reference)
 
@@ -102,11 +102,11 @@ def test_sigkill_five_times_then_resume_gives_the_identical_state(topic, referen
 def test_two_workers_and_a_killed_one_still_give_the_identical_state(topic, reference):
     flush_store()
     env = stream_env(topic, f"pair-{uuid.uuid4().hex[:6]}", topic + ".dlq", small_batches=True)
-    a, b = start(env), start(env)
+    a, b = start(env), start(env, stderr=subprocess.PIPE)
     rng = random.Random(11)
     kill_past(kill_targets(1, rng)[0], a, env, rng)  # its partitions move to b in a rebalance
-    out, _ = b.communicate(timeout=900)
-    assert b.returncode == 0, out
+    out, err = b.communicate(timeout=900)
+    assert b.returncode == 0, out + err[-3000:]
     state = snapshot()
     assert state == reference, differences(state, reference)
 
@@ -143,8 +143,8 @@ def test_redis_back_at_an_earlier_snapshot_then_resume_gives_the_identical_state
             pipe.restore(k, max(ttl, 0), dumped)
         pipe.execute()
     assert consumed(env) < EVENTS
-    final = start(env)
-    out, _ = final.communicate(timeout=900)
-    assert final.returncode == 0, out
+    final = start(env, stderr=subprocess.PIPE)
+    out, err = final.communicate(timeout=900)
+    assert final.returncode == 0, out + err[-3000:]
     state = snapshot()
     assert state == reference, differences(state, reference)

@@ -312,8 +312,10 @@ result<batch_result> engine::process(const std::vector<raw_message>& messages)
                 }
             }
             dead_letters_written = true;
-            out.dead_lettered = r.dead_lettered;
-            out.by_reason = r.by_reason;
+            out.dead_lettered += r.dead_lettered;
+            for (std::size_t i = 0; i < out.by_reason.size(); ++i) {
+                out.by_reason[i] += r.by_reason[i];
+            }
         }
         if (work.empty()) {
             out.stale.insert(out.stale.end(), dropped.begin(), dropped.end());
@@ -337,19 +339,28 @@ result<batch_result> engine::process(const std::vector<raw_message>& messages)
                 _owned[work[i].partition] = f.parts[i].next;
                 _logs.at(work[i].partition).keep(f.parts[i].requests);
             }
-            out.stale.insert(out.stale.end(), dropped.begin(), dropped.end());
             if (replay) {
-                // The replayed batch went on its own: every partition of this poll is read
-                // again from where it now stands (assign: the store says whether more is to
-                // replay).
-                for (const auto& m : messages) {
-                    if (_owned.contains(m.partition) &&
-                        std::find(out.stale.begin(), out.stale.end(), m.partition) ==
-                            out.stale.end()) {
-                        out.stale.push_back(m.partition);
+                // The replayed batch went on its own. Its partition is read again from the
+                // store (more to replay, or nothing), and the rest of this poll is built next:
+                // its records past the replay, and the other partitions' (new dead letters).
+                if (outcome->pending) {
+                    f.applied.applied = r.applied;
+                    f.applied.event_times = std::move(r.event_times);
+                    _in_flight = std::move(f);
+                    _current = 1 - _current;
+                    if (auto ok = settle(out, dropped); !ok) {
+                        return fail(ok.error());
                     }
+                } else {
+                    out.add_applied(r);
                 }
+                if (auto ok = reload(*replay); !ok) {
+                    return fail(ok.error());
+                }
+                dead_letters_written = false;
+                continue;
             }
+            out.stale.insert(out.stale.end(), dropped.begin(), dropped.end());
             if (outcome->pending) {
                 f.applied.applied = r.applied;
                 f.applied.event_times = std::move(r.event_times);

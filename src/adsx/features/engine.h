@@ -16,7 +16,8 @@
 //
 // After a crash between the transactions of one commit (Redis Cluster), the store reports the
 // partition's half-applied batch (partition_state::replay_to): the engine commits exactly that
-// batch again, on its own, then re-reads the poll's other records.
+// batch again, on its own, reads where the partition then stands, and builds the rest of the
+// poll as the next batch (within the same process() call: nothing is re-seeked).
 //
 // Pipelined: a batch's write is sent and left in flight while process() returns and the next
 // batch is polled, decoded and combined; the next process() (or flush()) settles it before it
@@ -141,7 +142,7 @@ private:
     // Reads where partition p stands, and its request log, from the store.
     [[nodiscard]] result<void> reload(int partition);
     // The partition whose half-applied batch (partition_state::replay_to) this poll replays,
-    // if any: that batch is built and committed alone, the rest of the poll re-read after.
+    // if any: that batch is built and committed alone, the rest of the poll after it.
     [[nodiscard]] std::optional<int> replaying(const std::vector<raw_message>& messages,
                                                const std::vector<int>& dropped) const;
     // One attempt over the records of owned partitions not in `dropped` (the store not used).
