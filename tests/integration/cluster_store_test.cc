@@ -239,15 +239,21 @@ struct single_redis
     }
 };
 
+// What one worker leaves on the emptied cluster after the whole stream, uninterrupted.
+snapshot uninterrupted(cluster_stack& cl, const stream& s, const clock& clock)
+{
+    cl.flush();
+    auto store = cl.store();
+    EXPECT_EQ(run_worker(store, s, clock), "");
+    return cl.keys();
+}
+
 TEST(cluster_store, writes_what_the_single_server_store_writes)
 {
     cluster_stack cl;
     const stream s;
     manual_clock clock(now);
-    cl.flush();
-    auto store = cl.store();
-    ASSERT_EQ(run_worker(store, s, clock), "");
-    const auto on_cluster = cl.keys();
+    const auto on_cluster = uninterrupted(cl, s, clock);
 
     single_redis one(cl.cfg.redis.port + 100);
     auto fs = redis::feature_store::open("127.0.0.1", one.port, {.ttl = 48h}, clock);
@@ -285,12 +291,7 @@ TEST(cluster_store, a_worker_killed_between_transactions_resumes_to_the_same_sta
     cluster_stack cl;
     const stream s;
     manual_clock clock(now);
-    cl.flush();
-    {
-        auto store = cl.store();
-        ASSERT_EQ(run_worker(store, s, clock), "");
-    }
-    const auto uninterrupted = cl.keys();
+    const auto reference = uninterrupted(cl, s, clock);
 
     cl.flush();
     int crashes = 0, replays = 0;
@@ -310,7 +311,7 @@ TEST(cluster_store, a_worker_killed_between_transactions_resumes_to_the_same_sta
     }
     EXPECT_GE(crashes, 5);
     EXPECT_GT(replays, 0) << "no crash fell inside a commit's shards";
-    EXPECT_TRUE(cl.keys() == uninterrupted);
+    EXPECT_TRUE(cl.keys() == reference);
     for (int p = 0; p < partitions; ++p) {
         EXPECT_EQ(cl.state(p).next_offset, static_cast<std::int64_t>(s.payloads[p].size()));
         EXPECT_EQ(cl.state(p).replay_to, -1);

@@ -16,16 +16,6 @@ namespace {
 
 constexpr int max_attempts = 20;
 
-class connection_sink final : public part_sink
-{
-public:
-    explicit connection_sink(connection& c) : _c(c) {}
-    result<void> send(const resp_writer& part) override { return _c.send(part); }
-
-private:
-    connection& _c;
-};
-
 std::int64_t stored_offset(const reply& r)
 {
     return r.type == reply::kind::string ? std::stoll(r.str) : -1;

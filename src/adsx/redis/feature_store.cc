@@ -11,17 +11,6 @@ namespace {
 
 constexpr int max_attempts = 20;
 
-// The connection as the transaction's part sink.
-class connection_sink final : public part_sink
-{
-public:
-    explicit connection_sink(connection& c) : _c(c) {}
-    result<void> send(const resp_writer& part) override { return _c.send(part); }
-
-private:
-    connection& _c;
-};
-
 }  // namespace
 
 feature_store::feature_store(connection c, feature_store_settings s, const clock& clock)

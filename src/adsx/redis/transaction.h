@@ -43,6 +43,17 @@ public:
     [[nodiscard]] virtual result<void> send(const resp_writer& part) = 0;
 };
 
+// A connection as the sink: each part is sent as it is ready.
+class connection_sink final : public part_sink
+{
+public:
+    explicit connection_sink(connection& c) : _c(c) {}
+    [[nodiscard]] result<void> send(const resp_writer& part) override { return _c.send(part); }
+
+private:
+    connection& _c;
+};
+
 struct transaction_settings
 {
     std::int64_t ttl_s = config::stream_config{}.ttl_hours * std::int64_t{3600};  // every key
