@@ -251,9 +251,107 @@ result<features::commit_outcome> cluster_store::commit(
     return outcome;
 }
 
+namespace {
+
+// What a transaction's step 1 read of its partitions' offsets says (stale partitions, as the
+// commit's indices, into `stale`).
+result<found> examine(const cluster_store::transaction& t, const std::string& claim,
+                      std::vector<std::size_t>& stale)
+{
+    bool to_apply = false, applied = false, is_stale = false;
+    for (std::size_t i = 0; i < t.parts.size(); ++i) {
+        const auto& offsets = t.read.at(1 + i).elements;
+        const auto stored = stored_offset(offsets.at(0));
+        const bool ours = offsets.at(2).type == reply::kind::string && offsets[2].str == claim;
+        if (ours && stored == t.parts[i].expected.next_offset) {
+            to_apply = true;
+        } else if (ours && stored >= t.parts[i].next.next_offset) {
+            applied = true;
+        } else {
+            is_stale = true;
+            stale.push_back(t.index[i]);
+        }
+    }
+    if (to_apply && applied) {
+        return fail(error_code::internal,
+                    fmt::format("online store: {} holds the batch for some of its partitions and "
+                                "not for others",
+                                t.tag));
+    }
+    return is_stale ? found::stale : applied ? found::applied : found::apply;
+}
+
+}  // namespace
+
+result<void> cluster_store::read_all(const std::vector<transaction*>& txs)
+{
+    for (auto* t : txs) {  // every step 1 goes out before any reply is read
+        auto c = conn(t->tag);
+        if (!c) {
+            return fail(c.error());
+        }
+        t->cache.begin(0);
+        encode_read(t->out, t->parts, t->keys, t->cache, _scratch, t->scope());
+        if (auto ok = (*c)->send(t->out); !ok) {
+            return fail(ok.error());
+        }
+    }
+    for (auto* t : txs) {
+        if (auto ok = (*conn(t->tag))->receive(t->out.commands(), t->read); !ok) {
+            return fail(ok.error());
+        }
+    }
+    return {};
+}
+
+result<void> cluster_store::write_all(std::vector<transaction*> txs)
+{
+    // Each transaction goes out in parts as it is encoded, then every EXEC is read.
+    std::optional<std::string> stopped;
+    for (std::size_t i = 0; i < txs.size(); ++i) {
+        auto* t = txs[i];
+        if (_stop_before && _stop_before(t->tag)) {
+            stopped = t->tag;
+            txs.resize(i);  // those sent: their replies are read below
+            break;
+        }
+        connection_sink sink(**conn(t->tag));
+        auto sent = encode_write(t->out, sink, t->parts, t->keys, t->read, t->cache,
+                                 {.ttl_s = static_cast<std::int64_t>(_ttl.count())}, t->scope());
+        if (!sent) {
+            return fail(sent.error());
+        }
+        t->sent = *sent;
+    }
+    for (auto* t : txs) {
+        if (auto ok = (*conn(t->tag))->receive(t->sent, t->written); !ok) {
+            return fail(ok.error());
+        }
+        const auto& exec = t->written.back();
+        if (exec.type == reply::kind::nil) {
+            t->cache.refused();
+            continue;  // another writer changed a key it read: again, alone
+        }
+        for (const auto& e : exec.elements) {
+            if (e.type == reply::kind::error) {
+                return fail(error_code::internal,
+                            fmt::format("a command of {}'s transaction failed (its part of the "
+                                        "batch is partially applied): {}",
+                                        t->tag, e.str));
+            }
+        }
+        t->cache.applied(t->entities ? shared_writes_after(exec) : std::nullopt);
+        t->done = true;
+    }
+    if (stopped) {
+        return fail(error_code::failed_precondition,
+                    fmt::format("stopped by the test before {}'s write", *stopped));
+    }
+    return {};
+}
+
 result<std::vector<std::size_t>> cluster_store::run(std::vector<transaction>& txs)
 {
-    const auto ttl_s = static_cast<std::int64_t>(_ttl.count());
     for (int attempt = 0; attempt < max_attempts; ++attempt) {
         std::vector<transaction*> pending;
         for (auto& t : txs) {
@@ -264,107 +362,37 @@ result<std::vector<std::size_t>> cluster_store::run(std::vector<transaction>& tx
         if (pending.empty()) {
             return std::vector<std::size_t>{};
         }
-        // Step 1 of every pending transaction goes out before any reply is read.
-        for (auto* t : pending) {
-            auto c = conn(t->tag);
-            if (!c) {
-                return fail(c.error());
-            }
-            t->cache.begin(0);
-            encode_read(t->out, t->parts, t->keys, t->cache, _scratch, t->scope());
-            if (auto ok = (*c)->send(t->out); !ok) {
-                return fail(ok.error());
-            }
+        if (auto ok = read_all(pending); !ok) {
+            return fail(ok.error());
         }
         std::vector<std::size_t> stale;
-        std::vector<transaction*> apply;
+        std::vector<transaction*> apply, unwatch;
         for (auto* t : pending) {
-            auto* c = *conn(t->tag);
-            if (auto ok = c->receive(t->out.commands(), t->read); !ok) {
-                return fail(ok.error());
+            auto f = examine(*t, _claim, stale);
+            if (!f) {
+                return fail(f.error());
             }
-            bool to_apply = false, applied = false, is_stale = false;
-            for (std::size_t i = 0; i < t->parts.size(); ++i) {
-                const auto& offsets = t->read.at(1 + i).elements;
-                const auto stored = stored_offset(offsets.at(0));
-                const bool ours =
-                    offsets.at(2).type == reply::kind::string && offsets[2].str == _claim;
-                if (ours && stored == t->parts[i].expected.next_offset) {
-                    to_apply = true;
-                } else if (ours && stored >= t->parts[i].next.next_offset) {
-                    applied = true;
-                } else {
-                    is_stale = true;
-                    stale.push_back(t->index[i]);
-                }
-            }
-            if (to_apply && applied) {
-                return fail(error_code::internal,
-                            fmt::format("online store: {} holds the batch for some of its "
-                                        "partitions and not for others",
-                                        t->tag));
-            }
-            if (to_apply && !is_stale) {
-                apply.push_back(t);
-                continue;
-            }
-            if (auto ok = c->command({"UNWATCH"}); !ok) {
-                return fail(ok.error());
-            }
-            t->done = !is_stale;  // it had the batch already
+            (*f == found::apply ? apply : unwatch).push_back(t);
+            t->done = *f == found::applied;  // it had the batch already
         }
         if (!stale.empty()) {
-            // Nothing more is written: the engine drops the stale partitions and commits the
-            // rest again (what applied already is then found applied).
-            for (auto* t : apply) {
-                if (auto ok = (*conn(t->tag))->command({"UNWATCH"}); !ok) {
-                    return fail(ok.error());
-                }
+            // Nothing is written: the engine drops the stale partitions and commits the rest
+            // again (what applied already is then found applied).
+            unwatch.insert(unwatch.end(), apply.begin(), apply.end());
+            apply.clear();
+        }
+        for (auto* t : unwatch) {
+            if (auto ok = (*conn(t->tag))->command({"UNWATCH"}); !ok) {
+                return fail(ok.error());
             }
+        }
+        if (!stale.empty()) {
             std::sort(stale.begin(), stale.end());
             stale.erase(std::unique(stale.begin(), stale.end()), stale.end());
             return stale;
         }
-        // Step 2: each transaction goes out in parts as it is encoded, then every EXEC is read.
-        std::optional<std::string> stopped;
-        for (std::size_t i = 0; i < apply.size(); ++i) {
-            auto* t = apply[i];
-            if (_stop_before && _stop_before(t->tag)) {
-                stopped = t->tag;
-                apply.resize(i);  // those sent: their replies are read below
-                break;
-            }
-            connection_sink sink(**conn(t->tag));
-            auto sent = encode_write(t->out, sink, t->parts, t->keys, t->read, t->cache,
-                                     {.ttl_s = ttl_s}, t->scope());
-            if (!sent) {
-                return fail(sent.error());
-            }
-            t->sent = *sent;
-        }
-        for (auto* t : apply) {
-            if (auto ok = (*conn(t->tag))->receive(t->sent, t->written); !ok) {
-                return fail(ok.error());
-            }
-            const auto& exec = t->written.back();
-            if (exec.type == reply::kind::nil) {
-                t->cache.refused();
-                continue;  // another writer changed a key it read: again, alone
-            }
-            for (const auto& e : exec.elements) {
-                if (e.type == reply::kind::error) {
-                    return fail(error_code::internal,
-                                fmt::format("a command of {}'s transaction failed (its part of "
-                                            "the batch is partially applied): {}",
-                                            t->tag, e.str));
-                }
-            }
-            t->cache.applied(t->entities ? shared_writes_after(exec) : std::nullopt);
-            t->done = true;
-        }
-        if (stopped) {
-            return fail(error_code::failed_precondition,
-                        fmt::format("stopped by the test before {}'s write", *stopped));
+        if (auto ok = write_all(std::move(apply)); !ok) {
+            return fail(ok.error());
         }
     }
     return fail(error_code::unavailable,

@@ -84,6 +84,10 @@ private:
     // Runs the transactions until each applied or found its batch applied already; returns
     // the partitions (indices into the commit's) found stale, none applied in that round.
     [[nodiscard]] result<std::vector<std::size_t>> run(std::vector<transaction>& txs);
+    // Step 1 of each (WATCH and reads), all sent before any reply is read.
+    [[nodiscard]] result<void> read_all(const std::vector<transaction*>& txs);
+    // Step 2 of each (MULTI … EXEC), likewise; a refused one stays to be run again.
+    [[nodiscard]] result<void> write_all(std::vector<transaction*> txs);
 
     cluster _cluster;
     std::chrono::seconds _ttl;
