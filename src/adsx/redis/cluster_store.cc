@@ -178,26 +178,7 @@ result<std::vector<std::string>> cluster_store::load_requests(const std::string&
                                                               features::follow_kind kind,
                                                               std::int64_t first, std::int64_t last)
 {
-    std::vector<std::string> out;
-    if (last < first) {
-        return out;
-    }
-    const auto tag = partition_tag(partition_id);
-    std::vector<std::string> args{"MGET"};
-    for (auto b = first; b <= last; ++b) {
-        args.push_back(tag + request_log_key(partition_id, kind, b));
-    }
-    auto r = _cluster.command(args);
-    if (!r) {
-        return fail(r.error().wrap("reading a request log"));
-    }
-    if (r->type != reply::kind::array || r->elements.size() + 1 != args.size()) {
-        return fail(error_code::internal, "MGET of a request log: unexpected reply");
-    }
-    for (auto& e : r->elements) {
-        out.push_back(e.type == reply::kind::string ? std::move(e.str) : std::string{});
-    }
-    return out;
+    return read_request_log(_cluster, partition_tag(partition_id), partition_id, kind, first, last);
 }
 
 result<features::commit_outcome> cluster_store::commit(

@@ -53,25 +53,7 @@ result<std::vector<std::string>> feature_store::load_requests(const std::string&
     if (auto ok = idle(); !ok) {
         return fail(ok.error());
     }
-    std::vector<std::string> out;
-    if (last < first) {
-        return out;
-    }
-    std::vector<std::string> args{"MGET"};
-    for (auto b = first; b <= last; ++b) {
-        args.push_back(request_log_key(partition_id, kind, b));
-    }
-    auto r = _conn.command(args);
-    if (!r) {
-        return fail(r.error().wrap("reading a request log"));
-    }
-    if (r->type != reply::kind::array || r->elements.size() + 1 != args.size()) {
-        return fail(error_code::internal, "MGET of a request log: unexpected reply");
-    }
-    for (auto& e : r->elements) {
-        out.push_back(e.type == reply::kind::string ? std::move(e.str) : std::string{});
-    }
-    return out;
+    return read_request_log(_conn, "", partition_id, kind, first, last);
 }
 
 result<void> feature_store::idle() const

@@ -32,6 +32,7 @@
 #include "adsx/features/stream_store.h"
 #include "adsx/redis/client.h"
 #include "adsx/redis/key_cache.h"
+#include "adsx/redis/keys.h"
 
 namespace adsx::redis {
 
@@ -114,6 +115,36 @@ struct cache_versions
     resp_writer& out, part_sink& sink, const std::vector<features::partition_commit>& partitions,
     const shard_keys& keys, const std::vector<reply>& read, key_cache& cache,
     const transaction_settings& s, const shard_scope& scope);
+
+// A partition's request log, buckets first..last (under `tag`: "" on one server), in one MGET
+// through `c` (a connection, or a cluster): each bucket's bytes, empty where there are none.
+template <class Client>
+[[nodiscard]] result<std::vector<std::string>> read_request_log(Client& c, std::string_view tag,
+                                                                std::string_view partition_id,
+                                                                features::follow_kind kind,
+                                                                std::int64_t first,
+                                                                std::int64_t last)
+{
+    std::vector<std::string> out;
+    if (last < first) {
+        return out;
+    }
+    std::vector<std::string> args{"MGET"};
+    for (auto b = first; b <= last; ++b) {
+        args.push_back(std::string(tag) + request_log_key(partition_id, kind, b));
+    }
+    auto r = c.command(args);
+    if (!r) {
+        return fail(r.error().wrap("reading a request log"));
+    }
+    if (r->type != reply::kind::array || r->elements.size() + 1 != args.size()) {
+        return fail(error_code::internal, "MGET of a request log: unexpected reply");
+    }
+    for (auto& e : r->elements) {
+        out.push_back(e.type == reply::kind::string ? std::move(e.str) : std::string{});
+    }
+    return out;
+}
 
 // The counter EXEC's reply shows this commit left (INCR's reply, its last), if it is there.
 [[nodiscard]] std::optional<std::int64_t> shared_writes_after(const reply& exec);
