@@ -190,12 +190,17 @@ result<features::commit_outcome> cluster_store::commit(
     for (std::size_t i = 0; i < all.size(); ++i) {
         all[i] = i;
     }
-    // 1. The shards.
+    // 1. The shards: each with the partitions' offsets, none with their request logs (the
+    //    logs' transactions write those), so the logs are not copied 16 times.
+    auto offsets_only = partitions;
+    for (auto& p : offsets_only) {
+        p.requests = {};
+    }
     std::vector<transaction> shards;
     shards.reserve(cluster_shards);
     for (std::size_t s = 0; s < cluster_shards; ++s) {
         auto& t = shards.emplace_back(shard_tag(s), true, ttl_ms);
-        t.parts = partitions;
+        t.parts = offsets_only;
         t.index = all;
     }
     for (const auto& [name, u] : batch.shared_keys()) {
