@@ -411,7 +411,13 @@ class Service:
         # worker than the 100 ms after which the service sheds it (503): that is the machine's
         # starvation, not the service's fault. They prove replies; load shedding is proven by
         # http's server_test. So their services wait up to 5 s unless a suite says otherwise.
-        env = {"ADSX_SERVE__QUEUE_TIMEOUT_MS": "5000", **env}
+        # Likewise a Redis round trip: beside Spark one took more than the default 50 ms and
+        # degraded a healthy reply (CI, test_parity); a dead Redis still fails at once.
+        env = {
+            "ADSX_SERVE__QUEUE_TIMEOUT_MS": "5000",
+            "ADSX_SERVE__REDIS_TIMEOUT_MS": "1000",
+            **env,
+        }
         # free_port() can race: an outgoing connection of any process may take the ephemeral
         # port before the service binds it. Then the service exits naming it; try another.
         for _ in range(5):
