@@ -1,5 +1,6 @@
 #include "adsx/features/read.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -37,6 +38,23 @@ std::string optional_json(const std::optional<double>& v)
     return v ? num(*v) : "null";
 }
 
+// A slot's number as its field spells it (std::to_string: digits, no leading zero), below
+// `slots`; nothing for any other spelling.
+std::optional<int> slot_number(std::string_view digits, int slots)
+{
+    if (digits.empty() || digits.size() > 9 || (digits.size() > 1 && digits[0] == '0')) {
+        return std::nullopt;
+    }
+    int v = 0;
+    for (char c : digits) {
+        if (c < '0' || c > '9') {
+            return std::nullopt;
+        }
+        v = v * 10 + (c - '0');
+    }
+    return v < slots ? std::optional<int>(v) : std::nullopt;
+}
+
 std::optional<double> seconds_since(std::int64_t t, std::int64_t as_of_ms)
 {
     if (t <= 0 || t > as_of_ms) {
@@ -49,19 +67,26 @@ std::optional<double> seconds_since(std::int64_t t, std::int64_t as_of_ms)
 
 std::vector<tile_value> tiles_in(const hash_fields& h, tile_spec s, std::string_view dim)
 {
-    std::vector<tile_value> out;
-    std::string field;
-    for (int slot = 0; slot < s.slots; ++slot) {
-        field.assign(dim);
-        field += s.prefix;
-        field += std::to_string(slot);
-        auto it = h.find(field);
-        if (it == h.end()) {
+    // The slots' fields ("{dim}{prefix}{slot}") are adjacent in the ordered hash: one walk over
+    // those present, not a lookup per slot (60 string-compared lookups per slice were a third of
+    // GET /features/ad's CPU). The tiles come out in slot order, as the lookups gave them.
+    std::string first(dim);
+    first += s.prefix;
+    std::vector<std::pair<int, tile_value>> found;
+    for (auto it = h.lower_bound(first); it != h.end() && it->first.starts_with(first); ++it) {
+        const auto slot = slot_number(std::string_view(it->first).substr(first.size()), s.slots);
+        if (!slot) {
             continue;
         }
         if (auto v = parse_tile(it->second)) {
-            out.push_back(*v);
+            found.emplace_back(*slot, *v);
         }
+    }
+    std::ranges::sort(found, {}, &std::pair<int, tile_value>::first);
+    std::vector<tile_value> out;
+    out.reserve(found.size());
+    for (const auto& [slot, v] : found) {
+        out.push_back(v);
     }
     return out;
 }

@@ -489,6 +489,47 @@ TEST(read, ad_features_slice_the_last_hour_by_device_and_geo)
               std::string::npos);
 }
 
+TEST(read, tiles_in_reads_exactly_the_slot_fields_in_slot_order)
+{
+    // What a lookup of each slot's field ("{dim}m{slot}") finds, in slot order: the reference.
+    auto looked_up = [](const hash_fields& h, std::string_view dim) {
+        std::vector<tile_value> out;
+        for (int slot = 0; slot < minute_tiles.slots; ++slot) {
+            auto it = h.find(std::string(dim) + minute_tiles.prefix + std::to_string(slot));
+            if (it != h.end()) {
+                if (auto v = parse_tile(it->second)) {
+                    out.push_back(*v);
+                }
+            }
+        }
+        return out;
+    };
+    std::mt19937 rng(5);
+    for (int round = 0; round < 50; ++round) {
+        hash_fields h;
+        for (int k = 0; k < 80; ++k) {
+            const auto tile = tile_of(t0, minute_tiles) - static_cast<std::int64_t>(rng() % 120);
+            const auto value = format_tile({tile, {static_cast<std::int64_t>(rng() % 9), 1, 0}});
+            const std::string dims[] = {"", "d:ios:", "g:US-CA:"};
+            h[dims[rng() % 3] + slot_prefix(tile, minute_tiles)] = value;
+        }
+        // Spellings that are not a slot's field, and a field that does not parse as a tile.
+        for (const char* f : {"m05", "m60", "m-1", "m+2", "mx", "m", "d:ios:m007", "m1x"}) {
+            h[f] = format_tile({tile_of(t0, minute_tiles), {1000, 0, 0}});
+        }
+        h["m" + std::to_string(rng() % 60)] = "not a tile";
+        for (std::string_view dim : {"", "d:ios:", "g:US-CA:", "g:FR:"}) {
+            const auto got = tiles_in(h, minute_tiles, dim);
+            const auto want = looked_up(h, dim);
+            ASSERT_EQ(got.size(), want.size()) << dim;
+            for (std::size_t i = 0; i < got.size(); ++i) {
+                EXPECT_EQ(got[i].tile, want[i].tile);
+                EXPECT_EQ(got[i].c, want[i].c);
+            }
+        }
+    }
+}
+
 TEST(read, user_recency_is_relative_to_as_of_and_absent_when_unknown)
 {
     user_own own;
