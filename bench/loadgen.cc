@@ -7,10 +7,13 @@
 //   adsx_loadgen --port 8080 --connections 32 --rate 1000 --duration 10 --requests reqs.jsonl
 //   reqs.jsonl: one {"method": "POST", "path": "/rank_ads", "body": "{...}"} per line, cycled
 //
-// Prints one JSON object: sent, ok (2xx), by status, errors, seconds, rate, latency percentiles
-// (µs), and how late the generator itself was (late_us_p99: when it exceeds the latencies, the
-// generator, not the server, was the bottleneck).
+// Prints one JSON object: sent, ok (2xx), by status, errors (no reply: sent on a connection the
+// server closed, or missing 10 s after the end), closed (connections the server closed, each
+// replaced by a fresh one), seconds, rate, latency percentiles (µs), and how late the generator
+// itself was (late_us_p99: when it exceeds the latencies, the generator, not the server, was
+// the bottleneck).
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -184,12 +187,15 @@ int main(int argc, char** argv)
     }
     const int ep = ::epoll_create1(0);
     std::vector<connection> conns(static_cast<std::size_t>(o.connections));
-    for (std::size_t i = 0; i < conns.size(); ++i) {
+    auto open = [&](std::size_t i) {
         conns[i].fd = open_connection(o);
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.u64 = i;
         ::epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
+    };
+    for (std::size_t i = 0; i < conns.size(); ++i) {
+        open(i);
     }
     const auto start = clock_type::now();
     const auto measure_from = start + std::chrono::duration_cast<clock_type::duration>(
@@ -210,9 +216,9 @@ int main(int argc, char** argv)
             late_us.push_back(
                 std::chrono::duration<double, std::micro>(clock_type::now() - when).count());
         }
-        if (::send(c.fd, r.data(), r.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(r.size())) {
-            ++errors;  // a request larger than the socket buffer does not occur here
-        }
+        // A request larger than the socket buffer does not occur here; a send that fails
+        // meets the connection's close below, which counts the error.
+        (void)::send(c.fd, r.data(), r.size(), MSG_NOSIGNAL);
         sent += c.counted;
     };
     auto free_connection = [&]() -> connection* {
@@ -223,11 +229,34 @@ int main(int argc, char** argv)
         }
         return nullptr;
     };
+    // The server may close a connection: one idle for its read timeout (a connection this
+    // generator did not need for a while), or after refusing a request. Its request in flight,
+    // if any, counts as an error, and a fresh connection takes its place.
+    long closed = 0;
+    auto reopen = [&](std::size_t i) {
+        auto& c = conns[i];
+        ::epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
+        ::close(c.fd);
+        if (c.busy && c.counted) {
+            ++errors;
+        }
+        c.busy = false;
+        c.in.clear();
+        ++closed;
+        open(i);
+    };
+    // Replies still missing this long after the end count as errors (a server that stopped
+    // answering must not keep the benchmark waiting).
+    const auto give_up = stop + std::chrono::seconds(10);
     epoll_event events[256];
     while (true) {
         const auto now = clock_type::now();
-        if (now >= stop &&
-            std::none_of(conns.begin(), conns.end(), [](const connection& c) { return c.busy; })) {
+        const bool idle =
+            std::none_of(conns.begin(), conns.end(), [](const connection& c) { return c.busy; });
+        if (now >= stop && (idle || now >= give_up)) {
+            for (const auto& c : conns) {
+                errors += c.busy && c.counted;
+            }
             break;
         }
         if (now < stop) {
@@ -272,9 +301,11 @@ int main(int argc, char** argv)
         for (int k = 0; k < n; ++k) {
             auto& c = conns[events[k].data.u64];
             char buf[65536];
+            bool eof = false;
             while (true) {
                 const auto got = ::recv(c.fd, buf, sizeof buf, 0);
                 if (got <= 0) {
+                    eof = got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
                     break;
                 }
                 c.in.append(buf, static_cast<std::size_t>(got));
@@ -290,6 +321,9 @@ int main(int argc, char** argv)
                 }
                 c.busy = false;
             }
+            if (eof) {
+                reopen(events[k].data.u64);
+            }
         }
     }
     const double seconds = o.duration;
@@ -300,10 +334,11 @@ int main(int argc, char** argv)
         by_status +=
             (by_status.empty() ? "\"" : ",\"") + std::to_string(s) + "\":" + std::to_string(n);
     }
-    std::printf("{\"sent\":%ld,\"ok\":%ld,\"status\":{%s},\"errors\":%ld,\"seconds\":%.3f,"
+    std::printf("{\"sent\":%ld,\"ok\":%ld,\"status\":{%s},\"errors\":%ld,\"closed\":%ld,"
+                "\"seconds\":%.3f,"
                 "\"rate\":%.1f,\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,"
                 "\"p999\":%.1f,\"max\":%.1f},\"late_us_p99\":%.1f}\n",
-                sent, ok, by_status.c_str(), errors, seconds,
+                sent, ok, by_status.c_str(), errors, closed, seconds,
                 static_cast<double>(latency_us.size()) / seconds, percentile(latency_us, 0.5),
                 percentile(latency_us, 0.9), percentile(latency_us, 0.99),
                 percentile(latency_us, 0.999),
