@@ -212,7 +212,9 @@ def main() -> None:
             rank_max.append(load(port, rank_file, 0))
             peer_max.append(load(peer_port, rank_file, 0))
             print(f"run {i + 1}/{RUNS}: /rank_ads ours {rank_max[-1]['rate']:,.0f}/s, "
-                  f"FastAPI peer {peer_max[-1]['rate']:,.0f}/s", flush=True)  # fmt: skip
+                  f"FastAPI peer {peer_max[-1]['rate']:,.1f}/s ({peer_max[-1]['ok']} 2xx of "
+                  f"{peer_max[-1]['sent']} sent, {peer_max[-1]['closed']} connections it closed)",
+                  flush=True)  # fmt: skip
         half = max(1.0, statistics.median(r["rate"] for r in peer_max) / 2)
         peer_half, ours_half = load(peer_port, rank_file, half), load(port, rank_file, half)
     finally:
@@ -243,7 +245,8 @@ def main() -> None:
         *[[f"POST /rank_ads ({candidates} cand.), {rate}/s", lat(r), ok(r), "",
            "p99 <= 5 ms at 1k/s" if rate == 1000 else ""] for rate, r in rank.items()],
         [f"POST /rank_ads ({candidates} cand.), max", f"{ours_rate:,.0f}/s",
-         f"FastAPI + redis-py + xgboost {peer_rate:,.0f}/s", f"{ours_rate / peer_rate:.1f}",
+         f"FastAPI + redis-py + xgboost {peer_rate:,.1f}/s",
+         f"{ours_rate / peer_rate:.1f}" if peer_rate else "no peer reply",
          ">= 20"],
         [f"POST /rank_ads, {half:,.0f}/s (half the peer's best)", lat(ours_half),
          "peer " + lat(peer_half), "", "p99 lower than the peer's"],
