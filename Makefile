@@ -49,10 +49,10 @@ integration: up
 	cd $(BUILD) && ctest -L integration --output-on-failure
 
 # Unit, integration and reliability suites against the stack `up` started, longest first;
-# four at a time, but the suites that use the stack one by one (they hold the lock adsx_stack),
+# three at a time, but the suites that use the stack one by one (they hold the lock adsx_stack),
 # so the unit suites and those with a stack of their own run beside them (docs/testing.md).
 test: up
-	cd $(BUILD) && ctest --output-on-failure -j4 -L 'unit|integration|reliability'
+	cd $(BUILD) && ctest --output-on-failure -j3 -L 'unit|integration|reliability'
 
 # One clang-14 build with ASan + UBSan serves both: the GoogleTest unit suites (target
 # unit_tests: the libraries and their tests, not the adsx binary, whose pytest suites run in
