@@ -38,21 +38,15 @@ std::string optional_json(const std::optional<double>& v)
     return v ? num(*v) : "null";
 }
 
-// A slot's number as its field spells it (std::to_string: digits, no leading zero), below
-// `slots`; nothing for any other spelling.
+// A slot's number as its field spells it (std::to_string's spelling), below `slots`; nothing
+// for any other spelling ("05", "+5", " 5").
 std::optional<int> slot_number(std::string_view digits, int slots)
 {
-    if (digits.empty() || digits.size() > 9 || (digits.size() > 1 && digits[0] == '0')) {
+    const auto v = parse_int(digits);
+    if (!v || *v < 0 || *v >= slots || std::to_string(*v) != digits) {
         return std::nullopt;
     }
-    int v = 0;
-    for (char c : digits) {
-        if (c < '0' || c > '9') {
-            return std::nullopt;
-        }
-        v = v * 10 + (c - '0');
-    }
-    return v < slots ? std::optional<int>(v) : std::nullopt;
+    return static_cast<int>(*v);
 }
 
 std::optional<double> seconds_since(std::int64_t t, std::int64_t as_of_ms)
