@@ -323,8 +323,7 @@ int main(int argc, char** argv)
                 answered += at >= measure_from && at < stop;
                 if (c.counted) {
                     latency_us.push_back(
-                        std::chrono::duration<double, std::micro>(clock_type::now() - c.scheduled)
-                            .count());
+                        std::chrono::duration<double, std::micro>(at - c.scheduled).count());
                     ++statuses[status];
                 }
                 c.busy = false;
